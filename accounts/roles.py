@@ -1,0 +1,77 @@
+"""The three staff roles and what each may do.
+
+Roles are Django groups; this module is the one place that says which
+permissions each holds. Permissions are named as strings, so accounts imports
+no other app; each app's entries are applied once that app has migrated.
+"""
+
+from typing import Any
+
+from django.apps import AppConfig
+from django.db import models
+
+
+class Role(models.TextChoices):
+    AGENT = "agent", "Agent"
+    SUPERVISOR = "supervisor", "Supervisor"
+    ADMIN = "admin", "Admin"
+
+
+# Most to least powerful: a user in several groups has the first that matches.
+ROLE_PRECEDENCE = (Role.ADMIN, Role.SUPERVISOR, Role.AGENT)
+
+_AGENT = frozenset(
+    {
+        "accounts.view_customer",
+        "accounts.add_customer",
+        "accounts.change_customer",
+    }
+)
+_SUPERVISOR = _AGENT | {
+    "accounts.view_user",
+    "accounts.view_staff_directory",
+}
+_ADMIN = _SUPERVISOR | {
+    "accounts.add_user",
+    "accounts.change_user",
+    "accounts.manage_staff",
+    "auth.view_group",
+    "authtoken.view_tokenproxy",
+}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.AGENT: _AGENT,
+    Role.SUPERVISOR: frozenset(_SUPERVISOR),
+    Role.ADMIN: frozenset(_ADMIN),
+}
+
+
+class UnknownPermissionError(LookupError):
+    pass
+
+
+def sync_role_permissions(sender: AppConfig, **kwargs: Any) -> None:
+    """Create the role groups and grant each the permissions of ``sender``'s
+    app listed above. A listed permission that does not exist is an error: a
+    typo must not silently leave a role without a right."""
+    from django.contrib.auth.models import Group, Permission
+
+    using = kwargs.get("using", "default")
+    app_label = sender.label
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.using(using).get_or_create(name=role.value)
+        wanted = {name.split(".", 1)[1] for name in names if name.split(".", 1)[0] == app_label}
+        if not wanted:
+            continue
+        found = list(
+            Permission.objects.using(using).filter(
+                content_type__app_label=app_label, codename__in=wanted
+            )
+        )
+        missing = wanted - {p.codename for p in found}
+        if missing:
+            raise UnknownPermissionError(
+                f"Role {role.value!r} lists unknown permissions: "
+                + ", ".join(sorted(f"{app_label}.{c}" for c in missing))
+            )
+        group.permissions.add(*found)

@@ -1,0 +1,187 @@
+"""Writes to staff accounts and customers. Each function is the only path for
+its change: atomic, validated before anything is written, audited."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from rest_framework.authtoken.models import Token
+
+from accounts.models import Customer, StaffChange, User
+from accounts.roles import Role
+from accounts.validators import validate_locale, validate_time_zone
+
+
+@dataclass(frozen=True)
+class StaffUpsertResult:
+    user: User
+    created: bool
+
+
+def _validate_email(value: str, *, field: str = "email") -> str:
+    value = value.strip()
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise ValidationError({field: f"{value!r} is not a valid email address."}) from None
+    return value
+
+
+@transaction.atomic
+def staff_upsert(
+    *,
+    username: str,
+    role: Role,
+    email: str | None = None,
+    password: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    actor: User | None = None,
+) -> StaffUpsertResult:
+    """Create a staff user with ``role``, or update the one with ``username``.
+
+    A staff user holds exactly one role: changing it removes the others. The
+    password, when given, must pass the configured validators. Nothing is
+    written unless every input is valid.
+    """
+    username = username.strip()
+    if not username:
+        raise ValidationError({"username": "A username is required."})
+    role = Role(role)
+    if email is not None:
+        email = _validate_email(email)
+
+    user = User.objects.select_for_update().filter(username=username).first()
+    created = user is None
+    if user is None:
+        user = User(username=username)
+    before = {
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "role": None if created else user.role,
+        "is_active": None if created else user.is_active,
+    }
+
+    user.is_staff = True
+    user.is_active = True
+    if email is not None:
+        user.email = email
+    if first_name is not None:
+        user.first_name = first_name.strip()
+    if last_name is not None:
+        user.last_name = last_name.strip()
+    if password is not None:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from None
+        user.set_password(password)
+    elif created:
+        user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+
+    role_groups = Group.objects.filter(name__in=Role.values)
+    user.groups.remove(*[g for g in role_groups if g.name != role.value])
+    user.groups.add(Group.objects.get(name=role.value))
+
+    after = {
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "role": role.value,
+        "is_active": True,
+    }
+    changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if password is not None:
+        changes["password"] = ["***", "***"]
+    if created or changes:
+        StaffChange.objects.create(
+            user=user,
+            actor=actor,
+            action=StaffChange.Action.CREATED if created else StaffChange.Action.UPDATED,
+            changes=changes,
+        )
+    return StaffUpsertResult(user=user, created=created)
+
+
+@transaction.atomic
+def staff_issue_token(*, user: User, actor: User | None = None) -> str:
+    """Return the user's API token, creating it on first use."""
+    token, created = Token.objects.get_or_create(user=user)
+    if created:
+        StaffChange.objects.create(user=user, actor=actor, action=StaffChange.Action.TOKEN_ISSUED)
+    return token.key
+
+
+_PROFILE_FIELDS = ("first_name", "last_name", "email", "time_zone")
+
+
+@transaction.atomic
+def staff_update_profile(*, user: User, **fields: Any) -> User:
+    """Change a staff member's own name, email or time zone."""
+    unknown = set(fields) - set(_PROFILE_FIELDS)
+    if unknown:
+        raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed here."))
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    changes = {}
+    for name, value in fields.items():
+        if name == "email":
+            value = _validate_email(value)
+        if getattr(locked, name) != value:
+            changes[name] = [getattr(locked, name), value]
+            setattr(locked, name, value)
+    if changes:
+        locked.full_clean(exclude=["password"])
+        locked.save(update_fields=list(changes))
+        StaffChange.objects.create(
+            user=locked, actor=user, action=StaffChange.Action.UPDATED, changes=changes
+        )
+    return locked
+
+
+@transaction.atomic
+def customer_upsert(
+    *, email: str, name: str, time_zone: str | None = None, locale: str | None = None
+) -> tuple[Customer, bool]:
+    """Find the customer by email, ignoring case, or create them.
+
+    Given fields overwrite stored ones; an omitted field keeps its value.
+    """
+    email = _validate_email(email)
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "A customer needs a name."})
+    if time_zone is not None:
+        validate_time_zone(time_zone)
+    if locale is not None:
+        validate_locale(locale)
+
+    customer = Customer.objects.select_for_update().filter(email__iexact=email).first()
+    created = False
+    if customer is None:
+        customer = Customer(
+            email=email, name=name, time_zone=time_zone or "", locale=locale or "en"
+        )
+        customer.full_clean(validate_constraints=False)
+        try:
+            # A savepoint: a concurrent insert of the same address loses here
+            # and updates the winner's row below instead of failing.
+            with transaction.atomic():
+                customer.save()
+            return customer, True
+        except IntegrityError:
+            customer = Customer.objects.select_for_update().get(email__iexact=email)
+    customer.name = name
+    if time_zone is not None:
+        customer.time_zone = time_zone
+    if locale is not None:
+        customer.locale = locale
+    customer.full_clean(validate_constraints=False)
+    customer.save()
+    return customer, created

@@ -1,0 +1,62 @@
+"""Demo data for a first look at the desk. Safe to run again: it updates what
+exists and adds what is missing, never duplicates."""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.roles import Role
+from accounts.services import customer_upsert, staff_upsert
+
+DEMO_PASSWORD = "recover-demo-2026"
+
+STAFF = (
+    ("ada", Role.ADMIN, "ada@demo.example", "Ada", "Admin"),
+    ("sam", Role.SUPERVISOR, "sam@demo.example", "Sam", "Supervisor"),
+    ("alex", Role.AGENT, "alex@demo.example", "Alex", "Agent"),
+    ("jordan", Role.AGENT, "jordan@demo.example", "Jordan", "Agent"),
+)
+
+# Spread over time zones so follow-ups visibly land in each one's morning.
+CUSTOMERS = (
+    ("Maria Silva", "maria.silva@example.com", "America/Sao_Paulo", "pt-BR"),
+    ("James O'Connor", "james.oconnor@example.com", "Europe/Dublin", "en"),
+    ("Aiko Tanaka", "aiko.tanaka@example.com", "Asia/Tokyo", "ja"),
+    ("Priya Raman", "priya.raman@example.com", "Asia/Kolkata", "en"),
+    ("Lena Fischer", "lena.fischer@example.com", "Europe/Berlin", "de"),
+    ("Tom Becker", "tom.becker@example.com", "America/Los_Angeles", "en"),
+)
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo staff and customers, and print the demo logins."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.HELPDESK_ALLOW_DEMO_DATA:
+            raise CommandError(
+                "Demo data is disabled here (HELPDESK_ALLOW_DEMO_DATA is off): "
+                "its logins have published passwords."
+            )
+        with transaction.atomic():
+            for username, role, email, first, last in STAFF:
+                staff_upsert(
+                    username=username,
+                    role=role,
+                    email=email,
+                    password=DEMO_PASSWORD,
+                    first_name=first,
+                    last_name=last,
+                )
+            created = sum(
+                customer_upsert(email=email, name=name, time_zone=zone, locale=locale)[1]
+                for name, email, zone, locale in CUSTOMERS
+            )
+
+        self.stdout.write(
+            f"Demo data ready: {len(STAFF)} staff, {len(CUSTOMERS)} customers ({created} new)."
+        )
+        self.stdout.write(f"Logins (password for all: {DEMO_PASSWORD}):")
+        for username, role, *_ in STAFF:
+            self.stdout.write(f"  {username:<8} {role.label}")

@@ -1,0 +1,1 @@
+"""API wiring shared by every app: problem details, pagination, schema."""

@@ -1,0 +1,7 @@
+"""Version 1 of the REST API: each app contributes its own routes."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("accounts.urls")),
+]

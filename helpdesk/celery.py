@@ -1,0 +1,24 @@
+"""The Celery app. Its settings live in Django settings under ``CELERY_``;
+the beat schedule is defined here and nowhere else."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.local")
+
+app = Celery("helpdesk")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+# Tasks of the project itself (not of an app), such as the worker heartbeat.
+app.conf.imports = ("helpdesk.heartbeat",)
+
+# Every periodic job of the product, in one place.
+app.conf.beat_schedule = {
+    "worker-heartbeat": {
+        "task": "helpdesk.heartbeat",
+        "schedule": crontab(minute="*"),
+        "kwargs": {"source": "beat"},
+    },
+}

@@ -1,0 +1,13 @@
+"""The zero-setup local mode: what ``scripts/run`` uses.
+
+Everything can still be overridden from the environment (for example a
+``DATABASE_URL`` to try the desk on PostgreSQL).
+"""
+
+from helpdesk.settings.base import *  # noqa: F403
+from helpdesk.settings.base import env
+
+DEBUG = env.bool("DEBUG", default=True)
+# Only for a desk on one's own machine; production refuses to start without a key.
+SECRET_KEY = env("SECRET_KEY", default="django-insecure-local-only-never-in-production")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])

@@ -1,0 +1,17 @@
+"""Tests run on the real services: PostgreSQL and Redis (SPEC, "Real components")."""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/helpdesk")
+# Database 1, so a developer's local Redis data on 0 is never touched.
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
+
+from helpdesk.settings.base import *  # noqa: F403
+from helpdesk.settings.base import CACHES, env
+
+SECRET_KEY = env("SECRET_KEY", default="test-only-secret-key-not-for-any-deployment")
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES["default"]["KEY_PREFIX"] = "helpdesk-test"
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -1,0 +1,38 @@
+# Shared by scripts/run and scripts/test: find Python 3.11+, create .venv and
+# install a requirements file into it, again only when the file changed.
+
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+find_python() {
+    local candidate
+    for candidate in "${PYTHON:-}" python3.11 python3.12 python3.13 python3; do
+        [ -n "$candidate" ] || continue
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    echo "Python 3.11 or newer is needed: install it, or set PYTHON=/path/to/python3.11." >&2
+    return 1
+}
+
+ensure_venv() {
+    local requirements="$1"
+    if [ ! -x .venv/bin/python ]; then
+        local python
+        python="$(find_python)"
+        echo "==> Creating .venv with $("$python" --version)"
+        "$python" -m venv .venv
+    fi
+    local stamp=".venv/.installed-$(basename "$requirements")"
+    local digest
+    digest="$(cat requirements*.txt | sha256sum | cut -d' ' -f1)"
+    if [ "$(cat "$stamp" 2>/dev/null || true)" != "$digest" ]; then
+        echo "==> Installing $requirements"
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
+        echo "$digest" >"$stamp"
+    fi
+}

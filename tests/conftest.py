@@ -1,0 +1,51 @@
+from collections.abc import Iterator
+
+import pytest
+from celery.contrib.testing.worker import TestWorkController, start_worker
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from accounts.roles import Role
+from helpdesk.celery import app as celery_app
+from tests.factories import StaffFactory
+
+
+@pytest.fixture
+def agent(db: None) -> User:
+    return StaffFactory(role=Role.AGENT)
+
+
+@pytest.fixture
+def supervisor(db: None) -> User:
+    return StaffFactory(role=Role.SUPERVISOR)
+
+
+@pytest.fixture
+def admin_staff(db: None) -> User:
+    return StaffFactory(role=Role.ADMIN)
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+def client_for(user: User) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None) -> Iterator[TestWorkController]:
+    """A real Celery worker, in a thread, consuming from the test Redis broker.
+
+    Use only in ``transaction=True`` tests: the worker has its own database
+    connection and sees only committed rows, as in production.
+    """
+    # Leftovers from an interrupted run must not be executed against this run's data.
+    celery_app.control.purge()
+    with start_worker(
+        celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=15
+    ) as worker:
+        yield worker

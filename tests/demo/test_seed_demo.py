@@ -1,0 +1,50 @@
+import io
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import CommandError, call_command
+
+from accounts.models import Customer, User
+from accounts.roles import Role
+from demo.management.commands.seed_demo import CUSTOMERS, DEMO_PASSWORD, STAFF
+
+
+def seed() -> str:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_seeds_every_role_and_customers_in_several_time_zones() -> None:
+    output = seed()
+
+    roles = {User.objects.get(username=username).role for username, *_ in STAFF}
+    assert roles == set(Role)
+    assert Customer.objects.count() == len(CUSTOMERS)
+    assert len(set(Customer.objects.values_list("time_zone", flat=True))) == len(CUSTOMERS)
+    assert authenticate(username="alex", password=DEMO_PASSWORD) is not None
+    for username, role, *_ in STAFF:
+        assert f"{username:<8} {role.label}" in output
+    assert DEMO_PASSWORD in output
+
+
+@pytest.mark.django_db
+def test_running_twice_duplicates_nothing() -> None:
+    seed()
+    counts = (User.objects.count(), Customer.objects.count())
+
+    output = seed()
+
+    assert (User.objects.count(), Customer.objects.count()) == counts
+    assert "(0 new)" in output
+
+
+@pytest.mark.django_db
+def test_refuses_where_demo_data_is_disabled(settings: pytest.FixtureRequest) -> None:
+    settings.HELPDESK_ALLOW_DEMO_DATA = False  # type: ignore[attr-defined]
+
+    with pytest.raises(CommandError, match="Demo data is disabled"):
+        seed()
+
+    assert not User.objects.exists()

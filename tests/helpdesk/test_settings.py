@@ -1,0 +1,175 @@
+"""Each settings mode, loaded in a fresh process with a controlled environment,
+since settings are read once at import."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+BASE_DIR = Path(settings.BASE_DIR)
+_SERVICE_VARS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "EMAIL_URL",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DEBUG",
+    "TIME_ZONE",
+    "DEFAULT_CURRENCY",
+    "DJANGO_SETTINGS_MODULE",
+)
+
+
+def clean_env(tmp_path: Path, module: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _SERVICE_VARS}
+    env.update(DJANGO_SETTINGS_MODULE=module, HELPDESK_VAR_DIR=str(tmp_path / "var"), **extra)
+    return env
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own interpreter and scripts
+        [sys.executable, *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def probe(env: dict[str, str]) -> dict[str, object]:
+    result = run(["-m", "tests.helpdesk.settings_probe"], env)
+    assert result.returncode == 0, result.stderr
+    loaded: dict[str, object] = json.loads(result.stdout)
+    return loaded
+
+
+def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    values = {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "desk.example.com",
+        "DATABASE_URL": "postgres://helpdesk:pw@db.internal:5432/helpdesk",
+        "REDIS_URL": "redis://cache.internal:6379/0",
+        "EMAIL_URL": "smtp+tls://mailer:pw@smtp.example.com:587",
+    }
+    values.update(overrides)
+    return clean_env(tmp_path, "helpdesk.settings.production", **values)
+
+
+def test_local_mode_needs_no_services(tmp_path: Path) -> None:
+    loaded = probe(clean_env(tmp_path, "helpdesk.settings.local"))
+
+    assert loaded["DEBUG"] is True
+    assert loaded["ENGINE"] == "django.db.backends.sqlite3"
+    assert loaded["DB_NAME"] == str(tmp_path / "var" / "db.sqlite3")
+    assert loaded["BROKER"] == "filesystem://"
+    assert loaded["CACHE"] == "django.core.cache.backends.filebased.FileBasedCache"
+    assert loaded["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert loaded["EMAIL_FILE_PATH"] == str(tmp_path / "var" / "mail")
+    assert loaded["TIME_ZONE"] == "UTC"
+    assert loaded["DEFAULT_CURRENCY"] == "USD"
+    assert loaded["ALLOW_DEMO"] is True
+    # The filesystem broker's folders exist before a worker starts.
+    assert (tmp_path / "var" / "broker" / "queue").is_dir()
+    assert loaded["TRANSPORT_OPTIONS"]["control_folder"] == str(
+        tmp_path / "var" / "broker" / "control"
+    )
+
+
+def test_local_mode_reads_overrides_from_the_environment(tmp_path: Path) -> None:
+    env = clean_env(
+        tmp_path,
+        "helpdesk.settings.local",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/elsewhere",
+        TIME_ZONE="Europe/Lisbon",
+        DEFAULT_CURRENCY="EUR",
+    )
+    loaded = probe(env)
+
+    assert loaded["ENGINE"] == "django.db.backends.postgresql"
+    assert loaded["DB_NAME"] == "elsewhere"
+    assert loaded["TIME_ZONE"] == "Europe/Lisbon"
+    assert loaded["DEFAULT_CURRENCY"] == "EUR"
+
+
+def test_production_mode_uses_the_real_services(tmp_path: Path) -> None:
+    loaded = probe(production_env(tmp_path))
+
+    assert loaded["DEBUG"] is False
+    assert loaded["ENGINE"] == "django.db.backends.postgresql"
+    assert loaded["BROKER"] == "redis://cache.internal:6379/0"
+    assert loaded["CACHE"] == "django.core.cache.backends.redis.RedisCache"
+    assert loaded["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert (loaded["EMAIL_HOST"], loaded["EMAIL_PORT"], loaded["EMAIL_USE_TLS"]) == (
+        "smtp.example.com",
+        587,
+        True,
+    )
+    assert loaded["ALLOWED_HOSTS"] == ["desk.example.com"]
+    assert loaded["ACKS_LATE"] is True
+    assert loaded["REJECT_ON_WORKER_LOST"] is True
+    assert loaded["PREFETCH"] == 1
+    assert loaded["TRANSPORT_OPTIONS"] == {"visibility_timeout": 3600}
+    assert loaded["ALLOW_DEMO"] is False
+
+
+def test_production_refuses_to_start_without_its_variables(tmp_path: Path) -> None:
+    env = production_env(tmp_path)
+    del env["SECRET_KEY"], env["REDIS_URL"]
+
+    result = run(["-m", "tests.helpdesk.settings_probe"], env)
+
+    assert result.returncode != 0
+    assert "need these environment variables: SECRET_KEY, REDIS_URL" in result.stderr
+
+
+def test_production_refuses_sqlite(tmp_path: Path) -> None:
+    env = production_env(tmp_path, DATABASE_URL="sqlite:////tmp/db.sqlite3")
+
+    result = run(["-m", "tests.helpdesk.settings_probe"], env)
+
+    assert result.returncode != 0
+    assert "Production runs on PostgreSQL" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TIME_ZONE", "Mars/Olympus", "TIME_ZONE='Mars/Olympus' is not an IANA time zone"),
+        ("DEFAULT_CURRENCY", "euro", "DEFAULT_CURRENCY='euro' is not an ISO 4217 code"),
+    ],
+)
+def test_bad_values_fail_at_start_with_a_clear_message(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    env = clean_env(tmp_path, "helpdesk.settings.local", **{name: value})
+
+    result = run(["-m", "tests.helpdesk.settings_probe"], env)
+
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_production_passes_check_deploy_with_no_warnings(tmp_path: Path) -> None:
+    result = run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env(tmp_path)
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_check_deploy_flags_a_weak_secret_key(tmp_path: Path) -> None:
+    env = production_env(tmp_path, SECRET_KEY="short")
+
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
+
+    assert result.returncode != 0
+    assert "security.W009" in result.stderr + result.stdout
