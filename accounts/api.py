@@ -16,6 +16,7 @@ from accounts.roles import Role
 from accounts.selectors import staff_list
 from accounts.services import staff_update_profile
 from accounts.validators import validate_time_zone
+from core.serializers import RejectUnknownFieldsMixin
 
 
 class StaffSerializer(serializers.ModelSerializer):
@@ -27,22 +28,13 @@ class StaffSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ProfileUpdateSerializer(serializers.Serializer):
+class ProfileUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     first_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
     last_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
     email = serializers.EmailField(required=False)
     time_zone = serializers.CharField(
         max_length=64, allow_blank=True, required=False, validators=[validate_time_zone]
     )
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = set(data) - set(self.fields)
-            if unknown:
-                raise ValidationError(
-                    dict.fromkeys(sorted(unknown), "This field cannot be changed here.")
-                )
-        return super().to_internal_value(data)
 
 
 class MeView(APIView):

@@ -25,11 +25,27 @@ _AGENT = frozenset(
         "accounts.view_customer",
         "accounts.add_customer",
         "accounts.change_customer",
+        "tickets.view_ticket",
+        "tickets.add_ticket",
+        "tickets.change_ticket",
+        "tickets.view_message",
+        "tickets.add_message",
+        "tickets.view_queue",
+        "tickets.view_commitment",
+        "tickets.view_ticketevent",
+        "tickets.view_alert",
+        "recovery.view_processfix",
+        "recovery.add_processfix",
     }
 )
 _SUPERVISOR = _AGENT | {
     "accounts.view_user",
     "accounts.view_staff_directory",
+    "tickets.view_all_tickets",
+    "tickets.add_queue",
+    "tickets.change_queue",
+    "tickets.view_severitytarget",
+    "recovery.change_processfix",
 }
 _ADMIN = _SUPERVISOR | {
     "accounts.add_user",
@@ -37,6 +53,7 @@ _ADMIN = _SUPERVISOR | {
     "accounts.manage_staff",
     "auth.view_group",
     "authtoken.view_tokenproxy",
+    "tickets.change_severitytarget",
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {

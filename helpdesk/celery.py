@@ -21,4 +21,16 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*"),
         "kwargs": {"source": "beat"},
     },
+    "tickets-check-timeliness": {
+        "task": "tickets.check_timeliness",
+        "schedule": crontab(minute="*"),
+    },
+    "tickets-requeue-stalled-messages": {
+        "task": "tickets.requeue_stalled_messages",
+        "schedule": crontab(minute="*/5"),
+    },
+    "tickets-close-quiet": {
+        "task": "tickets.close_quiet_tickets",
+        "schedule": crontab(minute=17),
+    },
 }

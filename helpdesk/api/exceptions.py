@@ -5,11 +5,13 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django_fsm import ConcurrentTransition, TransitionNotAllowed
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
 
+from core.errors import DomainError
 from helpdesk.api.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, problem_body
 
 # DRF's error codes, mapped to our problem types.
@@ -28,7 +30,21 @@ _SLUG_BY_CODE = {
 _SLUG_BY_STATUS = {problem.status: slug for slug, problem in reversed(PROBLEM_TYPES.items())}
 
 
+class _DomainAPIException(exceptions.APIException):
+    def __init__(self, error: DomainError) -> None:
+        super().__init__(detail=error.detail)
+        self.status_code = error.status
+        self.slug = error.slug
+        self.problem_extra = error.extra
+
+
 def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
+    if isinstance(exc, DomainError):
+        return _DomainAPIException(exc)
+    if isinstance(exc, ConcurrentTransition | TransitionNotAllowed):
+        conflict = _DomainAPIException(DomainError("Someone changed this ticket meanwhile."))
+        conflict.status_code, conflict.slug = 409, "conflict"
+        return conflict
     if isinstance(exc, exceptions.APIException):
         return exc
     if isinstance(exc, Http404):
@@ -58,6 +74,10 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         errors = _as_error_lists(api_exc.detail)
         extra["errors"] = errors
         detail = _summarize(errors)
+    elif isinstance(api_exc, _DomainAPIException):
+        slug = api_exc.slug
+        detail = str(api_exc.detail)
+        extra.update(api_exc.problem_extra)
     else:
         codes = api_exc.get_codes()
         slug = (_SLUG_BY_CODE.get(codes) if isinstance(codes, str) else None) or (

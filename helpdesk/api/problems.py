@@ -78,6 +78,26 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             "The `Accept` header asks for a representation this API does not produce.",
         ),
         ProblemType(
+            "transition-not-allowed",
+            "Transition not allowed now",
+            409,
+            "The ticket is not ready for this step. `missing_steps` lists, in order, the "
+            "steps that must come first; `current_status` is where the ticket stands.",
+        ),
+        ProblemType(
+            "conflict",
+            "Changed meanwhile",
+            409,
+            "Someone changed this at the same moment; reload it and try again.",
+        ),
+        ProblemType(
+            "rule-violation",
+            "Not allowed by the rules",
+            422,
+            "The request is well formed but breaks a business rule, named in `detail` (and per "
+            "field in `errors` when one field is at fault).",
+        ),
+        ProblemType(
             "payload-too-large",
             "Request too large",
             413,

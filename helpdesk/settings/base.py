@@ -5,6 +5,8 @@ filesystem transport and email written to files, all under ``var/`` in the
 checkout, so the desk runs on a laptop with no services at all.
 """
 
+from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +210,22 @@ EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Helpdesk <help@localhost>")
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+
+# The domain of our Message-IDs, so replies thread back to us.
+HELPDESK_EMAIL_DOMAIN = env(
+    "HELPDESK_EMAIL_DOMAIN",
+    default=parseaddr(DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost",
+)
+
+# --- Ticket lifecycle -----------------------------------------------------------------
+
+# An answered question with no news for this long is closed by beat.
+HELPDESK_AUTO_CLOSE_AFTER = timedelta(days=env.int("HELPDESK_AUTO_CLOSE_AFTER_DAYS", default=7))
+# A new mishap within this long after another one's rebuilding period is a
+# repeat failure (Maxham and Netemeyer 2002: the paradox holds once, not twice).
+HELPDESK_REPEAT_FAILURE_WINDOW = timedelta(
+    days=env.int("HELPDESK_REPEAT_FAILURE_WINDOW_DAYS", default=90)
+)
 
 # --- API ----------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Plain Python shared by every app: no models, no Django app, no imports of ours."""

@@ -1,0 +1,66 @@
+"""Writes of the recovery app."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from core.errors import NotPermitted, RuleViolation
+from recovery.models import ProcessFix
+from tickets.models import Ticket
+from tickets.services.events import record_event
+
+
+@transaction.atomic
+def process_fix_create(
+    *,
+    actor: User,
+    title: str,
+    root_cause: str,
+    failsafe_change: str,
+    owner: User | None = None,
+    tickets: list[Ticket] | None = None,
+) -> ProcessFix:
+    """Propose a process fix, linked to the tickets that showed the need; each
+    ticket's history records the link."""
+    fields = {"title": title, "root_cause": root_cause, "failsafe_change": failsafe_change}
+    for name, value in fields.items():
+        if not value.strip():
+            raise RuleViolation(f"A process fix needs its {name.replace('_', ' ')}.", field=name)
+    fix = ProcessFix.objects.create(
+        title=title.strip(),
+        root_cause=root_cause.strip(),
+        failsafe_change=failsafe_change.strip(),
+        owner=owner or actor,
+        created_by=actor,
+    )
+    for ticket in tickets or []:
+        fix.tickets.add(ticket)
+        record_event(
+            ticket=ticket, actor=actor, action="process_fix_linked", payload={"process_fix": fix.pk}
+        )
+    return fix
+
+
+_NEXT = {
+    ProcessFix.Status.PROPOSED: {ProcessFix.Status.IN_PROGRESS, ProcessFix.Status.DROPPED},
+    ProcessFix.Status.IN_PROGRESS: {ProcessFix.Status.DONE, ProcessFix.Status.DROPPED},
+}
+
+
+@transaction.atomic
+def process_fix_set_status(*, fix: ProcessFix, actor: User, status: str) -> ProcessFix:
+    """Move a fix forward: proposed, in progress, done (or dropped). Only its
+    owner or a supervisor may."""
+    locked = ProcessFix.objects.select_for_update().get(pk=fix.pk)
+    if locked.owner_id != actor.pk and not actor.has_perm("recovery.change_processfix"):
+        raise NotPermitted("Only the owner or a supervisor can change this process fix.")
+    allowed = _NEXT.get(ProcessFix.Status(locked.status), set())
+    if status not in allowed:
+        raise RuleViolation(
+            f"A {locked.get_status_display().lower()} process fix cannot become {status}.",
+            field="status",
+        )
+    locked.status = status
+    locked.done_at = timezone.now() if status == ProcessFix.Status.DONE else None
+    locked.save(update_fields=["status", "done_at", "updated_at"])
+    return locked

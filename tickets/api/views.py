@@ -1,0 +1,266 @@
+"""Ticket endpoints: thin views that validate, call one service, render."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from core.errors import DomainError
+from tickets import services
+from tickets.api import serializers as s
+from tickets.models import Kind, Severity, Status, Ticket
+from tickets.selectors import ORDERINGS, TicketFilters, ticket_detail, ticket_list, ticket_messages
+from tickets.services.access import ensure_can_act
+
+CONFLICT = OpenApiResponse(description="Transition not allowed now; `missing_steps` says why.")
+RULE = OpenApiResponse(description="Valid JSON that breaks a rule (RFC 9457 problem).")
+
+
+class IsStaffForTickets(BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if request.method == "POST" and getattr(view, "action", None) == "create":
+            return bool(user.has_perm("tickets.add_ticket"))
+        return bool(user.has_perm("tickets.view_ticket"))
+
+
+def staff(request: Request) -> User:
+    """The caller, known to be staff once the permission classes have passed."""
+    return cast(User, request.user)
+
+
+def _can_act(user: User, ticket: Ticket) -> bool:
+    try:
+        ensure_can_act(user, ticket)
+    except DomainError:
+        return False
+    return True
+
+
+def _filters(params: Any) -> TicketFilters:
+    errors: dict[str, str] = {}
+
+    def choice(name: str, values: list[str]) -> str | None:
+        value = params.get(name)
+        if value is not None and value not in values:
+            errors[name] = f"Unknown {name} {value!r}; use one of {', '.join(values)}."
+        return value
+
+    def integer(name: str) -> int | None:
+        value = params.get(name)
+        if value in (None, "", "none"):
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            errors[name] = f"{name} must be a number."
+            return None
+
+    filters = TicketFilters(
+        status=choice("status", Status.values),
+        kind=choice("kind", Kind.values),
+        severity=choice("severity", Severity.values),
+        queue=params.get("queue"),
+        assignee=integer("assignee"),
+        unassigned=params.get("assignee") == "none",
+        customer=integer("customer"),
+        search=(params.get("search") or "").strip() or None,
+        ordering=choice("ordering", list(ORDERINGS)) or "-created",
+    )
+    if errors:
+        raise ValidationError(errors)
+    return filters
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("status", enum=Status.values),
+    OpenApiParameter("kind", enum=Kind.values),
+    OpenApiParameter("severity", enum=Severity.values),
+    OpenApiParameter("queue", description="Queue slug."),
+    OpenApiParameter("assignee", description="A staff user id, or `none` for unassigned."),
+    OpenApiParameter("customer", int, description="Customer id."),
+    OpenApiParameter("search", description="In subjects, messages and references (HD-000123)."),
+    OpenApiParameter("ordering", enum=list(ORDERINGS)),
+]
+
+
+class TicketViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    permission_classes = [IsAuthenticated, IsStaffForTickets]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Ticket.objects.none()
+        user = staff(self.request)
+        if self.action == "list":
+            return ticket_list(user=user, filters=_filters(self.request.query_params))
+        return ticket_detail(user=user)
+
+    def get_serializer_class(self) -> Any:
+        return s.TicketListSerializer if self.action == "list" else s.TicketDetailSerializer
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "can_act": True}
+
+    def _detail(self, ticket_id: int, code: int = status.HTTP_200_OK) -> Response:
+        ticket = ticket_detail(user=staff(self.request)).get(pk=ticket_id)
+        context = {"request": self.request, "can_act": _can_act(staff(self.request), ticket)}
+        return Response(s.TicketDetailSerializer(ticket, context=context).data, status=code)
+
+    @extend_schema(parameters=LIST_PARAMETERS, summary="List tickets")
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(summary="One ticket, with what can be done next")
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._detail(self.get_object().pk)
+
+    @extend_schema(
+        request=s.TicketCreateSerializer,
+        responses={201: s.TicketDetailSerializer, 422: RULE},
+        summary="Open a ticket",
+    )
+    def create(self, request: Request) -> Response:
+        payload = s.TicketCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        ticket = services.ticket_create(actor=staff(request), **payload.validated_data)
+        return self._detail(ticket.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.TicketUpdateSerializer,
+        responses={200: s.TicketDetailSerializer, 422: RULE},
+        summary="Change subject, severity, channel, queue or assignee",
+    )
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        ticket = self.get_object()
+        payload = s.TicketUpdateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.ticket_update(ticket=ticket, actor=staff(request), **payload.validated_data)
+        return self._detail(ticket.pk)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    serializer: type[serializers.Serializer]
+    service: Callable[..., Ticket]
+    summary: str
+
+
+STEPS = (
+    Step(
+        "acknowledge",
+        s.AcknowledgeSerializer,
+        services.ticket_acknowledge,
+        "Acknowledge (for a mishap, with our part in it)",
+    ),
+    Step("apologize", s.MessageBodySerializer, services.ticket_apologize, "Apologize (mishaps)"),
+    Step(
+        "commit",
+        s.CommitSerializer,
+        services.ticket_commit,
+        "Commit to what we will do, and by when",
+    ),
+    Step(
+        "resolve",
+        s.MessageBodySerializer,
+        services.ticket_resolve,
+        "Resolve: answer, or keep the promise and start rebuilding",
+    ),
+    Step("close", s.OptionalReasonSerializer, services.ticket_close, "Close an answered question"),
+    Step("restore", s.ReasonSerializer, services.ticket_restore, "End the rebuilding period"),
+    Step("reopen", s.ReasonSerializer, services.ticket_reopen, "Reopen"),
+)
+
+
+class TicketActionView(GenericAPIView):
+    """Base of the per-ticket POST endpoints: finds the ticket among those the
+    caller may see (404 otherwise), validates the body, calls the service."""
+
+    permission_classes = [IsAuthenticated, IsStaffForTickets]
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Ticket.objects.none()
+        return ticket_detail(user=staff(self.request))
+
+    def respond(self, ticket_id: int) -> Response:
+        ticket = ticket_detail(user=staff(self.request)).get(pk=ticket_id)
+        context = {"request": self.request, "can_act": _can_act(staff(self.request), ticket)}
+        return Response(s.TicketDetailSerializer(ticket, context=context).data)
+
+
+def transition_view(step: Step) -> Callable[..., Any]:
+    class TransitionView(TicketActionView):
+        serializer_class = step.serializer
+
+        @extend_schema(
+            request=step.serializer,
+            responses={200: s.TicketDetailSerializer, 409: CONFLICT, 422: RULE},
+            summary=step.summary,
+            operation_id=f"tickets_{step.name}",
+        )
+        def post(self, request: Request, pk: int) -> Response:
+            ticket = self.get_object()
+            payload = step.serializer(data=request.data)
+            payload.is_valid(raise_exception=True)
+            step.service(ticket=ticket, actor=staff(request), **payload.validated_data)
+            return self.respond(ticket.pk)
+
+    TransitionView.__name__ = f"{step.name.capitalize()}View"
+    TransitionView.__qualname__ = TransitionView.__name__
+    return TransitionView.as_view()
+
+
+class MakeMishapView(TicketActionView):
+    serializer_class = s.MakeMishapSerializer
+
+    @extend_schema(
+        request=s.MakeMishapSerializer,
+        responses={200: s.TicketDetailSerializer, 422: RULE},
+        summary="Turn a question into a mishap",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        ticket = self.get_object()
+        payload = s.MakeMishapSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.ticket_convert_to_mishap(
+            ticket=ticket, actor=staff(request), **payload.validated_data
+        )
+        return self.respond(ticket.pk)
+
+
+class TicketMessagesView(TicketActionView):
+    serializer_class = s.MessageSerializer
+
+    @extend_schema(responses=s.MessageSerializer(many=True), summary="The conversation")
+    def get(self, request: Request, pk: int) -> Response:
+        ticket = self.get_object()
+        page = self.paginate_queryset(ticket_messages(ticket=ticket))
+        return self.get_paginated_response(s.MessageSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=s.MessageCreateSerializer,
+        responses={201: s.MessageSerializer, 422: RULE},
+        summary="Reply to the customer, or add an internal note (`public: false`)",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        ticket = self.get_object()
+        payload = s.MessageCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        message = services.message_create(
+            ticket=ticket, actor=staff(request), **payload.validated_data
+        )
+        return Response(s.MessageSerializer(message).data, status=status.HTTP_201_CREATED)

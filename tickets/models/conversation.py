@@ -1,0 +1,63 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Message(models.Model):
+    """One entry of a ticket's conversation: a public reply (emailed to the
+    customer when an agent writes it), an internal note, or the customer's
+    own words."""
+
+    class Author(models.TextChoices):
+        AGENT = "agent", "Agent"
+        CUSTOMER = "customer", "Customer"
+        SYSTEM = "system", "System"
+
+    class Delivery(models.TextChoices):
+        NOT_SENT = "not_sent", "Not emailed"
+        PENDING = "pending", "Waiting to be sent"
+        SENDING = "sending", "Being sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.PROTECT, related_name="messages")
+    public = models.BooleanField(default=True)
+    author_kind = models.CharField(max_length=10, choices=Author.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    body = models.TextField()
+    # The lifecycle step this message carries (acknowledge, apologize...), if any.
+    step = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    # Email threading: ours for outbound messages, the sender's for inbound.
+    email_message_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    delivery_status = models.CharField(
+        max_length=10, choices=Delivery.choices, default=Delivery.NOT_SENT
+    )
+    delivery_attempts = models.PositiveIntegerField(default=0)
+    delivery_error = models.TextField(blank=True)
+    delivery_claimed_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="tickets_message_ticket_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(public=True) | Q(delivery_status="not_sent"),
+                name="tickets_message_notes_never_emailed",
+            ),
+            models.CheckConstraint(
+                condition=~Q(author_kind="agent") | Q(author__isnull=False),
+                name="tickets_message_agent_has_author",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        kind = "reply" if self.public else "note"
+        return f"{kind} by {self.author_kind} on ticket {self.ticket_id}"

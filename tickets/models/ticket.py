@@ -1,0 +1,196 @@
+import re
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from tickets.models.conditions import is_mishap, is_question, nothing_blocks_resolution
+
+REFERENCE_PREFIX = "HD-"
+_REFERENCE = re.compile(rf"\b{REFERENCE_PREFIX}(\d{{1,12}})\b", re.IGNORECASE)
+
+
+class Kind(models.TextChoices):
+    QUESTION = "question", "Question"
+    MISHAP = "mishap", "Mishap"
+
+
+class Severity(models.TextChoices):
+    MINOR = "minor", "Minor"
+    MAJOR = "major", "Major"
+    CRITICAL = "critical", "Critical"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    PHONE = "phone", "Phone"
+    CHAT = "chat", "Chat"
+    SOCIAL = "social", "Social"
+    WEB = "web", "Web"
+    SMS = "sms", "SMS"
+
+
+class Status(models.TextChoices):
+    NEW = "new", "New"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    APOLOGIZED = "apologized", "Apologized"
+    COMMITTED = "committed", "Committed"
+    RESOLVED = "resolved", "Resolved"
+    REBUILDING = "rebuilding", "Rebuilding"
+    RESTORED = "restored", "Restored"
+    CLOSED = "closed", "Closed"
+
+
+# Work still to do on these; the others are answered, recovering or done.
+OPEN_STATUSES = (Status.NEW, Status.ACKNOWLEDGED, Status.APOLOGIZED, Status.COMMITTED)
+
+
+def ticket_id_from_reference(text: str) -> int | None:
+    """The ticket id in a reference such as ``HD-000123`` found in ``text``."""
+    match = _REFERENCE.search(text)
+    return int(match.group(1)) if match else None
+
+
+class Ticket(ConcurrentTransitionMixin, models.Model):
+    """A customer's question, or a mishap on our side to recover from.
+
+    The status moves only through the transition methods below, whose
+    decorators are the whole rulebook (SPEC, "Ticket lifecycle"). Services in
+    ``tickets.services.lifecycle`` call them under a row lock and record each
+    move; nothing else writes ``status``.
+    """
+
+    subject = models.CharField(max_length=300)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.QUESTION)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MINOR)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    status = FSMField(max_length=20, choices=Status.choices, default=Status.NEW, protected=True)
+
+    customer = models.ForeignKey(
+        "accounts.Customer", on_delete=models.PROTECT, related_name="tickets"
+    )
+    queue = models.ForeignKey(
+        "tickets.Queue", on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    our_part = models.TextField(blank=True, help_text="For a mishap: what we did wrong.")
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    # When the timeliness targets started counting: arrival, or the last reopen.
+    clock_started_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    apologized_at = models.DateTimeField(null=True, blank=True)
+    committed_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    restored_at = models.DateTimeField(null=True, blank=True)
+    reopened_at = models.DateTimeField(null=True, blank=True)
+    rebuilding_ended_at = models.DateTimeField(null=True, blank=True)
+    acknowledge_breached_at = models.DateTimeField(null=True, blank=True)
+    apologize_breached_at = models.DateTimeField(null=True, blank=True)
+
+    is_repeat_failure = models.BooleanField(
+        default=False,
+        help_text="A mishap for a customer still recovering from another (or within 90 days).",
+    )
+    repeat_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("view_all_tickets", "Can see and work every ticket, whatever its queue"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="tickets_status_created"),
+            models.Index(fields=["queue", "status"], name="tickets_queue_status"),
+            models.Index(fields=["assignee", "status"], name="tickets_assignee_status"),
+            models.Index(fields=["customer", "-created_at"], name="tickets_customer_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=Kind.values), name="tickets_ticket_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(severity__in=Severity.values), name="tickets_ticket_severity_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values), name="tickets_ticket_status_valid"
+            ),
+            # An apology and a commitment are for mishaps only, whatever path wrote the row.
+            models.CheckConstraint(
+                condition=Q(kind=Kind.MISHAP)
+                | ~Q(status__in=[Status.APOLOGIZED, Status.COMMITTED, Status.REBUILDING]),
+                name="tickets_ticket_recovery_states_mishap_only",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+    @property
+    def reference(self) -> str:
+        return f"{REFERENCE_PREFIX}{self.pk:06d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    # --- The rulebook: sources, targets and conditions only. ---------------------
+
+    @transition(field=status, source=Status.NEW, target=Status.ACKNOWLEDGED)
+    def acknowledge(self) -> None:
+        """Tell the customer we have it (and, for a mishap, our part in it)."""
+
+    @transition(
+        field=status, source=Status.ACKNOWLEDGED, target=Status.APOLOGIZED, conditions=[is_mishap]
+    )
+    def apologize(self) -> None:
+        """Say sorry, sincerely. Mishaps only."""
+
+    @transition(
+        field=status, source=Status.APOLOGIZED, target=Status.COMMITTED, conditions=[is_mishap]
+    )
+    def commit(self) -> None:
+        """Promise what we will do, and by when."""
+
+    @transition(
+        field=status, source=Status.ACKNOWLEDGED, target=Status.RESOLVED, conditions=[is_question]
+    )
+    @transition(
+        field=status,
+        source=Status.COMMITTED,
+        target=Status.REBUILDING,
+        conditions=[is_mishap, nothing_blocks_resolution],
+    )
+    def resolve(self) -> None:
+        """Answer a question; for a mishap, keep the promise and start rebuilding trust."""
+
+    @transition(field=status, source=Status.RESOLVED, target=Status.CLOSED)
+    def close(self) -> None:
+        """File an answered question away."""
+
+    @transition(field=status, source=Status.REBUILDING, target=Status.RESTORED)
+    def restore(self) -> None:
+        """End the rebuilding period: the follow-ups are done, or ended with a reason."""
+
+    @transition(
+        field=status,
+        source=[Status.RESOLVED, Status.REBUILDING, Status.CLOSED],
+        target=Status.ACKNOWLEDGED,
+    )
+    def reopen(self) -> None:
+        """Back to work: a mishap must apologize and commit again."""

@@ -1,0 +1,62 @@
+from datetime import timedelta
+
+from django.core.mail import send_mail
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import Role
+from tickets.models import Alert, Ticket
+
+# A claim older than this is taken to belong to a worker that died.
+CLAIM_TIMEOUT = timedelta(minutes=10)
+MAX_ATTEMPTS = 5
+
+
+def alert_raise(*, ticket: Ticket, kind: str, detail: str, include_assignee: bool = True) -> Alert:
+    """Record an alert for the ticket's assignee and every supervisor, and
+    email it once the transaction commits. For use inside a service's transaction."""
+    alert = Alert.objects.create(ticket=ticket, kind=kind, detail=detail)
+    recipients = set(
+        User.objects.filter(is_active=True, groups__name=Role.SUPERVISOR).values_list(
+            "pk", flat=True
+        )
+    )
+    if include_assignee and ticket.assignee_id is not None:
+        recipients.add(ticket.assignee_id)
+    alert.recipients.set(recipients)
+
+    from tickets.tasks import alert_send_email
+
+    # celery-types does not know delay_on_commit (Celery 5.4) yet.
+
+    alert_send_email.delay_on_commit(alert.pk)  # type: ignore[attr-defined]
+    return alert
+
+
+def alert_deliver(*, alert_id: int) -> bool:
+    """Email the alert to its recipients, once. Returns False when there was
+    nothing to do (already sent, or claimed by another worker)."""
+    now = timezone.now()
+    claimed = (
+        Alert.objects.filter(pk=alert_id, sent_at=None)
+        .filter(Q(claimed_at=None) | Q(claimed_at__lt=now - CLAIM_TIMEOUT))
+        .update(claimed_at=now, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return False
+    alert = Alert.objects.select_related("ticket").get(pk=alert_id)
+    addresses = [u.email for u in alert.recipients.all() if u.email]
+    try:
+        if addresses:
+            send_mail(
+                subject=f"[{alert.ticket.reference}] {alert.get_kind_display()}",
+                message=f"{alert.detail}\n\n{alert.ticket.reference}: {alert.ticket.subject}",
+                from_email=None,
+                recipient_list=addresses,
+            )
+    except Exception as exc:
+        Alert.objects.filter(pk=alert_id).update(claimed_at=None, last_error=str(exc)[:2000])
+        raise
+    Alert.objects.filter(pk=alert_id).update(sent_at=timezone.now(), last_error="")
+    return True

@@ -1,0 +1,81 @@
+from django.conf import settings
+from django.core.mail import make_msgid
+from django.db import transaction
+
+from accounts.models import User
+from core.errors import RuleViolation
+from tickets.models import Message, Ticket
+from tickets.services.access import ensure_can_act
+from tickets.services.events import record_event
+
+MAX_BODY_CHARS = 100_000
+
+
+def clean_body(body: str, *, field: str = "body") -> str:
+    body = body.strip()
+    if not body:
+        raise RuleViolation("The message cannot be empty.", field=field)
+    if len(body) > MAX_BODY_CHARS:
+        raise RuleViolation(
+            f"The message is longer than the limit of {MAX_BODY_CHARS} characters.", field=field
+        )
+    return body
+
+
+def add_agent_message(
+    *, ticket: Ticket, author: User, body: str, public: bool, step: str = ""
+) -> Message:
+    """Write an agent's message; a public one is emailed to the customer once
+    the transaction commits. For use inside a service's transaction."""
+    message = Message.objects.create(
+        ticket=ticket,
+        public=public,
+        author_kind=Message.Author.AGENT,
+        author=author,
+        body=body,
+        step=step,
+        email_message_id=(
+            make_msgid(idstring=ticket.reference, domain=settings.HELPDESK_EMAIL_DOMAIN)
+            if public
+            else None
+        ),
+        delivery_status=Message.Delivery.PENDING if public else Message.Delivery.NOT_SENT,
+    )
+    if public:
+        from tickets.tasks import message_send_email
+
+        # celery-types does not know delay_on_commit (Celery 5.4) yet.
+
+        message_send_email.delay_on_commit(message.pk)  # type: ignore[attr-defined]
+    return message
+
+
+def add_customer_message(
+    *, ticket: Ticket, body: str, email_message_id: str | None = None
+) -> Message:
+    """Record what the customer wrote (at creation, or a reply). Never emailed back."""
+    return Message.objects.create(
+        ticket=ticket,
+        public=True,
+        author_kind=Message.Author.CUSTOMER,
+        body=body,
+        email_message_id=email_message_id,
+    )
+
+
+@transaction.atomic
+def message_create(*, ticket: Ticket, actor: User, body: str, public: bool) -> Message:
+    """An agent's reply (emailed to the customer) or internal note (never emailed)."""
+    body = clean_body(body)
+    locked = (
+        Ticket.objects.select_for_update(of=("self",)).select_related("queue").get(pk=ticket.pk)
+    )
+    ensure_can_act(actor, locked)
+    message = add_agent_message(ticket=locked, author=actor, body=body, public=public)
+    record_event(
+        ticket=locked,
+        actor=actor,
+        action="replied" if public else "noted",
+        payload={"message": message.pk},
+    )
+    return message

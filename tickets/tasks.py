@@ -1,0 +1,59 @@
+"""Celery tasks of the ticket flow: each takes ids and calls one service."""
+
+import logging
+
+from celery import shared_task
+from celery.app.task import Task
+
+from tickets.services.alerts import alert_deliver
+from tickets.services.delivery import (
+    MAX_ATTEMPTS,
+    DeliveryFailed,
+    message_deliver,
+    messages_requeue_stalled,
+)
+from tickets.services.timeliness import tickets_close_quiet, timeliness_check
+
+logger = logging.getLogger(__name__)
+
+
+def backoff_seconds(retries: int) -> int:
+    """30 s, 1 min, 2 min, 4 min...: short enough to stay within the
+    broker's visibility timeout, so no retry is redelivered twice."""
+    return int(min(30 * 2**retries, 900))
+
+
+@shared_task(bind=True, name="tickets.message_send_email", max_retries=MAX_ATTEMPTS - 1)
+def message_send_email(self: Task, message_id: int) -> None:
+    try:
+        message_deliver(message_id=message_id)
+    except DeliveryFailed as exc:
+        if self.request.retries < (self.max_retries or 0):
+            raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries)) from exc
+        logger.warning("Message %s could not be emailed: %s", message_id, exc)
+
+
+@shared_task(bind=True, name="tickets.alert_send_email", max_retries=4)
+def alert_send_email(self: Task, alert_id: int) -> None:
+    try:
+        alert_deliver(alert_id=alert_id)
+    except OSError as exc:
+        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries)) from exc
+
+
+@shared_task(name="tickets.check_timeliness")
+def check_timeliness() -> int:
+    return timeliness_check()
+
+
+@shared_task(name="tickets.close_quiet_tickets")
+def close_quiet_tickets() -> int:
+    return tickets_close_quiet()
+
+
+@shared_task(name="tickets.requeue_stalled_messages")
+def requeue_stalled_messages() -> int:
+    ids = messages_requeue_stalled()
+    for message_id in ids:
+        message_send_email.delay(message_id)
+    return len(ids)
