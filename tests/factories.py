@@ -1,13 +1,26 @@
 """Factories build rows through the services, so test data obeys the same
 rules as real data."""
 
+from datetime import timedelta
 from typing import Any
 
 import factory
+from django.utils import timezone
 
 from accounts.models import Customer, User
 from accounts.roles import Role
 from accounts.services import customer_upsert, staff_upsert
+from tickets.models import Channel, Kind, Queue, Severity, Ticket
+from tickets.services import (
+    queue_create,
+    ticket_acknowledge,
+    ticket_apologize,
+    ticket_close,
+    ticket_commit,
+    ticket_create,
+    ticket_resolve,
+    ticket_restore,
+)
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 
@@ -38,3 +51,85 @@ class CustomerFactory(factory.Factory):
     @classmethod
     def _create(cls, model_class: type[Customer], *args: Any, **kwargs: Any) -> Customer:
         return customer_upsert(**kwargs)[0]
+
+
+class QueueFactory(factory.Factory):
+    class Meta:
+        model = Queue
+
+    name = factory.Sequence(lambda n: f"Queue {n}")
+    slug = factory.Sequence(lambda n: f"queue-{n}")
+    members: list[User] = []
+    restrict_to_assignee = False
+
+    @classmethod
+    def _create(cls, model_class: type[Queue], *args: Any, **kwargs: Any) -> Queue:
+        return queue_create(**kwargs)
+
+
+class TicketFactory(factory.Factory):
+    """A new ticket opened by ``actor`` (an agent by default, who becomes its assignee)."""
+
+    class Meta:
+        model = Ticket
+
+    actor = factory.LazyFunction(lambda: StaffFactory(role=Role.AGENT))
+    subject = factory.Sequence(lambda n: f"Problem number {n}")
+    body = "Something went wrong with my order."
+    kind = Kind.QUESTION
+    severity = Severity.MINOR
+    channel = Channel.EMAIL
+    customer_email = factory.Sequence(lambda n: f"ticket-customer{n}@example.com")
+    customer_name = factory.Faker("name")
+
+    @classmethod
+    def _create(cls, model_class: type[Ticket], *args: Any, **kwargs: Any) -> Ticket:
+        return ticket_create(**kwargs)
+
+
+STEP_CONTENT = {
+    "acknowledge": {"message": "We have your message and are on it."},
+    "apologize": {"message": "We are sorry; this should not have happened."},
+    "resolve": {"message": "It is done."},
+}
+
+
+def advance(ticket: Ticket, to: str, *, actor: User | None = None) -> Ticket:
+    """Walk a ticket through the recovery steps to status ``to``, via the services."""
+    actor = actor or ticket.assignee
+    assert actor is not None
+    path = {
+        Kind.QUESTION: ["acknowledge", "resolve", "close"],
+        Kind.MISHAP: ["acknowledge", "apologize", "commit", "resolve", "restore"],
+    }[Kind(ticket.kind)]
+    for step in path:
+        if ticket.status == to:
+            break
+        if step == "acknowledge":
+            ticket = (
+                ticket_acknowledge(
+                    ticket=ticket,
+                    actor=actor,
+                    our_part="We sent the wrong item.",
+                    **STEP_CONTENT["acknowledge"],
+                )
+                if ticket.kind == Kind.MISHAP
+                else ticket_acknowledge(ticket=ticket, actor=actor, **STEP_CONTENT["acknowledge"])
+            )
+        elif step == "apologize":
+            ticket = ticket_apologize(ticket=ticket, actor=actor, **STEP_CONTENT["apologize"])
+        elif step == "commit":
+            ticket = ticket_commit(
+                ticket=ticket,
+                actor=actor,
+                promise="A replacement ships today.",
+                due_at=timezone.now() + timedelta(days=2),
+            )
+        elif step == "resolve":
+            ticket = ticket_resolve(ticket=ticket, actor=actor, **STEP_CONTENT["resolve"])
+        elif step == "close":
+            ticket = ticket_close(ticket=ticket, actor=actor)
+        elif step == "restore":
+            ticket = ticket_restore(ticket=ticket, actor=actor, reason="The plan is complete.")
+    assert ticket.status == to, f"could not reach {to}, stopped at {ticket.status}"
+    return ticket

@@ -17,6 +17,8 @@ from tickets.models.conditions import is_kind_rule, missing_steps_of
 
 # Transitions that are steps of the recovery, in the order a user meets them.
 TRANSITIONS = ("acknowledge", "apologize", "commit", "resolve", "close", "restore", "reopen")
+# Transitions that undo progress: never part of a path of missing steps.
+GOING_BACK = frozenset({"reopen"})
 
 
 @cache
@@ -55,6 +57,9 @@ def assess(ticket: Ticket, name: str) -> Verdict:
                 return Verdict(allowed=True, applicable=True, missing_steps=())
             steps = [step for c in failing for step in missing_steps_of(c, ticket)]
             return Verdict(allowed=False, applicable=True, missing_steps=tuple(steps))
+    if name in GOING_BACK:
+        # Reopening an open ticket has no "missing steps": it is simply not finished.
+        return Verdict(allowed=False, applicable=True, missing_steps=())
     path = _shortest_path(ticket, targets={str(t.source) for t in candidates})
     return Verdict(allowed=False, applicable=True, missing_steps=tuple(path or ()))
 
@@ -70,7 +75,7 @@ def _shortest_path(ticket: Ticket, *, targets: set[str]) -> list[str] | None:
         if state in targets:
             return path
         for transition in _all_transitions():
-            if transition.source != state or transition.name == "reopen":
+            if transition.source != state or transition.name in GOING_BACK:
                 continue
             if not _applies(transition, ticket):
                 continue

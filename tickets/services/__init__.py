@@ -12,6 +12,7 @@ from tickets.services.lifecycle import (
     ticket_restore,
 )
 from tickets.services.messages import message_create
+from tickets.services.queues import queue_create
 from tickets.services.tickets import ticket_convert_to_mishap, ticket_create, ticket_update
 from tickets.services.timeliness import tickets_close_quiet, timeliness_check
 
@@ -21,6 +22,7 @@ __all__ = [
     "message_create",
     "message_deliver",
     "messages_requeue_stalled",
+    "queue_create",
     "ticket_acknowledge",
     "ticket_apologize",
     "ticket_close",

@@ -1,0 +1,86 @@
+"""Django's admin shows tickets read-only: every change goes through the
+services (the API and the console), so the admin cannot skip a step. Queues
+and timeliness targets are configuration and are edited here."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from tickets.models import Alert, Message, Queue, SeverityTarget, Ticket, TicketEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    fields = ("created_at", "author_kind", "author", "public", "step", "body", "delivery_status")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class EventInline(admin.TabularInline):
+    model = TicketEvent
+    fields = ("created_at", "actor", "action", "from_status", "to_status", "payload")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Ticket)
+class TicketAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "subject",
+        "kind",
+        "severity",
+        "status",
+        "customer",
+        "assignee",
+        "created_at",
+    )
+    list_filter = ("status", "kind", "severity", "queue")
+    list_select_related = ("customer", "assignee")
+    search_fields = ("subject", "customer__email")
+    inlines = (MessageInline, EventInline)
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "kind", "ticket", "sent_at", "attempts")
+    list_filter = ("kind",)
+    list_select_related = ("ticket",)
+
+
+@admin.register(Queue)
+class QueueAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "restrict_to_assignee")
+    prepopulated_fields = {"slug": ("name",)}
+    filter_horizontal = ("members",)
+
+
+@admin.register(SeverityTarget)
+class SeverityTargetAdmin(admin.ModelAdmin):
+    list_display = ("severity", "acknowledge_within", "apologize_within")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
