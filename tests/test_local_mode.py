@@ -137,3 +137,10 @@ def test_local_desk_serves_and_its_worker_runs_tasks_from_the_web(
     assert isinstance(worker, dict)
     assert worker["last_seen"] is not None
     assert "helpdesk.heartbeat" in (tmp_path / "worker.log").read_text()
+
+    # seed_demo's recovery steps queued customer emails; the worker wrote them
+    # to the file backend for a person to read.
+    mail_dir = tmp_path / "var" / "mail"
+    wait_until(lambda: mail_dir.is_dir() and any(mail_dir.iterdir()), timeout=60)
+    sent = "".join(path.read_text() for path in mail_dir.iterdir())
+    assert "Subject: [HD-" in sent

@@ -4,33 +4,14 @@ so clients see one error shape everywhere."""
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
-from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
+from core.schema import (
+    PayloadTooLargeProblemSerializer,
+    ProblemSerializer,
+    ValidationProblemSerializer,
+)
 from helpdesk.api.problems import PROBLEM_CONTENT_TYPE
-
-
-class ProblemSerializer(serializers.Serializer):
-    """RFC 9457 problem details."""
-
-    type = serializers.CharField(help_text="URI reference of the problem type; documented there.")
-    title = serializers.CharField(help_text="Short summary of the problem type.")
-    status = serializers.IntegerField(help_text="The HTTP status code.")
-    detail = serializers.CharField(help_text="What went wrong with this request.")
-
-
-class ValidationProblemSerializer(ProblemSerializer):
-    # The metaclass moves declared fields out of the class body, so this does
-    # not shadow Serializer.errors at run time; only the type checker sees it.
-    errors = serializers.DictField(  # type: ignore[assignment]
-        child=serializers.ListField(child=serializers.CharField()),
-        help_text="Messages per field; `non_field_errors` for the rest.",
-    )
-
-
-class PayloadTooLargeProblemSerializer(ProblemSerializer):
-    limit_bytes = serializers.IntegerField()
-
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 

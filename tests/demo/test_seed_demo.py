@@ -7,6 +7,8 @@ from django.core.management import CommandError, call_command
 from accounts.models import Customer, User
 from accounts.roles import Role
 from demo.management.commands.seed_demo import CUSTOMERS, DEMO_PASSWORD, STAFF
+from demo.tickets import DEMO_TICKETS
+from tickets.models import Status, Ticket
 
 
 def seed() -> str:
@@ -32,12 +34,12 @@ def test_seeds_every_role_and_customers_in_several_time_zones() -> None:
 @pytest.mark.django_db
 def test_running_twice_duplicates_nothing() -> None:
     seed()
-    counts = (User.objects.count(), Customer.objects.count())
+    counts = (User.objects.count(), Customer.objects.count(), Ticket.objects.count())
 
     output = seed()
 
-    assert (User.objects.count(), Customer.objects.count()) == counts
-    assert "(0 new)" in output
+    assert (User.objects.count(), Customer.objects.count(), Ticket.objects.count()) == counts
+    assert "(0 new), 0 new tickets" in output
 
 
 @pytest.mark.django_db
@@ -48,3 +50,20 @@ def test_refuses_where_demo_data_is_disabled(settings: pytest.FixtureRequest) ->
         seed()
 
     assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_seeds_tickets_in_every_state_with_their_history() -> None:
+    seed()
+
+    assert set(Ticket.objects.values_list("status", flat=True)) == set(Status.values)
+    assert Ticket.objects.count() == len(DEMO_TICKETS)
+    restored = Ticket.objects.get(status=Status.RESTORED)
+    assert [e.action for e in restored.events.all()] == [
+        "created",
+        "acknowledge",
+        "apologize",
+        "commit",
+        "resolve",
+        "restore",
+    ]

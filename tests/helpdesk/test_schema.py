@@ -19,9 +19,31 @@ def test_schema_is_valid_openapi_3(schema: dict[str, Any]) -> None:
     assert schema["openapi"].startswith("3.")
 
 
+TRANSITIONS = ("acknowledge", "apologize", "commit", "resolve", "close", "restore", "reopen")
+
+
 def test_schema_describes_every_endpoint(schema: dict[str, Any]) -> None:
-    assert set(schema["paths"]) >= {"/api/v1/me/", "/api/v1/staff/"}
-    assert set(schema["paths"]["/api/v1/me/"]) == {"get", "patch"}
+    expected = {
+        "/api/v1/me/": {"get", "patch"},
+        "/api/v1/staff/": {"get"},
+        "/api/v1/tickets/": {"get", "post"},
+        "/api/v1/tickets/{id}/": {"get", "patch"},
+        "/api/v1/tickets/{id}/messages/": {"get", "post"},
+        "/api/v1/tickets/{id}/make-mishap/": {"post"},
+        **{f"/api/v1/tickets/{{id}}/{name}/": {"post"} for name in TRANSITIONS},
+    }
+    for path, methods in expected.items():
+        assert set(schema["paths"][path]) == methods, path
+
+
+@pytest.mark.parametrize("name", TRANSITIONS)
+def test_transitions_document_their_conflict_and_rule_problems(
+    schema: dict[str, Any], name: str
+) -> None:
+    responses = schema["paths"][f"/api/v1/tickets/{{id}}/{name}/"]["post"]["responses"]
+
+    assert {"200", "400", "401", "403", "404", "409", "422"} <= set(responses)
+    assert "application/problem+json" in responses["409"]["content"]
 
 
 def test_every_operation_documents_its_problem_responses(schema: dict[str, Any]) -> None:

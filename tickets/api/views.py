@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
@@ -14,14 +14,17 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from core.errors import DomainError
+from core.schema import (
+    CONFLICT,
+    UNPROCESSABLE,
+    RuleProblemSerializer,
+    TransitionProblemSerializer,
+)
 from tickets import services
 from tickets.api import serializers as s
 from tickets.models import Kind, Severity, Status, Ticket
 from tickets.selectors import ORDERINGS, TicketFilters, ticket_detail, ticket_list, ticket_messages
 from tickets.services.access import ensure_can_act
-
-CONFLICT = OpenApiResponse(description="Transition not allowed now; `missing_steps` says why.")
-RULE = OpenApiResponse(description="Valid JSON that breaks a rule (RFC 9457 problem).")
 
 
 class IsStaffForTickets(BasePermission):
@@ -129,7 +132,7 @@ class TicketViewSet(
 
     @extend_schema(
         request=s.TicketCreateSerializer,
-        responses={201: s.TicketDetailSerializer, 422: RULE},
+        responses={201: s.TicketDetailSerializer, UNPROCESSABLE: RuleProblemSerializer},
         summary="Open a ticket",
     )
     def create(self, request: Request) -> Response:
@@ -140,7 +143,7 @@ class TicketViewSet(
 
     @extend_schema(
         request=s.TicketUpdateSerializer,
-        responses={200: s.TicketDetailSerializer, 422: RULE},
+        responses={200: s.TicketDetailSerializer, UNPROCESSABLE: RuleProblemSerializer},
         summary="Change subject, severity, channel, queue or assignee",
     )
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -208,7 +211,11 @@ def transition_view(step: Step) -> Callable[..., Any]:
 
         @extend_schema(
             request=step.serializer,
-            responses={200: s.TicketDetailSerializer, 409: CONFLICT, 422: RULE},
+            responses={
+                200: s.TicketDetailSerializer,
+                CONFLICT: TransitionProblemSerializer,
+                UNPROCESSABLE: RuleProblemSerializer,
+            },
             summary=step.summary,
             operation_id=f"tickets_{step.name}",
         )
@@ -229,7 +236,7 @@ class MakeMishapView(TicketActionView):
 
     @extend_schema(
         request=s.MakeMishapSerializer,
-        responses={200: s.TicketDetailSerializer, 422: RULE},
+        responses={200: s.TicketDetailSerializer, UNPROCESSABLE: RuleProblemSerializer},
         summary="Turn a question into a mishap",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -253,7 +260,7 @@ class TicketMessagesView(TicketActionView):
 
     @extend_schema(
         request=s.MessageCreateSerializer,
-        responses={201: s.MessageSerializer, 422: RULE},
+        responses={201: s.MessageSerializer, UNPROCESSABLE: RuleProblemSerializer},
         summary="Reply to the customer, or add an internal note (`public: false`)",
     )
     def post(self, request: Request, pk: int) -> Response:

@@ -7,8 +7,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from accounts.models import User
 from accounts.roles import Role
 from accounts.services import customer_upsert, staff_upsert
+from demo.tickets import seed_demo_tickets
 
 DEMO_PASSWORD = "recover-demo-2026"
 
@@ -53,9 +55,15 @@ class Command(BaseCommand):
                 customer_upsert(email=email, name=name, time_zone=zone, locale=locale)[1]
                 for name, email, zone, locale in CUSTOMERS
             )
+            new_tickets = seed_demo_tickets(
+                agents=list(
+                    User.objects.filter(username__in=["alex", "jordan"]).order_by("username")
+                ),
+            )
 
         self.stdout.write(
-            f"Demo data ready: {len(STAFF)} staff, {len(CUSTOMERS)} customers ({created} new)."
+            f"Demo data ready: {len(STAFF)} staff, {len(CUSTOMERS)} customers ({created} new), "
+            f"{new_tickets} new tickets in every state."
         )
         self.stdout.write(f"Logins (password for all: {DEMO_PASSWORD}):")
         for username, role, *_ in STAFF:
