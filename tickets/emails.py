@@ -1,6 +1,8 @@
 """The email a customer receives for a public message: threaded on the
 ticket's earlier messages, with the ticket reference in the subject."""
 
+from email.utils import formataddr
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -59,7 +61,7 @@ def build_ticket_email(message: Message) -> EmailMultiAlternatives:
         subject=subject,
         body=render_to_string("emails/ticket_message.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[f"{customer.name} <{customer.email}>"],
+        to=[formataddr((customer.name, customer.email))],
         headers=headers,
     )
     email.attach_alternative(render_to_string("emails/ticket_message.html", context), "text/html")

@@ -9,6 +9,7 @@ from tickets.services.alerts import alert_deliver
 from tickets.services.delivery import (
     MAX_ATTEMPTS,
     DeliveryFailed,
+    DeliveryImpossible,
     message_deliver,
     messages_requeue_stalled,
 )
@@ -27,6 +28,8 @@ def backoff_seconds(retries: int) -> int:
 def message_send_email(self: Task, message_id: int) -> None:
     try:
         message_deliver(message_id=message_id)
+    except DeliveryImpossible as exc:
+        logger.warning("Message %s cannot be emailed as it is: %s", message_id, exc)
     except DeliveryFailed as exc:
         if self.request.retries < (self.max_retries or 0):
             raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries)) from exc

@@ -22,8 +22,9 @@ def alert_raise(*, ticket: Ticket, kind: str, detail: str, include_assignee: boo
             "pk", flat=True
         )
     )
-    if include_assignee and ticket.assignee_id is not None:
-        recipients.add(ticket.assignee_id)
+    assignee = ticket.assignee
+    if include_assignee and assignee is not None and assignee.is_active:
+        recipients.add(assignee.pk)
     alert.recipients.set(recipients)
 
     from tickets.tasks import alert_send_email

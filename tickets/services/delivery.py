@@ -16,12 +16,18 @@ from tickets.models import Message
 CLAIM_TIMEOUT = timedelta(minutes=10)
 # After this many refusals by the mail server the message is marked failed.
 MAX_ATTEMPTS = 5
-# A message still pending after this long lost its task (broker restart): queue it again.
-REQUEUE_AFTER = timedelta(minutes=2)
+# A message pending this long after its last attempt (or creation) lost its
+# task (a broker restart): queue it again. Longer than any retry's wait, so a
+# message waiting for its retry is left alone.
+REQUEUE_AFTER = timedelta(minutes=10)
 
 
 class DeliveryFailed(Exception):
-    pass
+    """The mail server could not be reached or refused for now: retry."""
+
+
+class DeliveryImpossible(Exception):
+    """The message can never be sent as it is (an address no server accepts)."""
 
 
 def message_deliver(*, message_id: int) -> bool:
@@ -46,12 +52,18 @@ def message_deliver(*, message_id: int) -> bool:
     try:
         build_ticket_email(message).send()
     except OSError as exc:  # smtplib's errors are OSErrors, as are refused connections
+        # The claim time stays as the time of the last attempt (see REQUEUE_AFTER).
         Message.objects.filter(pk=message_id).update(
             delivery_status=Message.Delivery.FAILED if final_attempt else Message.Delivery.PENDING,
-            delivery_claimed_at=None,
             delivery_error=f"{type(exc).__name__}: {exc}"[:2000],
         )
         raise DeliveryFailed(str(exc)) from exc
+    except (ValueError, UnicodeError) as exc:  # a header Django cannot encode
+        Message.objects.filter(pk=message_id).update(
+            delivery_status=Message.Delivery.FAILED,
+            delivery_error=f"{type(exc).__name__}: {exc}"[:2000],
+        )
+        raise DeliveryImpossible(str(exc)) from exc
     Message.objects.filter(pk=message_id).update(
         delivery_status=Message.Delivery.SENT, delivered_at=timezone.now(), delivery_error=""
     )
@@ -61,8 +73,13 @@ def message_deliver(*, message_id: int) -> bool:
 def messages_requeue_stalled(*, now: datetime | None = None) -> list[int]:
     """Ids of messages whose send task was lost, for beat to queue again."""
     now = now or timezone.now()
+    quiet_since = now - REQUEUE_AFTER
+    pending = Q(delivery_status=Message.Delivery.PENDING) & (
+        Q(delivery_claimed_at__lt=quiet_since)
+        | Q(delivery_claimed_at=None, created_at__lt=quiet_since)
+    )
     stalled = Message.objects.filter(
-        Q(delivery_status=Message.Delivery.PENDING, created_at__lt=now - REQUEUE_AFTER)
+        pending
         | Q(delivery_status=Message.Delivery.SENDING, delivery_claimed_at__lt=now - CLAIM_TIMEOUT)
     )
     return list(stalled.values_list("pk", flat=True)[:1000])
