@@ -1,6 +1,8 @@
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from celery.contrib.testing.worker import TestWorkController, start_worker
 from rest_framework.test import APIClient
 
@@ -8,6 +10,7 @@ from accounts.models import User
 from accounts.roles import Role
 from helpdesk.celery import app as celery_app
 from tests.factories import StaffFactory
+from tests.smtp import RecordingHandler, SmtpSink, free_port, use_smtp
 
 
 @pytest.fixture
@@ -49,3 +52,23 @@ def celery_worker(transactional_db: None) -> Iterator[TestWorkController]:
         celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=15
     ) as worker:
         yield worker
+
+
+@pytest.fixture
+def smtp_sink(settings: Any) -> Iterator[SmtpSink]:
+    """A real SMTP server on 127.0.0.1 that Django sends to."""
+    handler = RecordingHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    use_smtp(settings, port)
+    try:
+        yield SmtpSink(handler)
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def no_smtp_server(settings: Any) -> None:
+    """Django pointed at a local port where nothing listens."""
+    use_smtp(settings, free_port())

@@ -2,25 +2,21 @@
 once-only delivery with its retries (tickets.emails, tickets.services.delivery,
 tickets.tasks)."""
 
-import email
-import email.policy
 import logging
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
 import time_machine
-from aiosmtpd.controller import Controller
 from django.conf import settings as django_settings
 from django.core import mail
 from django.utils import timezone
 
 from accounts.models import Customer
 from tests.factories import TicketFactory
+from tests.smtp import SmtpSink
 from tickets.emails import MAX_REFERENCES
 from tickets.models import Message, Ticket
 from tickets.services import message_create, ticket_acknowledge
@@ -36,74 +32,6 @@ from tickets.services.delivery import (
 from tickets.tasks import backoff_seconds, message_send_email
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
-
-
-# --- A real SMTP server on localhost ------------------------------------------------
-
-
-@dataclass
-class RecordingHandler:
-    """Accepts mail and keeps it; refuses the next ``refuse_next`` messages with 554."""
-
-    envelopes: list[Any] = field(default_factory=list)
-    refuse_next: int = 0
-    refused: int = 0
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.refuse_next > 0:
-            self.refuse_next -= 1
-            self.refused += 1
-            return "554 Transaction refused"
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-@dataclass
-class SmtpSink:
-    handler: RecordingHandler
-
-    @property
-    def received(self) -> list[EmailMessage]:
-        return [
-            email.message_from_bytes(e.content, policy=email.policy.default)
-            for e in self.handler.envelopes
-        ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def use_smtp(settings: Any, port: int) -> None:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_TIMEOUT = 5
-
-
-@pytest.fixture
-def smtp_sink(settings: Any) -> Iterator[SmtpSink]:
-    handler = RecordingHandler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    use_smtp(settings, port)
-    try:
-        yield SmtpSink(handler)
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def no_smtp_server(settings: Any) -> None:
-    """Django pointed at a local port where nothing listens."""
-    use_smtp(settings, free_port())
 
 
 @pytest.fixture

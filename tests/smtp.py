@@ -1,0 +1,56 @@
+"""A real SMTP server on localhost for the tests of outbound mail (SPEC,
+"Real components"): aiosmtpd, recording what it accepts."""
+
+import email
+import email.policy
+import socket
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+
+@dataclass
+class RecordingHandler:
+    """Accepts mail and keeps it; refuses the next ``refuse_next`` messages with 554."""
+
+    envelopes: list[Any] = field(default_factory=list)
+    refuse_next: int = 0
+    refused: int = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refuse_next > 0:
+            self.refuse_next -= 1
+            self.refused += 1
+            return "554 Transaction refused"
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+@dataclass
+class SmtpSink:
+    handler: RecordingHandler
+
+    @property
+    def received(self) -> list[EmailMessage]:
+        return [
+            email.message_from_bytes(e.content, policy=email.policy.default)
+            for e in self.handler.envelopes
+        ]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def use_smtp(settings: Any, port: int) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5
