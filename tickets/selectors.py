@@ -70,16 +70,23 @@ def _search(text: str) -> Q:
     return matches
 
 
-def ticket_detail(*, user: User) -> QuerySet[Ticket]:
-    """Tickets with what the detail page shows: commitments and the history."""
-    return (
-        tickets_visible_to(user)
-        .select_related("customer", "queue", "assignee", "repeat_of")
-        .prefetch_related(
-            Prefetch("commitments", queryset=Commitment.objects.order_by("created_at", "id")),
-            Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),
-        )
+def with_details(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """What the detail page shows: commitments and the history."""
+    return tickets.select_related("customer", "queue", "assignee", "repeat_of").prefetch_related(
+        Prefetch("commitments", queryset=Commitment.objects.order_by("created_at", "id")),
+        Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),
     )
+
+
+def ticket_detail(*, user: User) -> QuerySet[Ticket]:
+    return with_details(tickets_visible_to(user))
+
+
+def ticket_written(*, ticket_id: int) -> Ticket:
+    """A ticket just changed by its caller, with its details. Not limited to
+    what the caller sees: one who hands a ticket to a colleague outside their
+    queues still gets the result of their own change."""
+    return with_details(Ticket.objects.filter(pk=ticket_id)).get()
 
 
 def ticket_messages(*, ticket: Ticket) -> QuerySet[Message]:

@@ -294,3 +294,22 @@ def test_a_failing_hook_rolls_the_transition_back(monkeypatch: pytest.MonkeyPatc
     assert ticket.status == Status.COMMITTED
     assert ticket.commitments.get().fulfilled_at is None
     assert not ticket.events.filter(action="resolve").exists()
+
+
+def test_permission_is_checked_before_the_content(agent: User) -> None:
+    ticket = mishap()
+
+    with pytest.raises(NotPermitted):
+        ticket_acknowledge(ticket=ticket, actor=agent, message="", our_part="")
+
+
+def test_order_is_checked_before_the_content() -> None:
+    ticket = mishap()
+
+    with pytest.raises(StepsMissing):
+        ticket_commit(
+            ticket=ticket,
+            actor=ticket.assignee,
+            promise="",
+            due_at=timezone.now() - timedelta(days=1),
+        )

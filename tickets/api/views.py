@@ -23,7 +23,15 @@ from core.schema import (
 from tickets import services
 from tickets.api import serializers as s
 from tickets.models import Kind, Severity, Status, Ticket
-from tickets.selectors import ORDERINGS, TicketFilters, ticket_detail, ticket_list, ticket_messages
+from tickets.selectors import (
+    ORDERINGS,
+    TicketFilters,
+    ticket_detail,
+    ticket_list,
+    ticket_messages,
+    ticket_written,
+    tickets_visible_to,
+)
 from tickets.services.access import ensure_can_act
 
 
@@ -109,7 +117,9 @@ class TicketViewSet(
         user = staff(self.request)
         if self.action == "list":
             return ticket_list(user=user, filters=_filters(self.request.query_params))
-        return ticket_detail(user=user)
+        if self.action == "retrieve":
+            return ticket_detail(user=user)
+        return tickets_visible_to(user).select_related("queue")
 
     def get_serializer_class(self) -> Any:
         return s.TicketListSerializer if self.action == "list" else s.TicketDetailSerializer
@@ -117,8 +127,7 @@ class TicketViewSet(
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "can_act": True}
 
-    def _detail(self, ticket_id: int, code: int = status.HTTP_200_OK) -> Response:
-        ticket = ticket_detail(user=staff(self.request)).get(pk=ticket_id)
+    def _detail(self, ticket: Ticket, code: int = status.HTTP_200_OK) -> Response:
         context = {"request": self.request, "can_act": _can_act(staff(self.request), ticket)}
         return Response(s.TicketDetailSerializer(ticket, context=context).data, status=code)
 
@@ -128,7 +137,7 @@ class TicketViewSet(
 
     @extend_schema(summary="One ticket, with what can be done next")
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._detail(self.get_object().pk)
+        return self._detail(self.get_object())
 
     @extend_schema(
         request=s.TicketCreateSerializer,
@@ -139,7 +148,7 @@ class TicketViewSet(
         payload = s.TicketCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         ticket = services.ticket_create(actor=staff(request), **payload.validated_data)
-        return self._detail(ticket.pk, status.HTTP_201_CREATED)
+        return self._detail(ticket_written(ticket_id=ticket.pk), status.HTTP_201_CREATED)
 
     @extend_schema(
         request=s.TicketUpdateSerializer,
@@ -151,7 +160,7 @@ class TicketViewSet(
         payload = s.TicketUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         services.ticket_update(ticket=ticket, actor=staff(request), **payload.validated_data)
-        return self._detail(ticket.pk)
+        return self._detail(ticket_written(ticket_id=ticket.pk))
 
 
 @dataclass(frozen=True)
@@ -197,10 +206,10 @@ class TicketActionView(GenericAPIView):
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return Ticket.objects.none()
-        return ticket_detail(user=staff(self.request))
+        return tickets_visible_to(staff(self.request)).select_related("queue")
 
     def respond(self, ticket_id: int) -> Response:
-        ticket = ticket_detail(user=staff(self.request)).get(pk=ticket_id)
+        ticket = ticket_written(ticket_id=ticket_id)
         context = {"request": self.request, "can_act": _can_act(staff(self.request), ticket)}
         return Response(s.TicketDetailSerializer(ticket, context=context).data)
 

@@ -68,6 +68,15 @@ _PAST = {
 }
 
 
+def _check_first(ticket: Ticket, actor: User | None, name: str) -> None:
+    """Who may act and whether the step fits come before the content: an
+    outsider gets 403 and a step out of order 409, whatever the body says.
+    Checked again under the row lock in ``_transition``."""
+    current = Ticket.objects.select_related("queue").get(pk=ticket.pk)
+    ensure_can_act(actor, current)
+    _ensure_allowed(current, name)
+
+
 def _transition(
     *,
     ticket: Ticket,
@@ -113,6 +122,7 @@ def ticket_acknowledge(
 ) -> Ticket:
     """Tell the customer we have their ticket. For a mishap, the
     acknowledgement must also state our part in what went wrong."""
+    _check_first(ticket, actor, "acknowledge")
     message = clean_body(message, field="message")
     our_part = (our_part or "").strip()
     if ticket.kind == Kind.MISHAP and not our_part:
@@ -129,6 +139,7 @@ def ticket_acknowledge(
 
 def ticket_apologize(*, ticket: Ticket, actor: User, message: str) -> Ticket:
     """Apologize to the customer. Mishaps only, after the acknowledgement."""
+    _check_first(ticket, actor, "apologize")
     message = clean_body(message, field="message")
 
     def apply(t: Ticket, now: datetime, from_status: str) -> dict[str, Any]:
@@ -143,6 +154,7 @@ def ticket_commit(
 ) -> Ticket:
     """Promise the customer what we will do and by when; the due time must be
     in the future. The promise is emailed to the customer."""
+    _check_first(ticket, actor, "commit")
     promise = clean_body(promise, field="promise")
     if timezone.is_naive(due_at):
         raise RuleViolation("The due time needs a time zone offset.", field="due_at")
@@ -170,6 +182,7 @@ def ticket_resolve(*, ticket: Ticket, actor: User, message: str) -> Ticket:
     """Answer a question; or, for a mishap, say how the promise was kept:
     the commitment is marked fulfilled (on time or late) and the rebuilding
     period begins."""
+    _check_first(ticket, actor, "resolve")
     message = clean_body(message, field="message")
 
     def apply(t: Ticket, now: datetime, from_status: str) -> dict[str, Any]:
@@ -191,6 +204,7 @@ def ticket_resolve(*, ticket: Ticket, actor: User, message: str) -> Ticket:
 
 def ticket_close(*, ticket: Ticket, actor: User | None, reason: str = "") -> Ticket:
     """File an answered question away (by an agent, or by beat after the quiet period)."""
+    _check_first(ticket, actor, "close")
 
     def apply(t: Ticket, now: datetime, from_status: str) -> dict[str, Any]:
         t.closed_at = now
@@ -201,6 +215,7 @@ def ticket_close(*, ticket: Ticket, actor: User | None, reason: str = "") -> Tic
 
 def ticket_restore(*, ticket: Ticket, actor: User | None, reason: str) -> Ticket:
     """End the rebuilding period, with the reason (plan finished, or ended by the agent)."""
+    _check_first(ticket, actor, "restore")
     reason = _clean_reason(reason)
 
     def apply(t: Ticket, now: datetime, from_status: str) -> dict[str, Any]:
@@ -217,6 +232,7 @@ def ticket_reopen(
     """Put a finished ticket back to work. A mishap must then apologize and
     commit again; the timeliness targets count again from now; lifecycle
     hooks cancel what was scheduled (follow-ups)."""
+    _check_first(ticket, actor, "reopen")
     reason = _clean_reason(reason)
 
     def apply(t: Ticket, now: datetime, from_status: str) -> dict[str, Any]:
