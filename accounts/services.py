@@ -1,6 +1,7 @@
 """Writes to staff accounts and customers. Each function is the only path for
 its change: atomic, validated before anything is written, audited."""
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,24 @@ from accounts.validators import validate_locale, validate_time_zone
 class StaffUpsertResult:
     user: User
     created: bool
+
+
+MAX_NAME_CHARS = 200
+
+
+def clean_name(name: str, *, field: str = "name") -> str:
+    """A person's name as it will stand in an email header: one line, no
+    control characters, spaces folded."""
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise ValidationError({field: "A name must be one line of text."})
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError({field: "A name is required."})
+    if len(name) > MAX_NAME_CHARS:
+        raise ValidationError(
+            {field: f"A name is longer than the limit of {MAX_NAME_CHARS} characters."}
+        )
+    return name
 
 
 def _validate_email(value: str, *, field: str = "email") -> str:
@@ -147,16 +166,21 @@ def staff_update_profile(*, user: User, **fields: Any) -> User:
 
 @transaction.atomic
 def customer_upsert(
-    *, email: str, name: str, time_zone: str | None = None, locale: str | None = None
+    *,
+    email: str,
+    name: str,
+    time_zone: str | None = None,
+    locale: str | None = None,
+    keep_existing: bool = False,
 ) -> tuple[Customer, bool]:
     """Find the customer by email, ignoring case, or create them.
 
-    Given fields overwrite stored ones; an omitted field keeps its value.
+    Given fields overwrite stored ones; an omitted field keeps its value. With
+    ``keep_existing`` a customer found is returned as stored: a new ticket
+    names its sender, it does not rename a known customer.
     """
     email = _validate_email(email)
-    name = name.strip()
-    if not name:
-        raise ValidationError({"name": "A customer needs a name."})
+    name = clean_name(name)
     if time_zone is not None:
         validate_time_zone(time_zone)
     if locale is not None:
@@ -177,6 +201,8 @@ def customer_upsert(
             return customer, True
         except IntegrityError:
             customer = Customer.objects.select_for_update().get(email__iexact=email)
+    if keep_existing:
+        return customer, created
     customer.name = name
     if time_zone is not None:
         customer.time_zone = time_zone

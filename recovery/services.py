@@ -7,6 +7,7 @@ from accounts.models import User
 from core.errors import NotPermitted, RuleViolation
 from recovery.models import ProcessFix
 from tickets.models import Ticket
+from tickets.services.access import ensure_can_act
 from tickets.services.events import record_event
 
 
@@ -21,11 +22,20 @@ def process_fix_create(
     tickets: list[Ticket] | None = None,
 ) -> ProcessFix:
     """Propose a process fix, linked to the tickets that showed the need; each
-    ticket's history records the link."""
+    ticket's history records the link. The actor must be allowed to work each
+    linked ticket."""
     fields = {"title": title, "root_cause": root_cause, "failsafe_change": failsafe_change}
     for name, value in fields.items():
         if not value.strip():
             raise RuleViolation(f"A process fix needs its {name.replace('_', ' ')}.", field=name)
+    linked = list(
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("queue")
+        .filter(pk__in=[t.pk for t in tickets or []])
+        .order_by("pk")
+    )
+    for ticket in linked:
+        ensure_can_act(actor, ticket)
     fix = ProcessFix.objects.create(
         title=title.strip(),
         root_cause=root_cause.strip(),
@@ -33,7 +43,7 @@ def process_fix_create(
         owner=owner or actor,
         created_by=actor,
     )
-    for ticket in tickets or []:
+    for ticket in linked:
         fix.tickets.add(ticket)
         record_event(
             ticket=ticket, actor=actor, action="process_fix_linked", payload={"process_fix": fix.pk}
@@ -60,7 +70,16 @@ def process_fix_set_status(*, fix: ProcessFix, actor: User, status: str) -> Proc
             f"A {locked.get_status_display().lower()} process fix cannot become {status}.",
             field="status",
         )
+    previous = locked.status
     locked.status = status
     locked.done_at = timezone.now() if status == ProcessFix.Status.DONE else None
     locked.save(update_fields=["status", "done_at", "updated_at"])
+    # The fix's own record of progress lives in the history of each ticket it serves.
+    for ticket in locked.tickets.all():
+        record_event(
+            ticket=ticket,
+            actor=actor,
+            action="process_fix_status",
+            payload={"process_fix": locked.pk, "status": [previous, status]},
+        )
     return locked

@@ -5,7 +5,8 @@ import logging
 from celery import shared_task
 from celery.app.task import Task
 
-from tickets.services.alerts import alert_deliver
+from tickets.services.alerts import MAX_ATTEMPTS as ALERT_MAX_ATTEMPTS
+from tickets.services.alerts import alert_deliver, alerts_requeue_stalled
 from tickets.services.delivery import (
     MAX_ATTEMPTS,
     DeliveryFailed,
@@ -36,12 +37,14 @@ def message_send_email(self: Task, message_id: int) -> None:
         logger.warning("Message %s could not be emailed: %s", message_id, exc)
 
 
-@shared_task(bind=True, name="tickets.alert_send_email", max_retries=4)
+@shared_task(bind=True, name="tickets.alert_send_email", max_retries=ALERT_MAX_ATTEMPTS - 1)
 def alert_send_email(self: Task, alert_id: int) -> None:
     try:
         alert_deliver(alert_id=alert_id)
     except OSError as exc:
-        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries)) from exc
+        if self.request.retries < (self.max_retries or 0):
+            raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries)) from exc
+        logger.warning("Alert %s could not be emailed: %s", alert_id, exc)
 
 
 @shared_task(name="tickets.check_timeliness")
@@ -56,7 +59,11 @@ def close_quiet_tickets() -> int:
 
 @shared_task(name="tickets.requeue_stalled_messages")
 def requeue_stalled_messages() -> int:
-    ids = messages_requeue_stalled()
-    for message_id in ids:
+    """Queue again the customer emails and staff alerts whose tasks were lost."""
+    message_ids = messages_requeue_stalled()
+    for message_id in message_ids:
         message_send_email.delay(message_id)
-    return len(ids)
+    alert_ids = alerts_requeue_stalled()
+    for alert_id in alert_ids:
+        alert_send_email.delay(alert_id)
+    return len(message_ids) + len(alert_ids)

@@ -13,11 +13,13 @@ from core.errors import NotPermitted, RuleViolation, StepsMissing
 from tests.factories import TicketFactory, advance
 from tickets import hooks
 from tickets.models import Kind, Message, Status, Ticket
+from tickets.models.ticket import UnrecordedTransition
 from tickets.services import (
     ticket_acknowledge,
     ticket_apologize,
     ticket_close,
     ticket_commit,
+    ticket_convert_to_mishap,
     ticket_reopen,
     ticket_resolve,
     ticket_restore,
@@ -229,14 +231,53 @@ def test_status_cannot_be_written_directly() -> None:
     assert Ticket.objects.get(pk=ticket.pk).status == Status.NEW
 
 
+def test_a_transition_called_outside_the_services_cannot_be_saved() -> None:
+    ticket = mishap()
+
+    ticket.acknowledge()
+    with pytest.raises(UnrecordedTransition, match="must go through the lifecycle services"):
+        ticket.save()
+
+    assert Ticket.objects.get(pk=ticket.pk).status == Status.NEW
+
+
+def test_a_ticket_cannot_be_created_past_new() -> None:
+    customer = TicketFactory().customer
+
+    with pytest.raises(UnrecordedTransition):
+        Ticket.objects.create(subject="x", customer=customer, status=Status.CLOSED)
+
+
 def test_a_stale_copy_cannot_overwrite_a_newer_status() -> None:
     ticket = question()
     stale = Ticket.objects.get(pk=ticket.pk)
     attempt(ticket, "acknowledge")
 
     stale.acknowledge()
-    with pytest.raises(ConcurrentTransition):
+    with pytest.raises(ConcurrentTransition), stale.recording_transition():
         stale.save()
+
+
+def test_a_committed_mishap_without_its_commitment_cannot_be_resolved() -> None:
+    ticket = mishap("committed")
+    # As if a shell had forced the state: the model still asks for the promise.
+    ticket.commitments.update(fulfilled_at=timezone.now())
+
+    with pytest.raises(StepsMissing) as refused:
+        attempt(Ticket.objects.get(pk=ticket.pk), "resolve")
+
+    assert refused.value.missing_steps == ["commit"]
+
+
+def test_acknowledging_checks_the_kind_of_the_locked_row() -> None:
+    ticket = question()
+    stale = Ticket.objects.get(pk=ticket.pk)
+    ticket_convert_to_mishap(ticket=ticket, actor=ticket.assignee)
+
+    with pytest.raises(RuleViolation, match="states our part"):
+        ticket_acknowledge(ticket=stale, actor=stale.assignee, message="Hi.")
+
+    assert Ticket.objects.get(pk=ticket.pk).status == Status.NEW
 
 
 def test_an_agent_outside_the_ticket_cannot_act(agent: User) -> None:

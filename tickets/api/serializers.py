@@ -10,6 +10,7 @@ from rest_framework import serializers
 from core.serializers import AwareDateTimeField, RejectUnknownFieldsMixin
 from tickets import workflow
 from tickets.models import Channel, Commitment, Kind, Message, Queue, Severity, Ticket, TicketEvent
+from tickets.services.messages import MAX_TEXT_CHARS
 
 User = get_user_model()
 
@@ -190,13 +191,15 @@ class TicketUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 
 
 class MakeMishapSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    our_part = serializers.CharField(required=False, allow_blank=True, default="")
+    our_part = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=MAX_TEXT_CHARS
+    )
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
 
 
 class AcknowledgeSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     message = serializers.CharField()
-    our_part = serializers.CharField(required=False, allow_blank=True)
+    our_part = serializers.CharField(required=False, allow_blank=True, max_length=MAX_TEXT_CHARS)
 
 
 class MessageBodySerializer(RejectUnknownFieldsMixin, serializers.Serializer):
@@ -206,7 +209,9 @@ class MessageBodySerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 class CommitSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     promise = serializers.CharField()
     due_at = AwareDateTimeField()
-    value_restated = serializers.CharField(required=False, allow_blank=True, default="")
+    value_restated = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=MAX_TEXT_CHARS
+    )
 
 
 class ReasonSerializer(RejectUnknownFieldsMixin, serializers.Serializer):

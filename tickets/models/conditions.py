@@ -37,6 +37,28 @@ def is_question(ticket: Any) -> bool:
     return ticket.kind == "question"
 
 
+def prerequisite(step: str) -> Callable[[Condition], Condition]:
+    """Mark a condition with the step that satisfies it."""
+
+    def mark(func: Condition) -> Condition:
+        func.missing_step = step  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+@prerequisite("state_our_part")
+def our_part_stated(ticket: Any) -> bool:
+    """A mishap's acknowledgement said what we did wrong."""
+    return bool(ticket.our_part.strip())
+
+
+@prerequisite("commit")
+def has_open_commitment(ticket: Any) -> bool:
+    """There is a promise to keep. Reads through any prefetch of commitments."""
+    return any(c.fulfilled_at is None for c in ticket.commitments.all())
+
+
 def nothing_blocks_resolution(ticket: Any) -> bool:
     """No other app holds the resolution back (a restitution awaiting approval)."""
     return not hooks.resolve_blockers(ticket)
@@ -46,4 +68,4 @@ def missing_steps_of(condition: Condition, ticket: "Ticket") -> list[str]:
     """The steps a failing prerequisite stands for."""
     if condition is nothing_blocks_resolution:
         return hooks.resolve_blockers(ticket)
-    return [condition.__name__]
+    return [getattr(condition, "missing_step", condition.__name__)]

@@ -1,4 +1,7 @@
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -6,7 +9,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from tickets.models.conditions import is_mishap, is_question, nothing_blocks_resolution
+from tickets.models.conditions import (
+    has_open_commitment,
+    is_mishap,
+    is_question,
+    nothing_blocks_resolution,
+    our_part_stated,
+)
 
 REFERENCE_PREFIX = "HD-"
 _REFERENCE = re.compile(rf"\b{REFERENCE_PREFIX}(\d{{1,12}})\b", re.IGNORECASE)
@@ -45,6 +54,10 @@ class Status(models.TextChoices):
 
 # Work still to do on these; the others are answered, recovering or done.
 OPEN_STATUSES = (Status.NEW, Status.ACKNOWLEDGED, Status.APOLOGIZED, Status.COMMITTED)
+
+
+class UnrecordedTransition(RuntimeError):
+    pass
 
 
 def ticket_id_from_reference(text: str) -> int | None:
@@ -141,6 +154,44 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return f"{self.reference} {self.subject}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Refuse a status that did not come through a lifecycle service, so a
+        transition called in a shell cannot be saved without its step, its
+        event and its message."""
+        if self._state.adding and self.status != Status.NEW:
+            raise UnrecordedTransition(
+                "A ticket starts as new; use tickets.services.ticket_create."
+            )
+        saved = getattr(self, "_saved_status", None)
+        changed = saved is not None and self.status != saved
+        if changed and not getattr(self, "_recording_transition", False):
+            raise UnrecordedTransition(
+                f"The move from {saved} to {self.status} must go through the lifecycle "
+                "services (tickets.services), which record it."
+            )
+        super().save(*args, **kwargs)
+        self._saved_status = self.status
+
+    @classmethod
+    def from_db(cls, *args: Any, **kwargs: Any) -> "Ticket":
+        ticket = super().from_db(*args, **kwargs)
+        ticket._saved_status = ticket.__dict__.get("status")
+        return ticket
+
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self._saved_status = self.__dict__.get("status")
+
+    @contextmanager
+    def recording_transition(self) -> Iterator[None]:
+        """Used by ``tickets.services.lifecycle`` alone, around the save that
+        records a transition together with its event."""
+        self._recording_transition = True
+        try:
+            yield
+        finally:
+            self._recording_transition = False
+
     @property
     def reference(self) -> str:
         return f"{REFERENCE_PREFIX}{self.pk:06d}"
@@ -156,7 +207,10 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         """Tell the customer we have it (and, for a mishap, our part in it)."""
 
     @transition(
-        field=status, source=Status.ACKNOWLEDGED, target=Status.APOLOGIZED, conditions=[is_mishap]
+        field=status,
+        source=Status.ACKNOWLEDGED,
+        target=Status.APOLOGIZED,
+        conditions=[is_mishap, our_part_stated],
     )
     def apologize(self) -> None:
         """Say sorry, sincerely. Mishaps only."""
@@ -174,7 +228,7 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=Status.COMMITTED,
         target=Status.REBUILDING,
-        conditions=[is_mishap, nothing_blocks_resolution],
+        conditions=[is_mishap, has_open_commitment, nothing_blocks_resolution],
     )
     def resolve(self) -> None:
         """Answer a question; for a mishap, keep the promise and start rebuilding trust."""

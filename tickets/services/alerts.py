@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.mail import send_mail
 from django.db.models import F, Q
@@ -11,6 +11,8 @@ from tickets.models import Alert, Ticket
 # A claim older than this is taken to belong to a worker that died.
 CLAIM_TIMEOUT = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
+# Longer than any retry's wait, so an alert waiting for its retry is left alone.
+REQUEUE_AFTER = timedelta(minutes=10)
 
 
 def alert_raise(*, ticket: Ticket, kind: str, detail: str, include_assignee: bool = True) -> Alert:
@@ -37,12 +39,13 @@ def alert_raise(*, ticket: Ticket, kind: str, detail: str, include_assignee: boo
 
 def alert_deliver(*, alert_id: int) -> bool:
     """Email the alert to its recipients, once. Returns False when there was
-    nothing to do (already sent, or claimed by another worker)."""
+    nothing to do (sent, failed for good, or claimed by another worker).
+    After ``MAX_ATTEMPTS`` refusals the alert is marked failed."""
     now = timezone.now()
     claimed = (
-        Alert.objects.filter(pk=alert_id, sent_at=None)
+        Alert.objects.filter(pk=alert_id, sent_at=None, failed_at=None)
         .filter(Q(claimed_at=None) | Q(claimed_at__lt=now - CLAIM_TIMEOUT))
-        .update(claimed_at=now, attempts=F("attempts") + 1)
+        .update(claimed_at=now, last_attempt_at=now, attempts=F("attempts") + 1)
     )
     if not claimed:
         return False
@@ -57,7 +60,24 @@ def alert_deliver(*, alert_id: int) -> bool:
                 recipient_list=addresses,
             )
     except Exception as exc:
-        Alert.objects.filter(pk=alert_id).update(claimed_at=None, last_error=str(exc)[:2000])
+        Alert.objects.filter(pk=alert_id).update(
+            claimed_at=None,
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            failed_at=timezone.now() if alert.attempts >= MAX_ATTEMPTS else None,
+        )
         raise
     Alert.objects.filter(pk=alert_id).update(sent_at=timezone.now(), last_error="")
     return True
+
+
+def alerts_requeue_stalled(*, now: datetime | None = None) -> list[int]:
+    """Ids of alerts whose task was lost (a broker restart, a killed worker),
+    for beat to queue again."""
+    now = now or timezone.now()
+    quiet_since = now - REQUEUE_AFTER
+    waiting = Q(claimed_at=None) & (
+        Q(last_attempt_at__lt=quiet_since) | Q(last_attempt_at=None, created_at__lt=quiet_since)
+    )
+    abandoned = Q(claimed_at__lt=now - CLAIM_TIMEOUT)
+    stalled = Alert.objects.filter(sent_at=None, failed_at=None).filter(waiting | abandoned)
+    return list(stalled.values_list("pk", flat=True)[:1000])

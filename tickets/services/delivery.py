@@ -5,6 +5,7 @@ retry racing a duplicate delivery, never both send), sends outside any
 transaction, then marks it sent. A claim left by a dead worker expires.
 """
 
+import logging
 from datetime import datetime, timedelta
 
 from django.db.models import F, Q
@@ -12,6 +13,8 @@ from django.utils import timezone
 
 from tickets.emails import build_ticket_email
 from tickets.models import Message
+
+logger = logging.getLogger(__name__)
 
 CLAIM_TIMEOUT = timedelta(minutes=10)
 # After this many refusals by the mail server the message is marked failed.
@@ -58,7 +61,8 @@ def message_deliver(*, message_id: int) -> bool:
             delivery_error=f"{type(exc).__name__}: {exc}"[:2000],
         )
         raise DeliveryFailed(str(exc)) from exc
-    except (ValueError, UnicodeError) as exc:  # a header Django cannot encode
+    except Exception as exc:  # a header Django cannot encode, a broken template
+        logger.exception("Message %s cannot be emailed", message_id)
         Message.objects.filter(pk=message_id).update(
             delivery_status=Message.Delivery.FAILED,
             delivery_error=f"{type(exc).__name__}: {exc}"[:2000],

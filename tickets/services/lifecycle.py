@@ -19,7 +19,7 @@ from tickets import hooks, workflow
 from tickets.models import Commitment, Kind, Status, Ticket
 from tickets.services.access import ensure_can_act
 from tickets.services.events import record_event
-from tickets.services.messages import add_agent_message, clean_body
+from tickets.services.messages import add_agent_message, clean_body, clean_text
 
 MAX_REASON_CHARS = 2_000
 
@@ -85,6 +85,7 @@ def _transition(
     apply: Callable[[Ticket, datetime, str], dict[str, Any]],
     message: str | None = None,
     hook: hooks.LifecycleEvent | None = None,
+    validate: Callable[[Ticket], None] | None = None,
 ) -> Ticket:
     with transaction.atomic():
         locked = (
@@ -97,8 +98,11 @@ def _transition(
         now = timezone.now()
         from_status = locked.status
         getattr(locked, name)()
+        if validate is not None:
+            validate(locked)
         payload = apply(locked, now, from_status)
-        locked.save()
+        with locked.recording_transition():
+            locked.save()
         if message is not None and actor is not None:
             step_message = add_agent_message(
                 ticket=locked, author=actor, body=message, public=True, step=name
@@ -124,9 +128,14 @@ def ticket_acknowledge(
     acknowledgement must also state our part in what went wrong."""
     _check_first(ticket, actor, "acknowledge")
     message = clean_body(message, field="message")
-    our_part = (our_part or "").strip()
-    if ticket.kind == Kind.MISHAP and not our_part:
-        raise RuleViolation("A mishap's acknowledgement states our part in it.", field="our_part")
+    our_part = clean_text(our_part or "", field="our_part", required=False)
+
+    def validate(t: Ticket) -> None:
+        # Checked on the locked row: the ticket may have become a mishap meanwhile.
+        if t.kind == Kind.MISHAP and not our_part:
+            raise RuleViolation(
+                "A mishap's acknowledgement states our part in it.", field="our_part"
+            )
 
     def apply(t: Ticket, now: datetime, from_status: str) -> dict[str, Any]:
         t.acknowledged_at = now
@@ -134,7 +143,14 @@ def ticket_acknowledge(
             t.our_part = our_part
         return {"our_part": our_part} if our_part else {}
 
-    return _transition(ticket=ticket, actor=actor, name="acknowledge", apply=apply, message=message)
+    return _transition(
+        ticket=ticket,
+        actor=actor,
+        name="acknowledge",
+        apply=apply,
+        message=message,
+        validate=validate,
+    )
 
 
 def ticket_apologize(*, ticket: Ticket, actor: User, message: str) -> Ticket:
@@ -160,7 +176,7 @@ def ticket_commit(
         raise RuleViolation("The due time needs a time zone offset.", field="due_at")
     if due_at <= timezone.now():
         raise RuleViolation("The due time must be in the future.", field="due_at")
-    value_restated = value_restated.strip()
+    value_restated = clean_text(value_restated, field="value_restated", required=False)
 
     def apply(t: Ticket, now: datetime, from_status: str) -> dict[str, Any]:
         t.committed_at = now
@@ -191,6 +207,7 @@ def ticket_resolve(*, ticket: Ticket, actor: User, message: str) -> Ticket:
             return {}
         t.rebuilding_ended_at = None
         t.restored_at = None
+        # The model's conditions guarantee the open commitment exists.
         commitment = Commitment.objects.select_for_update().get(ticket=t, fulfilled_at=None)
         commitment.fulfilled_at = now
         commitment.fulfilment_note = message

@@ -22,6 +22,21 @@ def clean_body(body: str, *, field: str = "body") -> str:
     return body
 
 
+MAX_TEXT_CHARS = 10_000
+
+
+def clean_text(
+    value: str, *, field: str, required: bool = True, limit: int = MAX_TEXT_CHARS
+) -> str:
+    """A free-text field of a step (our part, the value restated)."""
+    value = value.strip()
+    if required and not value:
+        raise RuleViolation(f"{field.replace('_', ' ').capitalize()} is required.", field=field)
+    if len(value) > limit:
+        raise RuleViolation(f"This is longer than the limit of {limit} characters.", field=field)
+    return value
+
+
 def add_agent_message(
     *, ticket: Ticket, author: User, body: str, public: bool, step: str = ""
 ) -> Message:

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -12,7 +13,7 @@ from tickets.models import Alert, Channel, Kind, Queue, Severity, Status, Ticket
 from tickets.services.access import ensure_can_act
 from tickets.services.alerts import alert_raise
 from tickets.services.events import record_event
-from tickets.services.messages import add_customer_message, clean_body
+from tickets.services.messages import add_customer_message, clean_body, clean_text
 
 MAX_SUBJECT_CHARS = 300
 
@@ -71,7 +72,11 @@ def ticket_create(
     if assignee is None and actor is not None and not actor.has_perm("tickets.view_all_tickets"):
         assignee = actor
     _clean_assignee(assignee)
-    customer, _ = customer_upsert(email=customer_email, name=customer_name)
+    try:
+        customer, _ = customer_upsert(email=customer_email, name=customer_name, keep_existing=True)
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise RuleViolation(" ".join(messages), field=f"customer_{field}") from None
 
     ticket = Ticket.objects.create(
         subject=subject,
@@ -158,7 +163,7 @@ def ticket_convert_to_mishap(
             "reopen it first.",
             field="kind",
         )
-    our_part = our_part.strip()
+    our_part = clean_text(our_part, field="our_part", required=False)
     if locked.status == Status.ACKNOWLEDGED and not our_part:
         raise RuleViolation(
             "State our part in the mishap: the customer's acknowledgement did not.",

@@ -2,13 +2,16 @@
 on the ticket, in its history, and sent to the assignee and supervisors, once
 per breach. Answered questions with no news are closed after a quiet period."""
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from core.errors import DomainError
 from tickets.models import Alert, Kind, Severity, SeverityTarget, Status, Ticket
 from tickets.services.alerts import alert_raise
 from tickets.services.events import record_event
@@ -20,6 +23,8 @@ DEFAULT_TARGETS = {
     Severity.MAJOR: (timedelta(hours=1), timedelta(hours=4)),
     Severity.MINOR: (timedelta(hours=4), timedelta(hours=24)),
 }
+logger = logging.getLogger(__name__)
+
 BATCH = 500
 _PAST = {"acknowledge": "acknowledged", "apologize": "apologized for"}
 
@@ -37,41 +42,45 @@ def targets_by_severity() -> dict[str, Target]:
     return targets
 
 
+def _late(step: str, severity: str, within: timedelta, now: datetime) -> Q:
+    """Tickets of ``severity`` whose ``step`` is overdue and not yet recorded."""
+    overdue = Q(severity=severity, clock_started_at__lte=now - within)
+    if step == "acknowledge":
+        return overdue & Q(status=Status.NEW, acknowledge_breached_at=None)
+    return overdue & Q(
+        kind=Kind.MISHAP,
+        status__in=[Status.NEW, Status.ACKNOWLEDGED],
+        apologize_breached_at=None,
+    )
+
+
 def timeliness_check(*, now: datetime | None = None) -> int:
     """Record every breach not yet recorded; returns how many."""
     now = now or timezone.now()
     recorded = 0
     for severity, target in targets_by_severity().items():
-        late_acknowledgements = Ticket.objects.filter(
-            severity=severity,
-            status=Status.NEW,
-            acknowledge_breached_at=None,
-            clock_started_at__lte=now - target.acknowledge_within,
-        )
-        late_apologies = Ticket.objects.filter(
-            severity=severity,
-            kind=Kind.MISHAP,
-            status__in=[Status.NEW, Status.ACKNOWLEDGED],
-            apologize_breached_at=None,
-            clock_started_at__lte=now - target.apologize_within,
-        )
-        for step, due, candidates in (
-            ("acknowledge", target.acknowledge_within, late_acknowledgements),
-            ("apologize", target.apologize_within, late_apologies),
+        for step, within in (
+            ("acknowledge", target.acknowledge_within),
+            ("apologize", target.apologize_within),
         ):
-            for ticket_id in candidates.values_list("pk", flat=True)[:BATCH]:
-                recorded += _record_breach(ticket_id=ticket_id, step=step, within=due, now=now)
+            late = _late(step, severity, within, now)
+            for ticket_id in Ticket.objects.filter(late).values_list("pk", flat=True)[:BATCH]:
+                recorded += _record_breach(
+                    ticket_id=ticket_id, step=step, within=within, late=late, now=now
+                )
     return recorded
 
 
 @transaction.atomic
-def _record_breach(*, ticket_id: int, step: str, within: timedelta, now: datetime) -> int:
+def _record_breach(*, ticket_id: int, step: str, within: timedelta, late: Q, now: datetime) -> int:
     field = f"{step}_breached_at"
-    # skip_locked: a ticket being worked right now is checked on the next sweep.
+    # The same conditions again under the lock: the ticket may have been
+    # acknowledged or reopened since the sweep listed it. skip_locked: a
+    # ticket being worked right now is checked on the next sweep.
     ticket = (
         Ticket.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("customer")
-        .filter(pk=ticket_id, **{field: None})
+        .filter(late, pk=ticket_id)
         .first()
     )
     if ticket is None:
@@ -118,12 +127,13 @@ def tickets_close_quiet(*, now: datetime | None = None) -> int:
         status=Status.RESOLVED, resolved_at__lte=now - settings.HELPDESK_AUTO_CLOSE_AFTER
     ).values_list("pk", flat=True)[:BATCH]
     closed = 0
+    reason = f"No news for {settings.HELPDESK_AUTO_CLOSE_AFTER.days} days after the answer."
     for ticket_id in quiet:
-        ticket = Ticket.objects.get(pk=ticket_id)
-        ticket_close(
-            ticket=ticket,
-            actor=None,
-            reason=f"No news for {settings.HELPDESK_AUTO_CLOSE_AFTER.days} days after the answer.",
-        )
+        try:
+            ticket_close(ticket=Ticket.objects.get(pk=ticket_id), actor=None, reason=reason)
+        except DomainError as exc:
+            # Reopened meanwhile, say: leave it, and close the others.
+            logger.info("Ticket %s not closed: %s", ticket_id, exc)
+            continue
         closed += 1
     return closed

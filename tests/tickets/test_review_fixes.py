@@ -1,0 +1,203 @@
+"""Races and edge cases found in review, each pinned by a test."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from accounts.models import User
+from core.errors import NotPermitted, RuleViolation, StepsMissing
+from recovery.models import ProcessFix
+from recovery.services import process_fix_create, process_fix_set_status
+from tests.conftest import client_for
+from tests.factories import StaffFactory, TicketFactory, advance
+from tickets.models import Alert, Kind, Status, Ticket
+from tickets.services import alerts, timeliness
+from tickets.services.alerts import (
+    CLAIM_TIMEOUT,
+    MAX_ATTEMPTS,
+    REQUEUE_AFTER,
+    alert_deliver,
+    alerts_requeue_stalled,
+)
+from tickets.services.lifecycle import ticket_acknowledge
+
+pytestmark = pytest.mark.django_db
+
+
+def overdue_new_ticket() -> Ticket:
+    with time_machine.travel(timezone.now() - timedelta(days=2)):
+        return TicketFactory()
+
+
+def test_a_ticket_acknowledged_after_the_sweep_listed_it_is_not_flagged() -> None:
+    ticket = overdue_new_ticket()
+    now = timezone.now()
+    target = timeliness.targets_by_severity()[ticket.severity]
+    late = timeliness._late("acknowledge", ticket.severity, target.acknowledge_within, now)
+    assert Ticket.objects.filter(late, pk=ticket.pk).exists()  # the sweep lists it...
+
+    ticket_acknowledge(ticket=ticket, actor=ticket.assignee, message="Here now.")  # ...then this
+    recorded = timeliness._record_breach(
+        ticket_id=ticket.pk,
+        step="acknowledge",
+        within=target.acknowledge_within,
+        late=late,
+        now=now,
+    )
+
+    assert recorded == 0
+    assert not Alert.objects.exists()
+    assert Ticket.objects.get(pk=ticket.pk).acknowledge_breached_at is None
+
+
+def test_one_ticket_that_cannot_close_does_not_stop_the_others(
+    monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    with time_machine.travel(timezone.now() - settings.HELPDESK_AUTO_CLOSE_AFTER * 2):
+        stuck = advance(TicketFactory(), to="resolved")
+        quiet = advance(TicketFactory(), to="resolved")
+    real_close = timeliness.ticket_close
+
+    def close(*, ticket: Ticket, **kwargs: Any) -> Ticket:
+        if ticket.pk == stuck.pk:  # as if reopened between the query and the close
+            raise StepsMissing("reopened", missing_steps=[], current_status="acknowledged")
+        return real_close(ticket=ticket, **kwargs)
+
+    monkeypatch.setattr(timeliness, "ticket_close", close)
+
+    assert timeliness.tickets_close_quiet() == 1
+    assert Ticket.objects.get(pk=quiet.pk).status == Status.CLOSED
+    assert Ticket.objects.get(pk=stuck.pk).status == Status.RESOLVED
+
+
+def alert_for_supervisor() -> Alert:
+    StaffFactory(role="supervisor")
+    with time_machine.travel(timezone.now() - timedelta(days=2)):
+        ticket = TicketFactory()
+    timeliness.timeliness_check()
+    return Alert.objects.get(ticket=ticket)
+
+
+def test_an_alert_left_by_a_dead_worker_is_swept_again(mailoutbox: list[Any]) -> None:
+    alert = alert_for_supervisor()
+    Alert.objects.filter(pk=alert.pk).update(claimed_at=timezone.now())  # worker died mid-send
+
+    assert alert_deliver(alert_id=alert.pk) is False  # the redelivered task backs off
+    assert alert.pk not in alerts_requeue_stalled()
+    with time_machine.travel(timezone.now() + CLAIM_TIMEOUT + timedelta(seconds=1)):
+        assert alert.pk in alerts_requeue_stalled()
+        assert alert_deliver(alert_id=alert.pk) is True
+
+    assert len(mailoutbox) == 1
+
+
+def test_an_alert_whose_task_was_lost_is_swept_again() -> None:
+    alert = alert_for_supervisor()
+
+    assert alert.pk not in alerts_requeue_stalled()
+    with time_machine.travel(timezone.now() + REQUEUE_AFTER + timedelta(seconds=1)):
+        assert alerts_requeue_stalled() == [alert.pk]
+
+
+def test_an_alert_refused_every_time_is_marked_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    alert = alert_for_supervisor()
+
+    def refuse(**kwargs: Any) -> None:
+        raise OSError("mail server down")
+
+    monkeypatch.setattr(alerts, "send_mail", refuse)
+    for _ in range(MAX_ATTEMPTS):
+        with pytest.raises(OSError, match="mail server down"):
+            alert_deliver(alert_id=alert.pk)
+
+    alert.refresh_from_db()
+    assert alert.failed_at is not None
+    assert alert.attempts == MAX_ATTEMPTS
+    assert "mail server down" in alert.last_error
+    assert alert_deliver(alert_id=alert.pk) is False
+    with time_machine.travel(timezone.now() + REQUEUE_AFTER * 2):
+        assert alerts_requeue_stalled() == []
+
+
+def test_a_new_ticket_does_not_rename_a_known_customer() -> None:
+    first = TicketFactory(customer_email="vip@example.com", customer_name="Dr. Maria Silva")
+
+    second = TicketFactory(customer_email="VIP@example.com", customer_name="maria")
+
+    assert second.customer == first.customer
+    first.customer.refresh_from_db()
+    assert first.customer.name == "Dr. Maria Silva"
+
+
+def test_a_customer_name_on_two_lines_is_refused(agent: User) -> None:
+    response = client_for(agent).post(
+        "/api/v1/tickets/",
+        {
+            "subject": "Hello",
+            "body": "Hi",
+            "customer_email": "maria@example.com",
+            "customer_name": "maria\nBcc: everyone@example.com",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 422
+    assert "one line" in response.json()["errors"]["customer_name"][0]
+    assert not Ticket.objects.exists()
+
+
+def test_our_part_has_a_size_limit(agent: User) -> None:
+    ticket = TicketFactory(kind=Kind.MISHAP, actor=agent)
+
+    response = client_for(agent).post(
+        f"/api/v1/tickets/{ticket.pk}/acknowledge/",
+        {"message": "Hi", "our_part": "x" * 10_001},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "our_part" in response.json()["errors"]
+    assert Ticket.objects.get(pk=ticket.pk).status == Status.NEW
+
+
+def test_an_outsider_cannot_link_a_process_fix_to_a_ticket(agent: User) -> None:
+    ticket = TicketFactory(kind=Kind.MISHAP)
+
+    with pytest.raises(NotPermitted):
+        process_fix_create(
+            actor=agent,
+            title="Fix",
+            root_cause="Cause",
+            failsafe_change="Change",
+            tickets=[ticket],
+        )
+
+    assert not ProcessFix.objects.exists()
+    assert not ticket.events.filter(action="process_fix_linked").exists()
+
+
+def test_a_process_fix_status_change_is_in_its_tickets_history() -> None:
+    ticket = TicketFactory(kind=Kind.MISHAP)
+    fix = process_fix_create(
+        actor=ticket.assignee,
+        title="Fix",
+        root_cause="Cause",
+        failsafe_change="Change",
+        tickets=[ticket],
+    )
+
+    process_fix_set_status(fix=fix, actor=ticket.assignee, status="in_progress")
+
+    event = ticket.events.last()
+    assert event.action == "process_fix_status"
+    assert event.payload == {"process_fix": fix.pk, "status": ["proposed", "in_progress"]}
+
+
+def test_an_empty_process_fix_field_is_refused() -> None:
+    with pytest.raises(RuleViolation):
+        process_fix_create(
+            actor=StaffFactory(), title="Fix", root_cause="", failsafe_change="Change"
+        )
