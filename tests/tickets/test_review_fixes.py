@@ -201,3 +201,19 @@ def test_an_empty_process_fix_field_is_refused() -> None:
         process_fix_create(
             actor=StaffFactory(), title="Fix", root_cause="", failsafe_change="Change"
         )
+
+
+def test_staff_without_a_role_gets_403_on_tickets() -> None:
+    nobody = User.objects.create_user("nobody", "nobody@staff.example", "pw-nobody-123")
+    ticket = TicketFactory()
+    api = client_for(nobody)
+
+    assert api.get("/api/v1/tickets/").status_code == 403
+    assert api.get(f"/api/v1/tickets/{ticket.pk}/").status_code == 403
+    created = api.post(
+        "/api/v1/tickets/",
+        {"subject": "x", "body": "y", "customer_email": "a@example.com", "customer_name": "A"},
+        format="json",
+    )
+    assert created.status_code == 403
+    assert created.json()["type"] == "/problems/permission-denied/"
