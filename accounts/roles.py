@@ -36,6 +36,9 @@ _AGENT = frozenset(
         "tickets.view_alert",
         "recovery.view_processfix",
         "recovery.add_processfix",
+        "recovery.add_restitution",
+        "recovery.view_restitution",
+        "recovery.view_approvalrequest",
     }
 )
 _SUPERVISOR = _AGENT | {
@@ -46,6 +49,10 @@ _SUPERVISOR = _AGENT | {
     "tickets.change_queue",
     "tickets.view_severitytarget",
     "recovery.change_processfix",
+    "recovery.decide_approvalrequest",
+    "recovery.view_authoritypolicy",
+    "recovery.change_authoritypolicy",
+    "recovery.view_authoritypolicychange",
 }
 _ADMIN = _SUPERVISOR | {
     "accounts.add_user",
@@ -54,6 +61,10 @@ _ADMIN = _SUPERVISOR | {
     "auth.view_group",
     "authtoken.view_tokenproxy",
     "tickets.change_severitytarget",
+    "recovery.view_webhookendpoint",
+    "recovery.add_webhookendpoint",
+    "recovery.change_webhookendpoint",
+    "recovery.view_webhookdelivery",
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {

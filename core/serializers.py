@@ -26,6 +26,14 @@ class RejectUnknownFieldsMixin(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class ReasonSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class OptionalReasonSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
 class AwareDateTimeField(serializers.DateTimeField):
     """An ISO 8601 time that must carry its offset: a bare local time is
     ambiguous between the agent's, the customer's and the server's zones."""

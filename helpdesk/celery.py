@@ -29,6 +29,14 @@ app.conf.beat_schedule = {
         "task": "tickets.requeue_stalled_messages",
         "schedule": crontab(minute="*/5"),
     },
+    "recovery-requeue-stalled-webhooks": {
+        "task": "recovery.requeue_stalled_webhooks",
+        "schedule": crontab(minute="*/5"),
+    },
+    "recovery-purge-idempotency-keys": {
+        "task": "recovery.purge_idempotency_keys",
+        "schedule": crontab(minute=41),
+    },
     "tickets-close-quiet": {
         "task": "tickets.close_quiet_tickets",
         "schedule": crontab(minute=17),

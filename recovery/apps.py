@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class RecoveryConfig(AppConfig):
     name = "recovery"
     verbose_name = "Recovery"
+
+    def ready(self) -> None:
+        from recovery import hooks as recovery_hooks
+        from tickets import hooks
+
+        hooks.register_resolve_guard(recovery_hooks.pending_approvals_block_resolution)
+        hooks.register_detail_section(
+            "restitutions",
+            prefetch=recovery_hooks.RESTITUTIONS_PREFETCH,
+            render=recovery_hooks.restitutions_section,
+        )

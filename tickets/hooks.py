@@ -5,23 +5,27 @@
 - a *resolve guard* returns the steps that hold a resolution back (for example
   ``settle_pending_approvals`` while a restitution awaits a supervisor); it must
   only read;
+- a *detail section* adds a member to the ticket's detail (its restitutions),
+  with the prefetch that keeps the detail at a fixed number of queries;
 - a *lifecycle hook* runs inside the transition's transaction, after the
   ticket is saved (for example, scheduling follow-ups on resolution or
   cancelling them on reopen). It raising rolls the transition back.
 """
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from accounts.models import User
     from tickets.models import Ticket
 
 ResolveGuard = Callable[["Ticket"], list[str]]
+DetailRender = Callable[["Ticket"], Any]
 LifecycleEvent = Literal["resolved", "reopened", "restored", "closed"]
 LifecycleHook = Callable[["Ticket", "User | None"], None]
 
 _resolve_guards: list[ResolveGuard] = []
+_detail_sections: dict[str, tuple[Any, DetailRender]] = {}
 _lifecycle_hooks: dict[str, list[LifecycleHook]] = {}
 
 
@@ -43,3 +47,15 @@ def resolve_blockers(ticket: "Ticket") -> list[str]:
 def run_lifecycle_hooks(event: LifecycleEvent, ticket: "Ticket", actor: "User | None") -> None:
     for hook in _lifecycle_hooks.get(event, []):
         hook(ticket, actor)
+
+
+def register_detail_section(name: str, *, prefetch: Any, render: DetailRender) -> None:
+    _detail_sections[name] = (prefetch, render)
+
+
+def detail_prefetches() -> list[Any]:
+    return [prefetch for prefetch, _ in _detail_sections.values()]
+
+
+def detail_sections(ticket: "Ticket") -> dict[str, Any]:
+    return {name: render(ticket) for name, (_, render) in _detail_sections.items()}

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import User
+from tickets import hooks
 from tickets.models import Commitment, Message, Queue, Ticket, TicketEvent
 from tickets.models.ticket import ticket_id_from_reference
 from tickets.services.access import VIEW_ALL
@@ -75,6 +76,7 @@ def with_details(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
     return tickets.select_related("customer", "queue", "assignee", "repeat_of").prefetch_related(
         Prefetch("commitments", queryset=Commitment.objects.order_by("created_at", "id")),
         Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),
+        *hooks.detail_prefetches(),
     )
 
 

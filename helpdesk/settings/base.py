@@ -263,6 +263,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.ticket.Status",
+        "TicketKindEnum": "tickets.models.ticket.Kind",
+        "RestitutionKindEnum": "recovery.models.authority.RestitutionKind",
+        "RestitutionStatusEnum": "recovery.models.restitution.Restitution.Status",
+        "ApprovalStatusEnum": "recovery.models.restitution.ApprovalRequest.Status",
+    },
 }
 
 # --- Logging ------------------------------------------------------------------------
@@ -280,3 +287,34 @@ LOGGING = {
 
 # seed_demo creates logins with published passwords: never in production.
 HELPDESK_ALLOW_DEMO_DATA = env.bool("HELPDESK_ALLOW_DEMO_DATA", default=True)
+
+# --- Authority --------------------------------------------------------------------
+
+# What a role may grant when a supervisor has set nothing for the person.
+# Amounts in DEFAULT_CURRENCY; periods in TIME_ZONE.
+_ALL_KINDS = ["refund", "credit", "gift", "discount", "replacement", "fee_waiver", "other"]
+HELPDESK_AUTHORITY_DEFAULTS = {
+    "agent": {
+        "per_incident_limit": "50.00",
+        "per_period_limit": "200.00",
+        "period": "week",
+        "per_customer_limit": "100.00",
+        "allowed_kinds": ["refund", "credit", "gift", "discount", "fee_waiver"],
+    },
+    "supervisor": {
+        "per_incident_limit": "500.00",
+        "per_period_limit": "5000.00",
+        "period": "month",
+        "per_customer_limit": "1000.00",
+        "allowed_kinds": _ALL_KINDS,
+    },
+    "admin": {
+        "per_incident_limit": "500.00",
+        "per_period_limit": "5000.00",
+        "period": "month",
+        "per_customer_limit": "1000.00",
+        "allowed_kinds": _ALL_KINDS,
+    },
+}
+# Idempotency keys are forgotten after this long.
+HELPDESK_IDEMPOTENCY_TTL = timedelta(hours=24)

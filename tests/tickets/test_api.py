@@ -1146,10 +1146,10 @@ def test_a_message_over_the_size_limit_is_refused_naming_the_limit(agent: User) 
 # the selectors join and prefetch what the serializers read.
 
 # The caller's permissions (2), then: count and page (list); the ticket with its
-# commitments and events, and the queue membership (detail); the ticket, count
+# commitments, events and restitutions, and the queue membership (detail); the ticket, count
 # and page (messages).
 LIST_QUERIES = 4
-DETAIL_QUERIES = 6
+DETAIL_QUERIES = 7
 MESSAGES_QUERIES = 5
 
 

@@ -7,8 +7,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.serializers import AwareDateTimeField, RejectUnknownFieldsMixin
-from tickets import workflow
+from core.serializers import (
+    AwareDateTimeField,
+    RejectUnknownFieldsMixin,
+)
+from tickets import hooks, workflow
 from tickets.models import Channel, Commitment, Kind, Message, Queue, Severity, Ticket, TicketEvent
 from tickets.services.messages import MAX_TEXT_CHARS
 
@@ -118,6 +121,10 @@ class TicketDetailSerializer(TicketListSerializer):
         )
         read_only_fields = fields
 
+    def to_representation(self, instance: Ticket) -> Any:
+        # Members contributed by other apps (the restitutions), see tickets.hooks.
+        return {**super().to_representation(instance), **hooks.detail_sections(instance)}
+
     def get_available_transitions(self, ticket: Ticket) -> list[str]:
         """What the caller can do now (empty where they may not act on the ticket)."""
         if not self.context.get("can_act", True):
@@ -212,14 +219,6 @@ class CommitSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     value_restated = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=MAX_TEXT_CHARS
     )
-
-
-class ReasonSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    reason = serializers.CharField()
-
-
-class OptionalReasonSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class MessageCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):

@@ -20,6 +20,7 @@ from core.schema import (
     RuleProblemSerializer,
     TransitionProblemSerializer,
 )
+from core.serializers import OptionalReasonSerializer, ReasonSerializer
 from tickets import services
 from tickets.api import serializers as s
 from tickets.models import Kind, Severity, Status, Ticket
@@ -191,9 +192,9 @@ STEPS = (
         services.ticket_resolve,
         "Resolve: answer, or keep the promise and start rebuilding",
     ),
-    Step("close", s.OptionalReasonSerializer, services.ticket_close, "Close an answered question"),
-    Step("restore", s.ReasonSerializer, services.ticket_restore, "End the rebuilding period"),
-    Step("reopen", s.ReasonSerializer, services.ticket_reopen, "Reopen"),
+    Step("close", OptionalReasonSerializer, services.ticket_close, "Close an answered question"),
+    Step("restore", ReasonSerializer, services.ticket_restore, "End the rebuilding period"),
+    Step("reopen", ReasonSerializer, services.ticket_reopen, "Reopen"),
 )
 
 

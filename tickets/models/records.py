@@ -91,6 +91,8 @@ class Alert(models.Model):
         ACKNOWLEDGE_BREACH = "acknowledge_breach", "Acknowledgement target missed"
         APOLOGY_BREACH = "apology_breach", "Apology target missed"
         REPEAT_FAILURE = "repeat_failure", "Repeat failure"
+        APPROVAL_REQUESTED = "approval_requested", "Restitution awaiting approval"
+        APPROVAL_DECIDED = "approval_decided", "Approval decided"
 
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="alerts")
     kind = models.CharField(max_length=40, choices=Kind.choices)

@@ -15,26 +15,40 @@ MAX_ATTEMPTS = 5
 REQUEUE_AFTER = timedelta(minutes=10)
 
 
-def alert_raise(*, ticket: Ticket, kind: str, detail: str, include_assignee: bool = True) -> Alert:
-    """Record an alert for the ticket's assignee and every supervisor, and
-    email it once the transaction commits. For use inside a service's transaction."""
+def alert_raise(
+    *,
+    ticket: Ticket,
+    kind: str,
+    detail: str,
+    include_assignee: bool = True,
+    recipients: list[User] | None = None,
+) -> Alert:
+    """Record an alert and email it once the transaction commits: to the
+    ticket's assignee and every supervisor, or to ``recipients`` when given.
+    For use inside a service's transaction."""
     alert = Alert.objects.create(ticket=ticket, kind=kind, detail=detail)
-    recipients = set(
+    if recipients is not None:
+        alert.recipients.set([u for u in recipients if u.is_active])
+        _queue_alert(alert)
+        return alert
+    to = set(
         User.objects.filter(is_active=True, groups__name=Role.SUPERVISOR).values_list(
             "pk", flat=True
         )
     )
     assignee = ticket.assignee
     if include_assignee and assignee is not None and assignee.is_active:
-        recipients.add(assignee.pk)
-    alert.recipients.set(recipients)
+        to.add(assignee.pk)
+    alert.recipients.set(to)
+    _queue_alert(alert)
+    return alert
 
+
+def _queue_alert(alert: Alert) -> None:
     from tickets.tasks import alert_send_email
 
     # celery-types does not know delay_on_commit (Celery 5.4) yet.
-
     alert_send_email.delay_on_commit(alert.pk)  # type: ignore[attr-defined]
-    return alert
 
 
 def alert_deliver(*, alert_id: int) -> bool:

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from core.serializers import RejectUnknownFieldsMixin
+from recovery.models import ApprovalRequest, Period, Restitution, RestitutionKind
+
+
+def amount() -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
+
+
+# --- Output -------------------------------------------------------------------------
+
+
+class RestitutionSerializer(serializers.ModelSerializer):
+    approval = serializers.SerializerMethodField()
+    ticket = serializers.IntegerField(source="ticket_id", read_only=True)
+    agent = serializers.IntegerField(source="agent_id", read_only=True)
+    charged_to = serializers.IntegerField(source="charged_to_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Restitution
+        fields: tuple[str, ...] = (
+            "id",
+            "ticket",
+            "agent",
+            "kind",
+            "amount",
+            "currency",
+            "reason",
+            "customer_loss",
+            "status",
+            "approval",
+            "charged_to",
+            "created_at",
+            "voided_at",
+            "void_reason",
+        )
+        read_only_fields: tuple[str, ...] = fields
+
+    def get_approval(self, restitution: Restitution) -> int | None:
+        """The approval request's id, while one exists."""
+        approval = getattr(restitution, "approval", None)
+        return approval.pk if approval is not None else None
+
+
+class GuidanceSerializer(serializers.Serializer):
+    suggested_min = amount()
+    suggested_max = amount()
+    warning = serializers.CharField()
+
+
+class GrantResultSerializer(RestitutionSerializer):
+    guidance = GuidanceSerializer(required=False, allow_null=True, read_only=True)
+
+    class Meta(RestitutionSerializer.Meta):
+        fields = (*RestitutionSerializer.Meta.fields, "guidance")
+        read_only_fields = fields
+
+
+class ApprovalSerializer(serializers.ModelSerializer):
+    restitution = RestitutionSerializer(read_only=True)
+    requested_by = serializers.IntegerField(source="requested_by_id", read_only=True)
+    decided_by = serializers.IntegerField(source="decided_by_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = ApprovalRequest
+        fields = (
+            "id",
+            "status",
+            "restitution",
+            "requested_by",
+            "limits_exceeded",
+            "created_at",
+            "decided_by",
+            "decided_at",
+            "reason",
+        )
+        read_only_fields = fields
+
+
+class AuthoritySerializer(serializers.Serializer):
+    user = serializers.IntegerField()
+    currency = serializers.CharField()
+    per_incident_limit = amount()
+    period = serializers.ChoiceField(choices=Period.choices)
+    period_start = serializers.DateField()
+    per_period_limit = amount()
+    period_spent = amount()
+    period_remaining = amount()
+    per_customer_limit = amount()
+    allowed_kinds = serializers.ListField(child=serializers.ChoiceField(RestitutionKind.choices))
+    is_default = serializers.BooleanField(help_text="True when the role's defaults apply.")
+
+
+class PolicySerializer(serializers.Serializer):
+    user = serializers.IntegerField()
+    per_incident_limit = amount()
+    per_period_limit = amount()
+    period = serializers.ChoiceField(choices=Period.choices)
+    per_customer_limit = amount()
+    allowed_kinds = serializers.ListField(child=serializers.ChoiceField(RestitutionKind.choices))
+    currency = serializers.CharField()
+    is_default = serializers.BooleanField()
+    history = serializers.ListField(child=serializers.DictField(), read_only=True)
+
+
+# --- Input ---------------------------------------------------------------------------
+
+
+class GrantSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    kind = serializers.ChoiceField(choices=RestitutionKind.choices)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField(min_length=3, max_length=3)
+    reason = serializers.CharField(max_length=2000)
+    customer_loss = serializers.DecimalField(
+        max_digits=12, decimal_places=2, required=False, allow_null=True
+    )
+
+
+class PolicyInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    per_incident_limit = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    per_period_limit = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    period = serializers.ChoiceField(choices=Period.choices)
+    per_customer_limit = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    allowed_kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=RestitutionKind.choices), allow_empty=True
+    )
+    currency = serializers.CharField(min_length=3, max_length=3)
+
+
+def as_dict(data: Any) -> dict[str, Any]:
+    return dict(data)

@@ -1,0 +1,27 @@
+from recovery.models.authority import (
+    AuthorityPolicy,
+    AuthorityPolicyChange,
+    Period,
+    RestitutionKind,
+    SpendCounter,
+)
+from recovery.models.idempotency import IdempotencyKey
+from recovery.models.process_fix import ProcessFix
+from recovery.models.restitution import ApprovalRequest, Restitution, SpendEntry
+from recovery.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+__all__ = [
+    "ApprovalRequest",
+    "AuthorityPolicy",
+    "AuthorityPolicyChange",
+    "IdempotencyKey",
+    "Period",
+    "ProcessFix",
+    "Restitution",
+    "RestitutionKind",
+    "SpendCounter",
+    "SpendEntry",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]

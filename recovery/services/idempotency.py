@@ -1,0 +1,71 @@
+"""Idempotent POSTs: the first response to a key is kept and given again to
+a retry with the same body; the same key with another body is refused."""
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from core.errors import RuleViolation
+from recovery.models import IdempotencyKey
+
+MAX_KEY_CHARS = 255
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+def fingerprint(*, method: str, path: str, body: Any) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+def run_idempotent(
+    *, user: User, key: str, fingerprint: str, action: Callable[[], tuple[int, dict[str, Any]]]
+) -> Outcome:
+    """Run ``action`` once per (user, key). The key row is inserted in the
+    same transaction as the action's writes: a parallel retry waits on the
+    unique index until the first commits, then replays its response. If the
+    action fails, nothing is kept and the key can be used again."""
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_CHARS:
+        raise RuleViolation(
+            f"An Idempotency-Key is 1 to {MAX_KEY_CHARS} characters.", field="Idempotency-Key"
+        )
+    try:
+        with transaction.atomic():
+            record = IdempotencyKey.objects.create(
+                user=user, key=key, fingerprint=fingerprint, response_status=0, response_body={}
+            )
+            status, body = action()
+            record.response_status, record.response_body = status, body
+            record.save(update_fields=["response_status", "response_body"])
+            return Outcome(status, body, replayed=False)
+    except IntegrityError:
+        existing = IdempotencyKey.objects.filter(user=user, key=key).first()
+        if existing is None:  # the integrity error was the action's own
+            raise
+    if existing.fingerprint != fingerprint:
+        raise RuleViolation(
+            "This Idempotency-Key was used for a different request; use a new key.",
+            field="Idempotency-Key",
+        )
+    return Outcome(existing.response_status, existing.response_body, replayed=True)
+
+
+def idempotency_keys_purge(*, now: datetime | None = None) -> int:
+    """Forget keys older than the retention period (24 hours by default)."""
+    cutoff = (now or timezone.now()) - settings.HELPDESK_IDEMPOTENCY_TTL
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

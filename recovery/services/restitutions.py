@@ -1,0 +1,404 @@
+"""Restitution on the spot, within authority; above it, a supervisor decides.
+
+Limits are enforced by conditional UPDATEs on spend counters (see
+``SpendCounter``), never by reading a total and then writing: any number of
+simultaneous grants cannot spend past a limit.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from core.errors import NotPermitted, RuleViolation
+from core.money import MoneyError, percent_of, to_amount
+from recovery.models import ApprovalRequest, Restitution, RestitutionKind, SpendEntry
+from recovery.models.authority import WHOLE_LIFE, SpendCounter
+from recovery.services.authority import Policy, period_start, policy_for
+from recovery.services.webhooks import webhook_emit
+from tickets.models import Alert, Kind, Status, Ticket
+from tickets.services.access import ensure_can_act
+from tickets.services.alerts import alert_raise
+from tickets.services.events import record_event
+from tickets.services.messages import clean_text
+
+# Where restitution fits: a mishap still being put right or recovering.
+OPEN_FOR_RESTITUTION = (
+    Status.NEW,
+    Status.ACKNOWLEDGED,
+    Status.APOLOGIZED,
+    Status.COMMITTED,
+    Status.REBUILDING,
+)
+MAX_AMOUNT = Decimal("1000000.00")
+
+# Guidance (Gelbrich, Gäthke and Grégoire 2015; Haesevoets et al. 2017):
+# compensation helps up to about the loss, and past 150% it can hurt.
+SUGGEST_FROM_PERCENT, SUGGEST_TO_PERCENT, WARN_ABOVE_PERCENT = 60, 120, 150
+
+
+class _LimitsExceeded(Exception):
+    def __init__(self, limits: list[str]) -> None:
+        self.limits = limits
+
+
+@dataclass(frozen=True)
+class Guidance:
+    suggested_min: Decimal
+    suggested_max: Decimal
+    warning: str
+
+
+def guidance_for(*, amount: Decimal, loss: Decimal | None, currency: str) -> Guidance | None:
+    if loss is None or loss <= 0:
+        return None
+    warning = ""
+    if amount > loss * WARN_ABOVE_PERCENT / 100:
+        warning = (
+            f"This is more than {WARN_ABOVE_PERCENT}% of the customer's loss: past that point "
+            "compensation stops helping and can make the customer uneasy."
+        )
+    return Guidance(
+        suggested_min=percent_of(loss, SUGGEST_FROM_PERCENT, currency),
+        suggested_max=percent_of(loss, SUGGEST_TO_PERCENT, currency),
+        warning=warning,
+    )
+
+
+def _charge(*, payer: User, policy: Policy, ticket: Ticket, amount: Decimal) -> list[int]:
+    """Add the amount to the payer's three counters, or raise with the limits
+    it would break (and add nothing). Counters are always taken in the same
+    order (ticket, customer, payer), so concurrent grants cannot deadlock."""
+    start = period_start(policy.period)
+    scopes = (
+        (
+            "per_incident_limit",
+            SpendCounter.Scope.TICKET,
+            ticket.pk,
+            "",
+            WHOLE_LIFE,
+            policy.per_incident_limit,
+        ),
+        (
+            "per_customer_limit",
+            SpendCounter.Scope.CUSTOMER,
+            ticket.customer_id,
+            policy.period,
+            start,
+            policy.per_customer_limit,
+        ),
+        (
+            "per_period_limit",
+            SpendCounter.Scope.GRANTER,
+            payer.pk,
+            policy.period,
+            start,
+            policy.per_period_limit,
+        ),
+    )
+    SpendCounter.objects.bulk_create(
+        [
+            SpendCounter(
+                scope=scope,
+                subject_id=subject,
+                period=period,
+                period_start=first,
+                currency=policy.currency,
+            )
+            for _, scope, subject, period, first, _ in scopes
+        ],
+        ignore_conflicts=True,
+    )
+    exceeded, counter_ids = [], []
+    # A savepoint: when any limit would break, the counters already raised roll back.
+    with transaction.atomic():
+        for limit_name, scope, subject, period, first, limit in scopes:
+            counter = SpendCounter.objects.filter(
+                scope=scope,
+                subject_id=subject,
+                period=period,
+                period_start=first,
+                currency=policy.currency,
+            )
+            changed = counter.filter(spent__lte=limit - amount).update(spent=F("spent") + amount)
+            if changed:
+                counter_ids.append(counter.values_list("pk", flat=True).get())
+            else:
+                exceeded.append(limit_name)
+        if exceeded:
+            raise _LimitsExceeded(exceeded)
+    return counter_ids
+
+
+def _validate(*, policy: Policy, kind: str, currency: str, who: str) -> None:
+    if kind not in RestitutionKind.values:
+        raise RuleViolation(f"{kind!r} is not a kind of restitution.", field="kind")
+    if kind not in policy.allowed_kinds:
+        raise RuleViolation(
+            f"{who} may not grant a {RestitutionKind(kind).label.lower()}.", field="kind"
+        )
+    if currency != policy.currency:
+        raise RuleViolation(f"{who} grants in {policy.currency}, not {currency}.", field="currency")
+
+
+def _money(value: object, currency: str, field: str) -> Decimal:
+    try:
+        amount = to_amount(value, currency)
+    except MoneyError as exc:
+        raise RuleViolation(str(exc), field=field) from None
+    return amount
+
+
+@transaction.atomic
+def restitution_grant(
+    *,
+    ticket: Ticket,
+    actor: User,
+    kind: str,
+    amount: object,
+    currency: str,
+    reason: str,
+    customer_loss: object | None = None,
+) -> Restitution:
+    """Grant a restitution on a mishap. Within every limit of the agent's
+    authority it is granted at once and announced by webhook; above any
+    limit it waits for a supervisor's approval, and the supervisors are told."""
+    currency = currency.upper()
+    amount = _money(amount, currency, "amount")
+    if amount <= 0 or amount > MAX_AMOUNT:
+        raise RuleViolation(f"The amount must be above 0 and at most {MAX_AMOUNT}.", field="amount")
+    loss = None if customer_loss is None else _money(customer_loss, currency, "customer_loss")
+    if loss is not None and loss < 0:
+        raise RuleViolation("The customer's loss cannot be negative.", field="customer_loss")
+    reason = clean_text(reason, field="reason", limit=2_000)
+
+    locked = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("queue", "customer")
+        .get(pk=ticket.pk)
+    )
+    ensure_can_act(actor, locked)
+    if locked.kind != Kind.MISHAP or locked.status not in OPEN_FOR_RESTITUTION:
+        raise RuleViolation(
+            "Restitution is granted on a mishap that is open or recovering, "
+            f"not on a {locked.get_status_display().lower()} {locked.get_kind_display().lower()}."
+        )
+    policy = policy_for(actor)
+    _validate(policy=policy, kind=kind, currency=currency, who="You")
+
+    restitution = Restitution(
+        ticket=locked,
+        customer=locked.customer,
+        agent=actor,
+        kind=kind,
+        amount=amount,
+        currency=currency,
+        reason=reason,
+        customer_loss=loss,
+    )
+    try:
+        counter_ids = _charge(payer=actor, policy=policy, ticket=locked, amount=amount)
+    except _LimitsExceeded as over:
+        restitution.status = Restitution.Status.PENDING_APPROVAL
+        restitution.save()
+        approval = ApprovalRequest.objects.create(
+            restitution=restitution, requested_by=actor, limits_exceeded=over.limits
+        )
+        record_event(
+            ticket=locked,
+            actor=actor,
+            action="restitution_requested",
+            payload=_summary(restitution)
+            | {"approval": approval.pk, "limits_exceeded": over.limits},
+        )
+        alert_raise(
+            ticket=locked,
+            kind=Alert.Kind.APPROVAL_REQUESTED,
+            detail=(
+                f"{actor.get_full_name() or actor.username} asks to grant a "
+                f"{restitution.get_kind_display().lower()} of {amount} {currency} to "
+                f"{locked.customer.name}, above their {', '.join(over.limits)}. "
+                f"Reason: {reason}"
+            ),
+            include_assignee=False,
+        )
+        return restitution
+
+    restitution.status = Restitution.Status.GRANTED
+    restitution.charged_to = actor
+    restitution.counter_ids = counter_ids
+    restitution.save()
+    _book(restitution, payer=actor, amount=amount)
+    record_event(
+        ticket=locked, actor=actor, action="restitution_granted", payload=_summary(restitution)
+    )
+    webhook_emit(event="restitution.granted", data=restitution_data(restitution))
+    return restitution
+
+
+def _book(restitution: Restitution, *, payer: User, amount: Decimal) -> None:
+    SpendEntry.objects.create(
+        user=payer,
+        restitution=restitution,
+        ticket_id=restitution.ticket_id,
+        customer_id=restitution.customer_id,
+        amount=amount,
+        currency=restitution.currency,
+    )
+
+
+def _summary(restitution: Restitution) -> dict[str, object]:
+    return {
+        "restitution": restitution.pk,
+        "kind": restitution.kind,
+        "amount": str(restitution.amount),
+        "currency": restitution.currency,
+        "status": restitution.status,
+    }
+
+
+def restitution_data(restitution: Restitution) -> dict[str, object]:
+    """What integrations receive about a restitution (for example, to execute a refund)."""
+    return {
+        "restitution_id": restitution.pk,
+        "ticket_id": restitution.ticket_id,
+        "ticket_reference": f"HD-{restitution.ticket_id:06d}",
+        "customer": {"id": restitution.customer_id, "email": restitution.customer.email},
+        "kind": restitution.kind,
+        "amount": str(restitution.amount),
+        "currency": restitution.currency,
+        "status": restitution.status,
+        "granted_by": restitution.agent_id,
+        "charged_to": restitution.charged_to_id,
+        "reason": restitution.reason,
+    }
+
+
+@transaction.atomic
+def restitution_void(*, restitution: Restitution, actor: User, reason: str) -> Restitution:
+    """Take back a restitution in force: the amount returns to every budget it
+    was charged to. The granter, the payer or a supervisor may."""
+    reason = clean_text(reason, field="reason", limit=2_000)
+    locked = (
+        Restitution.objects.select_for_update().select_related("customer").get(pk=restitution.pk)
+    )
+    allowed = actor.pk in (locked.agent_id, locked.charged_to_id) or actor.has_perm(
+        "recovery.decide_approvalrequest"
+    )
+    if not allowed:
+        raise NotPermitted("Only who granted it, who paid for it, or a supervisor may void this.")
+    if not locked.is_in_force:
+        raise RuleViolation(
+            f"A restitution that is {locked.get_status_display().lower()} cannot be voided."
+        )
+    payer_id = locked.charged_to_id
+    if payer_id is None:  # ruled out by a database constraint on restitutions in force
+        raise RuleViolation("This restitution has no payer to refund.")
+    SpendCounter.objects.filter(pk__in=locked.counter_ids).update(spent=F("spent") - locked.amount)
+    SpendEntry.objects.create(
+        user_id=payer_id,
+        restitution=locked,
+        ticket_id=locked.ticket_id,
+        customer_id=locked.customer_id,
+        amount=-locked.amount,
+        currency=locked.currency,
+    )
+    locked.status = Restitution.Status.VOIDED
+    locked.voided_at = timezone.now()
+    locked.voided_by = actor
+    locked.void_reason = reason
+    locked.save(update_fields=["status", "voided_at", "voided_by", "void_reason"])
+    record_event(
+        ticket=locked.ticket,
+        actor=actor,
+        action="restitution_voided",
+        payload=_summary(locked) | {"reason": reason},
+    )
+    webhook_emit(event="restitution.voided", data=restitution_data(locked) | {"reason": reason})
+    return locked
+
+
+@transaction.atomic
+def approval_decide(
+    *, approval: ApprovalRequest, actor: User, approve: bool, reason: str = ""
+) -> ApprovalRequest:
+    """A supervisor approves (charged to their own authority, which must cover
+    it) or rejects (with a reason). Nobody decides their own request. The
+    agent is told either way; integrations get ``approval.decided``."""
+    if not actor.has_perm("recovery.decide_approvalrequest"):
+        raise NotPermitted("Only supervisors approve or reject restitutions.")
+    reason = clean_text(reason, field="reason", required=not approve, limit=2_000)
+    locked = ApprovalRequest.objects.select_for_update().get(pk=approval.pk)
+    if locked.requested_by_id == actor.pk:
+        raise NotPermitted("You cannot decide your own request; another supervisor must.")
+    if locked.status != ApprovalRequest.Status.PENDING:
+        raise RuleViolation(f"This request was already {locked.get_status_display().lower()}.")
+    restitution = (
+        Restitution.objects.select_for_update()
+        .select_related("customer")
+        .get(pk=locked.restitution_id)
+    )
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .get(pk=restitution.ticket_id)
+    )
+    if approve:
+        policy = policy_for(actor)
+        _validate(
+            policy=policy,
+            kind=restitution.kind,
+            currency=restitution.currency,
+            who="Your own authority",
+        )
+        try:
+            counter_ids = _charge(
+                payer=actor, policy=policy, ticket=ticket, amount=restitution.amount
+            )
+        except _LimitsExceeded as over:
+            raise RuleViolation(
+                "Your own authority does not cover this: it is above your "
+                f"{', '.join(over.limits)}.",
+                limits_exceeded=over.limits,
+            ) from None
+        restitution.status = Restitution.Status.APPROVED
+        restitution.charged_to = actor
+        restitution.counter_ids = counter_ids
+        _book(restitution, payer=actor, amount=restitution.amount)
+    else:
+        restitution.status = Restitution.Status.REJECTED
+    restitution.save(update_fields=["status", "charged_to", "counter_ids"])
+    locked.status = ApprovalRequest.Status.APPROVED if approve else ApprovalRequest.Status.REJECTED
+    locked.decided_by = actor
+    locked.decided_at = timezone.now()
+    locked.reason = reason
+    locked.save(update_fields=["status", "decided_by", "decided_at", "reason"])
+
+    verb = "approved" if approve else "rejected"
+    record_event(
+        ticket=ticket,
+        actor=actor,
+        action=f"restitution_{verb}",
+        payload=_summary(restitution) | {"approval": locked.pk, "reason": reason},
+    )
+    alert_raise(
+        ticket=ticket,
+        kind=Alert.Kind.APPROVAL_DECIDED,
+        detail=(
+            f"Your {restitution.get_kind_display().lower()} of {restitution.amount} "
+            f"{restitution.currency} for {ticket.customer.name} was {verb}"
+            + (f": {reason}" if reason else ".")
+        ),
+        recipients=[locked.requested_by],
+    )
+    webhook_emit(
+        event="approval.decided",
+        data={"approval_id": locked.pk, "decision": verb, "reason": reason}
+        | {"restitution": restitution_data(restitution)},
+    )
+    if approve:
+        webhook_emit(event="restitution.granted", data=restitution_data(restitution))
+    return locked

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from recovery.api import views
+
+urlpatterns = [
+    path(
+        "tickets/<int:pk>/restitutions/",
+        views.TicketRestitutionsView.as_view(),
+        name="ticket-restitutions",
+    ),
+    path(
+        "restitutions/<int:pk>/void/", views.RestitutionVoidView.as_view(), name="restitution-void"
+    ),
+    path("authority/me/", views.AuthorityMeView.as_view(), name="authority-me"),
+    path("authority/policies/<int:user_id>/", views.PolicyView.as_view(), name="authority-policy"),
+    path("approvals/", views.ApprovalListView.as_view(), name="approval-list"),
+    path("approvals/<int:pk>/approve/", views.ApproveView.as_view(), name="approval-approve"),
+    path("approvals/<int:pk>/reject/", views.RejectView.as_view(), name="approval-reject"),
+]
