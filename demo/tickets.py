@@ -3,9 +3,11 @@ so they carry the same history, messages and emails as real ones."""
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
+from recovery.services import restitution_grant
 from tickets.models import Kind, Queue, Status, Ticket
 from tickets.services import (
     queue_create,
@@ -124,6 +126,18 @@ DEMO_TICKETS = (
     ),
 )
 
+# subject: (kind, amount, reason, the customer's loss). Within an agent's
+# default authority it is granted; above it, it waits for Sam's approval.
+DEMO_RESTITUTIONS = {
+    "Vase broken in transit": ("refund", "35.00", "Refund of the broken vase.", "35.00"),
+    "Subscription cancelled by mistake": (
+        "credit",
+        "80.00",
+        "Two months of the plan, for the lost access.",
+        "60.00",
+    ),
+}
+
 _MISHAP_PATH = (
     Status.ACKNOWLEDGED,
     Status.APOLOGIZED,
@@ -160,6 +174,17 @@ def seed_demo_tickets(*, agents: list[User]) -> int:
             queue=queues[queue],
         )
         _walk(ticket, agent, Status(status))
+        if subject in DEMO_RESTITUTIONS:
+            grant_kind, amount, reason, loss = DEMO_RESTITUTIONS[subject]
+            restitution_grant(
+                ticket=ticket,
+                actor=agent,
+                kind=grant_kind,
+                amount=amount,
+                currency=settings.DEFAULT_CURRENCY,
+                reason=reason,
+                customer_loss=loss,
+            )
         created += 1
     return created
 

@@ -1,22 +1,120 @@
-from django.contrib import admin
+"""Admin pages of the recovery app. Money changes only through the services
+(the API and the console), so restitutions, approvals and the ledger are
+read-only here; webhook endpoints are configuration and are edited here."""
 
-from recovery.models import ProcessFix
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from recovery.models import (
+    ApprovalRequest,
+    AuthorityPolicy,
+    AuthorityPolicyChange,
+    ProcessFix,
+    Restitution,
+    SpendEntry,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(ProcessFix)
-class ProcessFixAdmin(admin.ModelAdmin):
-    """Read-only here: fixes change through their services (the console)."""
-
+class ProcessFixAdmin(ReadOnlyAdmin):
     list_display = ("title", "status", "owner", "created_at")
     list_filter = ("status",)
     list_select_related = ("owner",)
     search_fields = ("title", "root_cause")
 
-    def has_add_permission(self, request: object) -> bool:
+
+@admin.register(Restitution)
+class RestitutionAdmin(ReadOnlyAdmin):
+    list_display = ("id", "ticket", "kind", "amount", "currency", "status", "agent", "charged_to")
+    list_filter = ("status", "kind", "currency")
+    list_select_related = ("ticket", "agent", "charged_to")
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ReadOnlyAdmin):
+    list_display = ("id", "restitution", "status", "requested_by", "decided_by", "created_at")
+    list_filter = ("status",)
+    list_select_related = ("restitution", "requested_by", "decided_by")
+
+
+@admin.register(SpendEntry)
+class SpendEntryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "user", "amount", "currency", "restitution")
+    list_select_related = ("user", "restitution")
+
+
+@admin.register(AuthorityPolicy)
+class AuthorityPolicyAdmin(ReadOnlyAdmin):
+    list_display = ("user", "per_incident_limit", "per_period_limit", "period", "currency")
+    list_select_related = ("user",)
+
+
+@admin.register(AuthorityPolicyChange)
+class AuthorityPolicyChangeAdmin(ReadOnlyAdmin):
+    list_display = ("changed_at", "user", "changed_by")
+    list_select_related = ("user", "changed_by")
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        choices=WebhookEndpoint.Event.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("url", "secret", "events", "active")
+
+    def clean_url(self) -> str:
+        url: str = self.cleaned_data["url"]
+        if not url.startswith(("https://", "http://")):
+            raise forms.ValidationError("Use an http or https address.")
+        return url
+
+    def clean_secret(self) -> str:
+        secret: str = self.cleaned_data["secret"]
+        if len(secret) < 16:
+            raise forms.ValidationError("Use a secret of at least 16 characters.")
+        return secret
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointForm
+    list_display = ("url", "active", "created_at")
+
+
+class AttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    fields = ("attempted_at", "status_code", "error", "duration_ms")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
-        return False
 
-    def has_delete_permission(self, request: object, obj: object = None) -> bool:
-        return False
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "event", "endpoint", "status", "attempts")
+    list_filter = ("status", "event")
+    list_select_related = ("endpoint",)
+    inlines = (AttemptInline,)
