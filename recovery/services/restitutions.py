@@ -297,7 +297,11 @@ def restitution_void(*, restitution: Restitution, actor: User, reason: str) -> R
     payer_id = locked.charged_to_id
     if payer_id is None:  # ruled out by a database constraint on restitutions in force
         raise RuleViolation("This restitution has no payer to refund.")
-    SpendCounter.objects.filter(pk__in=locked.counter_ids).update(spent=F("spent") - locked.amount)
+    # Locks in the order every grant takes them (ticket, then its counters in
+    # scope order), so a void and a grant never wait on each other in a cycle.
+    Ticket.objects.select_for_update(of=("self",)).filter(pk=locked.ticket_id).first()
+    for counter_id in locked.counter_ids:
+        SpendCounter.objects.filter(pk=counter_id).update(spent=F("spent") - locked.amount)
     SpendEntry.objects.create(
         user_id=payer_id,
         restitution=locked,
