@@ -1,6 +1,7 @@
 """Authority policies: what each person may grant on their own, and what is
 left of it right now."""
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -73,7 +74,8 @@ def policy_for(user: User) -> Policy:
 
 def period_start(period: str, at: datetime | None = None) -> date:
     """The first day of the period containing ``at``, in the deployment's time zone."""
-    today = timezone.localdate(at or timezone.now())
+    # The deployment's zone, even where a view activated a user's zone for display.
+    today = timezone.localdate(at or timezone.now(), timezone.get_default_timezone())
     if period == Period.DAY:
         return today
     if period == Period.WEEK:
@@ -140,7 +142,7 @@ def authority_policy_set(*, user: User, actor: User, values: dict[str, Any]) -> 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
     currency = str(values["currency"]).upper()
-    if len(currency) != 3 or not currency.isalpha():
+    if not re.fullmatch(r"[A-Z]{3}", currency):
         raise RuleViolation("The currency is an ISO 4217 code such as EUR.", field="currency")
     cleaned: dict[str, Any] = {"currency": currency}
     for name in ("per_incident_limit", "per_period_limit", "per_customer_limit"):

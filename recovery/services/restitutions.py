@@ -6,6 +6,7 @@ simultaneous grants cannot spend past a limit.
 """
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
@@ -15,7 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from core.errors import NotPermitted, RuleViolation
 from core.money import MoneyError, percent_of, to_amount
-from recovery.models import ApprovalRequest, Restitution, RestitutionKind, SpendEntry
+from recovery.models import ApprovalRequest, Period, Restitution, RestitutionKind, SpendEntry
 from recovery.models.authority import WHOLE_LIFE, SpendCounter
 from recovery.services.authority import Policy, period_start, policy_for
 from recovery.services.webhooks import webhook_emit
@@ -69,11 +70,17 @@ def guidance_for(*, amount: Decimal, loss: Decimal | None, currency: str) -> Gui
 
 
 def _charge(*, payer: User, policy: Policy, ticket: Ticket, amount: Decimal) -> list[int]:
-    """Add the amount to the payer's three counters, or raise with the limits
-    it would break (and add nothing). Counters are always taken in the same
-    order (ticket, customer, payer), so concurrent grants cannot deadlock."""
+    """Add the amount to the payer's counters, or raise with the limits it
+    would break (and add nothing).
+
+    The customer's spend is counted per day, week and month alike, so a grant
+    counts against every later granter's per-customer limit whatever period
+    their policy uses; only the payer's own period is checked here. Counters
+    are always taken in the same order (ticket, customer, payer), so
+    concurrent grants cannot deadlock."""
     start = period_start(policy.period)
-    scopes = (
+    no_limit = None
+    scopes: list[tuple[str, str, int, str, date, Decimal | None]] = [
         (
             "per_incident_limit",
             SpendCounter.Scope.TICKET,
@@ -82,14 +89,20 @@ def _charge(*, payer: User, policy: Policy, ticket: Ticket, amount: Decimal) -> 
             WHOLE_LIFE,
             policy.per_incident_limit,
         ),
-        (
-            "per_customer_limit",
-            SpendCounter.Scope.CUSTOMER,
-            ticket.customer_id,
-            policy.period,
-            start,
-            policy.per_customer_limit,
-        ),
+    ]
+    for period in Period.values:
+        limit = policy.per_customer_limit if period == policy.period else no_limit
+        scopes.append(
+            (
+                "per_customer_limit",
+                SpendCounter.Scope.CUSTOMER,
+                ticket.customer_id,
+                period,
+                period_start(period),
+                limit,
+            )
+        )
+    scopes.append(
         (
             "per_period_limit",
             SpendCounter.Scope.GRANTER,
@@ -97,7 +110,7 @@ def _charge(*, payer: User, policy: Policy, ticket: Ticket, amount: Decimal) -> 
             policy.period,
             start,
             policy.per_period_limit,
-        ),
+        )
     )
     SpendCounter.objects.bulk_create(
         [
@@ -123,7 +136,8 @@ def _charge(*, payer: User, policy: Policy, ticket: Ticket, amount: Decimal) -> 
                 period_start=first,
                 currency=policy.currency,
             )
-            changed = counter.filter(spent__lte=limit - amount).update(spent=F("spent") + amount)
+            within = counter if limit is None else counter.filter(spent__lte=limit - amount)
+            changed = within.update(spent=F("spent") + amount)
             if changed:
                 counter_ids.append(counter.values_list("pk", flat=True).get())
             else:
