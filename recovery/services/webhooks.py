@@ -63,6 +63,17 @@ class WebhookFailed(Exception):
     pass
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is a failed delivery: following it would turn our signed POST
+    into a bodiless GET elsewhere and call the event delivered."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def webhook_deliver(*, delivery_id: int) -> bool:
     """POST the event to its endpoint, once it answers 2xx. Every attempt is
     recorded. Returns False when there is nothing to do."""
@@ -75,6 +86,13 @@ def webhook_deliver(*, delivery_id: int) -> bool:
     if not claimed:
         return False
     delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    if not delivery.endpoint.active:
+        # Switched off by an admin after the event: stop, and say why.
+        WebhookAttempt.objects.create(delivery=delivery, error="Endpoint inactive; not sent.")
+        WebhookDelivery.objects.filter(pk=delivery_id).update(
+            status=WebhookDelivery.Status.FAILED, claimed_at=None
+        )
+        return False
     body = json.dumps(delivery.payload, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
     timestamp = int(time.time())
     request = urllib.request.Request(  # noqa: S310 - admins configure http(s) endpoints only
@@ -92,7 +110,7 @@ def webhook_deliver(*, delivery_id: int) -> bool:
     started = time.monotonic()
     status_code, error = None, ""
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+        with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
             status_code = response.status
     except urllib.error.HTTPError as exc:
         status_code, error = exc.code, f"HTTP {exc.code}"
