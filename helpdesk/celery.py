@@ -29,6 +29,14 @@ app.conf.beat_schedule = {
         "task": "tickets.requeue_stalled_messages",
         "schedule": crontab(minute="*/5"),
     },
+    "recovery-sweep-followups": {
+        "task": "recovery.sweep_followups",
+        "schedule": crontab(minute="*"),
+    },
+    "recovery-restore-finished-tickets": {
+        "task": "recovery.restore_finished_tickets",
+        "schedule": crontab(minute=23),
+    },
     "recovery-requeue-stalled-webhooks": {
         "task": "recovery.requeue_stalled_webhooks",
         "schedule": crontab(minute="*/5"),

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from helpdesk import errors
 from helpdesk.health import healthz
+from recovery import views as recovery_views
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -13,6 +14,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("problems/<slug:slug>/", errors.problem_type_page, name="problem-type"),
+    path("feedback/<str:token>/", recovery_views.feedback, name="followup-feedback"),
+    path("unsubscribe/<str:token>/", recovery_views.unsubscribe, name="followup-unsubscribe"),
 ]
 
 handler400 = errors.bad_request

@@ -7,9 +7,13 @@ class RecoveryConfig(AppConfig):
 
     def ready(self) -> None:
         from recovery import hooks as recovery_hooks
+        from recovery.services.followups import followups_cancel_for_ticket, followups_schedule
         from tickets import hooks
 
         hooks.register_resolve_guard(recovery_hooks.pending_approvals_block_resolution)
+        hooks.register_lifecycle_hook("resolved", followups_schedule)
+        hooks.register_lifecycle_hook("reopened", followups_cancel_for_ticket)
+        hooks.register_lifecycle_hook("restored", followups_cancel_for_ticket)
         hooks.register_detail_section(
             "restitutions",
             prefetch=recovery_hooks.RESTITUTIONS_PREFETCH,

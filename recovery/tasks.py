@@ -5,6 +5,13 @@ import logging
 from celery import shared_task
 from celery.app.task import Task
 
+from recovery.services.followups import MAX_ATTEMPTS as FOLLOWUP_MAX_ATTEMPTS
+from recovery.services.followups import (
+    FollowUpSendFailed,
+    followup_deliver,
+    followups_claim_due,
+    tickets_restore_finished,
+)
 from recovery.services.idempotency import idempotency_keys_purge
 from recovery.services.webhooks import (
     MAX_ATTEMPTS,
@@ -42,3 +49,23 @@ def requeue_stalled_webhooks() -> int:
 @shared_task(name="recovery.purge_idempotency_keys")
 def purge_idempotency_keys() -> int:
     return idempotency_keys_purge()
+
+
+@shared_task(name="recovery.sweep_followups")
+def sweep_followups() -> int:
+    return len(followups_claim_due())
+
+
+@shared_task(bind=True, name="recovery.followup_send", max_retries=FOLLOWUP_MAX_ATTEMPTS - 1)
+def followup_send_task(self: Task, followup_id: int) -> None:
+    try:
+        followup_deliver(followup_id=followup_id)
+    except FollowUpSendFailed as exc:
+        if self.request.retries < (self.max_retries or 0):
+            raise self.retry(exc=exc, countdown=webhook_backoff(self.request.retries)) from exc
+        logger.warning("Follow-up %s could not be sent: %s", followup_id, exc)
+
+
+@shared_task(name="recovery.restore_finished_tickets")
+def restore_finished_tickets() -> int:
+    return tickets_restore_finished()

@@ -13,6 +13,10 @@ urlpatterns = [
     ),
     path("authority/me/", views.AuthorityMeView.as_view(), name="authority-me"),
     path("authority/policies/<int:user_id>/", views.PolicyView.as_view(), name="authority-policy"),
+    path(
+        "tickets/<int:pk>/follow-ups/", views.TicketFollowUpsView.as_view(), name="ticket-followups"
+    ),
+    path("follow-ups/<int:pk>/cancel/", views.FollowUpCancelView.as_view(), name="followup-cancel"),
     path("approvals/", views.ApprovalListView.as_view(), name="approval-list"),
     path("approvals/<int:pk>/approve/", views.ApproveView.as_view(), name="approval-approve"),
     path("approvals/<int:pk>/reject/", views.RejectView.as_view(), name="approval-reject"),

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 ResolveGuard = Callable[["Ticket"], list[str]]
 DetailRender = Callable[["Ticket"], Any]
 LifecycleEvent = Literal["resolved", "reopened", "restored", "closed"]
-LifecycleHook = Callable[["Ticket", "User | None"], None]
+LifecycleHook = Callable[["Ticket", "User | None"], object]
 
 _resolve_guards: list[ResolveGuard] = []
 _detail_sections: dict[str, tuple[Any, DetailRender]] = {}

@@ -318,3 +318,18 @@ HELPDESK_AUTHORITY_DEFAULTS = {
 }
 # Idempotency keys are forgotten after this long.
 HELPDESK_IDEMPOTENCY_TTL = timedelta(hours=24)
+
+# --- Follow-ups -------------------------------------------------------------------
+
+# Follow-ups arrive in the customer's morning, in their own time zone.
+HELPDESK_FOLLOWUP_WINDOW_START = env.int("HELPDESK_FOLLOWUP_WINDOW_START", default=9)
+HELPDESK_FOLLOWUP_WINDOW_END = env.int("HELPDESK_FOLLOWUP_WINDOW_END", default=11)
+if not 0 <= HELPDESK_FOLLOWUP_WINDOW_START < HELPDESK_FOLLOWUP_WINDOW_END <= 24:
+    raise ImproperlyConfigured("The follow-up window must be hours with START < END, within 0-24.")
+# Feedback and unsubscribe links in follow-ups stay valid this long.
+HELPDESK_FOLLOWUP_LINK_MAX_AGE = timedelta(days=env.int("HELPDESK_FOLLOWUP_LINK_DAYS", default=60))
+# A rebuilding ticket whose plan is done and whose customer rated it well is
+# restored this long after the last follow-up.
+HELPDESK_RESTORE_GRACE = timedelta(days=env.int("HELPDESK_RESTORE_GRACE_DAYS", default=3))
+# Where customers' links point (the desk's public address, https in production).
+HELPDESK_PUBLIC_URL = env("HELPDESK_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")

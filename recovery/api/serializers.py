@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from core.serializers import RejectUnknownFieldsMixin
-from recovery.models import ApprovalRequest, Period, Restitution, RestitutionKind
+from recovery.models import ApprovalRequest, FollowUp, Period, Restitution, RestitutionKind
 
 
 def amount() -> serializers.DecimalField:
@@ -134,3 +134,29 @@ class PolicyInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 
 def as_dict(data: Any) -> dict[str, Any]:
     return dict(data)
+
+
+class FollowUpSerializer(serializers.ModelSerializer):
+    rating = serializers.SerializerMethodField()
+
+    class Meta:
+        model = FollowUp
+        fields = (
+            "id",
+            "step_number",
+            "offset_days",
+            "due_at",
+            "status",
+            "attempts",
+            "last_error",
+            "sent_at",
+            "cancelled_at",
+            "cancel_reason",
+            "rating",
+        )
+        read_only_fields = fields
+
+    def get_rating(self, followup: FollowUp) -> int | None:
+        """The customer's rating from this follow-up's link, if any."""
+        feedback = getattr(followup, "feedback", None)
+        return feedback.rating if feedback is not None else None

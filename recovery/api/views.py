@@ -16,7 +16,7 @@ from accounts.models import User
 from core.schema import UNPROCESSABLE, RuleProblemSerializer
 from core.serializers import OptionalReasonSerializer, ReasonSerializer
 from recovery.api import serializers as s
-from recovery.models import ApprovalRequest, AuthorityPolicyChange, Restitution
+from recovery.models import ApprovalRequest, AuthorityPolicyChange, FollowUp, Restitution
 from recovery.services import (
     approval_decide,
     authority_policy_set,
@@ -26,6 +26,7 @@ from recovery.services import (
     restitution_void,
     run_idempotent,
 )
+from recovery.services.followups import followup_cancel
 from recovery.services.idempotency import fingerprint
 from recovery.services.restitutions import guidance_for
 from tickets.selectors import tickets_visible_to
@@ -283,3 +284,44 @@ class RejectView(DecisionView):
     )
     def post(self, request: Request, pk: int) -> Response:
         return super().post(request, pk)
+
+
+class TicketFollowUpsView(GenericAPIView):
+    permission_classes = [IsAuthenticated, CanGrant]
+    serializer_class = s.FollowUpSerializer
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return FollowUp.objects.none()
+        return tickets_visible_to(staff(self.request)).select_related("queue")
+
+    @extend_schema(responses=s.FollowUpSerializer(many=True), summary="A ticket's follow-ups")
+    def get(self, request: Request, pk: int) -> Response:
+        ticket = self.get_object()
+        followups = FollowUp.objects.filter(ticket=ticket).select_related("feedback")
+        return Response(s.FollowUpSerializer(followups, many=True).data)
+
+
+class FollowUpCancelView(GenericAPIView):
+    permission_classes = [IsAuthenticated, CanGrant]
+    serializer_class = s.FollowUpSerializer
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return FollowUp.objects.none()
+        visible = tickets_visible_to(staff(self.request)).values("pk")
+        return FollowUp.objects.filter(ticket_id__in=visible)
+
+    @extend_schema(
+        request=ReasonSerializer,
+        responses={200: s.FollowUpSerializer, UNPROCESSABLE: RuleProblemSerializer},
+        summary="Cancel a pending follow-up, with a reason",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        followup = self.get_object()
+        payload = ReasonSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        cancelled = followup_cancel(
+            followup=followup, actor=staff(request), **payload.validated_data
+        )
+        return Response(s.FollowUpSerializer(cancelled).data)

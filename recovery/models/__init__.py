@@ -5,6 +5,13 @@ from recovery.models.authority import (
     RestitutionKind,
     SpendCounter,
 )
+from recovery.models.followups import (
+    Feedback,
+    FollowUp,
+    FollowUpOptOut,
+    FollowUpPlan,
+    FollowUpPlanStep,
+)
 from recovery.models.idempotency import IdempotencyKey
 from recovery.models.process_fix import ProcessFix
 from recovery.models.restitution import ApprovalRequest, Restitution, SpendEntry
@@ -14,6 +21,11 @@ __all__ = [
     "ApprovalRequest",
     "AuthorityPolicy",
     "AuthorityPolicyChange",
+    "Feedback",
+    "FollowUp",
+    "FollowUpOptOut",
+    "FollowUpPlan",
+    "FollowUpPlanStep",
     "IdempotencyKey",
     "Period",
     "ProcessFix",

@@ -65,5 +65,7 @@ def test_seeds_tickets_in_every_state_with_their_history() -> None:
         "apologize",
         "commit",
         "resolve",
+        "followups_scheduled",
         "restore",
+        "followups_cancelled",
     ]

@@ -733,7 +733,17 @@ def test_a_mishap_walks_through_every_step(agent: User) -> None:
         statuses.append(response.json()["status"])
 
     assert statuses == ["acknowledged", "apologized", "committed", "rebuilding", "restored"]
-    assert events_of(ticket) == ["created", *(name for name, _ in steps)]
+    # Resolving schedules the follow-ups; restoring cancels what is left of them.
+    assert events_of(ticket) == [
+        "created",
+        "acknowledge",
+        "apologize",
+        "commit",
+        "resolve",
+        "followups_scheduled",
+        "restore",
+        "followups_cancelled",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -923,7 +933,9 @@ def test_reopening_a_rebuilding_mishap_asks_for_apology_and_commitment_again(age
     assert body["status"] == "acknowledged"
     assert body["missing_steps"] == ["apologize", "commit"]
     assert body["available_transitions"] == ["apologize"]
-    assert body["history"][-1]["payload"]["reason"] == "It broke again."
+    reopen = next(e for e in body["history"] if e["action"] == "reopen")
+    assert reopen["payload"]["reason"] == "It broke again."
+    assert body["history"][-1]["action"] == "followups_cancelled"
 
 
 def test_a_resolved_question_can_be_reopened_with_a_reason(agent: User) -> None:

@@ -93,6 +93,8 @@ class Alert(models.Model):
         REPEAT_FAILURE = "repeat_failure", "Repeat failure"
         APPROVAL_REQUESTED = "approval_requested", "Restitution awaiting approval"
         APPROVAL_DECIDED = "approval_decided", "Approval decided"
+        FOLLOWUP_FAILED = "followup_failed", "Follow-up could not be sent"
+        LOW_RATING = "low_rating", "Low rating after recovery"
 
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="alerts")
     kind = models.CharField(max_length=40, choices=Kind.choices)

@@ -1,0 +1,150 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class FollowUpPlan(models.Model):
+    """The check-ins after a mishap of one severity; supervisors edit them."""
+
+    severity = models.CharField(max_length=10, unique=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Follow-up plan for {self.severity} mishaps"
+
+
+class FollowUpPlanStep(models.Model):
+    """One check-in: how many days after resolution, and what it says. The
+    templates may use {{ customer.name }}, {{ ticket }}, {{ commitment }},
+    {{ restitutions }} and {{ process_fixes }}."""
+
+    plan = models.ForeignKey(FollowUpPlan, on_delete=models.CASCADE, related_name="steps")
+    offset_days = models.PositiveSmallIntegerField()
+    subject_template = models.CharField(max_length=200)
+    body_template = models.TextField()
+
+    class Meta:
+        ordering = ["offset_days", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "offset_days"], name="recovery_plan_step_day"),
+            models.CheckConstraint(
+                condition=Q(offset_days__gte=1, offset_days__lte=365),
+                name="recovery_plan_step_within_a_year",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Day {self.offset_days}: {self.subject_template}"
+
+
+class FollowUp(models.Model):
+    """A check-in scheduled for a customer. The row, not a broker message, is
+    the source of truth: beat sweeps due rows, a worker sends each once."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.PROTECT, related_name="followups")
+    customer = models.ForeignKey(
+        "accounts.Customer", on_delete=models.PROTECT, related_name="followups"
+    )
+    step_number = models.PositiveSmallIntegerField()
+    offset_days = models.PositiveSmallIntegerField()
+    subject_template = models.CharField(max_length=200)
+    body_template = models.TextField()
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            # The sweep's query: only the rows still to send, by due time.
+            models.Index(
+                fields=["due_at"],
+                name="recovery_followup_due",
+                condition=Q(status="scheduled"),
+            ),
+            models.Index(fields=["ticket", "status"], name="recovery_followup_ticket"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["scheduled", "queued", "sent", "failed", "cancelled"]),
+                name="recovery_followup_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False),
+                name="recovery_followup_sent_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"Follow-up {self.step_number} of ticket {self.ticket_id}, due {self.due_at:%Y-%m-%d}"
+        )
+
+    @property
+    def message_id(self) -> str:
+        """Stable across retries, so a resend is recognisable as the same mail."""
+        return f"<followup-{self.pk}.HD-{self.ticket_id:06d}@{settings.HELPDESK_EMAIL_DOMAIN}>"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in (self.Status.SCHEDULED, self.Status.QUEUED)
+
+
+class Feedback(models.Model):
+    """A customer's rating, from the signed link in a follow-up."""
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.PROTECT, related_name="feedback")
+    customer = models.ForeignKey(
+        "accounts.Customer", on_delete=models.PROTECT, related_name="feedback"
+    )
+    followup = models.OneToOneField(
+        FollowUp, on_delete=models.PROTECT, null=True, blank=True, related_name="feedback"
+    )
+    rating = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "feedback"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__gte=1, rating__lte=5), name="recovery_feedback_rating_1_to_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5 on ticket {self.ticket_id}"
+
+
+class FollowUpOptOut(models.Model):
+    """The customer asked for no more follow-ups (one-click unsubscribe)."""
+
+    customer = models.OneToOneField(
+        "accounts.Customer", on_delete=models.CASCADE, related_name="followup_opt_out"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    via_followup = models.ForeignKey(
+        FollowUp, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.customer} opted out"

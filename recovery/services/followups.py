@@ -1,0 +1,432 @@
+"""The rebuilding period: follow-ups scheduled on resolution, swept by beat,
+sent once each, in the customer's morning."""
+
+import logging
+import zlib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from email.utils import formataddr
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import F, Q
+from django.template import Context, Template, TemplateSyntaxError
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts.models import Customer, User
+from core.errors import DomainError, RuleViolation
+from recovery.followup_defaults import DEFAULT_STEPS
+from recovery.models import (
+    Feedback,
+    FollowUp,
+    FollowUpOptOut,
+    FollowUpPlan,
+    Restitution,
+)
+from tickets.models import Alert, Kind, Status, Ticket
+from tickets.services.access import ensure_can_act
+from tickets.services.alerts import alert_raise
+from tickets.services.events import record_event
+from tickets.services.messages import clean_text
+
+logger = logging.getLogger(__name__)
+
+QUEUED_TIMEOUT = timedelta(minutes=15)  # a queued row older than this lost its task
+CLAIM_TIMEOUT = timedelta(minutes=10)
+MAX_ATTEMPTS = 5
+SWEEP_BATCH = 500
+LOW_RATING = 2
+FEEDBACK_SALT = "recovery.followup.feedback"
+UNSUBSCRIBE_SALT = "recovery.followup.unsubscribe"
+
+
+# --- Scheduling ------------------------------------------------------------------
+
+
+def morning_slot(*, day: date, zone: ZoneInfo, spread_key: int) -> datetime:
+    """A time in the customer's morning window on ``day``, spread
+    deterministically across the window so a batch does not all go at 09:00."""
+    start = settings.HELPDESK_FOLLOWUP_WINDOW_START
+    minutes = (settings.HELPDESK_FOLLOWUP_WINDOW_END - start) * 60
+    offset = zlib.crc32(str(spread_key).encode()) % max(minutes, 1)
+    local = datetime.combine(day, time(start), tzinfo=zone) + timedelta(minutes=offset)
+    # Round-trip through UTC: a wall time inside a DST gap becomes a real instant.
+    return local.astimezone(ZoneInfo("UTC")).astimezone(zone)
+
+
+def plan_steps(severity: str) -> list[tuple[int, str, str]]:
+    plan = FollowUpPlan.objects.filter(severity=severity).prefetch_related("steps").first()
+    if plan is None:
+        return [(offset, subject, body) for offset, subject, body in DEFAULT_STEPS]
+    return [(s.offset_days, s.subject_template, s.body_template) for s in plan.steps.all()]
+
+
+def followups_schedule(ticket: Ticket, actor: User | None) -> list[FollowUp]:
+    """Lifecycle hook on resolution: schedule the plan of the mishap's
+    severity, each step in the customer's morning. Runs in the resolve's
+    transaction, so the rows exist exactly when the ticket is rebuilding."""
+    if ticket.kind != Kind.MISHAP:
+        return []
+    customer = ticket.customer
+    if FollowUpOptOut.objects.filter(customer=customer).exists():
+        record_event(
+            ticket=ticket,
+            actor=None,
+            action="followups_skipped",
+            payload={"reason": "The customer unsubscribed from follow-ups."},
+        )
+        return []
+    resolved_local = timezone.localtime(ticket.resolved_at or timezone.now(), customer.zone)
+    rows = [
+        FollowUp(
+            ticket=ticket,
+            customer=customer,
+            step_number=number,
+            offset_days=offset,
+            subject_template=subject,
+            body_template=body,
+            due_at=morning_slot(
+                day=resolved_local.date() + timedelta(days=offset),
+                zone=customer.zone,
+                spread_key=ticket.pk * 100 + number,
+            ),
+        )
+        for number, (offset, subject, body) in enumerate(plan_steps(ticket.severity), start=1)
+    ]
+    created = FollowUp.objects.bulk_create(rows)
+    record_event(
+        ticket=ticket,
+        actor=actor,
+        action="followups_scheduled",
+        payload={"due": [row.due_at.isoformat() for row in created]},
+    )
+    return created
+
+
+def _cancel(followups: Any, reason: str) -> int:
+    return int(
+        followups.filter(status__in=[FollowUp.Status.SCHEDULED, FollowUp.Status.QUEUED]).update(
+            status=FollowUp.Status.CANCELLED, cancelled_at=timezone.now(), cancel_reason=reason
+        )
+    )
+
+
+def followups_cancel_for_ticket(ticket: Ticket, actor: User | None) -> None:
+    """Lifecycle hook on reopen and restore: what was pending will not be sent."""
+    reason = (
+        "The ticket was reopened."
+        if ticket.status == Status.ACKNOWLEDGED
+        else ("The rebuilding period was ended.")
+    )
+    cancelled = _cancel(FollowUp.objects.filter(ticket=ticket), reason)
+    if cancelled:
+        record_event(
+            ticket=ticket,
+            actor=actor,
+            action="followups_cancelled",
+            payload={"count": cancelled, "reason": reason},
+        )
+
+
+@transaction.atomic
+def followup_cancel(*, followup: FollowUp, actor: User, reason: str) -> FollowUp:
+    """An agent cancels one pending follow-up, with a reason."""
+    reason = clean_text(reason, field="reason", limit=2_000)
+    locked = FollowUp.objects.select_for_update().get(pk=followup.pk)
+    ticket = Ticket.objects.select_related("queue").get(pk=locked.ticket_id)
+    ensure_can_act(actor, ticket)
+    if not locked.is_pending:
+        raise RuleViolation(
+            f"A {locked.get_status_display().lower()} follow-up cannot be cancelled."
+        )
+    _cancel(FollowUp.objects.filter(pk=locked.pk), reason)
+    record_event(
+        ticket=ticket,
+        actor=actor,
+        action="followup_cancelled",
+        payload={"followup": locked.pk, "reason": reason},
+    )
+    locked.refresh_from_db()
+    return locked
+
+
+# --- Sweeping and sending -----------------------------------------------------------
+
+
+def followups_claim_due(*, now: datetime | None = None) -> list[int]:
+    """Mark due rows queued and queue their send tasks on commit. Several
+    sweeps at once each take different rows (SKIP LOCKED); a row queued long
+    ago whose task was lost (a broker restart) is queued again."""
+    from recovery.tasks import followup_send_task
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            FollowUp.objects.select_for_update(skip_locked=True)
+            .filter(
+                Q(status=FollowUp.Status.SCHEDULED, due_at__lte=now)
+                | Q(status=FollowUp.Status.QUEUED, queued_at__lt=now - QUEUED_TIMEOUT)
+            )
+            .order_by("due_at", "id")
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        FollowUp.objects.filter(pk__in=due).update(status=FollowUp.Status.QUEUED, queued_at=now)
+        for followup_id in due:
+            # celery-types does not know delay_on_commit (Celery 5.4) yet.
+            followup_send_task.delay_on_commit(followup_id)  # type: ignore[attr-defined]
+    return due
+
+
+class FollowUpSendFailed(Exception):
+    pass
+
+
+def followup_deliver(*, followup_id: int) -> bool:
+    """Send one follow-up, once: claim the queued row with a conditional
+    UPDATE, send outside any transaction with its stable Message-ID, mark it
+    sent. After MAX_ATTEMPTS refusals it is marked failed and the assignee told."""
+    now = timezone.now()
+    claimed = (
+        FollowUp.objects.filter(pk=followup_id, status=FollowUp.Status.QUEUED)
+        .filter(Q(claimed_at=None) | Q(claimed_at__lt=now - CLAIM_TIMEOUT))
+        .update(claimed_at=now, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return False
+    followup = FollowUp.objects.select_related("ticket__customer", "ticket__assignee").get(
+        pk=followup_id
+    )
+    try:
+        build_followup_email(followup).send()
+    except Exception as exc:
+        _record_failure(followup, exc)
+        raise FollowUpSendFailed(str(exc)) from exc
+    FollowUp.objects.filter(pk=followup_id).update(
+        status=FollowUp.Status.SENT, sent_at=timezone.now(), last_error=""
+    )
+    return True
+
+
+@transaction.atomic
+def _record_failure(followup: FollowUp, exc: Exception) -> None:
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    final = followup.attempts >= MAX_ATTEMPTS
+    FollowUp.objects.filter(pk=followup.pk).update(
+        status=FollowUp.Status.FAILED if final else FollowUp.Status.QUEUED,
+        claimed_at=None,
+        last_error=error,
+    )
+    if final:
+        ticket = followup.ticket
+        record_event(
+            ticket=ticket,
+            actor=None,
+            action="followup_failed",
+            payload={"followup": followup.pk, "error": error},
+        )
+        alert_raise(
+            ticket=ticket,
+            kind=Alert.Kind.FOLLOWUP_FAILED,
+            detail=(
+                f"Follow-up {followup.step_number} to {ticket.customer.name} could not be sent "
+                f"after {followup.attempts} tries: {error}"
+            ),
+            recipients=[ticket.assignee] if ticket.assignee else [],
+        )
+
+
+@dataclass(frozen=True)
+class Links:
+    feedback: str
+    unsubscribe: str
+
+
+def links_for(followup: FollowUp) -> Links:
+    base = settings.HELPDESK_PUBLIC_URL
+    feedback = signing.dumps({"f": followup.pk}, salt=FEEDBACK_SALT, compress=True)
+    unsubscribe = signing.dumps({"f": followup.pk}, salt=UNSUBSCRIBE_SALT, compress=True)
+    return Links(f"{base}/feedback/{feedback}/", f"{base}/unsubscribe/{unsubscribe}/")
+
+
+def _context(followup: FollowUp) -> dict[str, Any]:
+    ticket = followup.ticket
+    return {
+        "customer": ticket.customer,
+        "ticket": ticket,
+        "commitment": ticket.commitments.order_by("-created_at").first(),
+        "restitutions": list(
+            ticket.restitutions.filter(
+                status__in=[Restitution.Status.GRANTED, Restitution.Status.APPROVED]
+            )
+        ),
+        "process_fixes": list(ticket.process_fixes.all()),
+    }
+
+
+def render_template(source: str, context: dict[str, Any]) -> str:
+    return Template(source).render(Context(context, autoescape=False)).strip()
+
+
+def build_followup_email(followup: FollowUp) -> EmailMultiAlternatives:
+    context = _context(followup)
+    links = links_for(followup)
+    subject = f"[{followup.ticket.reference}] " + " ".join(
+        render_template(followup.subject_template, context).split()
+    )
+    text = render_template(followup.body_template, context)
+    page = {"text": text, "links": links, **context}
+    email = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("emails/followup.txt", page),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[formataddr((followup.customer.name, followup.customer.email))],
+        headers={
+            "Message-ID": followup.message_id,
+            "X-Helpdesk-Ticket": followup.ticket.reference,
+            # RFC 8058: one-click unsubscribe, by POST, with an https URL in production.
+            "List-Unsubscribe": f"<{links.unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+    email.attach_alternative(render_to_string("emails/followup.html", page), "text/html")
+    return email
+
+
+# --- What customers do with the links ---------------------------------------------------
+
+
+class LinkInvalid(Exception):
+    """Tampered with, or not ours."""
+
+
+class LinkExpired(Exception):
+    pass
+
+
+def followup_from_link(token: str, *, salt: str) -> FollowUp:
+    try:
+        data = signing.loads(token, salt=salt, max_age=settings.HELPDESK_FOLLOWUP_LINK_MAX_AGE)
+    except signing.SignatureExpired:
+        raise LinkExpired from None
+    except signing.BadSignature:
+        raise LinkInvalid from None
+    followup = (
+        FollowUp.objects.select_related("ticket", "customer").filter(pk=data.get("f")).first()
+    )
+    if followup is None:
+        raise LinkInvalid
+    return followup
+
+
+class AlreadyRated(Exception):
+    pass
+
+
+@transaction.atomic
+def feedback_record(*, followup: FollowUp, rating: int, comment: str = "") -> Feedback:
+    """Store the customer's rating, once per follow-up. A rating of 1 or 2
+    alerts the assignee and the supervisors."""
+    if rating not in range(1, 6):
+        raise RuleViolation("Choose a rating from 1 to 5.", field="rating")
+    comment = clean_text(comment, field="comment", required=False, limit=5_000)
+    locked = (
+        FollowUp.objects.select_for_update().select_related("ticket__customer").get(pk=followup.pk)
+    )
+    if Feedback.objects.filter(followup=locked).exists():
+        raise AlreadyRated
+    feedback = Feedback.objects.create(
+        ticket=locked.ticket,
+        customer=locked.customer,
+        followup=locked,
+        rating=rating,
+        comment=comment,
+    )
+    record_event(
+        ticket=locked.ticket,
+        actor=None,
+        action="feedback_received",
+        payload={"rating": rating, "comment": comment, "followup": locked.pk},
+    )
+    if rating <= LOW_RATING:
+        alert_raise(
+            ticket=locked.ticket,
+            kind=Alert.Kind.LOW_RATING,
+            detail=(
+                f"{locked.customer.name} rated us {rating} out of 5 after follow-up "
+                f"{locked.step_number}"
+                + (f": “{comment}”" if comment else ".")
+                + " Trust is not back yet: please get in touch."
+            ),
+        )
+    return feedback
+
+
+@transaction.atomic
+def customer_unsubscribe(*, followup: FollowUp) -> int:
+    """One click: no more follow-ups for this customer; returns how many were cancelled."""
+    customer = Customer.objects.select_for_update().get(pk=followup.customer_id)
+    FollowUpOptOut.objects.get_or_create(customer=customer, defaults={"via_followup": followup})
+    pending = FollowUp.objects.filter(customer=customer)
+    tickets = set(
+        pending.filter(status__in=["scheduled", "queued"]).values_list("ticket_id", flat=True)
+    )
+    cancelled = _cancel(pending, "The customer unsubscribed.")
+    for ticket_id in tickets:
+        record_event(
+            ticket=Ticket.objects.get(pk=ticket_id),
+            actor=None,
+            action="customer_unsubscribed",
+            payload={"cancelled": cancelled},
+        )
+    return cancelled
+
+
+# --- The end of the rebuilding period ------------------------------------------------------
+
+
+def tickets_restore_finished(*, now: datetime | None = None) -> int:
+    """Restore rebuilding tickets whose plan is done, the last follow-up sent
+    more than the grace period ago, with no low rating since resolution."""
+    from tickets.services import ticket_restore
+
+    now = now or timezone.now()
+    cutoff = now - settings.HELPDESK_RESTORE_GRACE
+    candidates = (
+        Ticket.objects.filter(status=Status.REBUILDING, followups__isnull=False)
+        .exclude(followups__status__in=[FollowUp.Status.SCHEDULED, FollowUp.Status.QUEUED])
+        .exclude(followups__sent_at__gt=cutoff)
+        .distinct()
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    restored = 0
+    for ticket_id in candidates:
+        ticket = Ticket.objects.get(pk=ticket_id)
+        low = Feedback.objects.filter(
+            ticket=ticket, rating__lte=LOW_RATING, created_at__gte=ticket.resolved_at or now
+        ).exists()
+        if low:
+            continue
+        try:
+            ticket_restore(
+                ticket=ticket,
+                actor=None,
+                reason=("The follow-up plan finished and the customer's answers were good."),
+            )
+        except DomainError as exc:  # reopened meanwhile, say
+            logger.info("Ticket %s not restored: %s", ticket_id, exc)
+            continue
+        restored += 1
+    return restored
+
+
+def validate_template(source: str, *, field: str) -> str:
+    try:
+        Template(source)
+    except TemplateSyntaxError as exc:
+        raise RuleViolation(f"The template has an error: {exc}", field=field) from None
+    return source
