@@ -1,0 +1,346 @@
+"""The rebuilding period: scheduling, sweeping, sending once, the customer's links."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core import signing
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import User
+from recovery.models import Feedback, FollowUp, FollowUpOptOut
+from recovery.services.followups import (
+    FEEDBACK_SALT,
+    MAX_ATTEMPTS,
+    QUEUED_TIMEOUT,
+    FollowUpSendFailed,
+    followup_deliver,
+    followups_claim_due,
+    links_for,
+    morning_slot,
+    tickets_restore_finished,
+)
+from tests.conftest import client_for
+from tests.factories import TicketFactory, advance
+from tests.smtp import SmtpSink
+from tickets.models import Alert, Kind, Status, Ticket
+from tickets.services import ticket_reopen
+
+pytestmark = pytest.mark.django_db
+
+
+def rebuilding(zone: str = "Europe/Berlin", **kwargs: Any) -> Ticket:
+    ticket = TicketFactory(kind=Kind.MISHAP, **kwargs)
+    customer = ticket.customer
+    customer.time_zone = zone
+    customer.save(update_fields=["time_zone"])
+    return advance(ticket, to="rebuilding")
+
+
+def make_due(ticket: Ticket) -> list[FollowUp]:
+    ticket.followups.update(due_at=timezone.now() - timedelta(minutes=1))
+    return list(ticket.followups.all())
+
+
+# --- Scheduling ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "America/Los_Angeles", "Europe/Berlin"])
+def test_resolving_a_mishap_schedules_day_1_7_30_in_the_customers_morning(zone: str) -> None:
+    resolved_at = datetime(2026, 6, 10, 22, 30, tzinfo=UTC)
+    with time_machine.travel(resolved_at, tick=False):
+        ticket = rebuilding(zone)
+
+    followups = list(ticket.followups.order_by("due_at"))
+    local_resolved = resolved_at.astimezone(ZoneInfo(zone)).date()
+    assert [f.offset_days for f in followups] == [1, 7, 30]
+    assert all(f.status == FollowUp.Status.SCHEDULED for f in followups)
+    for followup in followups:
+        local = followup.due_at.astimezone(ZoneInfo(zone))
+        assert 9 <= local.hour < 11, local
+        assert local.date() == local_resolved + timedelta(days=followup.offset_days)
+    assert ticket.events.filter(action="followups_scheduled").count() == 1
+
+
+def test_a_follow_up_on_the_day_clocks_change_still_lands_in_the_morning() -> None:
+    # Europe/Berlin springs forward on 29 March 2026 at 02:00.
+    with time_machine.travel(datetime(2026, 3, 28, 12, 0, tzinfo=UTC), tick=False):
+        ticket = rebuilding("Europe/Berlin")
+
+    first = ticket.followups.order_by("due_at").first()
+    local = first.due_at.astimezone(ZoneInfo("Europe/Berlin"))
+    assert local.date().isoformat() == "2026-03-29"
+    assert 9 <= local.hour < 11
+    assert local.utcoffset() == timedelta(hours=2)
+
+
+def test_a_slot_inside_a_dst_gap_becomes_a_real_instant(settings: Any) -> None:
+    settings.HELPDESK_FOLLOWUP_WINDOW_START = 2
+    settings.HELPDESK_FOLLOWUP_WINDOW_END = 3
+    zone = ZoneInfo("Europe/Berlin")
+    from datetime import date
+
+    slot = morning_slot(day=date(2026, 3, 29), zone=zone, spread_key=1)
+
+    assert slot.astimezone(UTC).astimezone(zone) == slot
+    assert slot.hour == 3  # 02:xx does not exist that night
+
+
+def test_questions_get_no_follow_ups() -> None:
+    ticket = advance(TicketFactory(kind=Kind.QUESTION), to="resolved")
+
+    assert not FollowUp.objects.filter(ticket=ticket).exists()
+
+
+def test_a_customer_who_unsubscribed_gets_no_new_follow_ups() -> None:
+    ticket = TicketFactory(kind=Kind.MISHAP)
+    FollowUpOptOut.objects.create(customer=ticket.customer)
+
+    ticket = advance(ticket, to="rebuilding")
+
+    assert not ticket.followups.exists()
+    assert ticket.events.filter(action="followups_skipped").exists()
+
+
+def test_reopening_cancels_pending_follow_ups() -> None:
+    ticket = rebuilding()
+
+    ticket_reopen(ticket=ticket, actor=ticket.assignee, reason="Broke again.")
+
+    assert set(ticket.followups.values_list("status", flat=True)) == {FollowUp.Status.CANCELLED}
+    assert ticket.followups.first().cancel_reason == "The ticket was reopened."
+
+
+# --- Sweeping and sending -------------------------------------------------------------------
+
+
+def test_the_sweep_queues_due_rows_only() -> None:
+    ticket = rebuilding()
+    first = ticket.followups.order_by("due_at").first()
+    FollowUp.objects.filter(pk=first.pk).update(due_at=timezone.now() - timedelta(seconds=1))
+
+    claimed = followups_claim_due()
+
+    assert claimed == [first.pk]
+    assert FollowUp.objects.get(pk=first.pk).status == FollowUp.Status.QUEUED
+    assert ticket.followups.filter(status=FollowUp.Status.SCHEDULED).count() == 2
+    assert followups_claim_due() == []
+
+
+def test_a_row_queued_long_ago_is_swept_again() -> None:
+    due = sorted(f.pk for f in make_due(rebuilding()))
+    assert sorted(followups_claim_due()) == due
+    assert followups_claim_due() == []
+
+    with time_machine.travel(timezone.now() + QUEUED_TIMEOUT + timedelta(seconds=1)):
+        assert sorted(followups_claim_due()) == due
+
+
+def test_a_follow_up_is_sent_once_with_its_headers_and_links(smtp_sink: SmtpSink) -> None:
+    [followup, *_] = make_due(rebuilding(customer_name="Aiko Tanaka"))
+    followups_claim_due()
+
+    assert followup_deliver(followup_id=followup.pk) is True
+    assert followup_deliver(followup_id=followup.pk) is False
+
+    [mail] = smtp_sink.received
+    followup.refresh_from_db()
+    assert followup.status == FollowUp.Status.SENT
+    assert mail["Message-ID"] == followup.message_id
+    # A long header may be folded onto a second line; unfolded it is the link.
+    assert str(mail["List-Unsubscribe"]).strip() == f"<{links_for(followup).unsubscribe}>"
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text = mail.get_body(("plain",)).get_content()
+    assert "Dear Aiko Tanaka" in text
+    assert "We sent the wrong item." in text  # our part, named
+    assert "A replacement ships today." in text  # the promise
+    assert "/feedback/" in text
+    assert "/feedback/" in mail.get_body(("html",)).get_content()
+
+
+def test_a_refused_follow_up_is_retried_then_failed_and_the_agent_told(
+    smtp_sink: SmtpSink,
+) -> None:
+    [followup, *_] = make_due(rebuilding())
+    followups_claim_due()
+    smtp_sink.handler.refuse_next = MAX_ATTEMPTS
+
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        with pytest.raises(FollowUpSendFailed):
+            followup_deliver(followup_id=followup.pk)
+        followup.refresh_from_db()
+        expected = FollowUp.Status.FAILED if attempt == MAX_ATTEMPTS else FollowUp.Status.QUEUED
+        assert followup.status == expected
+
+    assert followup.attempts == MAX_ATTEMPTS
+    assert "554" in followup.last_error
+    alert = Alert.objects.get(kind=Alert.Kind.FOLLOWUP_FAILED)
+    assert list(alert.recipients.all()) == [followup.ticket.assignee]
+    assert smtp_sink.received == []
+
+
+# --- The customer's links --------------------------------------------------------------------
+
+
+def feedback_url(followup: FollowUp) -> str:
+    return links_for(followup).feedback.removeprefix("http://127.0.0.1:8000")
+
+
+def unsubscribe_url(followup: FollowUp) -> str:
+    return links_for(followup).unsubscribe.removeprefix("http://127.0.0.1:8000")
+
+
+def test_the_feedback_link_records_a_rating_once() -> None:
+    followup = rebuilding().followups.first()
+    client = Client()
+
+    assert client.get(feedback_url(followup)).status_code == 200
+    response = client.post(feedback_url(followup), {"rating": "4", "comment": "Much better."})
+    again = client.post(feedback_url(followup), {"rating": "1"})
+
+    assert response.status_code == 200
+    assert b"Thank you" in response.content
+    assert b"already have your answer" in again.content
+    feedback = Feedback.objects.get()
+    assert (feedback.rating, feedback.comment) == (4, "Much better.")
+    assert not Alert.objects.filter(kind=Alert.Kind.LOW_RATING).exists()
+
+
+def test_a_low_rating_alerts_the_agent_and_supervisors(supervisor: User) -> None:
+    followup = rebuilding().followups.first()
+
+    Client().post(feedback_url(followup), {"rating": "1", "comment": "Still broken."})
+
+    alert = Alert.objects.get(kind=Alert.Kind.LOW_RATING)
+    assert set(alert.recipients.all()) == {followup.ticket.assignee, supervisor}
+    assert "Still broken." in alert.detail
+
+
+def test_a_rating_out_of_range_is_refused_with_the_form_again() -> None:
+    followup = rebuilding().followups.first()
+
+    response = Client().post(feedback_url(followup), {"rating": "9"})
+
+    assert response.status_code == 400
+    assert b"Choose a rating from 1 to 5." in response.content
+    assert not Feedback.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["feedback", "unsubscribe"])
+def test_a_tampered_link_is_refused_and_changes_nothing(path: str) -> None:
+    followup = rebuilding().followups.first()
+    token = signing.dumps({"f": followup.pk}, salt="someone-else")
+
+    response = Client().post(f"/{path}/{token}/", {"rating": "5"})
+
+    assert response.status_code == 400
+    assert b"not valid" in response.content
+    assert not Feedback.objects.exists()
+    assert not FollowUpOptOut.objects.exists()
+
+
+def test_an_expired_link_is_refused() -> None:
+    followup = rebuilding().followups.first()
+    url = feedback_url(followup)
+
+    with time_machine.travel(timezone.now() + timedelta(days=61)):
+        response = Client().post(url, {"rating": "5"})
+
+    assert response.status_code == 410
+    assert b"expired" in response.content
+    assert not Feedback.objects.exists()
+
+
+def test_a_feedback_token_is_not_an_unsubscribe_token() -> None:
+    followup = rebuilding().followups.first()
+    token = signing.dumps({"f": followup.pk}, salt=FEEDBACK_SALT, compress=True)
+
+    assert Client().post(f"/unsubscribe/{token}/").status_code == 400
+    assert not FollowUpOptOut.objects.exists()
+
+
+def test_opening_the_unsubscribe_link_only_asks() -> None:
+    followup = rebuilding().followups.first()
+
+    response = Client().get(unsubscribe_url(followup))
+
+    assert response.status_code == 200
+    assert not FollowUpOptOut.objects.exists()
+
+
+def test_one_click_unsubscribe_cancels_the_remaining_follow_ups() -> None:
+    ticket = rebuilding()
+    other = rebuilding(customer_email=ticket.customer.email)
+    followup = ticket.followups.first()
+
+    response = Client(enforce_csrf_checks=True).post(
+        unsubscribe_url(followup), {"List-Unsubscribe": "One-Click"}
+    )
+
+    assert response.status_code == 200
+    assert FollowUpOptOut.objects.filter(customer=ticket.customer).exists()
+    statuses = FollowUp.objects.filter(ticket__in=[ticket, other]).values_list("status", flat=True)
+    assert set(statuses) == {FollowUp.Status.CANCELLED}
+
+
+# --- The end of the rebuilding period -------------------------------------------------------
+
+
+def finish_plan(ticket: Ticket, *, days_ago: int) -> None:
+    ticket.followups.update(
+        status=FollowUp.Status.SENT, sent_at=timezone.now() - timedelta(days=days_ago)
+    )
+
+
+def test_a_finished_plan_restores_the_ticket_after_the_grace_period() -> None:
+    ticket = rebuilding()
+    finish_plan(ticket, days_ago=4)
+
+    assert tickets_restore_finished() == 1
+
+    ticket.refresh_from_db()
+    assert ticket.status == Status.RESTORED
+    assert "follow-up plan finished" in ticket.events.get(action="restore").payload["reason"]
+
+
+def test_no_restore_within_the_grace_period_or_after_a_low_rating() -> None:
+    recent = rebuilding()
+    finish_plan(recent, days_ago=1)
+    unhappy = rebuilding()
+    finish_plan(unhappy, days_ago=10)
+    Feedback.objects.create(
+        ticket=unhappy, customer=unhappy.customer, followup=unhappy.followups.first(), rating=2
+    )
+
+    assert tickets_restore_finished() == 0
+    assert Ticket.objects.filter(status=Status.REBUILDING).count() == 2
+
+
+# --- API ---------------------------------------------------------------------------------------
+
+
+def test_the_api_lists_a_tickets_follow_ups_and_cancels_one() -> None:
+    ticket = rebuilding()
+    api = client_for(ticket.assignee)
+
+    listed = api.get(f"/api/v1/tickets/{ticket.pk}/follow-ups/").json()
+    cancel = api.post(
+        f"/api/v1/follow-ups/{listed[0]['id']}/cancel/",
+        {"reason": "Customer asked."},
+        format="json",
+    )
+    again = api.post(
+        f"/api/v1/follow-ups/{listed[0]['id']}/cancel/", {"reason": "Twice."}, format="json"
+    )
+
+    assert [f["offset_days"] for f in listed] == [1, 7, 30]
+    assert cancel.status_code == 200
+    assert cancel.json()["status"] == "cancelled"
+    assert again.status_code == 422
+    assert (
+        api.post(f"/api/v1/follow-ups/{listed[1]['id']}/cancel/", {}, format="json").status_code
+        == 400
+    )
