@@ -39,6 +39,8 @@ _AGENT = frozenset(
         "recovery.add_restitution",
         "recovery.view_restitution",
         "recovery.view_approvalrequest",
+        "recovery.view_followup",
+        "recovery.view_feedback",
     }
 )
 _SUPERVISOR = _AGENT | {
@@ -53,6 +55,14 @@ _SUPERVISOR = _AGENT | {
     "recovery.view_authoritypolicy",
     "recovery.change_authoritypolicy",
     "recovery.view_authoritypolicychange",
+    "recovery.view_followupplan",
+    "recovery.change_followupplan",
+    "recovery.view_followupplanstep",
+    "recovery.add_followupplanstep",
+    "recovery.change_followupplanstep",
+    "recovery.delete_followupplanstep",
+    "recovery.view_followup",
+    "recovery.view_feedback",
 }
 _ADMIN = _SUPERVISOR | {
     "accounts.add_user",

@@ -7,11 +7,16 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.template import Template, TemplateSyntaxError
 
 from recovery.models import (
     ApprovalRequest,
     AuthorityPolicy,
     AuthorityPolicyChange,
+    Feedback,
+    FollowUp,
+    FollowUpPlan,
+    FollowUpPlanStep,
     ProcessFix,
     Restitution,
     SpendEntry,
@@ -118,3 +123,63 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_filter = ("status", "event")
     list_select_related = ("endpoint",)
     inlines = (AttemptInline,)
+
+
+class PlanStepForm(forms.ModelForm):
+    class Meta:
+        model = FollowUpPlanStep
+        fields = ("offset_days", "subject_template", "body_template")
+
+    def clean_subject_template(self) -> str:
+        return _template(self.cleaned_data["subject_template"])
+
+    def clean_body_template(self) -> str:
+        return _template(self.cleaned_data["body_template"])
+
+
+def _template(source: str) -> str:
+    """Refuse a template that would fail when a follow-up is sent."""
+    try:
+        Template(source)
+    except TemplateSyntaxError as exc:
+        raise forms.ValidationError(f"This template has an error: {exc}") from None
+    return source
+
+
+class PlanStepInline(admin.TabularInline):
+    model = FollowUpPlanStep
+    form = PlanStepForm
+    extra = 0
+
+
+@admin.register(FollowUpPlan)
+class FollowUpPlanAdmin(admin.ModelAdmin):
+    """Supervisors edit the plans; a change applies to mishaps resolved after it."""
+
+    list_display = ("severity", "updated_at", "updated_by")
+    inlines = (PlanStepInline,)
+    readonly_fields = ("severity", "updated_by")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(ReadOnlyAdmin):
+    list_display = ("ticket", "step_number", "due_at", "status", "attempts", "sent_at")
+    list_filter = ("status",)
+    list_select_related = ("ticket",)
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "ticket", "customer", "rating")
+    list_filter = ("rating",)
+    list_select_related = ("ticket", "customer")
