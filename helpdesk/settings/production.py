@@ -11,7 +11,14 @@ from django.core.exceptions import ImproperlyConfigured
 from helpdesk.settings.base import *  # noqa: F403
 from helpdesk.settings.base import DATABASES, MIDDLEWARE, STORAGES, env
 
-_REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EMAIL_URL")
+_REQUIRED = (
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "EMAIL_URL",
+    "HELPDESK_PUBLIC_URL",
+)
 _missing = [name for name in _REQUIRED if not os.environ.get(name)]
 if _missing:
     raise ImproperlyConfigured(
@@ -20,6 +27,10 @@ if _missing:
 
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Production runs on PostgreSQL: DATABASE_URL must be postgres://")
+
+if not os.environ["HELPDESK_PUBLIC_URL"].startswith("https://"):
+    # RFC 8058 one-click unsubscribe requires https, and so do our signed links.
+    raise ImproperlyConfigured("HELPDESK_PUBLIC_URL must be the desk's https:// address.")
 
 DEBUG = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)

@@ -23,6 +23,7 @@ _SERVICE_VARS = (
     "TIME_ZONE",
     "DEFAULT_CURRENCY",
     "DJANGO_SETTINGS_MODULE",
+    "HELPDESK_PUBLIC_URL",
 )
 
 
@@ -58,6 +59,7 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "DATABASE_URL": "postgres://helpdesk:pw@db.internal:5432/helpdesk",
         "REDIS_URL": "redis://cache.internal:6379/0",
         "EMAIL_URL": "smtp+tls://mailer:pw@smtp.example.com:587",
+        "HELPDESK_PUBLIC_URL": "https://desk.example.com",
     }
     values.update(overrides)
     return clean_env(tmp_path, "helpdesk.settings.production", **values)
@@ -128,6 +130,15 @@ def test_production_refuses_to_start_without_its_variables(tmp_path: Path) -> No
 
     assert result.returncode != 0
     assert "need these environment variables: SECRET_KEY, REDIS_URL" in result.stderr
+
+
+def test_production_refuses_a_public_address_without_https(tmp_path: Path) -> None:
+    env = production_env(tmp_path, HELPDESK_PUBLIC_URL="http://desk.example.com")
+
+    result = run(["-m", "tests.helpdesk.settings_probe"], env)
+
+    assert result.returncode != 0
+    assert "HELPDESK_PUBLIC_URL must be the desk's https:// address" in result.stderr
 
 
 def test_production_refuses_sqlite(tmp_path: Path) -> None:
