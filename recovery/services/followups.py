@@ -411,12 +411,13 @@ def tickets_restore_finished(*, now: datetime | None = None) -> int:
         ).exists()
         if low:
             continue
+        sent = ticket.followups.filter(status=FollowUp.Status.SENT).count()
+        not_sent = ticket.followups.exclude(status=FollowUp.Status.SENT).count()
+        reason = f"The follow-up plan finished ({sent} sent"
+        reason += f", {not_sent} not sent)" if not_sent else ")"
+        reason += " with no low rating."
         try:
-            ticket_restore(
-                ticket=ticket,
-                actor=None,
-                reason=("The follow-up plan finished and the customer's answers were good."),
-            )
+            ticket_restore(ticket=ticket, actor=None, reason=reason)
         except DomainError as exc:  # reopened meanwhile, say
             logger.info("Ticket %s not restored: %s", ticket_id, exc)
             continue

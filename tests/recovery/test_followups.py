@@ -303,7 +303,8 @@ def test_a_finished_plan_restores_the_ticket_after_the_grace_period() -> None:
 
     ticket.refresh_from_db()
     assert ticket.status == Status.RESTORED
-    assert "follow-up plan finished" in ticket.events.get(action="restore").payload["reason"]
+    reason = ticket.events.get(action="restore").payload["reason"]
+    assert reason == "The follow-up plan finished (3 sent) with no low rating."
 
 
 def test_no_restore_within_the_grace_period_or_after_a_low_rating() -> None:
