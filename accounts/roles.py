@@ -63,6 +63,7 @@ _SUPERVISOR = _AGENT | {
     "recovery.delete_followupplanstep",
     "recovery.view_followup",
     "recovery.view_feedback",
+    "recovery.view_trust_dashboard",
 }
 _ADMIN = _SUPERVISOR | {
     "accounts.add_user",

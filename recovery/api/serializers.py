@@ -160,3 +160,40 @@ class FollowUpSerializer(serializers.ModelSerializer):
         """The customer's rating from this follow-up's link, if any."""
         feedback = getattr(followup, "feedback", None)
         return feedback.rating if feedback is not None else None
+
+
+class SpendRowSerializer(serializers.Serializer):
+    user = serializers.IntegerField()
+    username = serializers.CharField()
+    kind = serializers.CharField()
+    currency = serializers.CharField()
+    total = serializers.CharField(help_text="A decimal string.")
+
+
+class WordOfMouthSerializer(serializers.Serializer):
+    happy_tell = serializers.IntegerField(help_text="Happy customers who never had a mishap, x3.")
+    resolved_tell = serializers.IntegerField(help_text="Recovered customers rating 3+, x5.")
+    unhappy_tell = serializers.IntegerField(help_text="Customers rating 1-2, x12.")
+
+
+class TrustMetricsSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    median_minutes_to_acknowledge = serializers.FloatField(allow_null=True)
+    mishaps = serializers.IntegerField()
+    apology_rate = serializers.FloatField(allow_null=True)
+    promises_due = serializers.IntegerField()
+    promises_kept_rate = serializers.FloatField(allow_null=True)
+    restitution_spend = SpendRowSerializer(many=True)
+    median_hours_to_approval = serializers.FloatField(allow_null=True)
+    followups_sent = serializers.IntegerField()
+    followups_failed = serializers.IntegerField()
+    followup_delivery_rate = serializers.FloatField(allow_null=True)
+    followup_response_rate = serializers.FloatField(allow_null=True)
+    recovered_average_rating = serializers.FloatField(allow_null=True)
+    never_failed_average_rating = serializers.FloatField(allow_null=True)
+    recovery_paradox_index = serializers.FloatField(
+        allow_null=True, help_text="Recovered customers' average rating over never-failed ones'."
+    )
+    repeat_failures = serializers.IntegerField()
+    word_of_mouth = WordOfMouthSerializer()

@@ -125,6 +125,7 @@ class Feedback(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "feedback"
+        permissions = [("view_trust_dashboard", "Can see the trust dashboard")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(rating__gte=1, rating__lte=5), name="recovery_feedback_rating_1_to_5"

@@ -1,0 +1,132 @@
+"""The trust dashboard's figures: each counts what it says, in SQL, for a range."""
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from accounts.models import User
+from recovery.metrics import trust_metrics
+from recovery.models import Feedback
+from recovery.services import restitution_grant
+from tests.conftest import client_for
+from tests.factories import TicketFactory, advance
+from tickets.models import Kind
+
+pytestmark = pytest.mark.django_db
+
+
+METRICS_QUERIES = 9
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def test_an_empty_desk_has_no_figures_rather_than_zero_rates() -> None:
+    metrics = trust_metrics(start=today(), end=today())
+
+    assert metrics.mishaps == 0
+    assert metrics.apology_rate is None
+    assert metrics.promises_kept_rate is None
+    assert metrics.median_minutes_to_acknowledge is None
+    assert metrics.recovery_paradox_index is None
+
+
+def test_acknowledgement_apology_and_promises_are_counted() -> None:
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        fast = TicketFactory(kind=Kind.MISHAP)
+        slow = TicketFactory(kind=Kind.MISHAP)
+        TicketFactory(kind=Kind.MISHAP)  # never acknowledged
+        clock.shift(timedelta(minutes=10))
+        advance(fast, to="committed")
+        clock.shift(timedelta(minutes=20))
+        advance(slow, to="acknowledged")
+
+    metrics = trust_metrics(start=today() - timedelta(days=1), end=today() + timedelta(days=2))
+
+    assert metrics.mishaps == 3
+    assert metrics.median_minutes_to_acknowledge == 20.0  # 10 and 30 minutes
+    assert metrics.apology_rate == round(1 / 3, 4)
+    assert metrics.promises_due == 1  # due in two days, inside the range
+    assert metrics.promises_kept_rate == 0.0  # not yet fulfilled
+
+
+def test_spend_per_agent_and_kind_and_the_recovery_paradox_index() -> None:
+    mishap = advance(TicketFactory(kind=Kind.MISHAP), to="rebuilding")
+    restitution_grant(
+        ticket=mishap,
+        actor=mishap.assignee,
+        kind="refund",
+        amount="20.00",
+        currency="USD",
+        reason="Broken vase.",
+    )
+    Feedback.objects.create(
+        ticket=mishap, customer=mishap.customer, followup=mishap.followups.first(), rating=5
+    )
+    question = advance(TicketFactory(kind=Kind.QUESTION), to="resolved")
+    Feedback.objects.create(ticket=question, customer=question.customer, rating=4)
+
+    metrics = trust_metrics(start=today(), end=today())
+
+    assert metrics.restitution_spend == [
+        {
+            "user": mishap.assignee.pk,
+            "username": mishap.assignee.username,
+            "kind": "refund",
+            "currency": "USD",
+            "total": "20.00",
+        }
+    ]
+    assert metrics.recovered_average_rating == 5.0
+    assert metrics.never_failed_average_rating == 4.0
+    assert metrics.recovery_paradox_index == 1.25
+    assert metrics.word_of_mouth == {"happy_tell": 3, "resolved_tell": 5, "unhappy_tell": 0}
+
+
+def test_the_endpoint_is_for_supervisors(supervisor: User, agent: User) -> None:
+    assert client_for(agent).get("/api/v1/metrics/trust/").status_code == 403
+
+    response = client_for(supervisor).get("/api/v1/metrics/trust/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["end"] == today().isoformat()
+    assert body["start"] == (today() - timedelta(days=29)).isoformat()
+    assert body["mishaps"] == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"start": "yesterday"}, "start"),
+        ({"end": "2026-02-30"}, "end"),
+        ({"start": "2026-05-02", "end": "2026-05-01"}, "start"),
+        ({"start": "1990-01-01", "end": "2026-01-01"}, "start"),
+    ],
+)
+def test_a_bad_range_is_a_clear_400(supervisor: User, query: dict[str, str], field: str) -> None:
+    response = client_for(supervisor).get("/api/v1/metrics/trust/", query)
+
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+
+
+@pytest.mark.parametrize("size", [1, 6])
+def test_the_figures_cost_the_same_queries_whatever_the_history(
+    supervisor: User, size: int, django_assert_num_queries: Any
+) -> None:
+    for _ in range(size):
+        ticket = advance(TicketFactory(kind=Kind.MISHAP), to="rebuilding")
+        Feedback.objects.create(
+            ticket=ticket, customer=ticket.customer, followup=ticket.followups.first(), rating=4
+        )
+    client = client_for(User.objects.get(pk=supervisor.pk))
+
+    # Permissions (2), then one query per group of figures (7).
+    with django_assert_num_queries(METRICS_QUERIES):
+        assert client.get("/api/v1/metrics/trust/").status_code == 200
