@@ -326,6 +326,10 @@ HELPDESK_FOLLOWUP_WINDOW_START = env.int("HELPDESK_FOLLOWUP_WINDOW_START", defau
 HELPDESK_FOLLOWUP_WINDOW_END = env.int("HELPDESK_FOLLOWUP_WINDOW_END", default=11)
 if not 0 <= HELPDESK_FOLLOWUP_WINDOW_START < HELPDESK_FOLLOWUP_WINDOW_END <= 24:
     raise ImproperlyConfigured("The follow-up window must be hours with START < END, within 0-24.")
+# A follow-up whose moment passed while workers were down waits for the next morning.
+HELPDESK_FOLLOWUP_SEND_ONLY_IN_WINDOW = env.bool(
+    "HELPDESK_FOLLOWUP_SEND_ONLY_IN_WINDOW", default=True
+)
 # Feedback and unsubscribe links in follow-ups stay valid this long.
 HELPDESK_FOLLOWUP_LINK_MAX_AGE = timedelta(days=env.int("HELPDESK_FOLLOWUP_LINK_DAYS", default=60))
 # A rebuilding ticket whose plan is done and whose customer rated it well is

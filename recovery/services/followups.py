@@ -72,7 +72,8 @@ def followups_schedule(ticket: Ticket, actor: User | None) -> list[FollowUp]:
     transaction, so the rows exist exactly when the ticket is rebuilding."""
     if ticket.kind != Kind.MISHAP:
         return []
-    customer = ticket.customer
+    # Locked, so an unsubscribe that commits meanwhile is seen (see customer_unsubscribe).
+    customer = Customer.objects.select_for_update().get(pk=ticket.customer_id)
     if FollowUpOptOut.objects.filter(customer=customer).exists():
         record_event(
             ticket=ticket,
@@ -137,8 +138,13 @@ def followups_cancel_for_ticket(ticket: Ticket, actor: User | None) -> None:
 def followup_cancel(*, followup: FollowUp, actor: User, reason: str) -> FollowUp:
     """An agent cancels one pending follow-up, with a reason."""
     reason = clean_text(reason, field="reason", limit=2_000)
+    # The ticket first, then its follow-ups: the order reopen and restore take.
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("queue")
+        .get(pk=followup.ticket_id)
+    )
     locked = FollowUp.objects.select_for_update().get(pk=followup.pk)
-    ticket = Ticket.objects.select_related("queue").get(pk=locked.ticket_id)
     ensure_can_act(actor, ticket)
     if not locked.is_pending:
         raise RuleViolation(
@@ -191,11 +197,12 @@ def followup_deliver(*, followup_id: int) -> bool:
     UPDATE, send outside any transaction with its stable Message-ID, mark it
     sent. After MAX_ATTEMPTS refusals it is marked failed and the assignee told."""
     now = timezone.now()
-    claimed = (
-        FollowUp.objects.filter(pk=followup_id, status=FollowUp.Status.QUEUED)
-        .filter(Q(claimed_at=None) | Q(claimed_at__lt=now - CLAIM_TIMEOUT))
-        .update(claimed_at=now, attempts=F("attempts") + 1)
-    )
+    claimable = Q(claimed_at=None) | Q(claimed_at__lt=now - CLAIM_TIMEOUT)
+    if settings.HELPDESK_FOLLOWUP_SEND_ONLY_IN_WINDOW and _postpone_if_night(followup_id, now):
+        return False
+    claimed = FollowUp.objects.filter(
+        claimable, pk=followup_id, status=FollowUp.Status.QUEUED
+    ).update(claimed_at=now, attempts=F("attempts") + 1)
     if not claimed:
         return False
     followup = FollowUp.objects.select_related("ticket__customer", "ticket__assignee").get(
@@ -204,23 +211,52 @@ def followup_deliver(*, followup_id: int) -> bool:
     try:
         build_followup_email(followup).send()
     except Exception as exc:
-        _record_failure(followup, exc)
+        _record_failure(followup, exc, claim=now)
         raise FollowUpSendFailed(str(exc)) from exc
-    FollowUp.objects.filter(pk=followup_id).update(
+    # Recorded as sent even if cancelled during the send: the mail did go.
+    FollowUp.objects.filter(pk=followup_id, claimed_at=now).update(
         status=FollowUp.Status.SENT, sent_at=timezone.now(), last_error=""
     )
     return True
 
 
+def _postpone_if_night(followup_id: int, now: datetime) -> bool:
+    """A follow-up whose moment passed while workers were down or busy waits
+    for the customer's next morning rather than arrive at night."""
+    row = FollowUp.objects.select_related("customer").filter(pk=followup_id).first()
+    if row is None or row.status != FollowUp.Status.QUEUED:
+        return False
+    zone = row.customer.zone
+    local = timezone.localtime(now, zone)
+    start, end = settings.HELPDESK_FOLLOWUP_WINDOW_START, settings.HELPDESK_FOLLOWUP_WINDOW_END
+    if start <= local.hour < end:
+        return False
+    day = local.date() if local.hour < start else local.date() + timedelta(days=1)
+    slot = morning_slot(day=day, zone=zone, spread_key=followup_id)
+    FollowUp.objects.filter(
+        Q(claimed_at=None) | Q(claimed_at__lt=now - CLAIM_TIMEOUT),
+        pk=followup_id,
+        status=FollowUp.Status.QUEUED,
+    ).update(status=FollowUp.Status.SCHEDULED, due_at=slot, queued_at=None)
+    return True
+
+
 @transaction.atomic
-def _record_failure(followup: FollowUp, exc: Exception) -> None:
+def _record_failure(followup: FollowUp, exc: Exception, *, claim: datetime) -> None:
     error = f"{type(exc).__name__}: {exc}"[:2000]
     final = followup.attempts >= MAX_ATTEMPTS
-    FollowUp.objects.filter(pk=followup.pk).update(
+    # The ticket first (the order reopen takes), and only our own claim of a
+    # row still queued: a follow-up cancelled meanwhile stays cancelled.
+    Ticket.objects.select_for_update(of=("self",)).filter(pk=followup.ticket_id).first()
+    updated = FollowUp.objects.filter(
+        pk=followup.pk, status=FollowUp.Status.QUEUED, claimed_at=claim
+    ).update(
         status=FollowUp.Status.FAILED if final else FollowUp.Status.QUEUED,
         claimed_at=None,
         last_error=error,
     )
+    if not updated:
+        return
     if final:
         ticket = followup.ticket
         record_event(
@@ -369,20 +405,30 @@ def feedback_record(*, followup: FollowUp, rating: int, comment: str = "") -> Fe
 @transaction.atomic
 def customer_unsubscribe(*, followup: FollowUp) -> int:
     """One click: no more follow-ups for this customer; returns how many were cancelled."""
+    pending = [FollowUp.Status.SCHEDULED, FollowUp.Status.QUEUED]
+    ticket_ids = set(
+        FollowUp.objects.filter(customer_id=followup.customer_id, status__in=pending).values_list(
+            "ticket_id", flat=True
+        )
+    )
+    # Tickets, then the customer: the order a resolution takes (it locks its
+    # ticket, then the customer to check for an opt-out), so the two never deadlock.
+    tickets = list(
+        Ticket.objects.select_for_update(of=("self",)).filter(pk__in=ticket_ids).order_by("pk")
+    )
     customer = Customer.objects.select_for_update().get(pk=followup.customer_id)
     FollowUpOptOut.objects.get_or_create(customer=customer, defaults={"via_followup": followup})
-    pending = FollowUp.objects.filter(customer=customer)
-    tickets = set(
-        pending.filter(status__in=["scheduled", "queued"]).values_list("ticket_id", flat=True)
-    )
-    cancelled = _cancel(pending, "The customer unsubscribed.")
-    for ticket_id in tickets:
-        record_event(
-            ticket=Ticket.objects.get(pk=ticket_id),
-            actor=None,
-            action="customer_unsubscribed",
-            payload={"cancelled": cancelled},
-        )
+    cancelled = 0
+    for ticket in tickets:
+        count = _cancel(FollowUp.objects.filter(ticket=ticket), "The customer unsubscribed.")
+        if count:
+            record_event(
+                ticket=ticket,
+                actor=None,
+                action="customer_unsubscribed",
+                payload={"cancelled": count},
+            )
+        cancelled += count
     return cancelled
 
 

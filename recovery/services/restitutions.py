@@ -364,6 +364,11 @@ def approval_decide(
         .select_related("customer")
         .get(pk=restitution.ticket_id)
     )
+    if approve and (ticket.kind != Kind.MISHAP or ticket.status not in OPEN_FOR_RESTITUTION):
+        raise RuleViolation(
+            f"The ticket is {ticket.get_status_display().lower()}: this restitution can only "
+            "be rejected now."
+        )
     if approve:
         policy = policy_for(actor)
         _validate(

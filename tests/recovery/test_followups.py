@@ -345,3 +345,59 @@ def test_the_api_lists_a_tickets_follow_ups_and_cancels_one() -> None:
         api.post(f"/api/v1/follow-ups/{listed[1]['id']}/cancel/", {}, format="json").status_code
         == 400
     )
+
+
+# --- Found in review -------------------------------------------------------------------
+
+
+def test_a_null_character_in_a_comment_is_refused_not_a_server_error() -> None:
+    followup = rebuilding().followups.first()
+
+    response = Client().post(feedback_url(followup), {"rating": "4", "comment": "hi\x00there"})
+
+    assert response.status_code == 400
+    assert b"null character" in response.content
+    assert not Feedback.objects.exists()
+
+
+def test_a_follow_up_cancelled_during_a_failed_send_stays_cancelled(
+    smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [followup, *_] = make_due(rebuilding())
+    followups_claim_due()
+    from recovery.services import followups as service
+
+    real_build = service.build_followup_email
+
+    def build_then_cancel(row: FollowUp) -> Any:
+        FollowUp.objects.filter(pk=row.pk).update(status=FollowUp.Status.CANCELLED)
+        return real_build(row)
+
+    monkeypatch.setattr(service, "build_followup_email", build_then_cancel)
+    smtp_sink.handler.refuse_next = 1
+
+    with pytest.raises(FollowUpSendFailed):
+        followup_deliver(followup_id=followup.pk)
+
+    assert FollowUp.objects.get(pk=followup.pk).status == FollowUp.Status.CANCELLED
+    assert followup.pk not in followups_claim_due(now=timezone.now() + QUEUED_TIMEOUT * 2)
+
+
+def test_a_follow_up_due_while_workers_were_down_waits_for_the_morning(
+    settings: Any, smtp_sink: SmtpSink
+) -> None:
+    settings.HELPDESK_FOLLOWUP_SEND_ONLY_IN_WINDOW = True
+    ticket = rebuilding("Europe/Berlin")
+    night = datetime(2030, 7, 1, 1, 0, tzinfo=UTC)  # 03:00 in Berlin
+    with time_machine.travel(night, tick=False):
+        [followup, *_] = make_due(ticket)
+        followups_claim_due()
+        sent = followup_deliver(followup_id=followup.pk)
+
+    followup.refresh_from_db()
+    local = followup.due_at.astimezone(ZoneInfo("Europe/Berlin"))
+    assert sent is False
+    assert smtp_sink.received == []
+    assert followup.status == FollowUp.Status.SCHEDULED
+    assert (local.date().isoformat(), 9 <= local.hour < 11) == ("2030-07-01", True)
+    assert followup.attempts == 0

@@ -732,3 +732,27 @@ def test_a_supervisors_approved_grant_counts_toward_the_customers_limit(
 
     assert over.status == Restitution.Status.PENDING_APPROVAL
     assert over.approval.limits_exceeded == ["per_customer_limit"]
+
+
+def test_a_restitution_cannot_be_approved_once_the_ticket_is_restored(
+    agent: User, supervisor: User
+) -> None:
+    ticket = advance(TicketFactory(kind="mishap", actor=agent), to="rebuilding")
+    pending = restitution_grant(
+        ticket=ticket,
+        actor=agent,
+        kind="refund",
+        amount="90.00",
+        currency="USD",
+        reason="Over the incident limit.",
+    )
+    from tickets.services import ticket_restore
+
+    ticket_restore(ticket=ticket, actor=agent, reason="Plan done.")
+
+    with pytest.raises(RuleViolation, match="can only be rejected now"):
+        approval_decide(approval=pending.approval, actor=supervisor, approve=True)
+    decided = approval_decide(
+        approval=pending.approval, actor=supervisor, approve=False, reason="Too late."
+    )
+    assert decided.status == "rejected"

@@ -12,6 +12,7 @@ MAX_BODY_CHARS = 100_000
 
 
 def clean_body(body: str, *, field: str = "body") -> str:
+    _refuse_nul(body, field)
     body = body.strip()
     if not body:
         raise RuleViolation("The message cannot be empty.", field=field)
@@ -25,10 +26,17 @@ def clean_body(body: str, *, field: str = "body") -> str:
 MAX_TEXT_CHARS = 10_000
 
 
+def _refuse_nul(value: str, field: str) -> None:
+    # PostgreSQL text cannot hold NUL; refusing it here keeps it from becoming a 500.
+    if "\x00" in value:
+        raise RuleViolation("The text contains a null character.", field=field)
+
+
 def clean_text(
     value: str, *, field: str, required: bool = True, limit: int = MAX_TEXT_CHARS
 ) -> str:
     """A free-text field of a step (our part, the value restated)."""
+    _refuse_nul(value, field)
     value = value.strip()
     if required and not value:
         raise RuleViolation(f"{field.replace('_', ' ').capitalize()} is required.", field=field)
