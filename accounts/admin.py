@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts.models import Customer, StaffChange, User
+from core.admin import ReadOnlyAdmin
 
 
 @admin.register(User)
@@ -18,18 +19,9 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(StaffChange)
-class StaffChangeAdmin(admin.ModelAdmin):
+class StaffChangeAdmin(ReadOnlyAdmin):
     """Read-only: the audit trail is append-only."""
 
     list_display = ("created_at", "user", "actor", "action")
     list_select_related = ("user", "actor")
     list_filter = ("action",)
-
-    def has_add_permission(self, request: object) -> bool:
-        return False
-
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: object, obj: object = None) -> bool:
-        return False

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.template import Template, TemplateSyntaxError
 
+from core.admin import ReadOnlyAdmin
 from recovery.models import (
     ApprovalRequest,
     AuthorityPolicy,
@@ -24,17 +25,6 @@ from recovery.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ProcessFix)

@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from celery.app.task import Task
 
+from core.delivery import backoff_seconds
 from recovery.services.followups import MAX_ATTEMPTS as FOLLOWUP_MAX_ATTEMPTS
 from recovery.services.followups import (
     FollowUpSendFailed,
@@ -24,8 +25,8 @@ logger = logging.getLogger(__name__)
 
 
 def webhook_backoff(retries: int) -> int:
-    """10 s, 20 s, 40 s ... 20 min at most: within the broker's visibility timeout."""
-    return int(min(10 * 2**retries, 1200))
+    """10 s, 20 s, 40 s ... at most 20 min: for webhooks and follow-ups."""
+    return backoff_seconds(retries, base=10, cap=1200)
 
 
 @shared_task(bind=True, name="recovery.webhook_deliver", max_retries=MAX_ATTEMPTS - 1)

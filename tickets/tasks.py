@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from celery.app.task import Task
 
+from core.delivery import backoff_seconds as core_backoff
 from tickets.services.alerts import MAX_ATTEMPTS as ALERT_MAX_ATTEMPTS
 from tickets.services.alerts import alert_deliver, alerts_requeue_stalled
 from tickets.services.delivery import (
@@ -20,9 +21,8 @@ logger = logging.getLogger(__name__)
 
 
 def backoff_seconds(retries: int) -> int:
-    """30 s, 1 min, 2 min, 4 min...: short enough to stay within the
-    broker's visibility timeout, so no retry is redelivered twice."""
-    return int(min(30 * 2**retries, 900))
+    """30 s, 1 min, 2 min, 4 min... at most 15 min."""
+    return core_backoff(retries, base=30, cap=900)
 
 
 @shared_task(bind=True, name="tickets.message_send_email", max_retries=MAX_ATTEMPTS - 1)

@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Customer, User
+from core.delivery import claimable
 from core.errors import DomainError, RuleViolation
 from recovery.followup_defaults import DEFAULT_STEPS
 from recovery.models import (
@@ -197,11 +198,10 @@ def followup_deliver(*, followup_id: int) -> bool:
     UPDATE, send outside any transaction with its stable Message-ID, mark it
     sent. After MAX_ATTEMPTS refusals it is marked failed and the assignee told."""
     now = timezone.now()
-    claimable = Q(claimed_at=None) | Q(claimed_at__lt=now - CLAIM_TIMEOUT)
     if settings.HELPDESK_FOLLOWUP_SEND_ONLY_IN_WINDOW and _postpone_if_night(followup_id, now):
         return False
     claimed = FollowUp.objects.filter(
-        claimable, pk=followup_id, status=FollowUp.Status.QUEUED
+        claimable(now, CLAIM_TIMEOUT), pk=followup_id, status=FollowUp.Status.QUEUED
     ).update(claimed_at=now, attempts=F("attempts") + 1)
     if not claimed:
         return False
@@ -234,7 +234,7 @@ def _postpone_if_night(followup_id: int, now: datetime) -> bool:
     day = local.date() if local.hour < start else local.date() + timedelta(days=1)
     slot = morning_slot(day=day, zone=zone, spread_key=followup_id)
     FollowUp.objects.filter(
-        Q(claimed_at=None) | Q(claimed_at__lt=now - CLAIM_TIMEOUT),
+        claimable(now, CLAIM_TIMEOUT),
         pk=followup_id,
         status=FollowUp.Status.QUEUED,
     ).update(status=FollowUp.Status.SCHEDULED, due_at=slot, queued_at=None)

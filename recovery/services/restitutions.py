@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -125,21 +125,24 @@ def _charge(*, payer: User, policy: Policy, ticket: Ticket, amount: Decimal) -> 
         ],
         ignore_conflicts=True,
     )
+    keys = Q()
+    for _, scope, subject, period, first, _ in scopes:
+        keys |= Q(scope=scope, subject_id=subject, period=period, period_start=first)
+    ids = {
+        (scope, subject, period, first): pk
+        for pk, scope, subject, period, first in SpendCounter.objects.filter(
+            keys, currency=policy.currency
+        ).values_list("pk", "scope", "subject_id", "period", "period_start")
+    }
     exceeded, counter_ids = [], []
     # A savepoint: when any limit would break, the counters already raised roll back.
     with transaction.atomic():
         for limit_name, scope, subject, period, first, limit in scopes:
-            counter = SpendCounter.objects.filter(
-                scope=scope,
-                subject_id=subject,
-                period=period,
-                period_start=first,
-                currency=policy.currency,
-            )
+            counter_id = ids[(scope, subject, period, first)]
+            counter = SpendCounter.objects.filter(pk=counter_id)
             within = counter if limit is None else counter.filter(spent__lte=limit - amount)
-            changed = within.update(spent=F("spent") + amount)
-            if changed:
-                counter_ids.append(counter.values_list("pk", flat=True).get())
+            if within.update(spent=F("spent") + amount):
+                counter_ids.append(counter_id)
             else:
                 exceeded.append(limit_name)
         if exceeded:

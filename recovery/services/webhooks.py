@@ -16,6 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.delivery import claimable, waiting_since
 from recovery.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 SIGNATURE_HEADER = "X-Helpdesk-Signature"
@@ -80,7 +81,7 @@ def webhook_deliver(*, delivery_id: int) -> bool:
     now = timezone.now()
     claimed = (
         WebhookDelivery.objects.filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING)
-        .filter(Q(claimed_at=None) | Q(claimed_at__lt=now - CLAIM_TIMEOUT))
+        .filter(claimable(now, CLAIM_TIMEOUT))
         .update(claimed_at=now, last_attempt_at=now, attempts=F("attempts") + 1)
     )
     if not claimed:
@@ -135,11 +136,7 @@ def webhook_deliver(*, delivery_id: int) -> bool:
 
 def webhooks_requeue_stalled(*, now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
-    quiet_since = now - REQUEUE_AFTER
-    waiting = Q(claimed_at=None) & (
-        Q(last_attempt_at__lt=quiet_since) | Q(last_attempt_at=None, created_at__lt=quiet_since)
-    )
     stalled = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING).filter(
-        waiting | Q(claimed_at__lt=now - CLAIM_TIMEOUT)
+        waiting_since(now - REQUEUE_AFTER) | Q(claimed_at__lt=now - CLAIM_TIMEOUT)
     )
     return list(stalled.values_list("pk", flat=True)[:1000])

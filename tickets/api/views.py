@@ -49,6 +49,12 @@ def staff(request: Request) -> User:
     return cast(User, request.user)
 
 
+def render_detail(request: Request, ticket: Ticket, code: int = status.HTTP_200_OK) -> Response:
+    """The detail of a ticket as the caller sees it: transitions only where they may act."""
+    context = {"request": request, "can_act": _can_act(staff(request), ticket)}
+    return Response(s.TicketDetailSerializer(ticket, context=context).data, status=code)
+
+
 def _can_act(user: User, ticket: Ticket) -> bool:
     try:
         ensure_can_act(user, ticket)
@@ -128,17 +134,13 @@ class TicketViewSet(
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "can_act": True}
 
-    def _detail(self, ticket: Ticket, code: int = status.HTTP_200_OK) -> Response:
-        context = {"request": self.request, "can_act": _can_act(staff(self.request), ticket)}
-        return Response(s.TicketDetailSerializer(ticket, context=context).data, status=code)
-
     @extend_schema(parameters=LIST_PARAMETERS, summary="List tickets")
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
     @extend_schema(summary="One ticket, with what can be done next")
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._detail(self.get_object())
+        return render_detail(request, self.get_object())
 
     @extend_schema(
         request=s.TicketCreateSerializer,
@@ -149,7 +151,7 @@ class TicketViewSet(
         payload = s.TicketCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         ticket = services.ticket_create(actor=staff(request), **payload.validated_data)
-        return self._detail(ticket_written(ticket_id=ticket.pk), status.HTTP_201_CREATED)
+        return render_detail(request, ticket_written(ticket_id=ticket.pk), status.HTTP_201_CREATED)
 
     @extend_schema(
         request=s.TicketUpdateSerializer,
@@ -161,7 +163,7 @@ class TicketViewSet(
         payload = s.TicketUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         services.ticket_update(ticket=ticket, actor=staff(request), **payload.validated_data)
-        return self._detail(ticket_written(ticket_id=ticket.pk))
+        return render_detail(request, ticket_written(ticket_id=ticket.pk))
 
 
 @dataclass(frozen=True)
@@ -210,9 +212,7 @@ class TicketActionView(GenericAPIView):
         return tickets_visible_to(staff(self.request)).select_related("queue")
 
     def respond(self, ticket_id: int) -> Response:
-        ticket = ticket_written(ticket_id=ticket_id)
-        context = {"request": self.request, "can_act": _can_act(staff(self.request), ticket)}
-        return Response(s.TicketDetailSerializer(ticket, context=context).data)
+        return render_detail(self.request, ticket_written(ticket_id=ticket_id))
 
 
 def transition_view(step: Step) -> Callable[..., Any]:

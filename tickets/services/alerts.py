@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
+from core.delivery import claimable, waiting_since
 from tickets.models import Alert, Ticket
 
 # A claim older than this is taken to belong to a worker that died.
@@ -58,7 +59,7 @@ def alert_deliver(*, alert_id: int) -> bool:
     now = timezone.now()
     claimed = (
         Alert.objects.filter(pk=alert_id, sent_at=None, failed_at=None)
-        .filter(Q(claimed_at=None) | Q(claimed_at__lt=now - CLAIM_TIMEOUT))
+        .filter(claimable(now, CLAIM_TIMEOUT))
         .update(claimed_at=now, last_attempt_at=now, attempts=F("attempts") + 1)
     )
     if not claimed:
@@ -88,10 +89,8 @@ def alerts_requeue_stalled(*, now: datetime | None = None) -> list[int]:
     """Ids of alerts whose task was lost (a broker restart, a killed worker),
     for beat to queue again."""
     now = now or timezone.now()
-    quiet_since = now - REQUEUE_AFTER
-    waiting = Q(claimed_at=None) & (
-        Q(last_attempt_at__lt=quiet_since) | Q(last_attempt_at=None, created_at__lt=quiet_since)
-    )
     abandoned = Q(claimed_at__lt=now - CLAIM_TIMEOUT)
-    stalled = Alert.objects.filter(sent_at=None, failed_at=None).filter(waiting | abandoned)
+    stalled = Alert.objects.filter(sent_at=None, failed_at=None).filter(
+        waiting_since(now - REQUEUE_AFTER) | abandoned
+    )
     return list(stalled.values_list("pk", flat=True)[:1000])
