@@ -158,7 +158,9 @@ def _validate(*, policy: Policy, kind: str, currency: str, who: str) -> None:
             f"{who} may not grant a {RestitutionKind(kind).label.lower()}.", field="kind"
         )
     if currency != policy.currency:
-        raise RuleViolation(f"{who} grants in {policy.currency}, not {currency}.", field="currency")
+        raise RuleViolation(
+            f"{who} can only grant in {policy.currency}, not {currency}.", field="currency"
+        )
 
 
 def _money(value: object, currency: str, field: str) -> Decimal:

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class ConsoleConfig(AppConfig):
+    """The staff console: pages over the same services as the API. It
+    depends on every domain app; none depends on it."""
+
+    name = "console"
+    verbose_name = "Console"

@@ -1,0 +1,34 @@
+"""The console's top menu, by what the signed-in user may see."""
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    label: str
+    url_name: str
+    permission: str
+
+    @property
+    def url(self) -> str:
+        return reverse(self.url_name)
+
+
+MENU = (
+    MenuItem("Queue", "console:tickets_ticket_changelist", "tickets.view_ticket"),
+    MenuItem("New ticket", "console:tickets_ticket_add", "tickets.add_ticket"),
+)
+
+
+def menu_for(request: HttpRequest) -> list[dict[str, object]]:
+    path = request.path
+    items = []
+    for item in MENU:
+        if not request.user.has_perm(item.permission):
+            continue
+        url = item.url
+        items.append({"label": item.label, "url": url, "current": path.startswith(url)})
+    return items

@@ -1,0 +1,309 @@
+"""Tickets in the console: the queue (a change list), the ticket page, the
+step forms of the transitions, replies and restitutions. Each POST calls
+one service; the page adds no rule of its own."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from accounts.models import User
+from console import forms as console_forms
+from console.queue import QueueFilter, QueueViewFilter, search_by_reference
+from console.selectors import ticket_page
+from console.sites import console_site
+from recovery.services import authority_remaining, restitution_grant
+from tickets import services, workflow
+from tickets.models import Queue, Ticket
+from tickets.selectors import ticket_messages, tickets_visible_to
+
+STEP_SERVICES: dict[str, Callable[..., Ticket]] = {
+    "acknowledge": services.ticket_acknowledge,
+    "apologize": services.ticket_apologize,
+    "commit": services.ticket_commit,
+    "resolve": services.ticket_resolve,
+    "close": services.ticket_close,
+    "restore": services.ticket_restore,
+    "reopen": services.ticket_reopen,
+}
+STEP_LABELS = {
+    "acknowledge": "Acknowledge",
+    "apologize": "Apologize",
+    "commit": "Commit",
+    "resolve": "Resolve",
+    "close": "Close",
+    "restore": "End rebuilding",
+    "reopen": "Reopen",
+    "settle_pending_approvals": "Settle the pending approval",
+}
+
+
+def staff(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101 - the console site requires a signed-in user
+    return user
+
+
+@admin.register(Ticket, site=console_site)
+class TicketConsole(admin.ModelAdmin):
+    list_display = (
+        "reference_link",
+        "subject",
+        "customer",
+        "status_badge",
+        "kind",
+        "severity",
+        "queue",
+        "assignee",
+        "created_at",
+    )
+    list_display_links = None
+    change_list_template = "console/queue.html"
+    list_filter = (
+        QueueViewFilter,
+        "status",
+        "kind",
+        "severity",
+        ("queue", QueueFilter),
+    )
+    search_fields = ("subject", "customer__email", "customer__name")
+    search_help_text = "Search by subject, customer's name or email, or a reference (HD-000123)."
+    list_select_related = ("customer", "queue", "assignee")
+    list_per_page = 25
+    ordering = ("-created_at", "-id")
+    show_full_result_count = False
+    actions = None
+
+    # --- the queue -----------------------------------------------------------
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
+        return tickets_visible_to(staff(request)).select_related("customer", "queue", "assignee")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Ticket], search_term: str
+    ) -> tuple[QuerySet[Ticket], bool]:
+        by_reference = search_by_reference(queryset, search_term)
+        if by_reference is not None:
+            return by_reference, False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description="Ticket", ordering="id")
+    def reference_link(self, ticket: Ticket) -> str:
+        url = reverse("console:tickets_ticket_change", args=[ticket.pk])
+        return format_html('<a href="{}">{}</a>', url, ticket.reference)
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, ticket: Ticket) -> str:
+        return format_html(
+            '<span class="badge status-{}">{}</span>', ticket.status, ticket.get_status_display()
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("tickets.add_ticket")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("tickets.view_ticket")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # tickets are history; they close, they are never deleted
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return super().changelist_view(request, {"title": "Queue", **(extra_context or {})})
+
+    # --- urls ----------------------------------------------------------------
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/step/<str:name>/", view(self.step_view), name="ticket_step"),
+            path("<int:pk>/reply/", view(self.reply_view), name="ticket_reply"),
+            path("<int:pk>/restitution/", view(self.restitution_view), name="ticket_restitution"),
+            *super().get_urls(),
+        ]
+
+    def _ticket(self, request: HttpRequest, pk: Any) -> Ticket:
+        try:
+            return ticket_page(user=staff(request)).get(pk=int(pk))
+        except (Ticket.DoesNotExist, ValueError, TypeError):
+            raise Http404("No ticket with that number that you can see.") from None
+
+    def _render(
+        self, request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+    ) -> HttpResponse:
+        return TemplateResponse(
+            request,
+            template,
+            {**self.admin_site.each_context(request), "opts": self.model._meta, **context},
+            status=status,
+        )
+
+    # --- the ticket page -------------------------------------------------------
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        ticket = self._ticket(request, object_id)
+        return self._page(request, ticket)
+
+    def _page(
+        self,
+        request: HttpRequest,
+        ticket: Ticket,
+        *,
+        reply_form: forms.Form | None = None,
+        restitution_form: forms.Form | None = None,
+        status: int = 200,
+    ) -> HttpResponse:
+        user = staff(request)
+        transitions = []
+        for name in workflow.TRANSITIONS:
+            verdict = workflow.assess(ticket, name)
+            if verdict.applicable and (verdict.allowed or ticket.is_open):
+                if name == "reopen" and not verdict.allowed:
+                    continue
+                transitions.append(
+                    {"name": name, "label": STEP_LABELS[name], "allowed": verdict.allowed}
+                )
+        can_grant = ticket.kind == "mishap" and user.has_perm("recovery.add_restitution")
+        remaining = authority_remaining(user) if can_grant else None
+        return self._render(
+            request,
+            "console/ticket.html",
+            {
+                "title": f"{ticket.reference} {ticket.subject}",
+                "ticket": ticket,
+                "conversation": ticket_messages(ticket=ticket),
+                "missing_steps": [
+                    {"name": step, "label": STEP_LABELS.get(step, step)}
+                    for step in workflow.steps_to_resolve(ticket)
+                ],
+                "transitions": transitions,
+                "commitments": list(ticket.commitments.all()),
+                "restitutions": list(ticket.restitutions.all()),
+                "followups": list(ticket.followups.all()),
+                "feedback": list(ticket.feedback.all()),
+                "events": list(ticket.events.all()),
+                "reply_form": reply_form or console_forms.ReplyForm(),
+                "restitution_form": (
+                    restitution_form or console_forms.RestitutionForm() if can_grant else None
+                ),
+                "remaining": remaining,
+            },
+            status=status,
+        )
+
+    def step_view(self, request: HttpRequest, pk: int, name: str) -> HttpResponse:
+        if name not in STEP_SERVICES:
+            raise Http404("No such step.")
+        ticket = self._ticket(request, pk)
+        form_class = console_forms.STEP_FORMS[name]
+        verdict = workflow.assess(ticket, name)
+        form = form_class(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            call = STEP_SERVICES[name]
+            done = console_forms.apply_service(
+                form, lambda: call(ticket=ticket, actor=staff(request), **form.cleaned_data)
+            )
+            if done is not None:
+                messages.success(request, f"{STEP_LABELS[name]}: done.")
+                return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
+        missing = getattr(form, "missing_steps", None)
+        if missing is None and not verdict.allowed:
+            missing = list(verdict.missing_steps)
+        return self._render(
+            request,
+            "console/step.html",
+            {
+                "title": f"{STEP_LABELS[name]} {ticket.reference}",
+                "ticket": ticket,
+                "step": {"name": name, "label": STEP_LABELS[name]},
+                "form": form,
+                "allowed": verdict.allowed,
+                "applicable": verdict.applicable,
+                "missing_steps": [
+                    {"name": step, "label": STEP_LABELS.get(step, step)} for step in (missing or [])
+                ],
+            },
+            status=400 if request.method == "POST" else 200,
+        )
+
+    def reply_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
+        ticket = self._ticket(request, pk)
+        form = console_forms.ReplyForm(request.POST, request.FILES)
+        public = "note" not in request.POST
+        if form.is_valid():
+            done = console_forms.apply_service(
+                form,
+                lambda: services.message_create(
+                    ticket=ticket, actor=staff(request), public=public, **form.cleaned_data
+                ),
+            )
+            if done is not None:
+                messages.success(request, "Reply sent." if public else "Note added.")
+                return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
+        return self._page(request, ticket, reply_form=form, status=400)
+
+    def restitution_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
+        ticket = self._ticket(request, pk)
+        form = console_forms.RestitutionForm(request.POST)
+        if form.is_valid():
+            done = console_forms.apply_service(
+                form,
+                lambda: restitution_grant(ticket=ticket, actor=staff(request), **form.cleaned_data),
+            )
+            if done is not None:
+                if done.status == done.Status.PENDING_APPROVAL:
+                    messages.warning(
+                        request,
+                        f"{done.amount} {done.currency} is above your authority: "
+                        "it waits for a supervisor's approval.",
+                    )
+                else:
+                    messages.success(request, f"Granted: {done.amount} {done.currency}.")
+                return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
+        return self._page(request, ticket, restitution_form=form, status=400)
+
+    # --- a new ticket ------------------------------------------------------------
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        user = staff(request)
+        queues = Queue.objects.order_by("name")
+        if not user.has_perm("tickets.view_all_tickets"):
+            queues = queues.filter(members=user)
+        form = console_forms.TicketCreateForm(request.POST or None, queues=queues)
+        if request.method == "POST" and form.is_valid():
+            ticket = console_forms.apply_service(
+                form, lambda: services.ticket_create(actor=user, **form.cleaned_data)
+            )
+            if ticket is not None:
+                messages.success(request, f"{ticket.reference} opened.")
+                return HttpResponseRedirect(
+                    reverse("console:tickets_ticket_change", args=[ticket.pk])
+                )
+        return self._render(
+            request,
+            "console/ticket_add.html",
+            {"title": "New ticket", "form": form},
+            status=400 if request.method == "POST" else 200,
+        )
