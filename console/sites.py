@@ -31,6 +31,11 @@ class ConsoleSite(AdminSite):
             context["console_menu"] = menu_for(request)
         return context
 
+    def get_urls(self) -> list[Any]:
+        from console.pages import page_urls
+
+        return [*page_urls(self), *super().get_urls()]
+
     # The stubs type index as a TemplateResponse; a redirect serves it as well.
     def index(  # type: ignore[override]
         self, request: HttpRequest, extra_context: Any = None
