@@ -105,6 +105,9 @@ class MultipleFileField(forms.FileField):
 
 class ReplyForm(forms.Form):
     body = forms.CharField(widget=TEXTAREA, label="Message")
+    attachments = MultipleFileField(
+        required=False, help_text="Sent with a reply; kept on the ticket with a note."
+    )
 
 
 class RestitutionForm(forms.Form):

@@ -9,7 +9,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -21,7 +22,7 @@ from console.selectors import ticket_page
 from console.sites import console_site
 from recovery.services import authority_remaining, restitution_grant
 from tickets import services, workflow
-from tickets.models import Queue, Ticket
+from tickets.models import Attachment, Queue, Ticket
 from tickets.selectors import ticket_messages, tickets_visible_to
 
 STEP_SERVICES: dict[str, Callable[..., Ticket]] = {
@@ -126,6 +127,11 @@ class TicketConsole(admin.ModelAdmin):
         return [
             path("<int:pk>/step/<str:name>/", view(self.step_view), name="ticket_step"),
             path("<int:pk>/reply/", view(self.reply_view), name="ticket_reply"),
+            path(
+                "<int:pk>/attachments/<int:attachment_id>/",
+                view(self.attachment_view),
+                name="ticket_attachment",
+            ),
             path("<int:pk>/restitution/", view(self.restitution_view), name="ticket_restitution"),
             *super().get_urls(),
         ]
@@ -257,6 +263,18 @@ class TicketConsole(admin.ModelAdmin):
                 messages.success(request, "Reply sent." if public else "Note added.")
                 return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
         return self._page(request, ticket, reply_form=form, status=400)
+
+    def attachment_view(self, request: HttpRequest, pk: int, attachment_id: int) -> FileResponse:
+        """A file of a ticket the user may see, always as a download: served
+        inline, an HTML or SVG upload could run script in the console."""
+        ticket = get_object_or_404(tickets_visible_to(staff(request)), pk=pk)
+        attachment = get_object_or_404(Attachment, pk=attachment_id, message__ticket=ticket)
+        response = FileResponse(
+            attachment.file.open("rb"), as_attachment=True, filename=attachment.name
+        )
+        response["Content-Type"] = "application/octet-stream"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
     def restitution_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if request.method != "POST":

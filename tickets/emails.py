@@ -65,4 +65,7 @@ def build_ticket_email(message: Message) -> EmailMultiAlternatives:
         headers=headers,
     )
     email.attach_alternative(render_to_string("emails/ticket_message.html", context), "text/html")
+    for attachment in message.attachments.all():
+        with attachment.file.open("rb") as content:
+            email.attach(attachment.name, content.read(), attachment.content_type)
     return email

@@ -93,5 +93,8 @@ def ticket_written(*, ticket_id: int) -> Ticket:
 
 def ticket_messages(*, ticket: Ticket) -> QuerySet[Message]:
     return (
-        Message.objects.filter(ticket=ticket).select_related("author").order_by("created_at", "id")
+        Message.objects.filter(ticket=ticket)
+        .select_related("author")
+        .prefetch_related("attachments")
+        .order_by("created_at", "id")
     )

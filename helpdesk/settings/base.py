@@ -221,6 +221,10 @@ HELPDESK_EMAIL_DOMAIN = env(
 
 # --- Ticket lifecycle -----------------------------------------------------------------
 
+# Files on an agent's reply: per file and per message. Emailed as attachments,
+# so keep the total under what the outgoing mail server accepts.
+HELPDESK_MAX_ATTACHMENT_BYTES = env.int("HELPDESK_MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024)
+HELPDESK_MAX_ATTACHMENTS = env.int("HELPDESK_MAX_ATTACHMENTS", default=5)
 # An answered question with no news for this long is closed by beat.
 HELPDESK_AUTO_CLOSE_AFTER = timedelta(days=env.int("HELPDESK_AUTO_CLOSE_AFTER_DAYS", default=7))
 # A new mishap within this long after another one's rebuilding period is a

@@ -1,6 +1,8 @@
 """Tests run on the real services: PostgreSQL and Redis (SPEC, "Real components")."""
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/helpdesk")
 # Database 1, so a developer's local Redis data on 0 is never touched.
@@ -17,3 +19,6 @@ CACHES["default"]["KEY_PREFIX"] = "helpdesk-test"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tests send follow-ups whatever the hour of the run; the night guard has its own tests.
 HELPDESK_FOLLOWUP_SEND_ONLY_IN_WINDOW = False
+
+# Uploaded files of a test run go to a directory of their own, not var/media.
+MEDIA_ROOT = Path(tempfile.gettempdir()) / "helpdesk-test-media"

@@ -12,7 +12,17 @@ from core.serializers import (
     RejectUnknownFieldsMixin,
 )
 from tickets import hooks, workflow
-from tickets.models import Channel, Commitment, Kind, Message, Queue, Severity, Ticket, TicketEvent
+from tickets.models import (
+    Attachment,
+    Channel,
+    Commitment,
+    Kind,
+    Message,
+    Queue,
+    Severity,
+    Ticket,
+    TicketEvent,
+)
 from tickets.services.messages import MAX_TEXT_CHARS
 
 User = get_user_model()
@@ -139,8 +149,16 @@ class TicketDetailSerializer(TicketListSerializer):
         return ticket.repeat_of.reference if ticket.repeat_of else None
 
 
+class AttachmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Attachment
+        fields = ("id", "name", "content_type", "size")
+        read_only_fields = fields
+
+
 class MessageSerializer(serializers.ModelSerializer):
     author = PersonSerializer(read_only=True, allow_null=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
 
     class Meta:
         model = Message
@@ -155,6 +173,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "delivery_status",
             "delivery_error",
             "delivered_at",
+            "attachments",
         )
         read_only_fields = fields
 

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -61,3 +63,27 @@ class Message(models.Model):
     def __str__(self) -> str:
         kind = "reply" if self.public else "note"
         return f"{kind} by {self.author_kind} on ticket {self.ticket_id}"
+
+
+def attachment_path(attachment: "Attachment", filename: str) -> str:
+    # The stored name is not the customer's: a random name keeps paths unguessable
+    # and free of anything a filename could carry.
+    return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """A file sent with a message. Staff download it through the console, which
+    checks that they may see the ticket; it is never served from a public URL."""
+
+    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=255)
+    name = models.CharField(max_length=255, help_text="The file's name as sent.")
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,4 +1,7 @@
+from collections.abc import Sequence
+
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import make_msgid
 from django.db import transaction
 
@@ -6,6 +9,7 @@ from accounts.models import User
 from core.errors import RuleViolation
 from tickets.models import Message, Ticket
 from tickets.services.access import ensure_can_act
+from tickets.services.attachments import add_attachments, clean_attachments
 from tickets.services.events import record_event
 
 MAX_BODY_CHARS = 100_000
@@ -87,18 +91,29 @@ def add_customer_message(
 
 
 @transaction.atomic
-def message_create(*, ticket: Ticket, actor: User, body: str, public: bool) -> Message:
-    """An agent's reply (emailed to the customer) or internal note (never emailed)."""
+def message_create(
+    *,
+    ticket: Ticket,
+    actor: User,
+    body: str,
+    public: bool,
+    attachments: Sequence[UploadedFile] = (),
+) -> Message:
+    """An agent's reply (emailed to the customer, with its files) or internal
+    note (never emailed)."""
     body = clean_body(body)
+    files = clean_attachments(attachments)
     locked = (
         Ticket.objects.select_for_update(of=("self",)).select_related("queue").get(pk=ticket.pk)
     )
     ensure_can_act(actor, locked)
     message = add_agent_message(ticket=locked, author=actor, body=body, public=public)
+    stored = add_attachments(message=message, files=files)
     record_event(
         ticket=locked,
         actor=actor,
         action="replied" if public else "noted",
-        payload={"message": message.pk},
+        payload={"message": message.pk}
+        | ({"attachments": [a.pk for a in stored]} if stored else {}),
     )
     return message

@@ -1,0 +1,305 @@
+"""The ticket page's forms: each calls one service and shows its errors."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import Role
+from recovery.models import Restitution
+from tests.console.conftest import console_client
+from tests.factories import QueueFactory, StaffFactory, TicketFactory, advance
+from tickets.models import Kind, Message, Status, Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def page(ticket: Ticket) -> str:
+    return reverse("console:tickets_ticket_change", args=[ticket.pk])
+
+
+def step(ticket: Ticket, name: str) -> str:
+    return reverse("console:ticket_step", args=[ticket.pk, name])
+
+
+def mishap(agent: User) -> Ticket:
+    return TicketFactory(actor=agent, kind=Kind.MISHAP)
+
+
+def test_resolving_a_new_mishap_is_refused_with_the_missing_steps(agent: User) -> None:
+    ticket = mishap(agent)
+    client = console_client(agent)
+
+    shown = client.get(step(ticket, "resolve"))
+    refused = client.post(step(ticket, "resolve"), {"message": "All done."})
+
+    for response in (shown, refused):
+        body = response.content.decode()
+        assert "Resolve is not possible yet." in body
+        assert [s["name"] for s in response.context["missing_steps"]] == [
+            "acknowledge",
+            "apologize",
+            "commit",
+        ]
+    assert refused.status_code == 400
+    ticket.refresh_from_db()
+    assert ticket.status == Status.NEW
+
+
+def test_a_mishap_acknowledgement_needs_our_part(agent: User) -> None:
+    ticket = mishap(agent)
+
+    response = console_client(agent).post(step(ticket, "acknowledge"), {"message": "On it."})
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["our_part"] == [
+        "A mishap's acknowledgement states our part in it."
+    ]
+    ticket.refresh_from_db()
+    assert ticket.status == Status.NEW
+
+
+def test_the_recovery_steps_through_their_forms(agent: User) -> None:
+    ticket = mishap(agent)
+    client = console_client(agent)
+    due = (timezone.localtime() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+
+    posts = [
+        ("acknowledge", {"message": "We have it.", "our_part": "We sent the wrong size."}),
+        ("apologize", {"message": "We are sorry."}),
+        ("commit", {"promise": "A new one ships today.", "due_at": due}),
+        ("resolve", {"message": "It shipped."}),
+    ]
+    for name, data in posts:
+        response = client.post(step(ticket, name), data)
+        assert response.status_code == 302, (
+            name,
+            response.context and response.context["form"].errors,
+        )
+        assert response["Location"] == page(ticket)
+
+    ticket.refresh_from_db()
+    assert ticket.status == Status.REBUILDING
+    followups = client.get(page(ticket)).context["followups"]
+    assert [f.offset_days for f in followups] == [1, 7, 30]
+
+
+def test_a_due_time_in_the_past_is_refused_on_its_field(agent: User) -> None:
+    ticket = advance(mishap(agent), to=Status.APOLOGIZED)
+    past = (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+
+    response = console_client(agent).post(
+        step(ticket, "commit"), {"promise": "Soon.", "due_at": past}
+    )
+
+    assert response.context["form"].errors["due_at"] == ["The due time must be in the future."]
+
+
+def test_the_due_time_is_read_in_the_agents_time_zone(agent: User) -> None:
+    agent.time_zone = "Asia/Tokyo"
+    agent.save(update_fields=["time_zone"])
+    ticket = advance(mishap(agent), to=Status.APOLOGIZED)
+
+    console_client(agent).post(
+        step(ticket, "commit"), {"promise": "Tomorrow at nine.", "due_at": "2099-01-02T09:00"}
+    )
+
+    commitment = ticket.commitments.get()
+    assert commitment.due_at.isoformat() == "2099-01-02T00:00:00+00:00"
+
+
+def test_an_unknown_step_is_not_found(agent: User) -> None:
+    ticket = mishap(agent)
+
+    assert console_client(agent).get(step(ticket, "explode")).status_code == 404
+
+
+def test_a_step_on_someone_elses_ticket_is_not_found(agent: User) -> None:
+    other = StaffFactory(role=Role.AGENT)
+    hidden = TicketFactory(actor=other, queue=QueueFactory(members=[other]))
+
+    assert (
+        console_client(agent).post(step(hidden, "acknowledge"), {"message": "x"}).status_code == 404
+    )
+
+
+def test_an_agent_cannot_act_where_the_queue_reserves_tickets_to_the_assignee(agent: User) -> None:
+    owner = StaffFactory(role=Role.AGENT)
+    queue = QueueFactory(members=[agent, owner], restrict_to_assignee=True)
+    ticket = TicketFactory(actor=owner, queue=queue)
+
+    response = console_client(agent).post(step(ticket, "acknowledge"), {"message": "Mine now."})
+
+    assert response.status_code == 400
+    assert response.context["form"].non_field_errors() == [
+        "Only the ticket's assignee may act on tickets of its queue."
+    ]
+    assert "Only the ticket&#x27;s assignee may act" in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.status == Status.NEW
+
+
+def test_a_reply_with_a_file_and_an_internal_note(agent: User) -> None:
+    ticket = TicketFactory(actor=agent)
+    client = console_client(agent)
+    label = SimpleUploadedFile("label.pdf", b"PDF", content_type="application/pdf")
+
+    client.post(
+        reverse("console:ticket_reply", args=[ticket.pk]),
+        {"body": "Label attached.", "attachments": [label]},
+    )
+    client.post(
+        reverse("console:ticket_reply", args=[ticket.pk]),
+        {"body": "Customer sounded upset.", "note": "1"},
+    )
+
+    reply, note = Message.objects.filter(ticket=ticket, author=agent).order_by("id")
+    assert (reply.public, note.public) == (True, False)
+    attachment = reply.attachments.get()
+    download = client.get(reverse("console:ticket_attachment", args=[ticket.pk, attachment.pk]))
+    assert download["Content-Disposition"] == 'attachment; filename="label.pdf"'
+    assert download["Content-Type"] == "application/octet-stream"
+    assert b"".join(download.streaming_content) == b"PDF"  # type: ignore[attr-defined]
+    assert "label.pdf" in client.get(page(ticket)).content.decode()
+
+
+def test_an_empty_reply_shows_the_error_and_writes_nothing(agent: User) -> None:
+    ticket = TicketFactory(actor=agent)
+
+    response = console_client(agent).post(
+        reverse("console:ticket_reply", args=[ticket.pk]), {"body": "  "}
+    )
+
+    assert response.status_code == 400
+    assert response.context["reply_form"].errors
+    assert ticket.messages.count() == 1
+
+
+def test_a_file_of_a_hidden_ticket_cannot_be_downloaded(agent: User) -> None:
+    from tickets.services import message_create
+
+    other = StaffFactory(role=Role.AGENT)
+    hidden = TicketFactory(actor=other, queue=QueueFactory(members=[other]))
+    message = message_create(
+        ticket=hidden,
+        actor=other,
+        body="Private.",
+        public=False,
+        attachments=[SimpleUploadedFile("secret.txt", b"secret")],
+    )
+    url = reverse("console:ticket_attachment", args=[hidden.pk, message.attachments.get().pk])
+
+    assert console_client(agent).get(url).status_code == 404
+
+
+def test_a_restitution_within_authority_is_granted_and_one_above_waits(agent: User) -> None:
+    ticket = advance(mishap(agent), to=Status.COMMITTED)
+    client = console_client(agent)
+    url = reverse("console:ticket_restitution", args=[ticket.pk])
+    shown = client.get(page(ticket))
+    assert "200.00 USD" in shown.content.decode()  # the default weekly authority left
+
+    small = client.post(
+        url,
+        {
+            "kind": "gift",
+            "amount": "20.00",
+            "currency": "USD",
+            "reason": "Flowers.",
+            "customer_loss": "30",
+        },
+        follow=True,
+    )
+    large = client.post(
+        url,
+        {"kind": "refund", "amount": "120.00", "currency": "USD", "reason": "The whole order."},
+        follow=True,
+    )
+
+    assert "Granted: 20.00 USD." in small.content.decode()
+    assert "waits for a supervisor" in large.content.decode()
+    assert list(ticket.restitutions.values_list("status", flat=True).order_by("id")) == [
+        Restitution.Status.GRANTED,
+        Restitution.Status.PENDING_APPROVAL,
+    ]
+    assert "180.00 USD" in large.content.decode()
+
+
+def test_a_restitution_of_a_kind_not_allowed_shows_the_rule(agent: User) -> None:
+    ticket = advance(mishap(agent), to=Status.COMMITTED)
+
+    response = console_client(agent).post(
+        reverse("console:ticket_restitution", args=[ticket.pk]),
+        {"kind": "replacement", "amount": "10.00", "currency": "USD", "reason": "New one."},
+    )
+
+    assert response.status_code == 400
+    assert response.context["restitution_form"].errors["kind"] == [
+        "You may not grant a replacement."
+    ]
+    assert not ticket.restitutions.exists()
+
+
+def test_a_new_ticket_from_the_console_is_the_agents(agent: User) -> None:
+    response = console_client(agent).post(
+        reverse("console:tickets_ticket_add"),
+        {
+            "subject": "Parcel lost",
+            "body": "It never came.",
+            "kind": "mishap",
+            "severity": "major",
+            "channel": "phone",
+            "customer_email": "pat@example.com",
+            "customer_name": "Pat",
+        },
+    )
+
+    ticket = Ticket.objects.get(subject="Parcel lost")
+    assert response["Location"] == page(ticket)
+    assert (ticket.assignee, ticket.kind, ticket.customer.email) == (
+        agent,
+        "mishap",
+        "pat@example.com",
+    )
+
+
+def test_a_new_ticket_with_a_bad_email_shows_the_error(agent: User) -> None:
+    response = console_client(agent).post(
+        reverse("console:tickets_ticket_add"),
+        {
+            "subject": "x",
+            "body": "y",
+            "kind": "question",
+            "severity": "minor",
+            "channel": "phone",
+            "customer_email": "nope",
+        },
+    )
+
+    assert response.status_code == 400
+    assert "customer_email" in response.context["form"].errors
+    assert not Ticket.objects.exists()
+
+
+def test_an_agent_only_picks_their_own_queues_for_a_new_ticket(agent: User) -> None:
+    mine = QueueFactory(members=[agent])
+    QueueFactory()
+
+    form = console_client(agent).get(reverse("console:tickets_ticket_add")).context["form"]
+
+    assert list(form.fields["queue"].queryset) == [mine]
+
+
+def test_supervisor_pages_are_not_in_an_agents_menu(agent_console: Client) -> None:
+    labels = [
+        item["label"]
+        for item in agent_console.get(reverse("console:tickets_ticket_changelist")).context[
+            "console_menu"
+        ]
+    ]
+
+    assert labels == ["Queue", "New ticket"]
