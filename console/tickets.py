@@ -174,12 +174,13 @@ class TicketConsole(admin.ModelAdmin):
         status: int = 200,
     ) -> HttpResponse:
         user = staff(request)
+        # The steps the ticket can take now; and resolve, while it cannot yet,
+        # so the agent can open it and see what comes first.
         transitions = []
         for name in workflow.TRANSITIONS:
             verdict = workflow.assess(ticket, name)
-            if verdict.applicable and (verdict.allowed or ticket.is_open):
-                if name == "reopen" and not verdict.allowed:
-                    continue
+            blocked_goal = name == "resolve" and verdict.applicable and ticket.is_open
+            if verdict.allowed or blocked_goal:
                 transitions.append(
                     {"name": name, "label": STEP_LABELS[name], "allowed": verdict.allowed}
                 )

@@ -36,3 +36,18 @@ ensure_venv() {
         echo "$digest" >"$stamp"
     fi
 }
+
+# The browser tests drive the OS's Chromium (Playwright cannot download one
+# here): install Debian's package when it is missing. Needs root or sudo.
+ensure_chromium() {
+    if command -v chromium >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "==> Installing Chromium for the browser tests (apt-get)"
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo="sudo"
+    fi
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium
+}

@@ -12,7 +12,7 @@ document.addEventListener("DOMContentLoaded", () => {
     out.classList.remove("warn");
     if (!(value > 0)) { out.textContent = ""; return; }
     const low = (value * 0.6).toFixed(2), high = (value * 1.2).toFixed(2);
-    let text = `Suggested: ${low}–${high} ${currency.value.toUpperCase()} (60–120% of the loss).`;
+    let text = `Suggested: ${low} to ${high} ${currency.value.toUpperCase()} (60 to 120% of the loss).`;
     const given = parseFloat(amount.value);
     if (given > value * 1.5) {
       text += " More than 150% of the loss stops helping and can make the customer uneasy.";
