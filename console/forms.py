@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from django import forms
 from django.conf import settings
 
+from accounts.models import User
 from core.errors import DomainError, StepsMissing
 from recovery.models import RestitutionKind
 from tickets.models import Channel, Kind, Queue, Severity
@@ -142,3 +143,27 @@ class TicketCreateForm(forms.Form):
     def __init__(self, *args: Any, queues: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["queue"].queryset = queues  # type: ignore[attr-defined]
+
+
+class TicketEditForm(forms.Form):
+    """Who works the ticket and how urgent it is. Only changed fields are sent
+    to the service, so an unchanged form records nothing."""
+
+    assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    queue = forms.ModelChoiceField(queryset=Queue.objects.none(), required=False)
+    severity = forms.ChoiceField(choices=Severity.choices)
+
+    def __init__(self, *args: Any, staff: Any, queues: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = staff  # type: ignore[attr-defined]
+        self.fields["queue"].queryset = queues  # type: ignore[attr-defined]
+
+
+class MakeMishapForm(forms.Form):
+    our_part = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        required=False,
+        label="Our part in it",
+        help_text="Required once the customer has been acknowledged.",
+    )
+    severity = forms.ChoiceField(choices=Severity.choices, required=False)

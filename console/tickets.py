@@ -127,6 +127,8 @@ class TicketConsole(admin.ModelAdmin):
         return [
             path("<int:pk>/step/<str:name>/", view(self.step_view), name="ticket_step"),
             path("<int:pk>/reply/", view(self.reply_view), name="ticket_reply"),
+            path("<int:pk>/edit/", view(self.edit_view), name="ticket_edit"),
+            path("<int:pk>/make-mishap/", view(self.make_mishap_view), name="ticket_make_mishap"),
             path(
                 "<int:pk>/attachments/<int:attachment_id>/",
                 view(self.attachment_view),
@@ -171,6 +173,8 @@ class TicketConsole(admin.ModelAdmin):
         *,
         reply_form: forms.Form | None = None,
         restitution_form: forms.Form | None = None,
+        edit_form: forms.Form | None = None,
+        mishap_form: forms.Form | None = None,
         status: int = 200,
     ) -> HttpResponse:
         user = staff(request)
@@ -208,6 +212,12 @@ class TicketConsole(admin.ModelAdmin):
                     restitution_form or console_forms.RestitutionForm() if can_grant else None
                 ),
                 "remaining": remaining,
+                "edit_form": edit_form or self._edit_form(request, ticket),
+                "mishap_form": (
+                    mishap_form or console_forms.MakeMishapForm()
+                    if ticket.kind == "question" and ticket.is_open
+                    else None
+                ),
             },
             status=status,
         )
@@ -265,6 +275,56 @@ class TicketConsole(admin.ModelAdmin):
                 return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
         return self._page(request, ticket, reply_form=form, status=400)
 
+    def _edit_form(
+        self, request: HttpRequest, ticket: Ticket, data: Any = None
+    ) -> console_forms.TicketEditForm:
+        return console_forms.TicketEditForm(
+            data,
+            initial={
+                "assignee": ticket.assignee_id,
+                "queue": ticket.queue_id,
+                "severity": ticket.severity,
+            },
+            staff=User.objects.filter(is_active=True, is_staff=True).order_by("username"),
+            queues=_queues_for(staff(request)),
+        )
+
+    def edit_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
+        ticket = self._ticket(request, pk)
+        form = self._edit_form(request, ticket, request.POST)
+        if form.is_valid():
+            changes = {name: form.cleaned_data[name] for name in form.changed_data}
+            done = console_forms.apply_service(
+                form,
+                lambda: services.ticket_update(ticket=ticket, actor=staff(request), **changes),
+            )
+            if done is not None:
+                messages.success(request, "Saved." if changes else "Nothing changed.")
+                return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
+        return self._page(request, ticket, edit_form=form, status=400)
+
+    def make_mishap_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
+        ticket = self._ticket(request, pk)
+        form = console_forms.MakeMishapForm(request.POST)
+        if form.is_valid():
+            done = console_forms.apply_service(
+                form,
+                lambda: services.ticket_convert_to_mishap(
+                    ticket=ticket,
+                    actor=staff(request),
+                    our_part=form.cleaned_data["our_part"],
+                    severity=form.cleaned_data["severity"] or None,
+                ),
+            )
+            if done is not None:
+                messages.success(request, "Now a mishap: the recovery steps apply.")
+                return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
+        return self._page(request, ticket, mishap_form=form, status=400)
+
     def attachment_view(self, request: HttpRequest, pk: int, attachment_id: int) -> FileResponse:
         """A file of a ticket the user may see, always as a download: served
         inline, an HTML or SVG upload could run script in the console."""
@@ -307,10 +367,7 @@ class TicketConsole(admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         user = staff(request)
-        queues = Queue.objects.order_by("name")
-        if not user.has_perm("tickets.view_all_tickets"):
-            queues = queues.filter(members=user)
-        form = console_forms.TicketCreateForm(request.POST or None, queues=queues)
+        form = console_forms.TicketCreateForm(request.POST or None, queues=_queues_for(user))
         if request.method == "POST" and form.is_valid():
             ticket = console_forms.apply_service(
                 form, lambda: services.ticket_create(actor=user, **form.cleaned_data)
@@ -326,3 +383,11 @@ class TicketConsole(admin.ModelAdmin):
             {"title": "New ticket", "form": form},
             status=400 if request.method == "POST" else 200,
         )
+
+
+def _queues_for(user: User) -> QuerySet[Queue]:
+    """The queues a user may file tickets into: their own, or all for supervisors."""
+    queues = Queue.objects.order_by("name")
+    if not user.has_perm("tickets.view_all_tickets"):
+        queues = queues.filter(members=user)
+    return queues

@@ -303,3 +303,51 @@ def test_supervisor_pages_are_not_in_an_agents_menu(agent_console: Client) -> No
     ]
 
     assert labels == ["Queue", "New ticket"]
+
+
+def test_assigning_a_colleague_and_raising_the_severity(agent: User) -> None:
+    colleague = StaffFactory(role=Role.AGENT)
+    ticket = TicketFactory(actor=agent)
+
+    response = console_client(agent).post(
+        reverse("console:ticket_edit", args=[ticket.pk]),
+        {"assignee": colleague.pk, "queue": "", "severity": "major"},
+    )
+
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert (ticket.assignee, ticket.severity) == (colleague, "major")
+    event = ticket.events.latest("id")
+    assert event.payload == {"assignee": [agent.pk, colleague.pk], "severity": ["minor", "major"]}
+
+
+def test_an_unchanged_edit_records_nothing(agent: User) -> None:
+    ticket = TicketFactory(actor=agent)
+    events = ticket.events.count()
+
+    console_client(agent).post(
+        reverse("console:ticket_edit", args=[ticket.pk]),
+        {"assignee": agent.pk, "queue": "", "severity": "minor"},
+    )
+
+    assert ticket.events.count() == events
+
+
+def test_an_acknowledged_question_becomes_a_mishap_only_with_our_part(agent: User) -> None:
+    ticket = advance(TicketFactory(actor=agent), to=Status.ACKNOWLEDGED)
+    url = reverse("console:ticket_make_mishap", args=[ticket.pk])
+    client = console_client(agent)
+
+    refused = client.post(url, {"our_part": "", "severity": ""})
+    accepted = client.post(url, {"our_part": "We lost the parcel.", "severity": "major"})
+
+    assert refused.context["mishap_form"].errors["our_part"] == [
+        "State our part in the mishap: the customer's acknowledgement did not."
+    ]
+    assert accepted.status_code == 302
+    ticket.refresh_from_db()
+    assert (ticket.kind, ticket.severity, ticket.our_part) == (
+        "mishap",
+        "major",
+        "We lost the parcel.",
+    )
