@@ -43,10 +43,11 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    # Our apps, in dependency order: accounts <- tickets <- recovery <- console, demo.
+    # Our apps, in dependency order: accounts <- tickets <- recovery, inbound <- console, demo.
     "accounts",
     "tickets",
     "recovery",
+    "inbound",
     "console",
     "demo",
 ]
@@ -225,6 +226,11 @@ HELPDESK_EMAIL_DOMAIN = env(
 # so keep the total under what the outgoing mail server accepts.
 HELPDESK_MAX_ATTACHMENT_BYTES = env.int("HELPDESK_MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024)
 HELPDESK_MAX_ATTACHMENTS = env.int("HELPDESK_MAX_ATTACHMENTS", default=5)
+# Inbound email: a raw message above this is refused (the MTA bounces it);
+# below it, it is kept even if it cannot be handled. New tickets from email
+# go to the queue with this slug (none: unassigned, seen by supervisors).
+HELPDESK_INBOUND_MAX_BYTES = env.int("HELPDESK_INBOUND_MAX_BYTES", default=30 * 1024 * 1024)
+HELPDESK_INBOUND_QUEUE = env("HELPDESK_INBOUND_QUEUE", default="")
 # An answered question with no news for this long is closed by beat.
 HELPDESK_AUTO_CLOSE_AFTER = timedelta(days=env.int("HELPDESK_AUTO_CLOSE_AFTER_DAYS", default=7))
 # A new mishap within this long after another one's rebuilding period is a

@@ -30,6 +30,8 @@ class Message(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     body = models.TextField()
+    # A customer's HTML email, sanitized for display (inbound mail); empty otherwise.
+    body_html = models.TextField(blank=True)
     # The lifecycle step this message carries (acknowledge, apologize...), if any.
     step = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -11,7 +11,7 @@ from tickets.services.lifecycle import (
     ticket_resolve,
     ticket_restore,
 )
-from tickets.services.messages import message_create
+from tickets.services.messages import message_create, message_receive
 from tickets.services.queues import queue_create
 from tickets.services.tickets import ticket_convert_to_mishap, ticket_create, ticket_update
 from tickets.services.timeliness import tickets_close_quiet, timeliness_check
@@ -21,6 +21,7 @@ __all__ = [
     "alert_raise",
     "message_create",
     "message_deliver",
+    "message_receive",
     "messages_requeue_stalled",
     "queue_create",
     "ticket_acknowledge",

@@ -78,16 +78,24 @@ def add_agent_message(
 
 
 def add_customer_message(
-    *, ticket: Ticket, body: str, email_message_id: str | None = None
+    *,
+    ticket: Ticket,
+    body: str,
+    email_message_id: str | None = None,
+    body_html: str = "",
+    attachments: Sequence[UploadedFile] = (),
 ) -> Message:
     """Record what the customer wrote (at creation, or a reply). Never emailed back."""
-    return Message.objects.create(
+    message = Message.objects.create(
         ticket=ticket,
         public=True,
         author_kind=Message.Author.CUSTOMER,
         body=body,
-        email_message_id=email_message_id,
+        body_html=body_html,
+        email_message_id=email_message_id or None,
     )
+    add_attachments(message=message, files=attachments)
+    return message
 
 
 @transaction.atomic
@@ -116,4 +124,42 @@ def message_create(
         payload={"message": message.pk}
         | ({"attachments": [a.pk for a in stored]} if stored else {}),
     )
+    return message
+
+
+@transaction.atomic
+def message_receive(
+    *,
+    ticket: Ticket,
+    body: str,
+    email_message_id: str | None = None,
+    body_html: str = "",
+    attachments: Sequence[UploadedFile] = (),
+) -> Message:
+    """The customer wrote again. On a finished ticket (resolved, rebuilding or
+    closed) their message reopens it, with their words as the reason: a
+    customer who writes back is not done with us."""
+    from tickets import workflow
+    from tickets.services.lifecycle import ticket_reopen
+
+    body = clean_body(body)
+    files = clean_attachments(attachments)
+    locked = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
+    message = add_customer_message(
+        ticket=locked,
+        body=body,
+        email_message_id=email_message_id,
+        body_html=body_html,
+        attachments=files,
+    )
+    record_event(
+        ticket=locked, actor=None, action="customer_replied", payload={"message": message.pk}
+    )
+    if workflow.assess(locked, "reopen").allowed:
+        ticket_reopen(
+            ticket=locked,
+            actor=None,
+            reason=f"The customer wrote again: {body[:1_500]}",
+            by_customer=True,
+        )
     return message

@@ -1,7 +1,9 @@
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -12,6 +14,7 @@ from core.errors import RuleViolation
 from tickets.models import Alert, Channel, Kind, Queue, Severity, Status, Ticket
 from tickets.services.access import ensure_can_act
 from tickets.services.alerts import alert_raise
+from tickets.services.attachments import clean_attachments
 from tickets.services.events import record_event
 from tickets.services.messages import add_customer_message, clean_body, clean_text
 
@@ -59,6 +62,8 @@ def ticket_create(
     queue: Queue | None = None,
     assignee: User | None = None,
     customer_message_id: str | None = None,
+    customer_html: str = "",
+    attachments: Sequence[UploadedFile] = (),
 ) -> Ticket:
     """Open a ticket with the customer's words as its first message. A ticket
     an agent opens is theirs unless they name another assignee. A mishap for
@@ -66,6 +71,7 @@ def ticket_create(
     failure."""
     subject = _clean_subject(subject)
     body = clean_body(body)
+    files = clean_attachments(attachments)
     _choice(kind, Kind, "kind")
     _choice(severity, Severity, "severity")
     _choice(channel, Channel, "channel")
@@ -88,7 +94,13 @@ def ticket_create(
         assignee=assignee,
         created_by=actor,
     )
-    message = add_customer_message(ticket=ticket, body=body, email_message_id=customer_message_id)
+    message = add_customer_message(
+        ticket=ticket,
+        body=body,
+        email_message_id=customer_message_id,
+        body_html=customer_html,
+        attachments=files,
+    )
     record_event(
         ticket=ticket,
         actor=actor,

@@ -1,0 +1,47 @@
+"""Which ticket an email belongs to: by the Message-IDs it answers, then by
+the reference in its subject (only for the ticket's own customer), else none."""
+
+import re
+
+from django.conf import settings
+
+from tickets.models import Message, Ticket
+from tickets.models.ticket import ticket_id_from_reference
+
+
+def our_domain_ids(ids: list[str]) -> list[str]:
+    suffix = f"@{settings.HELPDESK_EMAIL_DOMAIN}>".lower()
+    return [i for i in ids if i.lower().endswith(suffix)]
+
+
+def find_ticket(*, answers: list[str], subject: str, sender: str) -> Ticket | None:
+    """``answers``: In-Reply-To first, then References from the newest back."""
+    if answers:
+        stored = dict(
+            Message.objects.filter(email_message_id__in=answers).values_list(
+                "email_message_id", "ticket_id"
+            )
+        )
+        for message_id in answers:
+            if message_id in stored:
+                return Ticket.objects.get(pk=stored[message_id])
+        # Our own Message-IDs carry the ticket's reference, including those of
+        # follow-ups, which are not stored as messages.
+        for message_id in our_domain_ids(answers):
+            ticket = _by_reference(message_id)
+            if ticket is not None:
+                return ticket
+    # A reference typed in the subject only threads the ticket's own customer:
+    # references are guessable, and a stranger must not write into a ticket.
+    bracketed = re.search(r"\[([^\]]+)\]", subject)
+    ticket = _by_reference(bracketed.group(1) if bracketed else subject)
+    if ticket is not None and ticket.customer.email.lower() == sender.lower():
+        return ticket
+    return None
+
+
+def _by_reference(text: str) -> Ticket | None:
+    pk = ticket_id_from_reference(text)
+    if pk is None:
+        return None
+    return Ticket.objects.select_related("customer").filter(pk=pk).first()

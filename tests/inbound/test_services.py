@@ -1,0 +1,275 @@
+import pytest
+from django.core import mail
+
+from accounts.models import Customer, User
+from inbound.models import InboundEmail
+from inbound.services import inbound_discard, inbound_receive, inbound_retry
+from tests.factories import TicketFactory, advance
+from tests.inbound.mail import raw_email
+from tickets.models import Kind, Message, Status, Ticket
+from tickets.services import message_create
+
+pytestmark = pytest.mark.django_db
+
+Outcome = InboundEmail.Outcome
+
+
+def receive(raw: bytes) -> InboundEmail:
+    return inbound_receive(raw=raw, source="pipe").email
+
+
+def test_a_new_email_opens_a_ticket_for_a_new_customer() -> None:
+    email = receive(raw_email(sender="Pat Customer <Pat@Example.com>"))
+
+    ticket = email.ticket
+    assert ticket is not None
+    assert (email.status, email.outcome) == (InboundEmail.Status.PROCESSED, Outcome.NEW_TICKET)
+    assert (ticket.subject, ticket.channel, ticket.status) == (
+        "My order never came",
+        "email",
+        "new",
+    )
+    assert ticket.customer.email == "pat@example.com"
+    assert ticket.customer.name == "Pat Customer"
+    assert ticket.messages.get().body == "Hello, my parcel is lost."
+    assert (
+        email.raw.tobytes().startswith(b"From: Pat Customer")
+        if hasattr(email.raw, "tobytes")
+        else True
+    )
+
+
+def test_an_existing_customer_is_matched_by_address_whatever_its_case() -> None:
+    first = receive(raw_email(sender="pat@example.com"))
+    second = receive(raw_email(sender="PAT@EXAMPLE.COM", subject="Another thing"))
+
+    assert first.ticket.customer_id == second.ticket.customer_id  # type: ignore[union-attr]
+    assert Customer.objects.count() == 1
+
+
+@pytest.mark.parametrize("header", ["In-Reply-To", "References"])
+def test_a_reply_threads_by_the_message_it_answers(agent: User, header: str) -> None:
+    ticket = TicketFactory(actor=agent, customer_email="pat@example.com")
+    ours = message_create(ticket=ticket, actor=agent, body="We are on it.", public=True)
+    headers = (
+        {"in_reply_to": ours.email_message_id}
+        if header == "In-Reply-To"
+        else {"references": f"<older@customer.example> {ours.email_message_id}"}
+    )
+
+    email = receive(raw_email(subject="Re: something else", body="Thanks!", **headers))
+
+    assert (email.ticket, email.outcome) == (ticket, Outcome.REPLY)
+    assert ticket.messages.latest("id").body == "Thanks!"
+
+
+def test_a_reply_to_a_followup_threads_by_the_reference_in_our_message_id(
+    agent: User, settings: object
+) -> None:
+    ticket = TicketFactory(actor=agent)
+    followup_id = f"<followup-99.{ticket.reference}@{settings.HELPDESK_EMAIL_DOMAIN}>"  # type: ignore[attr-defined]
+
+    email = receive(raw_email(subject="Re: One week on", in_reply_to=followup_id))
+
+    assert email.ticket == ticket
+
+
+def test_the_subject_reference_threads_only_the_tickets_own_customer(agent: User) -> None:
+    ticket = TicketFactory(actor=agent, customer_email="pat@example.com")
+
+    own = receive(raw_email(sender="pat@example.com", subject=f"Re: [{ticket.reference}] Parcel"))
+    stranger = receive(
+        raw_email(sender="eve@example.com", subject=f"Re: [{ticket.reference}] Parcel")
+    )
+
+    assert own.ticket == ticket
+    assert stranger.ticket != ticket
+    assert stranger.outcome == Outcome.NEW_TICKET
+
+
+@pytest.mark.parametrize("final", [Status.RESOLVED, Status.CLOSED])
+def test_a_reply_to_a_finished_question_reopens_it(agent: User, final: str) -> None:
+    ticket = advance(TicketFactory(actor=agent, customer_email="pat@example.com"), to=final)
+
+    email = receive(raw_email(subject=f"Re: [{ticket.reference}]", body="It broke again."))
+
+    ticket.refresh_from_db()
+    assert email.outcome == Outcome.REOPENED
+    assert ticket.status == Status.ACKNOWLEDGED
+    event = ticket.events.filter(action="reopen").get()
+    assert event.payload["by_customer"] is True
+    assert "It broke again." in event.payload["reason"]
+
+
+def test_a_reply_during_rebuilding_reopens_the_mishap(agent: User) -> None:
+    ticket = advance(
+        TicketFactory(actor=agent, kind=Kind.MISHAP, customer_email="pat@example.com"),
+        to=Status.REBUILDING,
+    )
+
+    receive(raw_email(subject=f"Re: [{ticket.reference}]", body="Still broken."))
+
+    ticket.refresh_from_db()
+    assert ticket.status == Status.ACKNOWLEDGED
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({"Auto-Submitted": "auto-replied"}, "Auto-Submitted: auto-replied"),
+        ({"Precedence": "bulk"}, "Precedence: bulk"),
+        ({"Precedence": "junk"}, "Precedence: junk"),
+        ({"Precedence": "list"}, "Precedence: list"),
+        ({"X-Autoreply": "yes"}, "X-Autoreply header"),
+    ],
+)
+def test_automatic_messages_change_nothing_and_send_nothing(
+    agent: User, headers: dict[str, str], reason: str
+) -> None:
+    ticket = advance(
+        TicketFactory(actor=agent, customer_email="pat@example.com"), to=Status.RESOLVED
+    )
+    ours = ticket.messages.filter(author_kind="agent").latest("id")
+    messages = Message.objects.count()
+    mail.outbox.clear()
+
+    email = receive(
+        raw_email(subject="Out of office", in_reply_to=ours.email_message_id, headers=headers)
+    )
+
+    assert email.status == InboundEmail.Status.IGNORED
+    assert reason in email.reason
+    assert Message.objects.count() == messages
+    ticket.refresh_from_db()
+    assert ticket.status == Status.RESOLVED
+    assert mail.outbox == []
+
+
+def test_a_bounce_from_the_mailer_daemon_is_ignored() -> None:
+    email = receive(raw_email(sender="MAILER-DAEMON@mx.example.com", subject="Undelivered Mail"))
+
+    assert email.status == InboundEmail.Status.IGNORED
+    assert not Ticket.objects.exists()
+
+
+def test_our_own_message_coming_back_is_ignored(settings: object) -> None:
+    ours = f"<abc.HD-000001@{settings.HELPDESK_EMAIL_DOMAIN}>"  # type: ignore[attr-defined]
+
+    email = receive(raw_email(message_id=ours))
+
+    assert email.status == InboundEmail.Status.IGNORED
+    assert "our own" in email.reason
+
+
+def test_a_second_delivery_of_the_same_message_is_ignored() -> None:
+    raw = raw_email(message_id="<once@customer.example>")
+
+    first = inbound_receive(raw=raw, source="pipe")
+    second = inbound_receive(raw=raw, source="imap")
+
+    assert (first.duplicate, second.duplicate) == (False, True)
+    assert second.email.pk == first.email.pk
+    assert Ticket.objects.count() == 1
+    assert InboundEmail.objects.count() == 1
+
+
+def test_attachments_are_kept_on_the_customers_message() -> None:
+    email = receive(raw_email(attachments=[("photo.jpg", b"\xff\xd8jpeg", "image/jpeg")]))
+
+    attachment = email.ticket_message.attachments.get()  # type: ignore[union-attr]
+    assert (attachment.name, attachment.content_type, attachment.size) == (
+        "photo.jpg",
+        "image/jpeg",
+        6,
+    )
+
+
+def test_too_many_attachments_go_to_the_quarantine(settings: object) -> None:
+    settings.HELPDESK_MAX_ATTACHMENTS = 1  # type: ignore[attr-defined]
+
+    email = receive(
+        raw_email(attachments=[("a.txt", b"a", "text/plain"), ("b.txt", b"b", "text/plain")])
+    )
+
+    assert email.status == InboundEmail.Status.QUARANTINED
+    assert "2 attachments, above the limit of 1" in email.reason
+    assert bytes(email.raw)
+    assert not Ticket.objects.exists()
+
+
+def test_an_attachment_above_the_size_limit_goes_to_the_quarantine(settings: object) -> None:
+    settings.HELPDESK_MAX_ATTACHMENT_BYTES = 10  # type: ignore[attr-defined]
+
+    email = receive(raw_email(attachments=[("big.pdf", b"x" * 11, "application/pdf")]))
+
+    assert email.status == InboundEmail.Status.QUARANTINED
+    assert "big.pdf is above the limit of 10\xa0bytes per file" in email.reason
+
+
+def test_a_message_above_the_hard_limit_is_refused_naming_it(settings: object) -> None:
+    from core.errors import RuleViolation
+
+    settings.HELPDESK_INBOUND_MAX_BYTES = 100  # type: ignore[attr-defined]
+
+    with pytest.raises(RuleViolation, match="above the limit of 100\xa0bytes"):
+        inbound_receive(raw=raw_email(body="x" * 200), source="pipe")
+    assert not InboundEmail.objects.exists()
+
+
+def test_a_message_without_a_sender_is_quarantined_then_discarded(supervisor: User) -> None:
+    email = receive(b"Subject: who am I\r\n\r\nNo sender here.\r\n")
+
+    assert email.status == InboundEmail.Status.QUARANTINED
+    assert email.reason.startswith("no usable sender address")
+    discarded = inbound_discard(email=email, actor=supervisor, reason="Spam.")
+    assert discarded.status == InboundEmail.Status.DISCARDED
+
+
+def test_a_quarantined_message_can_be_retried_after_the_limit_changes(
+    settings: object, supervisor: User
+) -> None:
+    settings.HELPDESK_MAX_ATTACHMENTS = 0  # type: ignore[attr-defined]
+    email = receive(raw_email(attachments=[("a.txt", b"a", "text/plain")]))
+    settings.HELPDESK_MAX_ATTACHMENTS = 5  # type: ignore[attr-defined]
+
+    retried = inbound_retry(email=email, actor=supervisor)
+
+    assert retried.status == InboundEmail.Status.PROCESSED
+    assert retried.attempts == 2
+    assert retried.ticket is not None
+
+
+def test_html_only_mail_gets_text_and_sanitized_html() -> None:
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "pat@example.com"
+    message["Subject"] = "Styled"
+    message.set_content(
+        '<p>Hello <b>there</b><script>alert(1)</script><img src="http://track.example/x.gif"></p>'
+        "<p>Second line &amp; more</p>",
+        subtype="html",
+    )
+
+    email = receive(bytes(message))
+
+    stored = email.ticket_message
+    assert stored is not None
+    assert stored.body == "Hello there\nSecond line & more"
+    assert "<script" not in stored.body_html
+    assert "<img" not in stored.body_html
+    assert "<b>there</b>" in stored.body_html
+
+
+def test_an_unexpected_error_quarantines_instead_of_raising(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def explode(**kwargs: object) -> None:
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr("inbound.services.ticket_create", explode)
+
+    email = receive(raw_email())
+
+    assert email.status == InboundEmail.Status.QUARANTINED
+    assert email.reason == "Could not be handled: database hiccup"
