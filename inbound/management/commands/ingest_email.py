@@ -1,0 +1,41 @@
+"""Take one raw email on standard input, as an MTA's pipe delivers it
+(Postfix: ``help: "|/srv/desk/.venv/bin/python /srv/desk/manage.py ingest_email"``).
+
+Exit statuses are sysexits(3), which MTAs understand: 0 when the message is
+kept (threaded, ignored as automatic, quarantined, or a duplicate); 65
+(EX_DATAERR) when it is above the size limit, so the MTA bounces it to its
+sender; 75 (EX_TEMPFAIL) when it could not be stored (the database is down),
+so the MTA keeps it and tries again later. Nothing is ever dropped silently.
+"""
+
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from core.errors import RuleViolation
+from inbound.services import inbound_receive
+
+EX_OK, EX_DATAERR, EX_TEMPFAIL = 0, 65, 75
+
+
+class Command(BaseCommand):
+    help = "Read one raw email from standard input and hand it to the desk."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        raw = sys.stdin.buffer.read()
+        if not raw.strip():
+            self.stderr.write("ingest_email: standard input was empty; nothing to do.")
+            sys.exit(EX_DATAERR)
+        try:
+            received = inbound_receive(raw=raw, source="pipe")
+        except RuleViolation as error:
+            self.stderr.write(f"ingest_email: refused: {error.detail}")
+            sys.exit(EX_DATAERR)
+        except Exception as error:  # noqa: BLE001 - the MTA must keep the message and retry
+            self.stderr.write(f"ingest_email: could not store the message, try again: {error}")
+            sys.exit(EX_TEMPFAIL)
+        email = received.email
+        what = "duplicate of" if received.duplicate else email.get_status_display().lower()
+        self.stdout.write(f"ingest_email: {what} #{email.pk} {email.reason}".rstrip())
+        sys.exit(EX_OK)
