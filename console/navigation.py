@@ -20,6 +20,7 @@ class MenuItem:
 MENU = (
     MenuItem("Queue", "console:tickets_ticket_changelist", "tickets.view_ticket"),
     MenuItem("New ticket", "console:tickets_ticket_add", "tickets.add_ticket"),
+    MenuItem("Trust dashboard", "console:dashboard", "recovery.view_trust_dashboard"),
 )
 
 

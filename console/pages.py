@@ -4,8 +4,20 @@ a staff role, CSRF); each view then checks the permission it needs."""
 
 from typing import Any
 
+from django.urls import path
+
 
 def page_urls(site: Any) -> list[Any]:
     """URL patterns of the console's pages, each behind ``site.admin_view``."""
-    patterns: list[Any] = []
+    from console import dashboard
+
+    view = site.admin_view
+    patterns: list[Any] = [
+        path("dashboard/", view(dashboard.dashboard_view), name="dashboard"),
+        path(
+            "dashboard/export.csv",
+            view(dashboard.dashboard_export_view),
+            name="dashboard_export",
+        ),
+    ]
     return patterns

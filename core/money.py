@@ -53,10 +53,12 @@ def to_amount(value: object, currency: str) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-def percent_of(amount: Decimal, percent: int, currency: str) -> Decimal:
+def round_amount(amount: Decimal, currency: str) -> Decimal:
+    """A computed amount (a share, a pro-rata budget) rounded to the
+    currency's minor units, half to even, stored with two decimal places."""
     exponent = Decimal(1).scaleb(-minor_units(currency))
-    return (
-        (amount * percent / 100)
-        .quantize(exponent, rounding=ROUND_HALF_EVEN)
-        .quantize(Decimal("0.01"))
-    )
+    return amount.quantize(exponent, rounding=ROUND_HALF_EVEN).quantize(Decimal("0.01"))
+
+
+def percent_of(amount: Decimal, percent: int, currency: str) -> Decimal:
+    return round_amount(amount * percent / 100, currency)

@@ -4,6 +4,7 @@ Each figure says what it counts; a figure with nothing to count is null, not
 zero, so a new desk does not show a 0% apology rate it never had.
 """
 
+import calendar
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -23,9 +24,14 @@ from django.db.models import (
     QuerySet,
     Sum,
 )
+from django.db.models.functions import TruncDay, TruncWeek
 from django.utils import timezone
 
-from recovery.models import ApprovalRequest, Feedback, FollowUp, SpendEntry
+from accounts.models import User
+from accounts.roles import Role
+from core.money import round_amount
+from recovery.models import ApprovalRequest, Feedback, FollowUp, Period, SpendEntry
+from recovery.services.authority import Policy, policies_for
 from tickets.models import Commitment, Kind, Ticket
 
 # Commonly cited word-of-mouth figures: a happy customer tells about 3 people,
@@ -174,3 +180,175 @@ def trust_metrics(*, start: date, end: date) -> TrustMetrics:
             "unhappy_tell": ratings["unhappy"] * TELLS_UNHAPPY,
         },
     )
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    """One bucket (a day or an ISO week) of the range."""
+
+    start: date  # the bucket's first day, or the range's start for a week cut by it
+    mishaps: int
+    apologized: int
+    apology_rate: float | None
+    promises_due: int
+    promises_kept: int
+    promises_kept_rate: float | None
+
+
+BUCKETS = ("day", "week")
+
+
+def bucket_for(start: date, end: date) -> str:
+    """Days for a month or less, ISO weeks beyond: 5 to 53 points on a chart."""
+    return "day" if (end - start).days < 31 else "week"
+
+
+def _bucket_starts(start: date, end: date, bucket: str) -> list[date]:
+    step = timedelta(days=1 if bucket == "day" else 7)
+    first = start if bucket == "day" else start - timedelta(days=start.weekday())
+    starts = []
+    while first <= end:
+        starts.append(first)
+        first += step
+    return starts
+
+
+def _day(value: date | datetime) -> date:
+    # TruncDay/TruncWeek return aware datetimes in the zone they truncated in.
+    if isinstance(value, datetime):
+        return timezone.localtime(value, timezone.get_default_timezone()).date()
+    return value
+
+
+def trust_series(*, start: date, end: date, bucket: str = "week") -> list[SeriesPoint]:
+    """Mishaps, the apology rate and promises kept per day or ISO week of the
+    range, in two queries (one GROUP BY per source table) whatever its length;
+    buckets with nothing in them are filled in, with null rates."""
+    if bucket not in BUCKETS:
+        raise ValueError(f"bucket is one of {BUCKETS}, not {bucket!r}")
+    since, until = _bounds(start, end)
+    zone = timezone.get_default_timezone()
+    trunc = TruncDay if bucket == "day" else TruncWeek
+
+    tickets = (
+        Ticket.objects.filter(created_at__gte=since, created_at__lt=until, kind=Kind.MISHAP)
+        .annotate(bucket=trunc("created_at", tzinfo=zone))
+        .values("bucket")
+        .annotate(
+            n_mishaps=Count("pk"),
+            n_apologized=Count("pk", filter=Q(apologized_at__isnull=False)),
+        )
+        .order_by("bucket")
+    )
+    promises = (
+        Commitment.objects.filter(due_at__gte=since, due_at__lt=until)
+        .annotate(bucket=trunc("due_at", tzinfo=zone))
+        .values("bucket")
+        .annotate(
+            n_due=Count("pk"),
+            n_kept=Count("pk", filter=Q(fulfilled_at__isnull=False, fulfilled_at__lte=F("due_at"))),
+        )
+        .order_by("bucket")
+    )
+    by_tickets: dict[date, dict[str, Any]] = {_day(row["bucket"]): dict(row) for row in tickets}
+    by_promises: dict[date, dict[str, Any]] = {_day(row["bucket"]): dict(row) for row in promises}
+
+    points = []
+    for first in _bucket_starts(start, end, bucket):
+        mishap_row = by_tickets.get(first, {})
+        promise_row = by_promises.get(first, {})
+        mishaps, apologized = mishap_row.get("n_mishaps", 0), mishap_row.get("n_apologized", 0)
+        due, kept = promise_row.get("n_due", 0), promise_row.get("n_kept", 0)
+        points.append(
+            SeriesPoint(
+                start=max(first, start),
+                mishaps=mishaps,
+                apologized=apologized,
+                apology_rate=_ratio(apologized, mishaps),
+                promises_due=due,
+                promises_kept=kept,
+                promises_kept_rate=_ratio(kept, due),
+            )
+        )
+    return points
+
+
+def budget_for_range(policy: Policy, start: date, end: date) -> Decimal:
+    """What the policy allows in ``start`` to ``end`` (inclusive): the limit
+    per period, pro rata by the days of the range in each period. A day's
+    limit counts once per day; a week's limit is 1/7 of it per day; a month's
+    limit is 1/28 to 1/31 of it per day by the length of each calendar month,
+    so April 1 to 30 is exactly one month's limit, and 7 days of a weekly
+    limit exactly one week's. Pro rata rather than whole periods touched: a
+    7-day range that starts on a Wednesday would otherwise count two weeks."""
+    days = (end - start).days + 1
+    if policy.period == Period.DAY:
+        periods = Decimal(days)
+    elif policy.period == Period.WEEK:
+        periods = Decimal(days) / 7
+    else:
+        periods = Decimal(0)
+        day = start
+        while day <= end:
+            month_days = calendar.monthrange(day.year, day.month)[1]
+            month_end = min(day.replace(day=month_days), end)
+            periods += Decimal((month_end - day).days + 1) / month_days
+            day = month_end + timedelta(days=1)
+    return round_amount(policy.per_period_limit * periods, policy.currency)
+
+
+@dataclass(frozen=True)
+class AgentSpend:
+    """One person's restitution spend in the range against their budget for it,
+    both in the currency of their policy."""
+
+    user: int
+    username: str
+    currency: str
+    spent: Decimal
+    budget: Decimal
+    period: str
+    per_period_limit: Decimal
+
+    @property
+    def share_of_budget(self) -> float | None:
+        return round(float(self.spent / self.budget), 4) if self.budget else None
+
+
+def spend_against_budget(
+    *, start: date, end: date, spend: list[dict[str, Any]]
+) -> list[AgentSpend]:
+    """Everyone who granted something in the range (``spend`` is
+    ``TrustMetrics.restitution_spend``) and every active agent, even one who
+    spent nothing: three queries (users, their groups, their policies)."""
+    spenders = {row["user"] for row in spend}
+    users = (
+        User.objects.filter(Q(pk__in=spenders) | Q(is_active=True, groups__name=Role.AGENT))
+        .distinct()
+        .prefetch_related("groups")
+        .order_by("username", "pk")
+    )
+    policies = policies_for(users)
+    result = []
+    for user in users:
+        policy = policies[user.pk]
+        spent = sum(
+            (
+                Decimal(row["total"])
+                for row in spend
+                if row["user"] == user.pk and row["currency"] == policy.currency
+            ),
+            Decimal("0.00"),
+        )
+        result.append(
+            AgentSpend(
+                user=user.pk,
+                username=user.username,
+                currency=policy.currency,
+                spent=spent,
+                budget=budget_for_range(policy, start, end),
+                period=policy.period,
+                per_period_limit=policy.per_period_limit,
+            )
+        )
+    return result

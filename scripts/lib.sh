@@ -51,3 +51,20 @@ ensure_chromium() {
     $sudo apt-get update -q
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium
 }
+
+# The front-end libraries (Chart.js for the dashboard) from package-lock.json,
+# installed again only when the lock file changed.
+ensure_node_modules() {
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "npm is needed for the console's charts: install Node.js 18 or newer (it brings npm)." >&2
+        return 1
+    fi
+    local stamp="node_modules/.installed-package-lock"
+    local digest
+    digest="$(sha256sum package-lock.json | cut -d' ' -f1)"
+    if [ "$(cat "$stamp" 2>/dev/null || true)" != "$digest" ]; then
+        echo "==> Installing the front-end libraries (npm ci)"
+        npm ci --no-audit --no-fund
+        echo "$digest" >"$stamp"
+    fi
+}

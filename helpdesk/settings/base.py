@@ -121,6 +121,12 @@ DEFAULT_CURRENCY = validate_currency(env("DEFAULT_CURRENCY", default="USD"))
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+# Front-end libraries come from npm (package-lock.json, installed by
+# scripts/lib.sh ensure_node_modules) and are served by staticfiles like our
+# own files, so collectstatic and whitenoise ship them too: no CDN.
+STATICFILES_DIRS = [
+    ("vendor/chart.js", BASE_DIR / "node_modules" / "chart.js" / "dist"),
+]
 STORAGES: dict[str, Any] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

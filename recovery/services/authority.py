@@ -2,6 +2,7 @@
 left of it right now."""
 
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -38,7 +39,18 @@ class Policy:
 
 def policy_for(user: User) -> Policy:
     """The user's policy, or their role's defaults when none is set."""
-    row = AuthorityPolicy.objects.filter(user=user).first()
+    return _policy(user, AuthorityPolicy.objects.filter(user=user).first())
+
+
+def policies_for(users: Iterable[User]) -> dict[int, Policy]:
+    """The policies of many users by id, in one query (read ``groups``
+    through a prefetch for the role's defaults): for pages that list staff."""
+    users = list(users)
+    rows = {row.user_id: row for row in AuthorityPolicy.objects.filter(user__in=users)}
+    return {user.pk: _policy(user, rows.get(user.pk)) for user in users}
+
+
+def _policy(user: User, row: AuthorityPolicy | None) -> Policy:
     if row is not None:
         return Policy(
             per_incident_limit=row.per_incident_limit,

@@ -1,6 +1,7 @@
 """The trust dashboard's figures: each counts what it says, in SQL, for a range."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -8,9 +9,10 @@ import time_machine
 from django.utils import timezone
 
 from accounts.models import User
-from recovery.metrics import trust_metrics
+from recovery.metrics import bucket_for, budget_for_range, trust_metrics, trust_series
 from recovery.models import Feedback
 from recovery.services import restitution_grant
+from recovery.services.authority import Policy
 from tests.conftest import client_for
 from tests.factories import TicketFactory, advance
 from tickets.models import Kind
@@ -130,3 +132,75 @@ def test_the_figures_cost_the_same_queries_whatever_the_history(
     # Permissions (2), then one query per group of figures (7).
     with django_assert_num_queries(METRICS_QUERIES):
         assert client.get("/api/v1/metrics/trust/").status_code == 200
+
+
+def test_the_series_counts_each_week_in_sql_and_fills_the_empty_ones(
+    django_assert_num_queries: Any,
+) -> None:
+    now = timezone.now()
+    for weeks_ago, apologize in [(0, True), (0, False), (2, True), (5, False)]:
+        with time_machine.travel(now - timedelta(weeks=weeks_ago), tick=False):
+            ticket = TicketFactory(kind=Kind.MISHAP)
+            advance(ticket, to="committed" if apologize else "acknowledged")
+    TicketFactory(kind=Kind.QUESTION)  # not a mishap
+    start, end = today() - timedelta(weeks=6), today() + timedelta(days=3)
+
+    with django_assert_num_queries(2):  # one GROUP BY for tickets, one for promises
+        series = trust_series(start=start, end=end, bucket="week")
+
+    def monday(day: date) -> date:
+        return day - timedelta(days=day.weekday())
+
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    assert len(series) == len({monday(day) for day in days})
+    assert series[0].start == start  # the first week is cut by the range
+    assert all(point.start.weekday() == 0 for point in series[1:])
+    by_start = {point.start: point for point in series}
+    this_week = by_start[max(start, monday(today()))]
+    assert sum(point.mishaps for point in series) == 4
+    assert this_week.mishaps == 2
+    assert this_week.apology_rate == 0.5
+    assert by_start[monday(today() - timedelta(weeks=2))].apology_rate == 1.0
+    assert by_start[monday(today() - timedelta(weeks=1))].mishaps == 0
+    assert by_start[monday(today() - timedelta(weeks=1))].apology_rate is None  # not 0%
+    # A commitment falls in the week it is due: two days after it was made.
+    due = by_start[monday(today() + timedelta(days=2))]
+    assert (due.promises_due, due.promises_kept, due.promises_kept_rate) == (1, 0, 0.0)
+    assert sum(point.promises_due for point in series) == 2
+
+
+def test_the_daily_series_has_a_point_per_day() -> None:
+    with time_machine.travel(timezone.now() - timedelta(days=3), tick=False):
+        TicketFactory(kind=Kind.MISHAP)
+
+    series = trust_series(start=today() - timedelta(days=6), end=today(), bucket="day")
+
+    assert [point.start for point in series] == [
+        today() - timedelta(days=n) for n in range(6, -1, -1)
+    ]
+    assert [point.mishaps for point in series] == [0, 0, 0, 1, 0, 0, 0]
+
+
+def test_the_bucket_is_days_for_a_month_and_weeks_beyond() -> None:
+    assert bucket_for(today() - timedelta(days=29), today()) == "day"
+    assert bucket_for(today() - timedelta(days=89), today()) == "week"
+
+
+@pytest.mark.parametrize(
+    ("period", "start", "end", "budget"),
+    [
+        ("week", date(2026, 4, 1), date(2026, 4, 7), "200.00"),  # a Wednesday: still one week
+        ("week", date(2026, 4, 1), date(2026, 4, 30), "857.14"),  # 30/7 weeks
+        ("day", date(2026, 4, 1), date(2026, 4, 7), "1400.00"),
+        ("month", date(2026, 4, 1), date(2026, 4, 30), "200.00"),  # one calendar month
+        ("month", date(2026, 2, 1), date(2026, 2, 28), "200.00"),
+        ("month", date(2026, 4, 16), date(2026, 5, 15), "196.77"),  # 15/30 + 15/31
+        ("month", date(2025, 1, 1), date(2025, 12, 31), "2400.00"),
+    ],
+)
+def test_the_budget_for_a_range_is_the_period_limit_pro_rata(
+    period: str, start: date, end: date, budget: str
+) -> None:
+    policy = Policy(Decimal(50), Decimal(200), period, Decimal(100), (), "USD", True)
+
+    assert budget_for_range(policy, start, end) == Decimal(budget)
