@@ -76,6 +76,9 @@ _ADMIN = _SUPERVISOR | {
     "recovery.add_webhookendpoint",
     "recovery.change_webhookendpoint",
     "recovery.view_webhookdelivery",
+    "inbound.ingest_email",
+    "inbound.view_inboundemail",
+    "inbound.change_inboundemail",
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {

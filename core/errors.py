@@ -48,3 +48,13 @@ class StepsMissing(DomainError):
             detail, missing_steps=missing_steps, current_status=current_status, **extra
         )
         self.missing_steps = missing_steps
+
+
+class PayloadTooLarge(DomainError):
+    """Input above a size limit (HTTP 413); ``limit_bytes`` names the limit."""
+
+    status = 413
+    slug = "payload-too-large"
+
+    def __init__(self, detail: str, *, limit_bytes: int, **extra: Any) -> None:
+        super().__init__(detail, limit_bytes=limit_bytes, **extra)

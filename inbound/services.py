@@ -13,7 +13,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from accounts.models import User
-from core.errors import RuleViolation
+from core.errors import PayloadTooLarge, RuleViolation
 from inbound.models import InboundEmail
 from inbound.parsing import ParsedEmail, parse, sanitize_html
 from inbound.threading import find_ticket, our_domain_ids
@@ -37,10 +37,10 @@ def inbound_receive(*, raw: bytes, source: str) -> Received:
     received is a duplicate delivery: nothing happens the second time."""
     limit = settings.HELPDESK_INBOUND_MAX_BYTES
     if len(raw) > limit:
-        raise RuleViolation(
+        raise PayloadTooLarge(
             f"The message is {filesizeformat(len(raw))}, above the limit of "
             f"{filesizeformat(limit)}.",
-            field="message",
+            limit_bytes=limit,
         )
     parsed = parse(raw)
     try:

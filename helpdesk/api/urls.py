@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("tickets.urls")),
     path("", include("recovery.urls")),
+    path("", include("inbound.urls")),
 ]

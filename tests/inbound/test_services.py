@@ -207,11 +207,11 @@ def test_an_attachment_above_the_size_limit_goes_to_the_quarantine(settings: obj
 
 
 def test_a_message_above_the_hard_limit_is_refused_naming_it(settings: object) -> None:
-    from core.errors import RuleViolation
+    from core.errors import PayloadTooLarge
 
     settings.HELPDESK_INBOUND_MAX_BYTES = 100  # type: ignore[attr-defined]
 
-    with pytest.raises(RuleViolation, match="above the limit of 100\xa0bytes"):
+    with pytest.raises(PayloadTooLarge, match="above the limit of 100\xa0bytes"):
         inbound_receive(raw=raw_email(body="x" * 200), source="pipe")
     assert not InboundEmail.objects.exists()
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from core.errors import RuleViolation
+from core.errors import DomainError
 from inbound.services import inbound_receive
 
 EX_OK, EX_DATAERR, EX_TEMPFAIL = 0, 65, 75
@@ -29,7 +29,7 @@ class Command(BaseCommand):
             sys.exit(EX_DATAERR)
         try:
             received = inbound_receive(raw=raw, source="pipe")
-        except RuleViolation as error:
+        except DomainError as error:
             self.stderr.write(f"ingest_email: refused: {error.detail}")
             sys.exit(EX_DATAERR)
         except Exception as error:  # noqa: BLE001 - the MTA must keep the message and retry
