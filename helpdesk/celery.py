@@ -49,4 +49,8 @@ app.conf.beat_schedule = {
         "task": "tickets.close_quiet_tickets",
         "schedule": crontab(minute=17),
     },
+    "inbound-poll-imap": {
+        "task": "inbound.poll_imap",
+        "schedule": crontab(minute="*"),
+    },
 }

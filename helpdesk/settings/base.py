@@ -237,6 +237,14 @@ HELPDESK_MAX_ATTACHMENTS = env.int("HELPDESK_MAX_ATTACHMENTS", default=5)
 # go to the queue with this slug (none: unassigned, seen by supervisors).
 HELPDESK_INBOUND_MAX_BYTES = env.int("HELPDESK_INBOUND_MAX_BYTES", default=30 * 1024 * 1024)
 HELPDESK_INBOUND_QUEUE = env("HELPDESK_INBOUND_QUEUE", default="")
+# An IMAP mailbox polled every minute by beat (optional: off without a host).
+HELPDESK_IMAP_HOST = env("HELPDESK_IMAP_HOST", default="")
+HELPDESK_IMAP_PORT = env.int("HELPDESK_IMAP_PORT", default=993)
+HELPDESK_IMAP_SSL = env.bool("HELPDESK_IMAP_SSL", default=True)
+HELPDESK_IMAP_USER = env("HELPDESK_IMAP_USER", default="")
+HELPDESK_IMAP_PASSWORD = env("HELPDESK_IMAP_PASSWORD", default="")
+HELPDESK_IMAP_FOLDER = env("HELPDESK_IMAP_FOLDER", default="INBOX")
+HELPDESK_IMAP_BATCH = env.int("HELPDESK_IMAP_BATCH", default=50)
 # An answered question with no news for this long is closed by beat.
 HELPDESK_AUTO_CLOSE_AFTER = timedelta(days=env.int("HELPDESK_AUTO_CLOSE_AFTER_DAYS", default=7))
 # A new mishap within this long after another one's rebuilding period is a
