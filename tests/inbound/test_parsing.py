@@ -1,0 +1,93 @@
+"""Decoding: RFC 2047 headers, quoted-printable and base64 bodies, every
+character set Python knows, and what to do with one it does not."""
+
+import base64
+
+from inbound.parsing import parse, sanitize_html, text_from_html
+
+
+def test_rfc2047_encoded_words_in_the_subject_and_sender() -> None:
+    raw = (
+        b"From: =?utf-8?q?In=C3=AAs_Duarte?= <ines@example.pt>\r\n"
+        b"Subject: =?iso-8859-1?q?Encomenda_n=E3o_chegou?= =?utf-8?b?IOKAlCDinJM=?=\r\n"
+        b"Message-ID: <x1@example.pt>\r\n\r\nOla\r\n"
+    )
+
+    parsed = parse(raw)
+
+    assert parsed.sender_name == "Inês Duarte"
+    assert parsed.subject == "Encomenda não chegou — ✓"
+
+
+def test_quoted_printable_latin1_body() -> None:
+    raw = (
+        b"From: lena@example.de\r\nSubject: Lieferung\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=iso-8859-1\r\n"
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        b"Die Torte kam einen Tag zu sp=E4t. Gr=FC=DFe\r\n"
+    )
+
+    assert parse(raw).text == "Die Torte kam einen Tag zu spät. Grüße"
+
+
+def test_base64_bodies_in_asian_and_cyrillic_character_sets() -> None:
+    for charset, text in [
+        ("shift_jis", "荷物が届きません"),
+        ("koi8-r", "Посылка не пришла"),
+        ("gb2312", "包裹没有到"),
+    ]:
+        encoded = base64.b64encode(text.encode(charset))
+        raw = (
+            b"From: someone@example.com\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: text/plain; charset=" + charset.encode() + b"\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\n" + encoded + b"\r\n"
+        )
+
+        assert parse(raw).text == text, charset
+
+
+def test_an_unknown_character_set_is_read_as_utf8_and_noted() -> None:
+    raw = (
+        b"From: someone@example.com\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=x-made-up\r\n\r\nCaf\xc3\xa9\r\n"
+    )
+
+    parsed = parse(raw)
+
+    assert parsed.text == "Café"
+    assert parsed.problems == ["unknown character set 'x-made-up'; read as UTF-8"]
+
+
+def test_eight_bit_text_without_a_declared_charset_does_not_crash() -> None:
+    raw = b"From: someone@example.com\r\nSubject: caf\xe9\r\n\r\nna\xefve body\r\n"
+
+    parsed = parse(raw)
+
+    assert parsed.sender_email == "someone@example.com"
+    assert "body" in parsed.text
+
+
+def test_garbage_is_a_message_with_problems_not_an_exception() -> None:
+    parsed = parse(b"\x00\xff\xfe not an email at all \x00")
+
+    assert parsed.sender_email == ""
+
+
+def test_html_is_sanitized_and_text_derived() -> None:
+    html = '<p onclick="x()">Hi <a href="javascript:alert(1)">me</a> <a href="https://ok.example">ok</a></p>'
+
+    clean = sanitize_html(html)
+
+    assert "onclick" not in clean
+    assert "javascript:" not in clean
+    assert 'href="https://ok.example"' in clean
+    assert text_from_html("<p>One</p><p>Two &amp; three</p>") == "One\nTwo & three"
+
+
+def test_reply_to_is_preferred_to_from() -> None:
+    raw = (
+        b"From: noreply-relay@shop.example\r\nReply-To: Pat <pat@example.com>\r\n"
+        b"Subject: x\r\n\r\nhi\r\n"
+    )
+
+    assert parse(raw).sender_email == "pat@example.com"
