@@ -1,10 +1,15 @@
 import io
+import os
 import random
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core import mail
 from django.core.management import CommandError, call_command
@@ -200,3 +205,46 @@ class TestASeededDesk:
         assert not sent.filter(sent_at__gte=seeded).exists()
         assert FollowUp.objects.filter(status=FollowUp.Status.CANCELLED).exists()
         assert Feedback.objects.filter(created_at__lt=seeded).count() > 30
+
+
+@pytest.mark.slow
+def test_the_history_puts_no_task_on_the_broker_and_sends_no_email(tmp_path: Path) -> None:
+    """As ``scripts/run`` seeds the local desk: SQLite, the filesystem broker
+    and the file email backend, in a process of its own, so the history's
+    transaction really commits and its on-commit tasks really run."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL", "SECRET_KEY"}
+    }
+    env.update(DJANGO_SETTINGS_MODULE="helpdesk.settings.local", HELPDESK_VAR_DIR=str(tmp_path))
+
+    def manage(*args: str) -> str:
+        return subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", *args],
+            cwd=settings.BASE_DIR,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        ).stdout
+
+    manage("migrate", "--noinput")
+    output = manage("seed_demo")
+    waiting = manage(
+        "shell",
+        "-c",
+        "from tickets.models import Alert, Message; print("
+        "Message.objects.filter(delivery_status='pending').count()"
+        " + Alert.objects.filter(sent_at=None).count())",
+    )
+
+    assert "new tickets of history" in output
+    assert "0 new tickets of history" not in output
+    queued = list((tmp_path / "broker" / "queue").iterdir())
+    # Only the current tickets' emails and alerts wait for the worker.
+    assert len(queued) == int(waiting.split()[-1])
+    assert len(queued) < 40
+    mail_dir = tmp_path / "mail"
+    assert not mail_dir.exists() or not any(mail_dir.iterdir())
