@@ -148,12 +148,18 @@ _MISHAP_PATH = (
 _QUESTION_PATH = (Status.ACKNOWLEDGED, Status.RESOLVED, Status.CLOSED)
 
 
-def seed_demo_tickets(*, agents: list[User]) -> int:
-    """Create what is missing; returns how many tickets were created."""
+def seed_demo_queues(*, agents: list[User]) -> dict[str, Queue]:
+    """The demo queues, created where missing, with the agents as members."""
     queues = {}
     for name, slug in QUEUES:
         existing = Queue.objects.filter(slug=slug).first()
         queues[slug] = existing or queue_create(name=name, slug=slug, members=agents)
+    return queues
+
+
+def seed_demo_tickets(*, agents: list[User]) -> int:
+    """Create what is missing; returns how many tickets were created."""
+    queues = seed_demo_queues(agents=agents)
     created = 0
     for index, (subject, body, kind, severity, channel, email, queue, status) in enumerate(
         DEMO_TICKETS

@@ -46,3 +46,19 @@ DEFAULT_STEPS = (
         "we can still do, reply to this email.",
     ),
 )
+
+# A resolved question gets one check-in, the next morning. It is what gives
+# the trust dashboard its baseline: the ratings of customers who never had a
+# mishap, against which the recovery paradox index measures the recovered
+# ones. Fixed in code, not a supervisor's plan: plans are chosen by a mishap's
+# severity, and a question has no rebuilding period to plan.
+QUESTION_STEPS = (
+    (
+        1,
+        "How did we do?",
+        INTRO
+        + "Yesterday we answered your question about {{ ticket.subject }}. We hope it helped.\n\n"
+        "How did we do? A single click below tells us, and every answer is read. If anything "
+        "is still unclear, just reply to this email.",
+    ),
+)

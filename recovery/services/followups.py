@@ -21,7 +21,7 @@ from django.utils import timezone
 from accounts.models import Customer, User
 from core.delivery import claimable
 from core.errors import DomainError, RuleViolation
-from recovery.followup_defaults import DEFAULT_STEPS
+from recovery.followup_defaults import DEFAULT_STEPS, QUESTION_STEPS
 from recovery.models import (
     Feedback,
     FollowUp,
@@ -61,6 +61,7 @@ def morning_slot(*, day: date, zone: ZoneInfo, spread_key: int) -> datetime:
 
 
 def plan_steps(severity: str) -> list[tuple[int, str, str]]:
+    """The steps of the mishap plan for ``severity``."""
     plan = FollowUpPlan.objects.filter(severity=severity).prefetch_related("steps").first()
     if plan is None:
         return [(offset, subject, body) for offset, subject, body in DEFAULT_STEPS]
@@ -69,10 +70,10 @@ def plan_steps(severity: str) -> list[tuple[int, str, str]]:
 
 def followups_schedule(ticket: Ticket, actor: User | None) -> list[FollowUp]:
     """Lifecycle hook on resolution: schedule the plan of the mishap's
-    severity, each step in the customer's morning. Runs in the resolve's
-    transaction, so the rows exist exactly when the ticket is rebuilding."""
-    if ticket.kind != Kind.MISHAP:
-        return []
+    severity, each step in the customer's morning; for an answered question,
+    the one "How did we do?" check-in of ``QUESTION_STEPS``. Runs in the
+    resolve's transaction, so the rows exist exactly when the ticket is
+    resolved."""
     # Locked, so an unsubscribe that commits meanwhile is seen (see customer_unsubscribe).
     customer = Customer.objects.select_for_update().get(pk=ticket.customer_id)
     if FollowUpOptOut.objects.filter(customer=customer).exists():
@@ -83,6 +84,7 @@ def followups_schedule(ticket: Ticket, actor: User | None) -> list[FollowUp]:
             payload={"reason": "The customer unsubscribed from follow-ups."},
         )
         return []
+    steps = plan_steps(ticket.severity) if ticket.kind == Kind.MISHAP else list(QUESTION_STEPS)
     resolved_local = timezone.localtime(ticket.resolved_at or timezone.now(), customer.zone)
     rows = [
         FollowUp(
@@ -98,7 +100,7 @@ def followups_schedule(ticket: Ticket, actor: User | None) -> list[FollowUp]:
                 spread_key=ticket.pk * 100 + number,
             ),
         )
-        for number, (offset, subject, body) in enumerate(plan_steps(ticket.severity), start=1)
+        for number, (offset, subject, body) in enumerate(steps, start=1)
     ]
     created = FollowUp.objects.bulk_create(rows)
     record_event(

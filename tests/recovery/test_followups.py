@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
-from recovery.models import Feedback, FollowUp, FollowUpOptOut
+from recovery.models import Feedback, FollowUp, FollowUpOptOut, FollowUpPlan
 from recovery.services.followups import (
     FEEDBACK_SALT,
     MAX_ATTEMPTS,
@@ -27,7 +27,7 @@ from tests.conftest import client_for
 from tests.factories import TicketFactory, advance
 from tests.smtp import SmtpSink
 from tickets.models import Alert, Kind, Status, Ticket
-from tickets.services import ticket_reopen
+from tickets.services import ticket_close, ticket_reopen
 
 pytestmark = pytest.mark.django_db
 
@@ -89,10 +89,77 @@ def test_a_slot_inside_a_dst_gap_becomes_a_real_instant(settings: Any) -> None:
     assert slot.hour == 3  # 02:xx does not exist that night
 
 
-def test_questions_get_no_follow_ups() -> None:
-    ticket = advance(TicketFactory(kind=Kind.QUESTION), to="resolved")
+def answered(zone: str = "Europe/Berlin", **kwargs: Any) -> Ticket:
+    ticket = TicketFactory(kind=Kind.QUESTION, **kwargs)
+    customer = ticket.customer
+    customer.time_zone = zone
+    customer.save(update_fields=["time_zone"])
+    return advance(ticket, to="resolved")
 
-    assert not FollowUp.objects.filter(ticket=ticket).exists()
+
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "America/Los_Angeles"])
+def test_an_answered_question_gets_one_how_did_we_do_the_next_morning(zone: str) -> None:
+    resolved_at = datetime(2026, 6, 10, 22, 30, tzinfo=UTC)
+    with time_machine.travel(resolved_at, tick=False):
+        ticket = answered(zone)
+
+    [followup] = ticket.followups.all()
+    local = followup.due_at.astimezone(ZoneInfo(zone))
+    assert (followup.step_number, followup.offset_days) == (1, 1)
+    assert followup.subject_template == "How did we do?"
+    assert followup.status == FollowUp.Status.SCHEDULED
+    assert local.date() == resolved_at.astimezone(ZoneInfo(zone)).date() + timedelta(days=1)
+    assert 9 <= local.hour < 11, local
+    assert ticket.events.filter(action="followups_scheduled").count() == 1
+
+
+def test_a_question_follow_up_does_not_follow_the_mishap_plans() -> None:
+    FollowUpPlan.objects.filter(severity="minor").delete()
+    plan = FollowUpPlan.objects.create(severity="minor")
+    plan.steps.create(offset_days=3, subject_template="Mishap check-in", body_template="Hi.")
+
+    [followup] = answered().followups.all()
+
+    assert (followup.offset_days, followup.subject_template) == (1, "How did we do?")
+
+
+def test_closing_an_answered_question_keeps_its_follow_up_and_reopening_cancels_it() -> None:
+    closed = ticket_close(ticket=answered(), actor=None)
+    assert closed.followups.get().status == FollowUp.Status.SCHEDULED
+
+    ticket_reopen(ticket=closed, actor=closed.assignee, reason="Not answered after all.")
+
+    followup = closed.followups.get()
+    assert followup.status == FollowUp.Status.CANCELLED
+    assert followup.cancel_reason == "The ticket was reopened."
+
+
+def test_a_customer_who_unsubscribed_gets_no_question_follow_up() -> None:
+    ticket = TicketFactory(kind=Kind.QUESTION)
+    FollowUpOptOut.objects.create(customer=ticket.customer)
+
+    ticket = advance(ticket, to="resolved")
+
+    assert not ticket.followups.exists()
+    assert ticket.events.filter(action="followups_skipped").exists()
+
+
+def test_a_question_follow_up_is_sent_with_the_rating_link(smtp_sink: SmtpSink) -> None:
+    [followup] = make_due(answered(customer_name="Lena Fischer", subject="Gift wrap?"))
+    followups_claim_due()
+
+    assert followup_deliver(followup_id=followup.pk) is True
+
+    [mail] = smtp_sink.received
+    links = links_for(followup)
+    text = mail.get_body(("plain",)).get_content()
+    assert mail["Subject"] == f"[{followup.ticket.reference}] How did we do?"
+    assert "Dear Lena Fischer" in text
+    assert "your question about Gift wrap?" in text
+    assert links.feedback in text
+    assert links.feedback in mail.get_body(("html",)).get_content()
+    assert str(mail["List-Unsubscribe"]).strip() == f"<{links.unsubscribe}>"
+    assert FollowUp.objects.get(pk=followup.pk).status == FollowUp.Status.SENT
 
 
 def test_a_customer_who_unsubscribed_gets_no_new_follow_ups() -> None:
@@ -207,6 +274,16 @@ def test_the_feedback_link_records_a_rating_once() -> None:
     feedback = Feedback.objects.get()
     assert (feedback.rating, feedback.comment) == (4, "Much better.")
     assert not Alert.objects.filter(kind=Alert.Kind.LOW_RATING).exists()
+
+
+def test_a_question_follow_up_link_records_the_rating() -> None:
+    followup = answered().followups.get()
+
+    response = Client().post(feedback_url(followup), {"rating": "5", "comment": "Quick!"})
+
+    assert response.status_code == 200
+    feedback = Feedback.objects.get()
+    assert (feedback.ticket_id, feedback.rating) == (followup.ticket_id, 5)
 
 
 def test_a_low_rating_alerts_the_agent_and_supervisors(supervisor: User) -> None:

@@ -13,6 +13,7 @@ from recovery.metrics import bucket_for, budget_for_range, trust_metrics, trust_
 from recovery.models import Feedback
 from recovery.services import restitution_grant
 from recovery.services.authority import Policy
+from recovery.services.followups import feedback_record
 from tests.conftest import client_for
 from tests.factories import TicketFactory, advance
 from tickets.models import Kind
@@ -88,6 +89,26 @@ def test_spend_per_agent_and_kind_and_the_recovery_paradox_index() -> None:
     assert metrics.never_failed_average_rating == 4.0
     assert metrics.recovery_paradox_index == 1.25
     assert metrics.word_of_mouth == {"happy_tell": 3, "resolved_tell": 5, "unhappy_tell": 0}
+
+
+def test_a_rating_from_a_question_follow_up_is_the_never_failed_baseline() -> None:
+    question = advance(TicketFactory(kind=Kind.QUESTION), to="resolved")
+    feedback_record(followup=question.followups.get(), rating=4)
+
+    alone = trust_metrics(start=today(), end=today() + timedelta(days=1))
+
+    assert alone.never_failed_average_rating == 4.0
+    assert alone.recovered_average_rating is None
+    assert alone.recovery_paradox_index is None
+
+    mishap = advance(TicketFactory(kind=Kind.MISHAP), to="rebuilding")
+    feedback_record(followup=mishap.followups.order_by("due_at").first(), rating=5)
+
+    both = trust_metrics(start=today(), end=today() + timedelta(days=1))
+
+    assert both.never_failed_average_rating == 4.0
+    assert both.recovered_average_rating == 5.0
+    assert both.recovery_paradox_index == 1.25
 
 
 def test_the_endpoint_is_for_supervisors(supervisor: User, agent: User) -> None:

@@ -109,5 +109,6 @@ def test_a_question_needs_no_apology(agent: User, deliver_on_commit) -> None:
         "created",
         "acknowledge",
         "resolve",
+        "followups_scheduled",  # the one "How did we do?" check-in
         "close",
     ]

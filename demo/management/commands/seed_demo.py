@@ -1,5 +1,6 @@
-"""Demo data for a first look at the desk. Safe to run again: it updates what
-exists and adds what is missing, never duplicates."""
+"""Demo data for a first look at the desk: staff, customers, 90 days of
+history for the trust dashboard, and a current ticket in every state. Safe to
+run again: it updates what exists and adds what is missing, never duplicates."""
 
 from typing import Any
 
@@ -10,7 +11,8 @@ from django.db import transaction
 from accounts.models import User
 from accounts.roles import Role
 from accounts.services import customer_upsert, staff_upsert
-from demo.tickets import seed_demo_tickets
+from demo.history import HISTORY_CUSTOMERS, HISTORY_DAYS, seed_demo_history
+from demo.tickets import seed_demo_queues, seed_demo_tickets
 
 DEMO_PASSWORD = "recover-demo-2026"
 
@@ -33,7 +35,10 @@ CUSTOMERS = (
 
 
 class Command(BaseCommand):
-    help = "Create or refresh the demo staff and customers, and print the demo logins."
+    help = (
+        "Create or refresh the demo staff, customers, history and tickets, and print the "
+        "demo logins."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.HELPDESK_ALLOW_DEMO_DATA:
@@ -53,17 +58,25 @@ class Command(BaseCommand):
                 )
             created = sum(
                 customer_upsert(email=email, name=name, time_zone=zone, locale=locale)[1]
-                for name, email, zone, locale in CUSTOMERS
+                for name, email, zone, locale in (*CUSTOMERS, *HISTORY_CUSTOMERS)
             )
-            new_tickets = seed_demo_tickets(
-                agents=list(
-                    User.objects.filter(username__in=["alex", "jordan"]).order_by("username")
-                ),
-            )
+            agents = list(User.objects.filter(username__in=["alex", "jordan"]).order_by("username"))
+            seed_demo_queues(agents=agents)
+        # Before the current tickets: the history is added only to a desk
+        # with no tickets, and the current ones then follow it in time.
+        history = seed_demo_history(
+            agents=agents,
+            supervisor=User.objects.get(username="sam"),
+            named_customers=[(name, email) for name, email, *_ in CUSTOMERS],
+        )
+        with transaction.atomic():
+            new_tickets = seed_demo_tickets(agents=agents)
 
+        customers = len(CUSTOMERS) + len(HISTORY_CUSTOMERS)
         self.stdout.write(
-            f"Demo data ready: {len(STAFF)} staff, {len(CUSTOMERS)} customers ({created} new), "
-            f"{new_tickets} new tickets in every state."
+            f"Demo data ready: {len(STAFF)} staff, {customers} customers ({created} new), "
+            f"{new_tickets} new tickets in every state and {history} new tickets of history "
+            f"over the last {HISTORY_DAYS} days."
         )
         self.stdout.write(f"Logins (password for all: {DEMO_PASSWORD}):")
         for username, role, *_ in STAFF:
