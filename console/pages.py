@@ -7,5 +7,10 @@ from typing import Any
 
 def page_urls(site: Any) -> list[Any]:
     """URL patterns of the console's pages, each behind ``site.admin_view``."""
+    from console import customers, followup_plans, process_fixes
+
     patterns: list[Any] = []
+    patterns += customers.urls(site)
+    patterns += followup_plans.urls(site)
+    patterns += process_fixes.urls(site)
     return patterns
