@@ -43,23 +43,28 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
 
 @dataclass(frozen=True)
 class Sparkline:
-    """Ratings over time as an inline SVG polyline, drawn on the server."""
+    """Ratings over time as an inline SVG polyline, drawn on the server: no
+    chart library, and the numbers are in the table below it as well."""
 
     points: str
     dots: list[tuple[float, float, int]]
-    width: int = 240
-    height: int = 48
+    width: int = 260
+    height: int = 56
+    left: int = 14  # room for the scale's 1 and 5
+    top: int = 6
+    bottom: int = 50
 
 
 def sparkline(ratings: list[Feedback]) -> Sparkline | None:
     if len(ratings) < 2:
         return None
-    width, height, pad = 240, 48, 4
-    step = (width - 2 * pad) / (len(ratings) - 1)
+    shape = Sparkline(points="", dots=[])
+    x0, x1 = shape.left + 4, shape.width - 4
+    step = (x1 - x0) / (len(ratings) - 1)
     dots = [
         (
-            round(pad + i * step, 1),
-            round(pad + (5 - f.rating) * (height - 2 * pad) / 4, 1),
+            round(x0 + i * step, 1),
+            round(shape.top + (5 - f.rating) * (shape.bottom - shape.top) / 4, 1),
             f.rating,
         )
         for i, f in enumerate(ratings)
