@@ -2,16 +2,29 @@
 the rules are the services', whose errors ``apply_service`` puts back on the
 form as messages next to the field they concern."""
 
+import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django import forms
 from django.conf import settings
+from django.db.models import QuerySet
 
 from accounts.models import User
-from core.errors import DomainError, StepsMissing
+from core.errors import DomainError, RuleViolation, StepsMissing
 from recovery.models import RestitutionKind
-from tickets.models import Channel, Kind, Queue, Severity
+from recovery.services.followups import validate_template
+from recovery.services.followups_plans import (
+    BODY_LIMIT,
+    MAX_DAY,
+    MAX_STEPS,
+    MIN_DAY,
+    SUBJECT_LIMIT,
+    PlanStep,
+    plan_steps_clean,
+)
+from tickets.models import Channel, Kind, Queue, Severity, Ticket
+from tickets.models.ticket import ticket_id_from_reference
 
 T = TypeVar("T")
 
@@ -167,3 +180,111 @@ class MakeMishapForm(forms.Form):
         help_text="Required once the customer has been acknowledged.",
     )
     severity = forms.ChoiceField(choices=Severity.choices, required=False)
+
+
+# --- follow-up plans ----------------------------------------------------------------
+
+
+def _compiles(source: str, field: str) -> str:
+    """The service's template check, shown next to the field."""
+    try:
+        return validate_template(source, field=field)
+    except RuleViolation as error:
+        raise forms.ValidationError(error.detail) from None
+
+
+class PlanStepForm(forms.Form):
+    offset_days = forms.IntegerField(
+        label="Day",
+        min_value=MIN_DAY,
+        max_value=MAX_DAY,
+        help_text=f"Days after resolution, {MIN_DAY} to {MAX_DAY}.",
+        widget=forms.NumberInput(attrs={"style": "width: 6em"}),
+    )
+    subject_template = forms.CharField(label="Subject", max_length=SUBJECT_LIMIT)
+    body_template = forms.CharField(
+        label="Body", max_length=BODY_LIMIT, widget=forms.Textarea(attrs={"rows": 8, "cols": 80})
+    )
+
+    def clean_subject_template(self) -> str:
+        return _compiles(self.cleaned_data["subject_template"], "subject_template")
+
+    def clean_body_template(self) -> str:
+        return _compiles(self.cleaned_data["body_template"], "body_template")
+
+
+class BasePlanStepFormSet(forms.BaseFormSet):
+    def steps(self) -> list[PlanStep]:
+        """The steps kept: filled in and not marked for removal."""
+        return [
+            PlanStep(
+                form.cleaned_data["offset_days"],
+                form.cleaned_data["subject_template"],
+                form.cleaned_data["body_template"],
+            )
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        # The rules across steps (one per day, at least one) are the service's.
+        try:
+            plan_steps_clean(self.steps())
+        except RuleViolation as error:
+            raise forms.ValidationError(error.detail) from None
+
+
+PlanStepFormSet = cast(
+    type[BasePlanStepFormSet],
+    forms.formset_factory(
+        PlanStepForm, formset=BasePlanStepFormSet, extra=1, can_delete=True, max_num=MAX_STEPS
+    ),
+)
+
+
+# --- process fixes -------------------------------------------------------------------
+
+
+class ProcessFixForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    root_cause = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}), help_text="Why it went wrong."
+    )
+    failsafe_change = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        label="Failsafe change",
+        help_text="What changes so that it cannot happen again. Follow-up emails quote it.",
+    )
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, help_text="Empty: you own it."
+    )
+    tickets = forms.CharField(
+        required=False,
+        label="Tickets that showed the need",
+        help_text="References separated by commas or spaces, such as HD-000123.",
+    )
+
+    def __init__(self, *args: Any, visible_tickets: QuerySet[Ticket], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.visible_tickets = visible_tickets
+        self.fields["owner"].queryset = (  # type: ignore[attr-defined]
+            User.objects.filter(is_active=True, is_staff=True, groups__isnull=False)
+            .distinct()
+            .order_by("username")
+        )
+
+    def clean_tickets(self) -> list[Ticket]:
+        words = [w for w in re.split(r"[\s,;]+", self.cleaned_data["tickets"]) if w]
+        ids: list[int] = []
+        for word in words:
+            ticket_id = ticket_id_from_reference(word)
+            if ticket_id is None:
+                raise forms.ValidationError(f"“{word}” is not a ticket reference (HD-000123).")
+            ids.append(ticket_id)
+        found = {t.pk: t for t in self.visible_tickets.filter(pk__in=ids)}
+        unknown = [word for word, pk in zip(words, ids, strict=True) if pk not in found]
+        if unknown:
+            raise forms.ValidationError(f"No ticket you can see: {', '.join(unknown)}.")
+        return list(found.values())

@@ -20,6 +20,9 @@ class MenuItem:
 MENU = (
     MenuItem("Queue", "console:tickets_ticket_changelist", "tickets.view_ticket"),
     MenuItem("New ticket", "console:tickets_ticket_add", "tickets.add_ticket"),
+    MenuItem("Customers", "console:customers", "accounts.view_customer"),
+    MenuItem("Process fixes", "console:process_fixes", "recovery.view_processfix"),
+    MenuItem("Follow-up plans", "console:followup_plans", "recovery.change_followupplan"),
     MenuItem("Trust dashboard", "console:dashboard", "recovery.view_trust_dashboard"),
 )
 

@@ -9,7 +9,7 @@ from django.urls import path
 
 def page_urls(site: Any) -> list[Any]:
     """URL patterns of the console's pages, each behind ``site.admin_view``."""
-    from console import dashboard
+    from console import customers, dashboard, followup_plans, process_fixes
 
     view = site.admin_view
     patterns: list[Any] = [
@@ -20,4 +20,7 @@ def page_urls(site: Any) -> list[Any]:
             name="dashboard_export",
         ),
     ]
+    patterns += customers.urls(site)
+    patterns += followup_plans.urls(site)
+    patterns += process_fixes.urls(site)
     return patterns

@@ -1,11 +1,18 @@
 """Reads for the console's pages, each a fixed number of queries."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
-from accounts.models import User
-from recovery.models import Feedback, FollowUp
-from tickets.models import Ticket
-from tickets.selectors import ticket_detail
+from accounts.models import Customer, User
+from recovery.models import (
+    Feedback,
+    FollowUp,
+    FollowUpPlan,
+    FollowUpPlanStep,
+    ProcessFix,
+    Restitution,
+)
+from tickets.models import Kind, Status, Ticket
+from tickets.selectors import ticket_detail, tickets_visible_to
 
 
 def ticket_page(*, user: User) -> QuerySet[Ticket]:
@@ -15,3 +22,90 @@ def ticket_page(*, user: User) -> QuerySet[Ticket]:
         Prefetch("followups", queryset=FollowUp.objects.order_by("due_at", "id")),
         Prefetch("feedback", queryset=Feedback.objects.order_by("created_at", "id")),
     )
+
+
+# --- customers -------------------------------------------------------------------
+
+
+def customers_search(*, text: str = "") -> QuerySet[Customer]:
+    """The customers list: by name or email, with how many tickets each has.
+    Customers are shared by every queue, so every staff role sees them all."""
+    customers = Customer.objects.annotate(ticket_count=Count("tickets")).order_by("name", "id")
+    text = text.strip()
+    if text:
+        customers = customers.filter(Q(name__icontains=text) | Q(email__icontains=text))
+    return customers
+
+
+def customer_overview(*, customer_id: int) -> Customer:
+    """One customer with what the page says about the relationship as a whole:
+    in a rebuilding period now, opted out of follow-ups, tickets in all.
+    These facts are about the customer, not a ticket, so they count every
+    ticket, including those the viewer may not open."""
+    return (
+        Customer.objects.select_related("followup_opt_out")
+        .annotate(
+            in_rebuilding=Exists(
+                Ticket.objects.filter(
+                    customer_id=OuterRef("pk"), kind=Kind.MISHAP, status=Status.REBUILDING
+                )
+            ),
+            ticket_count=Count("tickets"),
+        )
+        .get(pk=customer_id)
+    )
+
+
+def customer_tickets(*, user: User, customer: Customer) -> QuerySet[Ticket]:
+    """The customer's tickets that ``user`` may see, newest first."""
+    return (
+        tickets_visible_to(user)
+        .filter(customer=customer)
+        .select_related("queue", "assignee")
+        .order_by("-created_at", "-id")
+    )
+
+
+def customer_restitutions(*, tickets: QuerySet[Ticket]) -> QuerySet[Restitution]:
+    return (
+        Restitution.objects.filter(ticket__in=tickets.values("pk"))
+        .select_related("ticket")
+        .order_by("-created_at", "-id")
+    )
+
+
+def customer_followups(*, tickets: QuerySet[Ticket]) -> QuerySet[FollowUp]:
+    return (
+        FollowUp.objects.filter(ticket__in=tickets.values("pk"))
+        .select_related("ticket")
+        .order_by("-due_at", "-id")
+    )
+
+
+def customer_ratings(*, tickets: QuerySet[Ticket]) -> QuerySet[Feedback]:
+    """Oldest first: the page draws them over time."""
+    return (
+        Feedback.objects.filter(ticket__in=tickets.values("pk"))
+        .select_related("ticket")
+        .order_by("created_at", "id")
+    )
+
+
+# --- process fixes and follow-up plans ----------------------------------------------
+
+
+def process_fix_list(*, status: str | None = None) -> QuerySet[ProcessFix]:
+    fixes = ProcessFix.objects.select_related("owner", "created_by").prefetch_related(
+        Prefetch("tickets", queryset=Ticket.objects.order_by("pk"))
+    )
+    if status:
+        fixes = fixes.filter(status=status)
+    return fixes.order_by("-created_at", "-id")
+
+
+def followup_plans() -> dict[str, FollowUpPlan]:
+    """The saved plans by severity, with their steps and who changed them last."""
+    plans = FollowUpPlan.objects.select_related("updated_by").prefetch_related(
+        Prefetch("steps", queryset=FollowUpPlanStep.objects.order_by("offset_days", "id"))
+    )
+    return {plan.severity: plan for plan in plans}

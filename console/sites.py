@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib.admin import AdminSite
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from console.navigation import menu_for
@@ -30,6 +31,19 @@ class ConsoleSite(AdminSite):
         if self.has_permission(request):
             context["console_menu"] = menu_for(request)
         return context
+
+    def render(
+        self,
+        request: HttpRequest,
+        template: str,
+        context: dict[str, Any],
+        *,
+        status: int = 200,
+    ) -> TemplateResponse:
+        """A console page: the site's header, menu and messages around ``context``."""
+        return TemplateResponse(
+            request, template, {**self.each_context(request), **context}, status=status
+        )
 
     def get_urls(self) -> list[Any]:
         from console.pages import page_urls

@@ -57,7 +57,7 @@ class TicketConsole(admin.ModelAdmin):
     list_display = (
         "reference_link",
         "subject",
-        "customer",
+        "customer_link",
         "status_badge",
         "kind",
         "severity",
@@ -99,6 +99,11 @@ class TicketConsole(admin.ModelAdmin):
     def reference_link(self, ticket: Ticket) -> str:
         url = reverse("console:tickets_ticket_change", args=[ticket.pk])
         return format_html('<a href="{}">{}</a>', url, ticket.reference)
+
+    @admin.display(description="Customer", ordering="customer__name")
+    def customer_link(self, ticket: Ticket) -> str:
+        url = reverse("console:customer", args=[ticket.customer_id])
+        return format_html('<a href="{}">{}</a>', url, ticket.customer)
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, ticket: Ticket) -> str:

@@ -6,10 +6,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.template import Template, TemplateSyntaxError
 
+from accounts.models import User
 from core.admin import ReadOnlyAdmin
+from core.errors import RuleViolation
 from recovery.models import (
     ApprovalRequest,
     AuthorityPolicy,
@@ -17,6 +20,7 @@ from recovery.models import (
     Feedback,
     FollowUp,
     FollowUpPlan,
+    FollowUpPlanChange,
     FollowUpPlanStep,
     ProcessFix,
     Restitution,
@@ -25,6 +29,7 @@ from recovery.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from recovery.services.followups_plans import PlanStep, followup_plan_set, plan_steps_clean
 
 
 @admin.register(ProcessFix)
@@ -136,9 +141,35 @@ def _template(source: str) -> str:
     return source
 
 
+def _steps_of(formset: BaseInlineFormSet) -> list[PlanStep]:
+    return [
+        PlanStep(
+            form.cleaned_data["offset_days"],
+            form.cleaned_data["subject_template"],
+            form.cleaned_data["body_template"],
+        )
+        for form in formset.forms
+        if form.cleaned_data and not form.cleaned_data.get("DELETE")
+    ]
+
+
+class PlanStepFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        # The service's rules (one step per day, at least one step), shown on the
+        # page instead of failing at save time.
+        try:
+            plan_steps_clean(_steps_of(self))
+        except RuleViolation as exc:
+            raise forms.ValidationError(exc.detail) from None
+
+
 class PlanStepInline(admin.TabularInline):
     model = FollowUpPlanStep
     form = PlanStepForm
+    formset = PlanStepFormSet
     extra = 0
 
 
@@ -157,8 +188,30 @@ class FollowUpPlanAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
+        """Nothing to save on the plan itself (its severity is read-only): the
+        steps and who changed them are saved by the service, in save_related."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        user = request.user
+        assert isinstance(user, User)  # noqa: S101 - the admin requires a signed-in user
+        followup_plan_set(
+            severity=form.instance.severity,
+            actor=user,
+            steps=[step for formset in formsets for step in _steps_of(formset)],
+        )
+
+    def construct_change_message(
+        self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
+    ) -> list[dict[str, Any]]:
+        # The formsets were not saved (the service replaced the steps), so they
+        # carry no per-object record; the plan's own change row has the detail.
+        return [{"changed": {"fields": ["steps"]}}]
+
+
+@admin.register(FollowUpPlanChange)
+class FollowUpPlanChangeAdmin(ReadOnlyAdmin):
+    list_display = ("changed_at", "plan", "changed_by")
+    list_select_related = ("plan", "changed_by")
 
 
 @admin.register(FollowUp)

@@ -10,6 +10,7 @@ from recovery.models.followups import (
     FollowUp,
     FollowUpOptOut,
     FollowUpPlan,
+    FollowUpPlanChange,
     FollowUpPlanStep,
 )
 from recovery.models.idempotency import IdempotencyKey
@@ -25,6 +26,7 @@ __all__ = [
     "FollowUp",
     "FollowUpOptOut",
     "FollowUpPlan",
+    "FollowUpPlanChange",
     "FollowUpPlanStep",
     "IdempotencyKey",
     "Period",

@@ -41,6 +41,25 @@ class FollowUpPlanStep(models.Model):
         return f"Day {self.offset_days}: {self.subject_template}"
 
 
+class FollowUpPlanChange(models.Model):
+    """Append-only: who changed a plan, when, and its steps before and after.
+    Follow-ups already scheduled keep the text they were scheduled with."""
+
+    plan = models.ForeignKey(FollowUpPlan, on_delete=models.PROTECT, related_name="changes")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    old = models.JSONField(help_text="The steps before: [[day, subject, body], ...].")
+    new = models.JSONField()
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.plan} changed by {self.changed_by}"
+
+
 class FollowUp(models.Model):
     """A check-in scheduled for a customer. The row, not a broker message, is
     the source of truth: beat sweeps due rows, a worker sends each once."""

@@ -52,9 +52,15 @@ def process_fix_create(
 
 
 _NEXT = {
-    ProcessFix.Status.PROPOSED: {ProcessFix.Status.IN_PROGRESS, ProcessFix.Status.DROPPED},
-    ProcessFix.Status.IN_PROGRESS: {ProcessFix.Status.DONE, ProcessFix.Status.DROPPED},
+    ProcessFix.Status.PROPOSED: (ProcessFix.Status.IN_PROGRESS, ProcessFix.Status.DROPPED),
+    ProcessFix.Status.IN_PROGRESS: (ProcessFix.Status.DONE, ProcessFix.Status.DROPPED),
 }
+
+
+def process_fix_next_statuses(status: str) -> tuple[ProcessFix.Status, ...]:
+    """Where a fix in ``status`` may go next: what the console offers, from the
+    same table the service enforces."""
+    return _NEXT.get(ProcessFix.Status(status), ())
 
 
 @transaction.atomic
@@ -64,7 +70,7 @@ def process_fix_set_status(*, fix: ProcessFix, actor: User, status: str) -> Proc
     locked = ProcessFix.objects.select_for_update().get(pk=fix.pk)
     if locked.owner_id != actor.pk and not actor.has_perm("recovery.change_processfix"):
         raise NotPermitted("Only the owner or a supervisor can change this process fix.")
-    allowed = _NEXT.get(ProcessFix.Status(locked.status), set())
+    allowed = process_fix_next_statuses(locked.status)
     if status not in allowed:
         raise RuleViolation(
             f"A {locked.get_status_display().lower()} process fix cannot become {status}.",

@@ -302,7 +302,8 @@ def test_supervisor_pages_are_not_in_an_agents_menu(agent_console: Client) -> No
         ]
     ]
 
-    assert labels == ["Queue", "New ticket"]
+    assert labels == ["Queue", "New ticket", "Customers", "Process fixes"]
+    assert "Follow-up plans" not in labels
 
 
 def test_assigning_a_colleague_and_raising_the_severity(agent: User) -> None:

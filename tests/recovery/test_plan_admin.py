@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import User
-from recovery.models import FollowUpPlan
+from recovery.models import FollowUpPlan, FollowUpPlanChange
 from recovery.services.followups import plan_steps
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +82,34 @@ def test_an_agent_cannot_edit_plans(agent: User, plan: FollowUpPlan) -> None:
     response = client.post(f"/admin/recovery/followupplan/{plan.pk}/change/", form_data(plan))
 
     assert response.status_code == 403
+
+
+def test_the_admin_saves_through_the_service_and_records_the_change(
+    supervisor: User, plan: FollowUpPlan
+) -> None:
+    client = Client()
+    client.force_login(supervisor)
+
+    client.post(
+        f"/admin/recovery/followupplan/{plan.pk}/change/",
+        form_data(plan, subject_template="Changed in the admin"),
+    )
+
+    change = FollowUpPlanChange.objects.get(plan=plan)
+    assert change.changed_by == supervisor
+    assert change.new[0][1] == "Changed in the admin"
+
+
+def test_the_admin_refuses_a_plan_without_steps(supervisor: User, plan: FollowUpPlan) -> None:
+    client = Client()
+    client.force_login(supervisor)
+    before = plan_steps("minor")
+    data = form_data(plan)
+    for i in range(int(data["steps-TOTAL_FORMS"])):
+        data[f"steps-{i}-DELETE"] = "on"
+
+    response = client.post(f"/admin/recovery/followupplan/{plan.pk}/change/", data)
+
+    assert response.status_code == 200
+    assert b"at least one step" in response.content
+    assert plan_steps("minor") == before

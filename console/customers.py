@@ -1,0 +1,117 @@
+"""Customers in the console: a list to find one, and a page with the whole
+relationship (tickets, mishaps, ratings over time, restitutions, follow-ups)
+so an agent sees it before answering. Read-only: nothing here writes."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import path
+from django.utils import timezone
+
+from accounts.models import Customer, User
+from console import selectors
+from console.sites import console_site
+from recovery.models import Feedback
+from tickets.models import Kind
+from tickets.selectors import tickets_visible_to
+
+PER_PAGE = 25
+VIEW_CUSTOMER = "accounts.view_customer"
+
+
+def staff(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101 - the console site requires a signed-in user
+    if not user.has_perm(VIEW_CUSTOMER):
+        raise PermissionDenied
+    return user
+
+
+def customer_list_view(request: HttpRequest) -> HttpResponse:
+    staff(request)
+    text = request.GET.get("q", "")[:200]
+    page = Paginator(selectors.customers_search(text=text), PER_PAGE).get_page(request.GET.get("p"))
+    return console_site.render(
+        request,
+        "console/customers.html",
+        {"title": "Customers", "q": text, "page": page, "customers": list(page.object_list)},
+    )
+
+
+@dataclass(frozen=True)
+class Sparkline:
+    """Ratings over time as an inline SVG polyline, drawn on the server: no
+    chart library, and the numbers are in the table below it as well."""
+
+    points: str
+    dots: list[tuple[float, float, int]]
+    width: int = 260
+    height: int = 56
+    left: int = 14  # room for the scale's 1 and 5
+    top: int = 6
+    bottom: int = 50
+
+
+def sparkline(ratings: list[Feedback]) -> Sparkline | None:
+    if len(ratings) < 2:
+        return None
+    shape = Sparkline(points="", dots=[])
+    x0, x1 = shape.left + 4, shape.width - 4
+    step = (x1 - x0) / (len(ratings) - 1)
+    dots = [
+        (
+            round(x0 + i * step, 1),
+            round(shape.top + (5 - f.rating) * (shape.bottom - shape.top) / 4, 1),
+            f.rating,
+        )
+        for i, f in enumerate(ratings)
+    ]
+    return Sparkline(points=" ".join(f"{x},{y}" for x, y, _ in dots), dots=dots)
+
+
+def customer_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user = staff(request)
+    try:
+        customer = selectors.customer_overview(customer_id=pk)
+    except Customer.DoesNotExist:
+        raise Http404("No customer with that number.") from None
+    # Customers are shared, so every staff role gets the page; the tickets
+    # (and the restitutions, follow-ups and ratings that belong to them) are
+    # only those this viewer may see, as in the queue. The facts about the
+    # relationship (rebuilding now, opted out, how many tickets in all) count
+    # every ticket: an agent must know a customer is rebuilding trust even if
+    # a colleague's queue holds that mishap.
+    visible = tickets_visible_to(user).filter(customer=customer)
+    tickets = list(selectors.customer_tickets(user=user, customer=customer))
+    restitutions = list(selectors.customer_restitutions(tickets=visible))
+    followups = list(selectors.customer_followups(tickets=visible))
+    ratings = list(selectors.customer_ratings(tickets=visible))
+    opt_out = getattr(customer, "followup_opt_out", None)
+    context: dict[str, Any] = {
+        "title": customer.name or customer.email,
+        "customer": customer,
+        "local_now": timezone.localtime(timezone.now(), customer.zone),
+        "opt_out": opt_out,
+        "tickets": tickets,
+        "hidden_count": customer.ticket_count - len(tickets),  # type: ignore[attr-defined]
+        "mishap_count": sum(1 for t in tickets if t.kind == Kind.MISHAP),
+        "repeat_failures": [t for t in tickets if t.is_repeat_failure],
+        "restitutions": restitutions,
+        "followups": followups,
+        "ratings": ratings,
+        "average_rating": (
+            round(sum(f.rating for f in ratings) / len(ratings), 1) if ratings else None
+        ),
+        "sparkline": sparkline(ratings),
+    }
+    return console_site.render(request, "console/customer.html", context)
+
+
+def urls(site: Any) -> list[Any]:
+    return [
+        path("customers/", site.admin_view(customer_list_view), name="customers"),
+        path("customers/<int:pk>/", site.admin_view(customer_view), name="customer"),
+    ]
