@@ -1,9 +1,16 @@
 """The console's top menu, by what the signed-in user may see."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.http import HttpRequest
 from django.urls import reverse
+
+
+def _pending_approvals() -> int:
+    from recovery.selectors import approvals_pending_count
+
+    return approvals_pending_count()
 
 
 @dataclass(frozen=True)
@@ -11,6 +18,8 @@ class MenuItem:
     label: str
     url_name: str
     permission: str
+    # A number shown with the label (one cheap query), asked only of users who see the item.
+    count: Callable[[], int] | None = None
 
     @property
     def url(self) -> str:
@@ -20,6 +29,9 @@ class MenuItem:
 MENU = (
     MenuItem("Queue", "console:tickets_ticket_changelist", "tickets.view_ticket"),
     MenuItem("New ticket", "console:tickets_ticket_add", "tickets.add_ticket"),
+    MenuItem(
+        "Approvals", "console:approvals", "recovery.decide_approvalrequest", _pending_approvals
+    ),
 )
 
 
@@ -30,5 +42,8 @@ def menu_for(request: HttpRequest) -> list[dict[str, object]]:
         if not request.user.has_perm(item.permission):
             continue
         url = item.url
-        items.append({"label": item.label, "url": url, "current": path.startswith(url)})
+        label = item.label
+        if item.count is not None and (count := item.count()):
+            label = f"{label} ({count})"
+        items.append({"label": label, "url": url, "current": path.startswith(url)})
     return items

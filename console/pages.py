@@ -7,5 +7,7 @@ from typing import Any
 
 def page_urls(site: Any) -> list[Any]:
     """URL patterns of the console's pages, each behind ``site.admin_view``."""
-    patterns: list[Any] = []
+    from console import approvals
+
+    patterns: list[Any] = [*approvals.urls(site)]
     return patterns

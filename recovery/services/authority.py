@@ -38,7 +38,12 @@ class Policy:
 
 def policy_for(user: User) -> Policy:
     """The user's policy, or their role's defaults when none is set."""
-    row = AuthorityPolicy.objects.filter(user=user).first()
+    return policy_from(user, AuthorityPolicy.objects.filter(user=user).first())
+
+
+def policy_from(user: User, row: AuthorityPolicy | None) -> Policy:
+    """The policy of ``user`` given their policy row (None when they have
+    none), without a query when ``user.groups`` is prefetched."""
     if row is not None:
         return Policy(
             per_incident_limit=row.per_incident_limit,
@@ -102,7 +107,12 @@ def authority_remaining(user: User, *, at: datetime | None = None) -> Remaining:
         period_start=start,
         currency=policy.currency,
     ).first()
-    spent = counter.spent if counter else Decimal("0.00")
+    return remaining_from(policy, start, counter.spent if counter else None)
+
+
+def remaining_from(policy: Policy, start: date, spent: Decimal | None) -> Remaining:
+    """What is left of ``policy`` once ``spent`` (None: nothing yet) is granted."""
+    spent = spent if spent is not None else Decimal("0.00")
     return Remaining(policy, start, spent, max(policy.per_period_limit - spent, Decimal("0.00")))
 
 
