@@ -32,6 +32,7 @@ MENU = (
     MenuItem(
         "Approvals", "console:approvals", "recovery.decide_approvalrequest", _pending_approvals
     ),
+    MenuItem("Authority", "console:authority", "recovery.change_authoritypolicy"),
 )
 
 

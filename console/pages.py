@@ -7,7 +7,7 @@ from typing import Any
 
 def page_urls(site: Any) -> list[Any]:
     """URL patterns of the console's pages, each behind ``site.admin_view``."""
-    from console import approvals
+    from console import approvals, authority
 
-    patterns: list[Any] = [*approvals.urls(site)]
+    patterns: list[Any] = [*approvals.urls(site), *authority.urls(site)]
     return patterns
