@@ -210,6 +210,7 @@ def authority_edit_view(request: HttpRequest, user_id: int) -> HttpResponse:
             "remaining": remaining,
             "form": form,
             "own": own,
+            "kinds": [KIND_LABELS.get(k, k) for k in remaining.policy.allowed_kinds],
             "page": history,
             "history": [
                 {"change": change, "changes": changes_of(change)} for change in history.object_list
