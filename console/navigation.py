@@ -1,9 +1,16 @@
 """The console's top menu, by what the signed-in user may see."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.http import HttpRequest
 from django.urls import reverse
+
+
+def _pending_approvals() -> int:
+    from recovery.selectors import approvals_pending_count
+
+    return approvals_pending_count()
 
 
 @dataclass(frozen=True)
@@ -11,6 +18,8 @@ class MenuItem:
     label: str
     url_name: str
     permission: str
+    # A number shown with the label (one cheap query), asked only of users who see the item.
+    count: Callable[[], int] | None = None
 
     @property
     def url(self) -> str:
@@ -21,6 +30,10 @@ MENU = (
     MenuItem("Queue", "console:tickets_ticket_changelist", "tickets.view_ticket"),
     MenuItem("New ticket", "console:tickets_ticket_add", "tickets.add_ticket"),
     MenuItem("Customers", "console:customers", "accounts.view_customer"),
+    MenuItem(
+        "Approvals", "console:approvals", "recovery.decide_approvalrequest", _pending_approvals
+    ),
+    MenuItem("Authority", "console:authority", "recovery.change_authoritypolicy"),
     MenuItem("Process fixes", "console:process_fixes", "recovery.view_processfix"),
     MenuItem("Follow-up plans", "console:followup_plans", "recovery.change_followupplan"),
     MenuItem("Trust dashboard", "console:dashboard", "recovery.view_trust_dashboard"),
@@ -34,5 +47,8 @@ def menu_for(request: HttpRequest) -> list[dict[str, object]]:
         if not request.user.has_perm(item.permission):
             continue
         url = item.url
-        items.append({"label": item.label, "url": url, "current": path.startswith(url)})
+        label = item.label
+        if item.count is not None and (count := item.count()):
+            label = f"{label} ({count})"
+        items.append({"label": label, "url": url, "current": path.startswith(url)})
     return items

@@ -9,7 +9,7 @@ from django.urls import path
 
 def page_urls(site: Any) -> list[Any]:
     """URL patterns of the console's pages, each behind ``site.admin_view``."""
-    from console import customers, dashboard, followup_plans, process_fixes
+    from console import approvals, authority, customers, dashboard, followup_plans, process_fixes
 
     view = site.admin_view
     patterns: list[Any] = [
@@ -20,6 +20,8 @@ def page_urls(site: Any) -> list[Any]:
             name="dashboard_export",
         ),
     ]
+    patterns += approvals.urls(site)
+    patterns += authority.urls(site)
     patterns += customers.urls(site)
     patterns += followup_plans.urls(site)
     patterns += process_fixes.urls(site)

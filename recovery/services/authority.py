@@ -39,7 +39,7 @@ class Policy:
 
 def policy_for(user: User) -> Policy:
     """The user's policy, or their role's defaults when none is set."""
-    return _policy(user, AuthorityPolicy.objects.filter(user=user).first())
+    return policy_from(user, AuthorityPolicy.objects.filter(user=user).first())
 
 
 def policies_for(users: Iterable[User]) -> dict[int, Policy]:
@@ -47,10 +47,12 @@ def policies_for(users: Iterable[User]) -> dict[int, Policy]:
     through a prefetch for the role's defaults): for pages that list staff."""
     users = list(users)
     rows = {row.user_id: row for row in AuthorityPolicy.objects.filter(user__in=users)}
-    return {user.pk: _policy(user, rows.get(user.pk)) for user in users}
+    return {user.pk: policy_from(user, rows.get(user.pk)) for user in users}
 
 
-def _policy(user: User, row: AuthorityPolicy | None) -> Policy:
+def policy_from(user: User, row: AuthorityPolicy | None) -> Policy:
+    """The policy of ``user`` given their policy row (None when they have
+    none), without a query when ``user.groups`` is prefetched."""
     if row is not None:
         return Policy(
             per_incident_limit=row.per_incident_limit,
@@ -114,7 +116,12 @@ def authority_remaining(user: User, *, at: datetime | None = None) -> Remaining:
         period_start=start,
         currency=policy.currency,
     ).first()
-    spent = counter.spent if counter else Decimal("0.00")
+    return remaining_from(policy, start, counter.spent if counter else None)
+
+
+def remaining_from(policy: Policy, start: date, spent: Decimal | None) -> Remaining:
+    """What is left of ``policy`` once ``spent`` (None: nothing yet) is granted."""
+    spent = spent if spent is not None else Decimal("0.00")
     return Remaining(policy, start, spent, max(policy.per_period_limit - spent, Decimal("0.00")))
 
 
