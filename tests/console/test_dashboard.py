@@ -32,7 +32,7 @@ from tickets.services import ticket_resolve
 CHART_JS = "vendor/chart.js/chart.umd.min.js"
 DASHBOARD = reverse("console:dashboard")
 EXPORT = reverse("console:dashboard_export")
-DASHBOARD_QUERIES = 16
+DASHBOARD_QUERIES = 17
 
 
 def today() -> date:
@@ -311,7 +311,7 @@ def test_the_page_costs_the_same_queries_with_one_agent_or_twenty(supervisor: Us
 
     assert one == twenty
     # Session and user (2), permissions (2), figures (7), series (2), people,
-    # their groups and their policies (3).
+    # their groups and their policies (3), the pending approvals in the menu (1).
     assert one == DASHBOARD_QUERIES
 
 

@@ -41,7 +41,9 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="en-US")
+    context = browser.new_context(
+        viewport={"width": 1360, "height": 900}, locale="en-US", reduced_motion="reduce"
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page

@@ -2,15 +2,18 @@
 recovers a mishap step by step, a supervisor approves and changes a limit,
 the customer rates us, and the dashboard shows it."""
 
+import re
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts.models import User
 from accounts.roles import Role
 from recovery.models import Restitution
+from recovery.services.followups import followup_deliver, followups_claim_due
 from tests.e2e.conftest import screenshot
 from tests.factories import TEST_PASSWORD, StaffFactory
 from tickets.models import Ticket
@@ -44,6 +47,7 @@ def test_recovering_a_mishap_from_the_console(
     base = live_server.url  # type: ignore[attr-defined]
     settings.HELPDESK_PUBLIC_URL = base  # type: ignore[attr-defined]
     agent = StaffFactory(role=Role.AGENT, username="alex", first_name="Alex")
+    supervisor = StaffFactory(role=Role.SUPERVISOR, username="sam", first_name="Sam")
 
     # An agent logs a phone call about a mishap.
     sign_in(page, base, agent)
@@ -108,3 +112,57 @@ def test_recovering_a_mishap_from_the_console(
         Restitution.Status.PENDING_APPROVAL,
     ]
     sign_out(page)
+
+    # A supervisor approves it, then raises the agent's limit per incident.
+    sign_in(page, base, supervisor)
+    page.get_by_role("link", name=re.compile(r"^Approvals")).click()
+    pending = ticket.restitutions.get(status=Restitution.Status.PENDING_APPROVAL)
+    request = page.locator(f"#approval-{pending.approval.pk}")
+    expect(request).to_contain_text("The whole order back.")
+    screenshot(page, "04-approvals")
+    request.get_by_role("button", name="Approve 120.00 USD").click()
+    expect(page.get_by_text("Approved:")).to_be_visible()
+    page.get_by_role("link", name="Authority", exact=True).click()
+    page.get_by_role("link", name="Alex", exact=True).click()
+    page.get_by_label("Per incident").fill("100.00")
+    page.get_by_role("button", name="Save the limits").click()
+    expect(page.get_by_text("The authority of Alex is saved.")).to_be_visible()
+    expect(page.locator("#content")).to_contain_text("100.00")
+    screenshot(page, "05-authority")
+    sign_out(page)
+
+    # The agent resolves; the follow-up schedule appears.
+    sign_in(page, base, agent)
+    page.goto(f"{base}/console/tickets/ticket/{ticket.pk}/")
+    take_step(page, "Resolve", {"Message": "The new cake was delivered, and the refund sent."})
+    expect(page.locator("#ticket-status")).to_have_text("Rebuilding")
+    schedule = page.locator("#followup-schedule li")
+    expect(schedule).to_have_count(3)
+    expect(schedule.first).to_contain_text("Day 1")
+    screenshot(page, "06-ticket-rebuilding")
+    sign_out(page)
+
+    # The day-1 follow-up reaches the customer, who rates us from its link.
+    first = ticket.followups.order_by("due_at").first()
+    assert first is not None
+    followups_claim_due(now=first.due_at)
+    assert followup_deliver(followup_id=first.pk)
+    [email] = [m for m in mail.outbox if m.extra_headers.get("Message-ID") == first.message_id]
+    link = re.search(r"https?://\S+/feedback/\S+/", email.body)
+    assert link is not None
+    page.goto(link.group(0))
+    expect(page.get_by_role("heading", name="How are we doing, Lena Fischer?")).to_be_visible()
+    page.locator("input[name=rating][value='5']").check()
+    page.get_by_label("Anything you would like to tell us").fill("You saved the day after all.")
+    screenshot(page, "07-feedback")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("heading", name="Thank you, Lena Fischer")).to_be_visible()
+
+    # The supervisor's dashboard shows the rating.
+    sign_in(page, base, supervisor)
+    page.get_by_role("link", name="Trust dashboard").click()
+    paradox = page.locator('[data-metric="recovery_paradox_index"] .card-detail')
+    expect(paradox).to_contain_text("average rating 5.00 recovered")
+
+    expect(page.locator("#chart-ratings")).to_be_visible()
+    screenshot(page, "08-dashboard")

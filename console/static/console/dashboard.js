@@ -14,6 +14,10 @@ document.addEventListener("DOMContentLoaded", () => {
   Chart.defaults.borderColor = cssVar("--hairline-color", "#e0e0e0");
   Chart.defaults.font.family = css.getPropertyValue("--font-family-primary") || undefined;
   Chart.defaults.maintainAspectRatio = false;
+  // No motion for those who asked their system for less (and for screenshots).
+  if (window.matchMedia("(prefers-reduced-motion: reduce)").matches) {
+    Chart.defaults.animation = false;
+  }
 
   const blue = "#417690", teal = "#2a9d8f", amber = "#e9a23b", red = "#c0392b", grey = "#9aa5ad";
   const palette = [blue, teal, amber, red, "#6c5ce7", "#8d6e63", grey];
