@@ -1,5 +1,6 @@
-"""Which ticket an email belongs to: by the Message-IDs it answers, then by
-the reference in its subject (only for the ticket's own customer), else none."""
+"""Which ticket an email belongs to: by a stored Message-ID it answers (those
+are unguessable), then by the reference in our Message-IDs or in its subject
+(only for the ticket's own customer: references are guessable), else none."""
 
 import re
 
@@ -26,18 +27,23 @@ def find_ticket(*, answers: list[str], subject: str, sender: str) -> Ticket | No
             if message_id in stored:
                 return Ticket.objects.get(pk=stored[message_id])
         # Our own Message-IDs carry the ticket's reference, including those of
-        # follow-ups, which are not stored as messages.
+        # follow-ups, which are not stored as messages. Those of follow-ups are
+        # guessable, so like a subject they thread only the ticket's customer.
         for message_id in our_domain_ids(answers):
             ticket = _by_reference(message_id)
-            if ticket is not None:
+            if ticket is not None and _is_customer(ticket, sender):
                 return ticket
     # A reference typed in the subject only threads the ticket's own customer:
     # references are guessable, and a stranger must not write into a ticket.
     bracketed = re.search(r"\[([^\]]+)\]", subject)
     ticket = _by_reference(bracketed.group(1) if bracketed else subject)
-    if ticket is not None and ticket.customer.email.lower() == sender.lower():
+    if ticket is not None and _is_customer(ticket, sender):
         return ticket
     return None
+
+
+def _is_customer(ticket: Ticket, sender: str) -> bool:
+    return ticket.customer.email.lower() == sender.lower()
 
 
 def _by_reference(text: str) -> Ticket | None:

@@ -63,10 +63,38 @@ def test_a_reply_threads_by_the_message_it_answers(agent: User, header: str) -> 
     assert ticket.messages.latest("id").body == "Thanks!"
 
 
+def test_a_guessed_followup_message_id_does_not_let_a_stranger_in(
+    agent: User, settings: object
+) -> None:
+    ticket = TicketFactory(actor=agent, customer_email="pat@example.com")
+    guessed = f"<followup-1.{ticket.reference}@{settings.HELPDESK_EMAIL_DOMAIN}>"  # type: ignore[attr-defined]
+
+    email = receive(raw_email(sender="eve@example.com", in_reply_to=guessed))
+
+    assert email.ticket != ticket
+    assert email.outcome == Outcome.NEW_TICKET
+
+
+def test_a_delivery_status_report_is_ignored() -> None:
+    report = (
+        b"From: Mail System <system@mx.example.com>\r\nSubject: Undelivered\r\n"
+        b"MIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n\r\n'
+        b"--b1\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        b"--b1\r\nContent-Type: message/delivery-status\r\n\r\n"
+        b"Reporting-MTA: dns; mx.example.com\r\n\r\n--b1--\r\n"
+    )
+
+    email = receive(report)
+
+    assert email.status == InboundEmail.Status.IGNORED
+    assert email.reason == "automatic message (delivery or read report)"
+
+
 def test_a_reply_to_a_followup_threads_by_the_reference_in_our_message_id(
     agent: User, settings: object
 ) -> None:
-    ticket = TicketFactory(actor=agent)
+    ticket = TicketFactory(actor=agent, customer_email="pat@example.com")
     followup_id = f"<followup-99.{ticket.reference}@{settings.HELPDESK_EMAIL_DOMAIN}>"  # type: ignore[attr-defined]
 
     email = receive(raw_email(subject="Re: One week on", in_reply_to=followup_id))
