@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "inbound",
     "console",
     "demo",
+    "bench",
 ]
 
 MIDDLEWARE = [
