@@ -53,4 +53,8 @@ app.conf.beat_schedule = {
         "task": "inbound.poll_imap",
         "schedule": crontab(minute="*"),
     },
+    "inbound-process-stalled": {
+        "task": "inbound.process_stalled",
+        "schedule": crontab(minute="*/5"),
+    },
 }

@@ -56,6 +56,11 @@ def poll(mailbox: Any, *, folder: str, batch: int) -> PollResult:
             mailbox.uid("STORE", uid.decode(), "+FLAGS", "(\\Seen \\Flagged)")
             refused += 1
             continue
+        except Exception:
+            # Not stored (the database?): left unseen for the next poll, and the
+            # rest of the batch still gets its chance.
+            logger.exception("IMAP message %s could not be stored; kept unseen", uid)
+            continue
         mailbox.uid("STORE", uid.decode(), "+FLAGS", "(\\Seen)")
         duplicates += received.duplicate
         stored += not received.duplicate

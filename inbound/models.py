@@ -22,7 +22,9 @@ class InboundEmail(models.Model):
     raw = models.BinaryField()
     size = models.PositiveIntegerField()
     source = models.CharField(max_length=20, help_text="pipe, http or imap")
-    # The message's own Message-ID; a second delivery of the same one is a duplicate.
+    # The Message-ID, or a digest of the bytes when there is none: a second
+    # delivery of the same message is a duplicate.
+    dedupe_key = models.CharField(max_length=255, unique=True)
     message_id = models.CharField(max_length=255, blank=True)
     sender = models.CharField(max_length=254, blank=True)
     subject = models.CharField(max_length=300, blank=True)
@@ -42,11 +44,6 @@ class InboundEmail(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["message_id"],
-                condition=~Q(message_id=""),
-                name="inbound_one_row_per_message_id",
-            ),
             models.CheckConstraint(
                 condition=Q(
                     status__in=["received", "processed", "ignored", "quarantined", "discarded"]

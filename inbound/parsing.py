@@ -11,7 +11,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from email import policy
-from email.message import EmailMessage, Message
+from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
 
@@ -72,7 +72,8 @@ def parse(raw: bytes) -> ParsedEmail:
 def _header(message: Message, name: str, result: ParsedEmail) -> str:
     try:
         value = message.get(name)
-        return str(value) if value is not None else ""
+        # PostgreSQL text cannot hold NUL, and no header needs one.
+        return str(value).replace("\x00", "") if value is not None else ""
     except Exception as exc:  # noqa: BLE001 - a header Python cannot decode
         result.problems.append(f"unreadable {name} header: {exc}")
         return ""
@@ -122,7 +123,7 @@ def automatic_reason(message: Message, result: ParsedEmail) -> str:
 def _read_body(message: Message, result: ParsedEmail) -> None:
     texts: list[str] = []
     htmls: list[str] = []
-    for part in _walk(message, result):
+    for part in _leaves(message, result):
         try:
             disposition = part.get_content_disposition()
             filename = part.get_filename()
@@ -130,9 +131,8 @@ def _read_body(message: Message, result: ParsedEmail) -> None:
         except Exception as exc:  # noqa: BLE001
             result.problems.append(f"unreadable part: {exc}")
             continue
-        if part.is_multipart():
-            continue
-        if disposition == "attachment" or filename or not content_type.startswith("text/"):
+        is_text = content_type in ("text/plain", "text/html")
+        if disposition == "attachment" or filename or not is_text:
             payload = _payload(part, result)
             if payload is not None and content_type != "message/delivery-status":
                 name = _clean_name(filename or "", content_type)
@@ -142,48 +142,67 @@ def _read_body(message: Message, result: ParsedEmail) -> None:
         if text is None:
             continue
         (htmls if content_type == "text/html" else texts).append(text)
-    result.html = "\n".join(htmls)
-    result.text = "\n\n".join(t.strip() for t in texts if t.strip())
+    result.html = "\n".join(htmls).replace("\x00", "")
+    result.text = "\n\n".join(t.strip() for t in texts if t.strip()).replace("\x00", "")
     if not result.text and result.html:
         result.text = text_from_html(result.html)
 
 
-def _walk(message: Message, result: ParsedEmail) -> list[Message]:
+def _leaves(part: Message, result: ParsedEmail, depth: int = 0) -> list[Message]:
+    """The parts to read, in order. A forwarded message (message/rfc822) is
+    one part, kept whole as an .eml, not merged into this one's text."""
     try:
-        return list(message.walk())
+        if part.get_content_type() == "message/rfc822" or not part.is_multipart():
+            return [part]
+        children = part.get_payload()
     except Exception as exc:  # noqa: BLE001
         result.problems.append(f"unreadable structure: {exc}")
-        return [message]
+        return []
+    if depth > 20 or not isinstance(children, list):
+        result.problems.append("nested too deep")
+        return []
+    return [
+        leaf
+        for child in children
+        if isinstance(child, Message)
+        for leaf in _leaves(child, result, depth + 1)
+    ]
 
 
 def _payload(part: Message, result: ParsedEmail) -> bytes | None:
     try:
+        if part.get_content_type() == "message/rfc822":
+            inner = part.get_payload()
+            inner = inner[0] if isinstance(inner, list) and inner else inner
+            return inner.as_bytes() if isinstance(inner, Message) else None
         payload = part.get_payload(decode=True)
     except Exception as exc:  # noqa: BLE001
         result.problems.append(f"undecodable attachment: {exc}")
         return None
-    if isinstance(payload, bytes):
-        return payload
-    if isinstance(part, EmailMessage) and part.get_content_type() == "message/rfc822":
-        return part.as_bytes()
-    return None
+    return payload if isinstance(payload, bytes) else None
 
 
 def _text(part: Message, result: ParsedEmail) -> str | None:
-    payload = part.get_payload(decode=True)
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception as exc:  # noqa: BLE001
+        result.problems.append(f"undecodable text: {exc}")
+        return None
     if not isinstance(payload, bytes):
         return None
     charset = part.get_content_charset() or "utf-8"
     try:
         return payload.decode(charset, errors="replace")
-    except LookupError:  # a character set Python does not know
+    except Exception:  # noqa: BLE001 - unknown (LookupError) or unusable (idna) charsets
         result.problems.append(f"unknown character set {charset!r}; read as UTF-8")
         return payload.decode("utf-8", errors="replace")
 
 
 def _clean_name(filename: str, content_type: str) -> str:
     name = re.sub(r"[\x00-\x1f/\\]", "_", filename).strip() or "attachment"
-    if name == "attachment" and "/" in content_type:
+    if name == "attachment" and content_type == "message/rfc822":
+        name = "forwarded.eml"
+    elif name == "attachment" and "/" in content_type:
         name = f"attachment.{content_type.split('/')[1][:10]}"
     return name[-255:]
 

@@ -3,8 +3,11 @@ are committed first, in their own transaction; reading and threading them
 is a second step that can fail, be retried or be quarantined without ever
 losing the message."""
 
+import hashlib
 import logging
+import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -17,7 +20,8 @@ from core.errors import PayloadTooLarge, RuleViolation
 from inbound.models import InboundEmail
 from inbound.parsing import ParsedEmail, parse, sanitize_html
 from inbound.threading import find_ticket, our_domain_ids
-from tickets.models import Channel, Queue
+from tickets import workflow
+from tickets.models import Channel, Message, Queue, Ticket
 from tickets.services import message_receive, ticket_create
 from tickets.services.messages import MAX_BODY_CHARS
 
@@ -33,8 +37,10 @@ class Received:
 
 
 def inbound_receive(*, raw: bytes, source: str) -> Received:
-    """Keep the message, then handle it. A message with a Message-ID already
-    received is a duplicate delivery: nothing happens the second time."""
+    """Keep the message, then handle it. The raw bytes are committed before
+    anything parses them, so no content can lose the message. A second
+    delivery (the same Message-ID, or the same bytes when there is none) is
+    a duplicate: handled only if the first was stored but never handled."""
     limit = settings.HELPDESK_INBOUND_MAX_BYTES
     if len(raw) > limit:
         raise PayloadTooLarge(
@@ -42,25 +48,33 @@ def inbound_receive(*, raw: bytes, source: str) -> Received:
             f"{filesizeformat(limit)}.",
             limit_bytes=limit,
         )
-    parsed = parse(raw)
+    key = dedupe_key(raw)
     try:
         with transaction.atomic():
             email = InboundEmail.objects.create(
-                raw=raw,
-                size=len(raw),
-                source=source,
-                message_id=parsed.message_id,
-                sender=parsed.sender_email[:254],
-                subject=parsed.subject,
+                raw=raw, size=len(raw), source=source, dedupe_key=key
             )
     except IntegrityError:
-        existing = InboundEmail.objects.get(message_id=parsed.message_id)
-        logger.info("Duplicate delivery of %s ignored", parsed.message_id)
+        existing = InboundEmail.objects.get(dedupe_key=key)
+        logger.info("Duplicate delivery of %s", key)
+        if existing.status == Status.RECEIVED:
+            # Stored by a delivery that died before handling it: handle it now.
+            existing = inbound_process(email_id=existing.pk)
         return Received(existing, duplicate=True)
-    return Received(inbound_process(email_id=email.pk, parsed=parsed), duplicate=False)
+    return Received(inbound_process(email_id=email.pk), duplicate=False)
 
 
-def inbound_process(*, email_id: int, parsed: ParsedEmail | None = None) -> InboundEmail:
+def dedupe_key(raw: bytes) -> str:
+    """The message's own Message-ID, read from the header bytes alone; else a
+    digest of the bytes. Never raises."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    found = re.search(rb"(?im)^message-id:[ \t]*(<[^<>\s\x00]{1,250}>)", head)
+    if found:
+        return found.group(1).decode("ascii", errors="replace")
+    return f"sha256:{hashlib.sha256(raw).hexdigest()}"
+
+
+def inbound_process(*, email_id: int) -> InboundEmail:
     """Thread a kept message into its ticket, or ignore it as automatic, or
     quarantine it with the reason. Never raises for what the message holds."""
     try:
@@ -69,7 +83,11 @@ def inbound_process(*, email_id: int, parsed: ParsedEmail | None = None) -> Inbo
             if email.status not in (Status.RECEIVED, Status.QUARANTINED):
                 return email
             email.attempts += 1
-            _handle(email, parsed or parse(bytes(email.raw)))
+            parsed = parse(bytes(email.raw))
+            email.message_id = parsed.message_id
+            email.sender = parsed.sender_email[:254]
+            email.subject = parsed.subject
+            _handle(email, parsed)
             email.processed_at = timezone.now()
             email.save()
             return email
@@ -77,10 +95,23 @@ def inbound_process(*, email_id: int, parsed: ParsedEmail | None = None) -> Inbo
         logger.exception("Inbound email %s quarantined after an error", email_id)
         InboundEmail.objects.filter(pk=email_id).update(
             status=Status.QUARANTINED,
-            reason=f"Could not be handled: {exc}"[:2000],
+            reason=f"Could not be handled: {exc}".replace("\x00", "")[:2000],
             processed_at=timezone.now(),
         )
         return InboundEmail.objects.get(pk=email_id)
+
+
+def inbound_process_stalled(*, older_than: timedelta = timedelta(minutes=5)) -> int:
+    """Handle messages stored but never handled (the process died between the
+    two steps). Beat runs this; returns how many it took."""
+    stalled = list(
+        InboundEmail.objects.filter(
+            status=Status.RECEIVED, received_at__lt=timezone.now() - older_than
+        ).values_list("pk", flat=True)[:100]
+    )
+    for email_id in stalled:
+        inbound_process(email_id=email_id)
+    return len(stalled)
 
 
 def _handle(email: InboundEmail, parsed: ParsedEmail) -> None:
@@ -119,8 +150,8 @@ def _over_limits(parsed: ParsedEmail) -> str:
     return ""
 
 
-def _body(parsed: ParsedEmail) -> str:
-    text = parsed.text.replace("\x00", "").strip() or "(The message has only attachments.)"
+def _body(parsed: ParsedEmail, prefix: str = "") -> str:
+    text = prefix + (parsed.text.strip() or "(The message has only attachments.)")
     if len(text) > MAX_BODY_CHARS:
         note = "\n\n[Shortened here: the whole message is kept with the raw email.]"
         text = text[: MAX_BODY_CHARS - len(note)] + note
@@ -138,21 +169,16 @@ def _thread(email: InboundEmail, parsed: ParsedEmail) -> None:
         sender=parsed.sender_email,
     )
     html = sanitize_html(parsed.html) if parsed.html else ""
-    if ticket is None:
-        ticket = ticket_create(
-            actor=None,
-            subject=parsed.subject or "(no subject)",
-            body=_body(parsed),
-            customer_email=parsed.sender_email,
-            customer_name=parsed.sender_name or parsed.sender_email.split("@")[0],
-            channel=Channel.EMAIL,
-            queue=_inbound_queue(),
-            customer_message_id=parsed.message_id or None,
-            customer_html=html,
-            attachments=_files(parsed),
+    if ticket is not None and not (ticket.is_open or workflow.assess(ticket, "reopen").allowed):
+        # A restored ticket's recovery is over and cannot reopen: the customer's
+        # new words start a new ticket that names the old one.
+        email.ticket, email.ticket_message = _new_ticket(
+            parsed, html, note=f"(The customer wrote again about {ticket.reference}.)\n\n"
         )
         email.outcome = InboundEmail.Outcome.NEW_TICKET
-        email.ticket_message = ticket.messages.order_by("id").first()
+    elif ticket is None:
+        email.ticket, email.ticket_message = _new_ticket(parsed, html)
+        email.outcome = InboundEmail.Outcome.NEW_TICKET
     else:
         was_open = ticket.is_open
         email.ticket_message = message_receive(
@@ -162,9 +188,25 @@ def _thread(email: InboundEmail, parsed: ParsedEmail) -> None:
             body_html=html,
             attachments=_files(parsed),
         )
+        email.ticket = ticket
         email.outcome = InboundEmail.Outcome.REPLY if was_open else InboundEmail.Outcome.REOPENED
-    email.ticket = ticket
     email.status, email.reason = Status.PROCESSED, ""
+
+
+def _new_ticket(parsed: ParsedEmail, html: str, note: str = "") -> tuple[Ticket, Message | None]:
+    ticket = ticket_create(
+        actor=None,
+        subject=parsed.subject or "(no subject)",
+        body=_body(parsed, prefix=note),
+        customer_email=parsed.sender_email,
+        customer_name=parsed.sender_name or parsed.sender_email.split("@")[0],
+        channel=Channel.EMAIL,
+        queue=_inbound_queue(),
+        customer_message_id=parsed.message_id or None,
+        customer_html=html,
+        attachments=_files(parsed),
+    )
+    return ticket, ticket.messages.order_by("id").first()
 
 
 def _inbound_queue() -> Queue | None:
@@ -174,8 +216,8 @@ def _inbound_queue() -> Queue | None:
 
 def inbound_retry(*, email: InboundEmail, actor: User) -> InboundEmail:
     """An admin tries a quarantined message again (after a fix, a new limit)."""
-    if email.status != Status.QUARANTINED:
-        raise RuleViolation("Only a quarantined message can be retried.")
+    if email.status not in (Status.QUARANTINED, Status.RECEIVED):
+        raise RuleViolation("Only a quarantined or unhandled message can be retried.")
     logger.info("%s retries inbound email %s", actor, email.pk)
     return inbound_process(email_id=email.pk)
 

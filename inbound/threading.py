@@ -2,8 +2,6 @@
 are unguessable), then by the reference in our Message-IDs or in its subject
 (only for the ticket's own customer: references are guessable), else none."""
 
-import re
-
 from django.conf import settings
 
 from tickets.models import Message, Ticket
@@ -35,8 +33,8 @@ def find_ticket(*, answers: list[str], subject: str, sender: str) -> Ticket | No
                 return ticket
     # A reference typed in the subject only threads the ticket's own customer:
     # references are guessable, and a stranger must not write into a ticket.
-    bracketed = re.search(r"\[([^\]]+)\]", subject)
-    ticket = _by_reference(bracketed.group(1) if bracketed else subject)
+    # Anywhere in the subject: "[EXTERNAL] Re: [HD-000123] ..." too.
+    ticket = _by_reference(subject)
     if ticket is not None and _is_customer(ticket, sender):
         return ticket
     return None
