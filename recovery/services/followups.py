@@ -2,6 +2,7 @@
 sent once each, in the customer's morning."""
 
 import logging
+import re
 import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -292,17 +293,37 @@ def links_for(followup: FollowUp) -> Links:
 
 
 def _context(followup: FollowUp) -> dict[str, Any]:
+    """What a plan's template may say: plain values, never model instances, so
+    a template cannot reach further (``ticket.assignee.password``)."""
     ticket = followup.ticket
+    commitment = ticket.commitments.order_by("-created_at").first()
+    restitutions = ticket.restitutions.filter(
+        status__in=[Restitution.Status.GRANTED, Restitution.Status.APPROVED]
+    )
     return {
-        "customer": ticket.customer,
-        "ticket": ticket,
-        "commitment": ticket.commitments.order_by("-created_at").first(),
-        "restitutions": list(
-            ticket.restitutions.filter(
-                status__in=[Restitution.Status.GRANTED, Restitution.Status.APPROVED]
-            )
+        "customer": {"name": ticket.customer.name, "email": ticket.customer.email},
+        "ticket": {
+            "reference": ticket.reference,
+            "subject": ticket.subject,
+            "our_part": ticket.our_part,
+        },
+        "commitment": (
+            {"promise": commitment.promise, "due_at": commitment.due_at, "kept": commitment.kept}
+            if commitment
+            else None
         ),
-        "process_fixes": list(ticket.process_fixes.all()),
+        "restitutions": [
+            {
+                "kind": r.kind,
+                "get_kind_display": r.get_kind_display(),
+                "amount": r.amount,
+                "currency": r.currency,
+            }
+            for r in restitutions
+        ],
+        "process_fixes": [
+            {"failsafe_change": fix.failsafe_change} for fix in ticket.process_fixes.all()
+        ],
     }
 
 
@@ -473,7 +494,17 @@ def tickets_restore_finished(*, now: datetime | None = None) -> int:
     return restored
 
 
+# Tags that reach outside the template's context (files, other templates, the
+# whole context dump): a follow-up is written to a customer.
+_FORBIDDEN_TAGS = re.compile(r"{%-?\s*(load|debug|include|extends|ssi)\b")
+
+
 def validate_template(source: str, *, field: str) -> str:
+    forbidden = _FORBIDDEN_TAGS.search(source)
+    if forbidden:
+        raise RuleViolation(
+            f"The {forbidden.group(1)} tag is not allowed in a follow-up.", field=field
+        )
     try:
         Template(source)
     except TemplateSyntaxError as exc:

@@ -68,6 +68,9 @@ def test_an_agent_cannot_change_a_plan(agent: User) -> None:
         ([PlanStep(3, " ", "B")], "subject_template", "needs a subject and a body"),
         ([PlanStep(3, "S", "Hi {% if customer %}")], "body_template", "template has an error"),
         ([PlanStep(3, "Hi {{ customer.name|nope }}", "B")], "subject_template", "template"),
+        ([PlanStep(3, "S", "{% debug %}")], "body_template", "debug tag is not allowed"),
+        ([PlanStep(3, "S", "{% load static %}")], "body_template", "load tag is not allowed"),
+        ([PlanStep(3, "S", '{% include "base.html" %}')], "body_template", "include tag"),
     ],
 )
 def test_a_bad_plan_is_refused_and_nothing_changes(
@@ -122,3 +125,27 @@ def test_a_plan_change_affects_only_mishaps_resolved_after_it(supervisor: User) 
     assert list(
         FollowUp.objects.filter(ticket=later).values_list("offset_days", "subject_template")
     ) == [(2, "Two days on"), (14, "Two weeks on, {{ customer.name }}")]
+
+
+def test_a_plan_template_reaches_only_plain_values(supervisor: User) -> None:
+    """A template cannot read past what the email needs: no password hash, no
+    staff email, whatever a supervisor writes."""
+    from recovery.services.followups import _context, render_template
+
+    followup_plan_set(
+        severity=Severity.MAJOR,
+        actor=supervisor,
+        steps=[
+            PlanStep(
+                1,
+                "About {{ ticket.subject }}",
+                "[{{ ticket.assignee.password }}][{{ ticket.customer.email }}]{{ customer.name }}",
+            )
+        ],
+    )
+    ticket = advance(TicketFactory(kind=Kind.MISHAP, severity=Severity.MAJOR), to=Status.REBUILDING)
+    followup = FollowUp.objects.get(ticket=ticket)
+
+    body = render_template(followup.body_template, _context(followup))
+
+    assert body == f"[][]{ticket.customer.name}"
