@@ -6,6 +6,7 @@ costs the same queries whatever the size of the desk."""
 import csv
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -49,7 +50,10 @@ class RangeForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end:
+        if end and end > date(9000, 1, 1):
+            # Far-future dates overflow date arithmetic; no desk has data there.
+            self.add_error("end", "Choose an end date before the year 9000.")
+        elif start and end:
             if start > end:
                 self.add_error("start", "The start date comes after the end date.")
             elif (end - start).days + 1 > MAX_DAYS:
@@ -407,6 +411,10 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_cell(value: Any) -> str:
+    """Text that a spreadsheet would run as a formula gets a leading quote;
+    numbers (a negative index included) stay numbers."""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return str(value)
     text = "" if value is None else str(value)
     return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
 

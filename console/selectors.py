@@ -31,7 +31,7 @@ def customers_search(*, text: str = "") -> QuerySet[Customer]:
     """The customers list: by name or email, with how many tickets each has.
     Customers are shared by every queue, so every staff role sees them all."""
     customers = Customer.objects.annotate(ticket_count=Count("tickets")).order_by("name", "id")
-    text = text.strip()
+    text = text.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     if text:
         customers = customers.filter(Q(name__icontains=text) | Q(email__icontains=text))
     return customers

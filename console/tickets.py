@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -290,8 +290,14 @@ class TicketConsole(admin.ModelAdmin):
                 "queue": ticket.queue_id,
                 "severity": ticket.severity,
             },
-            staff=User.objects.filter(is_active=True, is_staff=True).order_by("username"),
-            queues=_queues_for(staff(request)),
+            # The ticket's own assignee and queue are choices even when the
+            # user could not pick them, so saving other fields keeps them.
+            staff=User.objects.filter(
+                Q(is_active=True, is_staff=True) | Q(pk=ticket.assignee_id)
+            ).order_by("username"),
+            queues=(_queues_for(staff(request)) | Queue.objects.filter(tickets__pk=ticket.pk))
+            .distinct()
+            .order_by("name"),
         )
 
     def edit_view(self, request: HttpRequest, pk: int) -> HttpResponse:

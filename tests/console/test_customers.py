@@ -187,3 +187,10 @@ def test_customers_are_in_every_staff_menu(agent_console: Client) -> None:
     labels = [item["label"] for item in agent_console.get(CUSTOMERS).context["console_menu"]]
 
     assert "Customers" in labels
+
+
+@pytest.mark.django_db
+def test_a_nul_in_the_customer_search_is_not_a_500(agent: User) -> None:
+    response = console_client(agent).get(reverse("console:customers"), {"q": "ab\x00c"})
+
+    assert response.status_code == 200

@@ -380,3 +380,28 @@ def test_the_export_defuses_formulas_in_usernames(supervisor: User) -> None:
 )
 def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(value: Any, cell: str) -> None:
     assert csv_cell(value) == cell
+
+
+def test_csv_cells_quote_formulas_but_keep_negative_numbers() -> None:
+    from decimal import Decimal
+
+    from console.dashboard import csv_cell
+
+    assert csv_cell(-0.42) == "-0.42"
+    assert csv_cell(Decimal("-3.50")) == "-3.50"
+    assert csv_cell("-cmd") == "'-cmd"
+    assert csv_cell("=1+1") == "'=1+1"
+
+
+@pytest.mark.django_db
+def test_a_far_future_range_is_refused_not_a_500(supervisor: User) -> None:
+    client = console_client(supervisor)
+
+    page = client.get(DASHBOARD, {"start": "9999-01-01", "end": "9999-12-31"})
+    export = client.get(
+        reverse("console:dashboard_export"), {"start": "9999-01-01", "end": "9999-12-31"}
+    )
+
+    assert page.status_code == 400
+    assert "before the year 9000" in page.content.decode()
+    assert export.status_code == 400

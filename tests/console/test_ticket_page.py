@@ -352,3 +352,19 @@ def test_an_acknowledged_question_becomes_a_mishap_only_with_our_part(agent: Use
         "major",
         "We lost the parcel.",
     )
+
+
+def test_saving_the_severity_keeps_a_queue_the_agent_is_not_in(agent: User) -> None:
+    elsewhere = QueueFactory()
+    ticket = TicketFactory(actor=agent, queue=elsewhere)  # theirs by assignment only
+    client = console_client(agent)
+    form = client.get(page(ticket)).context["edit_form"]
+    assert elsewhere in form.fields["queue"].queryset
+
+    client.post(
+        reverse("console:ticket_edit", args=[ticket.pk]),
+        {"assignee": agent.pk, "queue": elsewhere.pk, "severity": "critical"},
+    )
+
+    ticket.refresh_from_db()
+    assert (ticket.queue, ticket.severity) == (elsewhere, "critical")
