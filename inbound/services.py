@@ -187,6 +187,7 @@ def _thread(email: InboundEmail, parsed: ParsedEmail) -> None:
             email_message_id=parsed.message_id or None,
             body_html=html,
             attachments=_files(parsed),
+            sender=parsed.sender_email,
         )
         email.ticket = ticket
         email.outcome = InboundEmail.Outcome.REPLY if was_open else InboundEmail.Outcome.REOPENED

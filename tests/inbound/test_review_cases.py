@@ -152,3 +152,20 @@ def test_one_message_that_cannot_be_stored_does_not_stop_the_batch(
 
     assert result.stored == 1
     assert mailbox.flags == {"1": set(), "2": {"\\Seen"}}
+
+
+def test_a_reply_from_someone_else_on_the_thread_is_marked_as_theirs(agent: User) -> None:
+    from tickets.services import message_create
+
+    ticket = TicketFactory(actor=agent, customer_email="pat@example.com")
+    ours = message_create(ticket=ticket, actor=agent, body="On it.", public=True)
+
+    colleague = receive(
+        raw_email(sender="sam@pat-company.example", in_reply_to=ours.email_message_id)
+    )
+    customer = receive(raw_email(sender="PAT@example.com", in_reply_to=ours.email_message_id))
+
+    assert colleague.ticket_message is not None
+    assert customer.ticket_message is not None
+    assert colleague.ticket_message.from_address == "sam@pat-company.example"
+    assert customer.ticket_message.from_address == ""

@@ -32,6 +32,9 @@ class Message(models.Model):
     body = models.TextField()
     # A customer's HTML email, sanitized for display (inbound mail); empty otherwise.
     body_html = models.TextField(blank=True)
+    # Who sent an inbound email, when it was not the ticket's customer (a
+    # colleague of theirs answering the thread): shown, so nobody mistakes it.
+    from_address = models.EmailField(max_length=254, blank=True)
     # The lifecycle step this message carries (acknowledge, apologize...), if any.
     step = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -84,6 +84,7 @@ def add_customer_message(
     email_message_id: str | None = None,
     body_html: str = "",
     attachments: Sequence[UploadedFile] = (),
+    from_address: str = "",
 ) -> Message:
     """Record what the customer wrote (at creation, or a reply). Never emailed back."""
     message = Message.objects.create(
@@ -93,6 +94,7 @@ def add_customer_message(
         body=body,
         body_html=body_html,
         email_message_id=email_message_id or None,
+        from_address=from_address[:254],
     )
     add_attachments(message=message, files=attachments)
     return message
@@ -135,6 +137,7 @@ def message_receive(
     email_message_id: str | None = None,
     body_html: str = "",
     attachments: Sequence[UploadedFile] = (),
+    sender: str = "",
 ) -> Message:
     """The customer wrote again. On a finished ticket (resolved, rebuilding or
     closed) their message reopens it, with their words as the reason: a
@@ -144,13 +147,17 @@ def message_receive(
 
     body = clean_body(body)
     files = clean_attachments(attachments)
-    locked = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
+    locked = (
+        Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket.pk)
+    )
+    other = sender if sender and sender.lower() != locked.customer.email.lower() else ""
     message = add_customer_message(
         ticket=locked,
         body=body,
         email_message_id=email_message_id,
         body_html=body_html,
         attachments=files,
+        from_address=other,
     )
     record_event(
         ticket=locked, actor=None, action="customer_replied", payload={"message": message.pk}
