@@ -8,13 +8,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from accounts.models import User
+from console.access import require
 from console.forms import apply_service
 from recovery.models import ApprovalRequest
 from recovery.selectors import DECIDED, approval_list, authority_remaining_many
@@ -69,13 +69,6 @@ class Row:
     decision_forms: dict[str, forms.Form] = field(default_factory=dict)
 
 
-def _actor(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User) or not user.has_perm(PERMISSION):
-        raise PermissionDenied
-    return user
-
-
 def _bind(decision: str, pk: int, data: Any = None) -> forms.Form:
     # Field names stay plain (note, reason); only the ids differ per row.
     return DECISIONS[decision](data, auto_id=f"id_{decision}_{pk}_%s")
@@ -105,7 +98,7 @@ def _queue(
 ) -> HttpResponse:
     from console.sites import console_site
 
-    actor = _actor(request)
+    actor = require(request, PERMISSION)
     tab = request.GET.get("status", "pending")
     if tab not in TABS:
         tab = "pending"
@@ -138,7 +131,7 @@ def approvals_view(request: HttpRequest) -> HttpResponse:
 
 
 def decide_view(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
-    actor = _actor(request)
+    actor = require(request, PERMISSION)
     if decision not in DECISIONS:
         raise Http404("Approve or reject, nothing else.")
     back = reverse("console:approvals")

@@ -8,17 +8,17 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.core.validators import RegexValidator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from accounts.models import User
 from accounts.roles import Role
 from accounts.selectors import staff_list
+from console.access import require
 from console.forms import apply_service
+from console.sites import console_site
 from recovery.models import AuthorityPolicyChange, Period, RestitutionKind
 from recovery.selectors import authority_history, authority_remaining_many
 from recovery.services import authority_policy_set
@@ -125,28 +125,11 @@ def changes_of(change: AuthorityPolicyChange) -> list[Change]:
     ]
 
 
-def _actor(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User) or not user.has_perm(PERMISSION):
-        raise PermissionDenied
-    return user
-
-
-def _render(
-    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
-) -> HttpResponse:
-    from console.sites import console_site
-
-    return TemplateResponse(
-        request, template, {**console_site.each_context(request), **context}, status=status
-    )
-
-
 ROLE_FILTERS = {"agent": Role.AGENT, "supervisor": Role.SUPERVISOR, "admin": Role.ADMIN}
 
 
 def authority_list_view(request: HttpRequest) -> HttpResponse:
-    _actor(request)
+    require(request, PERMISSION)
     role = ROLE_FILTERS.get(request.GET.get("role", ""))
     page = Paginator(staff_list(role=role), STAFF_PER_PAGE).get_page(request.GET.get("p"))
     people: list[User] = list(page.object_list)
@@ -160,7 +143,7 @@ def authority_list_view(request: HttpRequest) -> HttpResponse:
         }
         for person in people
     ]
-    return _render(
+    return console_site.render(
         request,
         "console/authority.html",
         {
@@ -175,7 +158,7 @@ def authority_list_view(request: HttpRequest) -> HttpResponse:
 
 
 def authority_edit_view(request: HttpRequest, user_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = require(request, PERMISSION)
     person = User.objects.filter(is_staff=True, pk=user_id).prefetch_related("groups").first()
     if person is None:
         raise Http404("No member of staff with that number.")
@@ -200,7 +183,7 @@ def authority_edit_view(request: HttpRequest, user_id: int) -> HttpResponse:
     history = Paginator(authority_history(user=person), HISTORY_PER_PAGE).get_page(
         request.GET.get("p")
     )
-    return _render(
+    return console_site.render(
         request,
         "console/authority_edit.html",
         {

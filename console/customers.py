@@ -5,14 +5,14 @@ so an agent sees it before answering. Read-only: nothing here writes."""
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path
 from django.utils import timezone
 
-from accounts.models import Customer, User
+from accounts.models import Customer
 from console import selectors
+from console.access import require
 from console.sites import console_site
 from recovery.models import Feedback
 from tickets.models import Kind
@@ -22,16 +22,8 @@ PER_PAGE = 25
 VIEW_CUSTOMER = "accounts.view_customer"
 
 
-def staff(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 - the console site requires a signed-in user
-    if not user.has_perm(VIEW_CUSTOMER):
-        raise PermissionDenied
-    return user
-
-
 def customer_list_view(request: HttpRequest) -> HttpResponse:
-    staff(request)
+    require(request, VIEW_CUSTOMER)
     text = request.GET.get("q", "")[:200]
     page = Paginator(selectors.customers_search(text=text), PER_PAGE).get_page(request.GET.get("p"))
     return console_site.render(
@@ -73,7 +65,7 @@ def sparkline(ratings: list[Feedback]) -> Sparkline | None:
 
 
 def customer_view(request: HttpRequest, pk: int) -> HttpResponse:
-    user = staff(request)
+    user = require(request, VIEW_CUSTOMER)
     try:
         customer = selectors.customer_overview(customer_id=pk)
     except Customer.DoesNotExist:

@@ -4,12 +4,11 @@ and edit them. Saving calls one service, ``followup_plan_set``."""
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 
-from accounts.models import User
 from console import selectors
+from console.access import require
 from console.forms import PlanStepFormSet
 from console.sites import console_site
 from core.errors import DomainError
@@ -19,14 +18,6 @@ from recovery.services import followup_plan_set
 from tickets.models import Severity
 
 CHANGE_PLAN = "recovery.change_followupplan"
-
-
-def supervisor(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 - the console site requires a signed-in user
-    if not user.has_perm(CHANGE_PLAN):
-        raise PermissionDenied
-    return user
 
 
 def _steps(plan: FollowUpPlan | None) -> list[dict[str, Any]]:
@@ -46,7 +37,7 @@ def _steps(plan: FollowUpPlan | None) -> list[dict[str, Any]]:
 
 
 def plan_list_view(request: HttpRequest) -> HttpResponse:
-    supervisor(request)
+    require(request, CHANGE_PLAN)
     saved = selectors.followup_plans()
     plans = [
         {
@@ -63,7 +54,7 @@ def plan_list_view(request: HttpRequest) -> HttpResponse:
 
 
 def plan_edit_view(request: HttpRequest, severity: str) -> HttpResponse:
-    user = supervisor(request)
+    user = require(request, CHANGE_PLAN)
     if severity not in Severity.values:
         raise Http404("No such severity.")
     label = Severity(severity).label

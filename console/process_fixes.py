@@ -11,8 +11,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from accounts.models import User
 from console import selectors
+from console.access import require
 from console.forms import ProcessFixForm, apply_service
 from console.sites import console_site
 from core.errors import DomainError
@@ -32,14 +32,6 @@ BUTTONS = {
 }
 
 
-def staff(request: HttpRequest, permission: str) -> User:
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 - the console site requires a signed-in user
-    if not user.has_perm(permission):
-        raise PermissionDenied
-    return user
-
-
 def _list_url(request: HttpRequest) -> str:
     status = request.GET.get("status") or request.POST.get("back_status") or ""
     url = reverse("console:process_fixes")
@@ -47,7 +39,7 @@ def _list_url(request: HttpRequest) -> str:
 
 
 def process_fix_list_view(request: HttpRequest) -> HttpResponse:
-    user = staff(request, VIEW)
+    user = require(request, VIEW)
     status = request.GET.get("status", "")
     if status not in ProcessFix.Status.values:
         status = ""
@@ -110,7 +102,7 @@ def process_fix_list_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def process_fix_status_view(request: HttpRequest, pk: int) -> HttpResponse:
-    user = staff(request, VIEW)
+    user = require(request, VIEW)
     try:
         fix = ProcessFix.objects.get(pk=pk)
     except ProcessFix.DoesNotExist:

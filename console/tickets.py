@@ -17,6 +17,7 @@ from django.utils.html import format_html
 
 from accounts.models import User
 from console import forms as console_forms
+from console.access import signed_in
 from console.queue import QueueFilter, QueueViewFilter, search_by_reference
 from console.selectors import ticket_page
 from console.sites import console_site
@@ -44,12 +45,6 @@ STEP_LABELS = {
     "reopen": "Reopen",
     "settle_pending_approvals": "Settle the pending approval",
 }
-
-
-def staff(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 - the console site requires a signed-in user
-    return user
 
 
 @admin.register(Ticket, site=console_site)
@@ -85,7 +80,9 @@ class TicketConsole(admin.ModelAdmin):
     # --- the queue -----------------------------------------------------------
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
-        return tickets_visible_to(staff(request)).select_related("customer", "queue", "assignee")
+        return tickets_visible_to(signed_in(request)).select_related(
+            "customer", "queue", "assignee"
+        )
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Ticket], search_term: str
@@ -145,7 +142,7 @@ class TicketConsole(admin.ModelAdmin):
 
     def _ticket(self, request: HttpRequest, pk: Any) -> Ticket:
         try:
-            return ticket_page(user=staff(request)).get(pk=int(pk))
+            return ticket_page(user=signed_in(request)).get(pk=int(pk))
         except (Ticket.DoesNotExist, ValueError, TypeError):
             raise Http404("No ticket with that number that you can see.") from None
 
@@ -182,7 +179,7 @@ class TicketConsole(admin.ModelAdmin):
         mishap_form: forms.Form | None = None,
         status: int = 200,
     ) -> HttpResponse:
-        user = staff(request)
+        user = signed_in(request)
         # The steps the ticket can take now; and resolve, while it cannot yet,
         # so the agent can open it and see what comes first.
         transitions = []
@@ -237,7 +234,7 @@ class TicketConsole(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             call = STEP_SERVICES[name]
             done = console_forms.apply_service(
-                form, lambda: call(ticket=ticket, actor=staff(request), **form.cleaned_data)
+                form, lambda: call(ticket=ticket, actor=signed_in(request), **form.cleaned_data)
             )
             if done is not None:
                 messages.success(request, f"{STEP_LABELS[name]}: done.")
@@ -272,7 +269,7 @@ class TicketConsole(admin.ModelAdmin):
             done = console_forms.apply_service(
                 form,
                 lambda: services.message_create(
-                    ticket=ticket, actor=staff(request), public=public, **form.cleaned_data
+                    ticket=ticket, actor=signed_in(request), public=public, **form.cleaned_data
                 ),
             )
             if done is not None:
@@ -295,7 +292,7 @@ class TicketConsole(admin.ModelAdmin):
             staff=User.objects.filter(
                 Q(is_active=True, is_staff=True) | Q(pk=ticket.assignee_id)
             ).order_by("username"),
-            queues=(_queues_for(staff(request)) | Queue.objects.filter(tickets__pk=ticket.pk))
+            queues=(_queues_for(signed_in(request)) | Queue.objects.filter(tickets__pk=ticket.pk))
             .distinct()
             .order_by("name"),
         )
@@ -309,7 +306,7 @@ class TicketConsole(admin.ModelAdmin):
             changes = {name: form.cleaned_data[name] for name in form.changed_data}
             done = console_forms.apply_service(
                 form,
-                lambda: services.ticket_update(ticket=ticket, actor=staff(request), **changes),
+                lambda: services.ticket_update(ticket=ticket, actor=signed_in(request), **changes),
             )
             if done is not None:
                 messages.success(request, "Saved." if changes else "Nothing changed.")
@@ -326,7 +323,7 @@ class TicketConsole(admin.ModelAdmin):
                 form,
                 lambda: services.ticket_convert_to_mishap(
                     ticket=ticket,
-                    actor=staff(request),
+                    actor=signed_in(request),
                     our_part=form.cleaned_data["our_part"],
                     severity=form.cleaned_data["severity"] or None,
                 ),
@@ -339,7 +336,7 @@ class TicketConsole(admin.ModelAdmin):
     def attachment_view(self, request: HttpRequest, pk: int, attachment_id: int) -> FileResponse:
         """A file of a ticket the user may see, always as a download: served
         inline, an HTML or SVG upload could run script in the console."""
-        ticket = get_object_or_404(tickets_visible_to(staff(request)), pk=pk)
+        ticket = get_object_or_404(tickets_visible_to(signed_in(request)), pk=pk)
         attachment = get_object_or_404(Attachment, pk=attachment_id, message__ticket=ticket)
         response = FileResponse(
             attachment.file.open("rb"), as_attachment=True, filename=attachment.name
@@ -356,7 +353,9 @@ class TicketConsole(admin.ModelAdmin):
         if form.is_valid():
             done = console_forms.apply_service(
                 form,
-                lambda: restitution_grant(ticket=ticket, actor=staff(request), **form.cleaned_data),
+                lambda: restitution_grant(
+                    ticket=ticket, actor=signed_in(request), **form.cleaned_data
+                ),
             )
             if done is not None:
                 if done.status == done.Status.PENDING_APPROVAL:
@@ -377,7 +376,7 @@ class TicketConsole(admin.ModelAdmin):
     ) -> HttpResponse:
         if not self.has_add_permission(request):
             raise PermissionDenied
-        user = staff(request)
+        user = signed_in(request)
         form = console_forms.TicketCreateForm(request.POST or None, queues=_queues_for(user))
         if request.method == "POST" and form.is_valid():
             ticket = console_forms.apply_service(

@@ -8,19 +8,9 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from accounts.roles import Role
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.console.test_dashboard import mishap_with_grant
 from tests.factories import TEST_PASSWORD, StaffFactory
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.mark.slow
