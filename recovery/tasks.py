@@ -8,6 +8,7 @@ from celery.app.task import Task
 from core.delivery import backoff_seconds
 from recovery.services.followups import MAX_ATTEMPTS as FOLLOWUP_MAX_ATTEMPTS
 from recovery.services.followups import (
+    SWEEP_BATCH,
     FollowUpSendFailed,
     followup_deliver,
     followups_claim_due,
@@ -22,6 +23,9 @@ from recovery.services.webhooks import (
 )
 
 logger = logging.getLogger(__name__)
+
+# At most this many batches of SWEEP_BATCH per beat run (10,000 a minute).
+SWEEPS_PER_RUN = 20
 
 
 def webhook_backoff(retries: int) -> int:
@@ -54,7 +58,16 @@ def purge_idempotency_keys() -> int:
 
 @shared_task(name="recovery.sweep_followups")
 def sweep_followups() -> int:
-    return len(followups_claim_due())
+    """Queue every due follow-up, a batch at a time (each batch its own short
+    transaction): one batch a minute would cap sending at 500 a minute. Bounded,
+    so a huge backlog is spread over a few runs instead of one endless one."""
+    queued = 0
+    for _ in range(SWEEPS_PER_RUN):
+        batch = len(followups_claim_due())
+        queued += batch
+        if batch < SWEEP_BATCH:
+            break
+    return queued
 
 
 @shared_task(bind=True, name="recovery.followup_send", max_retries=FOLLOWUP_MAX_ATTEMPTS - 1)

@@ -7,6 +7,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from email.utils import formataddr
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -327,8 +328,15 @@ def _context(followup: FollowUp) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=256)
+def _compiled(source: str) -> Template:
+    # A plan has a handful of templates and a worker sends thousands of mails:
+    # compile each once per process, not once per mail.
+    return Template(source)
+
+
 def render_template(source: str, context: dict[str, Any]) -> str:
-    return Template(source).render(Context(context, autoescape=False)).strip()
+    return _compiled(source).render(Context(context, autoescape=False)).strip()
 
 
 def build_followup_email(followup: FollowUp) -> EmailMultiAlternatives:

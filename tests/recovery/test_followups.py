@@ -478,3 +478,24 @@ def test_a_follow_up_due_while_workers_were_down_waits_for_the_morning(
     assert followup.status == FollowUp.Status.SCHEDULED
     assert (local.date().isoformat(), 9 <= local.hour < 11) == ("2030-07-01", True)
     assert followup.attempts == 0
+
+
+@pytest.mark.django_db
+def test_one_sweep_queues_a_backlog_batch_by_batch(
+    agent: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A beat run does not stop at one batch: a backlog larger than a batch is
+    queued in the same run, each batch in its own transaction."""
+    import recovery.services.followups as followups
+    import recovery.tasks as tasks
+
+    monkeypatch.setattr(followups, "SWEEP_BATCH", 5)
+    monkeypatch.setattr(tasks, "SWEEP_BATCH", 5)
+    for _ in range(4):
+        advance(TicketFactory(actor=agent, kind=Kind.MISHAP), to=Status.REBUILDING)
+
+    with time_machine.travel(timezone.now() + timedelta(days=40)):
+        queued = tasks.sweep_followups()
+
+    assert queued == 12
+    assert not FollowUp.objects.filter(status=FollowUp.Status.SCHEDULED).exists()
