@@ -3,6 +3,8 @@ queries whatever the number of tickets, messages or events."""
 
 from dataclasses import dataclass
 
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import User
@@ -61,14 +63,44 @@ def ticket_list(*, user: User, filters: TicketFilters) -> QuerySet[Ticket]:
     return tickets.order_by(*ORDERINGS[filters.ordering])
 
 
+# The text search configuration of the full-text index (migration
+# tickets/0008): queries must use the same one, or PostgreSQL cannot use it.
+SEARCH_CONFIG = "english"
+
+
 def _search(text: str) -> Q:
-    matches = Q(subject__icontains=text) | Q(
-        Exists(Message.objects.filter(ticket_id=OuterRef("pk"), body__icontains=text))
-    )
+    """Tickets whose subject or any message (notes included) matches ``text``,
+    or the ticket a reference in ``text`` names (HD-000123).
+
+    On PostgreSQL, full-text search: words match whatever their form ("parcels"
+    finds "parcel"), in any order, with web-search syntax ("-refund",
+    "\"exact phrase\"", "or"), through the GIN indexes of migration 0008. The
+    matching ids are gathered as one UNION, so each side uses its index,
+    rather than an OR that would test every ticket. Elsewhere (SQLite, the
+    local demo), a case-insensitive substring match."""
     reference = ticket_id_from_reference(text)
+    if connection.vendor != "postgresql":
+        matches = Q(subject__icontains=text) | Q(
+            Exists(Message.objects.filter(ticket_id=OuterRef("pk"), body__icontains=text))
+        )
+        return matches | Q(pk=reference) if reference is not None else matches
+    query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
+    by_subject = (
+        Ticket.objects.annotate(document=SearchVector("subject", config=SEARCH_CONFIG))
+        .filter(document=query)
+        .order_by()
+        .values("pk")
+    )
+    by_message = (
+        Message.objects.annotate(document=SearchVector("body", config=SEARCH_CONFIG))
+        .filter(document=query)
+        .order_by()
+        .values("ticket_id")
+    )
+    ids = by_subject.union(by_message)
     if reference is not None:
-        matches |= Q(pk=reference)
-    return matches
+        ids = ids.union(Ticket.objects.filter(pk=reference).order_by().values("pk"))
+    return Q(pk__in=ids)
 
 
 def with_details(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
