@@ -55,6 +55,7 @@ LONG_SUBJECT = "Benchmark: the long conversation"
 AGENT_PREFIX = "bench-agent-"
 SUPERVISOR_PREFIX = "bench-supervisor-"
 QUEUE_PREFIX = "bench-"
+SEARCH_INDEXES = ("tickets_message_body_fts", "tickets_ticket_subject_fts")
 CHUNK = 2000  # tickets per round of COPYs: bounded memory, frequent progress
 
 # The order matters for TRUNCATE ... CASCADE only in that every table the
@@ -184,6 +185,24 @@ def reset(cursor: Any) -> None:
     cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     # Generated staff keep their accounts (staff_upsert updates them), but
     # their queue memberships went with the queues.
+
+
+def _drop_search_indexes(cursor: Any) -> list[str]:
+    """Drop the full-text GIN indexes (migration tickets/0008) for the load and
+    return their definitions, to build them again once the rows are in.
+
+    Maintaining a GIN index row by row made the COPY of messages several times
+    slower than building it once at the end; in the same transaction, nobody
+    ever sees the tables without them."""
+    cursor.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+        "AND indexname = ANY(%s)",
+        [list(SEARCH_INDEXES)],
+    )
+    found = cursor.fetchall()
+    for name, _ in found:
+        cursor.execute(f"DROP INDEX {name}")
+    return [definition for _, definition in found]
 
 
 def ensure_staff(*, tickets: int) -> Staff:
@@ -765,6 +784,7 @@ def generate(
             )
         staff = ensure_staff(tickets=tickets)
         writer = Writer(cursor)
+        deferred = _drop_search_indexes(cursor)
         ids = {table: next_id(cursor, table) for table in COLUMNS}
         customers = max(1, tickets // 4)
         customer_ids = range(ids["accounts_customer"], ids["accounts_customer"] + customers)
@@ -798,7 +818,15 @@ def generate(
             0,
             writer.copy("recovery_spendcounter", COLUMNS["recovery_spendcounter"], _counters(desk)),
         )
-        progress.finish(" | sequences")
+        progress.finish(" | search indexes ..." if deferred else "")
+        # The foreign-key checks of the COPY'd rows are pending until commit,
+        # and CREATE INDEX refuses a table with pending checks: run them now
+        # (they would run at commit anyway).
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for definition in deferred:
+            cursor.execute(definition)
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         for table in COLUMNS:
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608

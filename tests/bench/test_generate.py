@@ -184,3 +184,10 @@ def test_it_is_reproducible_by_seed(db: None) -> None:
     # The clock moves between runs, so a ticket at a boundary may differ; nearly all match.
     assert sum(a == b for a, b in zip(first, again, strict=True)) >= TICKETS - 2
     assert timedelta(0) <= timezone.now() - Ticket.objects.order_by("created_at")[0].created_at
+
+
+def test_the_search_indexes_are_there_after_the_load(desk: None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%%_fts'")
+        names = {row[0] for row in cursor.fetchall()}
+    assert names == {"tickets_message_body_fts", "tickets_ticket_subject_fts"}
