@@ -306,11 +306,12 @@ def _search_terms() -> list[str]:
     """What agents look for: an order number (rare), a product (one ticket in
     about 25), a reference. Not a word found in most tickets: see
     docs/performance.md for what that costs, and why."""
-    sample = Ticket.objects.order_by("-id").values_list("subject", "id").first()
-    if sample is None:
+    latest = list(Ticket.objects.order_by("-id").values_list("subject", "id")[:200])
+    if not latest:
         raise MissingData("No tickets here: run `manage.py generate_load_data` first.")
-    numbers = [w.strip("()?") for w in sample[0].split() if w.strip("()?").isdigit()]
-    rare = numbers[0] if numbers else "soaked"
+    words = (word.strip("()?") for subject, _ in latest for word in subject.split())
+    rare = next((word for word in words if word.isdigit()), "48213")
+    sample = latest[0]
     return [rare, "espresso grinder", f"HD-{sample[1]:06d}"]
 
 
