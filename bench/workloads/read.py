@@ -10,9 +10,11 @@ Django's, so both sides pay the same round trips to the same database.
 They read data made by ``generate_load_data`` (``bench.generate``).
 """
 
+from base64 import b64encode
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import connection
@@ -233,6 +235,34 @@ def queue_list_deep(context: Context) -> Result:
         _raw(LIST_SQL.format(where=keyset_where), params),
         QUEUE_TARGETS,
         [f"page {page}; the floor reads the same rows by keyset, not by offset"],
+    )
+
+
+@workload("queue_list_deep_cursor")
+def queue_list_deep_cursor(context: Context) -> Result:
+    """The same deep page by cursor (``?pagination=cursor``): the cursor a
+    client following ``next`` would hold there."""
+    supervisor = _staff(SUPERVISOR_PREFIX)
+    total = Ticket.objects.count()
+    page = max(1, min(DEEP_PAGE, total // PAGE))
+    offset = (page - 1) * PAGE
+    params: dict[str, Any] = {"offset": 0}
+    query = {"pagination": "cursor"}
+    keyset_where = "TRUE"
+    if offset:
+        before = Ticket.objects.order_by("-created_at", "-id").values_list("created_at", "id")
+        last_at, last_id = before[offset - 1]
+        # DRF's cursor: the position (the ordering's first field), base64-encoded.
+        query["cursor"] = b64encode(urlencode({"p": str(last_at)}).encode()).decode()
+        keyset_where = "(t.created_at, t.id) < (%(at)s, %(id)s)"
+        params.update(at=last_at, id=last_id)
+    return _measure(
+        "queue_list_deep_cursor",
+        f"API list, cursor page at row {offset:,} of every ticket, as a supervisor",
+        context,
+        _get(_api_client(supervisor), "/api/v1/tickets/", query),
+        _raw(LIST_SQL.format(where=keyset_where), params),
+        QUEUE_TARGETS,
     )
 
 
