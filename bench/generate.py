@@ -832,8 +832,8 @@ def generate(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
                 f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
             )
-    # Outside the transaction: ANALYZE there would see the rows, but the
-    # statistics are better taken once they are committed.
+    # Statistics of the new rows, so the planner sizes the pages' queries
+    # right from the first request (autovacuum would get there later).
     (out or sys.stderr).write("ANALYZE ...\n")
     with connection.cursor() as django_cursor:
         django_cursor.execute("ANALYZE")
