@@ -23,7 +23,8 @@ from django.test.utils import override_settings
 
 from accounts.models import User
 from accounts.services import staff_issue_token
-from bench.generate import AGENT_PREFIX, LONG_SUBJECT, SUPERVISOR_PREFIX
+from bench.desk import LONG_SUBJECT
+from bench.generate import AGENT_PREFIX, SUPERVISOR_PREFIX
 from bench.measure import Result, Timing, time_calls
 from bench.workloads import Context, workload
 from tickets.models import Queue, Ticket

@@ -12,7 +12,8 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from accounts.models import Customer, User
-from bench.generate import AGENT_PREFIX, LONG_SUBJECT
+from bench.desk import LONG_SUBJECT
+from bench.generate import AGENT_PREFIX
 from recovery.models import FollowUp, Restitution, SpendCounter, SpendEntry
 from tests.conftest import client_for
 from tests.console.conftest import console_client
