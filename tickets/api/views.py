@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from core.errors import DomainError
+from core.pagination import PageOrCursorPagination
 from core.schema import (
     CONFLICT,
     UNPROCESSABLE,
@@ -107,6 +108,13 @@ LIST_PARAMETERS = [
     OpenApiParameter("customer", int, description="Customer id."),
     OpenApiParameter("search", description="In subjects, messages and references (HD-000123)."),
     OpenApiParameter("ordering", enum=list(ORDERINGS)),
+    OpenApiParameter(
+        "pagination",
+        enum=["page", "cursor"],
+        description="`cursor`: pages that cost the same however deep (follow `next`; "
+        "no `count`). Default: numbered pages (`page`).",
+    ),
+    OpenApiParameter("cursor", description="The `next` or `previous` link's cursor."),
 ]
 
 
@@ -117,6 +125,11 @@ class TicketViewSet(
 ):
     permission_classes = [IsAuthenticated, IsStaffForTickets]
     http_method_names = ["get", "post", "patch", "head", "options"]
+    pagination_class = PageOrCursorPagination
+
+    def cursor_ordering(self) -> tuple[str, ...]:
+        """The list's ordering, for cursor pages."""
+        return ORDERINGS[_filters(self.request.query_params).ordering]
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):  # schema generation
