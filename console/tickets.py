@@ -26,6 +26,9 @@ from tickets import services, workflow
 from tickets.models import Attachment, Queue, Ticket
 from tickets.selectors import ticket_messages, tickets_visible_to
 
+# Messages shown at first on the ticket page; the rest behind a link.
+CONVERSATION_PAGE = 50
+
 STEP_SERVICES: dict[str, Callable[..., Ticket]] = {
     "acknowledge": services.ticket_acknowledge,
     "apologize": services.ticket_apologize,
@@ -198,7 +201,7 @@ class TicketConsole(admin.ModelAdmin):
             {
                 "title": f"{ticket.reference} {ticket.subject}",
                 "ticket": ticket,
-                "conversation": ticket_messages(ticket=ticket),
+                **self._conversation(request, ticket),
                 "missing_steps": [
                     {"name": step, "label": STEP_LABELS.get(step, step)}
                     for step in workflow.steps_to_resolve(ticket)
@@ -223,6 +226,19 @@ class TicketConsole(admin.ModelAdmin):
             },
             status=status,
         )
+
+    def _conversation(self, request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
+        """The latest messages, oldest first; all of them on request. One
+        more row than shown is read to know whether earlier ones exist, so
+        the page costs the same queries at 5 messages or 5,000."""
+        messages = ticket_messages(ticket=ticket)
+        if request.GET.get("all") == "1":
+            return {"conversation": list(messages), "earlier_messages": False}
+        latest = list(messages.order_by("-created_at", "-id")[: CONVERSATION_PAGE + 1])
+        return {
+            "conversation": latest[:CONVERSATION_PAGE][::-1],
+            "earlier_messages": len(latest) > CONVERSATION_PAGE,
+        }
 
     def step_view(self, request: HttpRequest, pk: int, name: str) -> HttpResponse:
         if name not in STEP_SERVICES:

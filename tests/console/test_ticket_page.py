@@ -368,3 +368,26 @@ def test_saving_the_severity_keeps_a_queue_the_agent_is_not_in(agent: User) -> N
 
     ticket.refresh_from_db()
     assert (ticket.queue, ticket.severity) == (elsewhere, "critical")
+
+
+def test_a_long_conversation_shows_the_latest_messages_and_a_link_to_the_rest(
+    agent: User,
+) -> None:
+    from tickets.services import message_create
+
+    ticket = TicketFactory(actor=agent)
+    for n in range(55):
+        message_create(ticket=ticket, actor=agent, body=f"Note {n}", public=False)
+    client = console_client(agent)
+
+    latest = client.get(page(ticket))
+    everything = client.get(page(ticket), {"all": "1"})
+
+    shown = [m.body for m in latest.context["conversation"]]
+    assert len(shown) == 50
+    assert shown[0] == "Note 5"  # oldest first, the 6 oldest behind the link
+    assert shown[-1] == "Note 54"
+    assert latest.context["earlier_messages"] is True
+    assert "Show the earlier messages" in latest.content.decode()
+    assert len(everything.context["conversation"]) == 56
+    assert everything.context["earlier_messages"] is False
