@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from core.errors import DomainError, RuleViolation, StepsMissing
+from recovery.forms import steps_of
 from recovery.models import RestitutionKind
 from recovery.services.followups import validate_template
 from recovery.services.followups_plans import (
@@ -216,15 +217,7 @@ class PlanStepForm(forms.Form):
 class BasePlanStepFormSet(forms.BaseFormSet):
     def steps(self) -> list[PlanStep]:
         """The steps kept: filled in and not marked for removal."""
-        return [
-            PlanStep(
-                form.cleaned_data["offset_days"],
-                form.cleaned_data["subject_template"],
-                form.cleaned_data["body_template"],
-            )
-            for form in self.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE")
-        ]
+        return steps_of(self.forms)
 
     def clean(self) -> None:
         if any(self.errors):

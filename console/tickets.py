@@ -275,23 +275,100 @@ class TicketConsole(admin.ModelAdmin):
             status=400 if request.method == "POST" else 200,
         )
 
-    def reply_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def _submit(
+        self,
+        request: HttpRequest,
+        pk: int,
+        *,
+        form: Callable[[Ticket], forms.Form],
+        act: Callable[[Ticket, User, forms.Form], object],
+        page_form: str,
+    ) -> HttpResponse:
+        """One of the ticket page's forms: POST only, one service call (``act``,
+        which also says what it did); back to the page when done, else the page
+        with the form and its errors (400)."""
         if request.method != "POST":
             return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
         ticket = self._ticket(request, pk)
-        form = console_forms.ReplyForm(request.POST, request.FILES)
-        public = "note" not in request.POST
-        if form.is_valid():
-            done = console_forms.apply_service(
-                form,
-                lambda: services.message_create(
-                    ticket=ticket, actor=signed_in(request), public=public, **form.cleaned_data
-                ),
-            )
-            if done is not None:
-                messages.success(request, "Reply sent." if public else "Note added.")
+        bound = form(ticket)
+        if bound.is_valid():
+            user = signed_in(request)
+            if console_forms.apply_service(bound, lambda: act(ticket, user, bound)) is not None:
                 return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
-        return self._page(request, ticket, reply_form=form, status=400)
+        return self._page(request, ticket, status=400, **{page_form: bound})
+
+    def reply_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        public = "note" not in request.POST
+
+        def act(ticket: Ticket, user: User, form: forms.Form) -> object:
+            sent = services.message_create(
+                ticket=ticket, actor=user, public=public, **form.cleaned_data
+            )
+            messages.success(request, "Reply sent." if public else "Note added.")
+            return sent
+
+        return self._submit(
+            request,
+            pk,
+            form=lambda ticket: console_forms.ReplyForm(request.POST, request.FILES),
+            act=act,
+            page_form="reply_form",
+        )
+
+    def edit_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        def act(ticket: Ticket, user: User, form: forms.Form) -> object:
+            changes = {name: form.cleaned_data[name] for name in form.changed_data}
+            updated = services.ticket_update(ticket=ticket, actor=user, **changes)
+            messages.success(request, "Saved." if changes else "Nothing changed.")
+            return updated
+
+        return self._submit(
+            request,
+            pk,
+            form=lambda ticket: self._edit_form(request, ticket, request.POST),
+            act=act,
+            page_form="edit_form",
+        )
+
+    def make_mishap_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        def act(ticket: Ticket, user: User, form: forms.Form) -> object:
+            converted = services.ticket_convert_to_mishap(
+                ticket=ticket,
+                actor=user,
+                our_part=form.cleaned_data["our_part"],
+                severity=form.cleaned_data["severity"] or None,
+            )
+            messages.success(request, "Now a mishap: the recovery steps apply.")
+            return converted
+
+        return self._submit(
+            request,
+            pk,
+            form=lambda ticket: console_forms.MakeMishapForm(request.POST),
+            act=act,
+            page_form="mishap_form",
+        )
+
+    def restitution_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        def act(ticket: Ticket, user: User, form: forms.Form) -> object:
+            done = restitution_grant(ticket=ticket, actor=user, **form.cleaned_data)
+            if done.status == done.Status.PENDING_APPROVAL:
+                messages.warning(
+                    request,
+                    f"{done.amount} {done.currency} is above your authority: "
+                    "it waits for a supervisor's approval.",
+                )
+            else:
+                messages.success(request, f"Granted: {done.amount} {done.currency}.")
+            return done
+
+        return self._submit(
+            request,
+            pk,
+            form=lambda ticket: console_forms.RestitutionForm(request.POST),
+            act=act,
+            page_form="restitution_form",
+        )
 
     def _edit_form(
         self, request: HttpRequest, ticket: Ticket, data: Any = None
@@ -313,42 +390,6 @@ class TicketConsole(admin.ModelAdmin):
             .order_by("name"),
         )
 
-    def edit_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if request.method != "POST":
-            return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
-        ticket = self._ticket(request, pk)
-        form = self._edit_form(request, ticket, request.POST)
-        if form.is_valid():
-            changes = {name: form.cleaned_data[name] for name in form.changed_data}
-            done = console_forms.apply_service(
-                form,
-                lambda: services.ticket_update(ticket=ticket, actor=signed_in(request), **changes),
-            )
-            if done is not None:
-                messages.success(request, "Saved." if changes else "Nothing changed.")
-                return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
-        return self._page(request, ticket, edit_form=form, status=400)
-
-    def make_mishap_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if request.method != "POST":
-            return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
-        ticket = self._ticket(request, pk)
-        form = console_forms.MakeMishapForm(request.POST)
-        if form.is_valid():
-            done = console_forms.apply_service(
-                form,
-                lambda: services.ticket_convert_to_mishap(
-                    ticket=ticket,
-                    actor=signed_in(request),
-                    our_part=form.cleaned_data["our_part"],
-                    severity=form.cleaned_data["severity"] or None,
-                ),
-            )
-            if done is not None:
-                messages.success(request, "Now a mishap: the recovery steps apply.")
-                return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
-        return self._page(request, ticket, mishap_form=form, status=400)
-
     def attachment_view(self, request: HttpRequest, pk: int, attachment_id: int) -> FileResponse:
         """A file of a ticket the user may see, always as a download: served
         inline, an HTML or SVG upload could run script in the console."""
@@ -360,30 +401,6 @@ class TicketConsole(admin.ModelAdmin):
         response["Content-Type"] = "application/octet-stream"
         response["X-Content-Type-Options"] = "nosniff"
         return response
-
-    def restitution_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if request.method != "POST":
-            return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
-        ticket = self._ticket(request, pk)
-        form = console_forms.RestitutionForm(request.POST)
-        if form.is_valid():
-            done = console_forms.apply_service(
-                form,
-                lambda: restitution_grant(
-                    ticket=ticket, actor=signed_in(request), **form.cleaned_data
-                ),
-            )
-            if done is not None:
-                if done.status == done.Status.PENDING_APPROVAL:
-                    messages.warning(
-                        request,
-                        f"{done.amount} {done.currency} is above your authority: "
-                        "it waits for a supervisor's approval.",
-                    )
-                else:
-                    messages.success(request, f"Granted: {done.amount} {done.currency}.")
-                return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
-        return self._page(request, ticket, restitution_form=form, status=400)
 
     # --- a new ticket ------------------------------------------------------------
 

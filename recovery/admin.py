@@ -13,6 +13,7 @@ from django.template import Template, TemplateSyntaxError
 from accounts.models import User
 from core.admin import ReadOnlyAdmin
 from core.errors import RuleViolation
+from recovery.forms import steps_of
 from recovery.models import (
     ApprovalRequest,
     AuthorityPolicy,
@@ -29,7 +30,7 @@ from recovery.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from recovery.services.followups_plans import PlanStep, followup_plan_set, plan_steps_clean
+from recovery.services.followups_plans import followup_plan_set, plan_steps_clean
 
 
 @admin.register(ProcessFix)
@@ -141,18 +142,6 @@ def _template(source: str) -> str:
     return source
 
 
-def _steps_of(formset: BaseInlineFormSet) -> list[PlanStep]:
-    return [
-        PlanStep(
-            form.cleaned_data["offset_days"],
-            form.cleaned_data["subject_template"],
-            form.cleaned_data["body_template"],
-        )
-        for form in formset.forms
-        if form.cleaned_data and not form.cleaned_data.get("DELETE")
-    ]
-
-
 class PlanStepFormSet(BaseInlineFormSet):
     def clean(self) -> None:
         super().clean()
@@ -161,7 +150,7 @@ class PlanStepFormSet(BaseInlineFormSet):
         # The service's rules (one step per day, at least one step), shown on the
         # page instead of failing at save time.
         try:
-            plan_steps_clean(_steps_of(self))
+            plan_steps_clean(steps_of(self.forms))
         except RuleViolation as exc:
             raise forms.ValidationError(exc.detail) from None
 
@@ -197,7 +186,7 @@ class FollowUpPlanAdmin(admin.ModelAdmin):
         followup_plan_set(
             severity=form.instance.severity,
             actor=user,
-            steps=[step for formset in formsets for step in _steps_of(formset)],
+            steps=[step for formset in formsets for step in steps_of(formset.forms)],
         )
 
     def construct_change_message(

@@ -12,6 +12,9 @@ from helpdesk.celery import app as celery_app
 from tests.factories import StaffFactory
 from tests.smtp import RecordingHandler, SmtpSink, free_port, use_smtp
 
+# The browser fixtures (browser, page): the OS's Chromium driven by Playwright.
+pytest_plugins = ["tests.browser"]
+
 
 @pytest.fixture
 def agent(db: None) -> User:

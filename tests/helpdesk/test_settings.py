@@ -24,7 +24,7 @@ _SERVICE_VARS = (
     "DEFAULT_CURRENCY",
     "DJANGO_SETTINGS_MODULE",
     "HELPDESK_PUBLIC_URL",
-    # Set by the browser tests for the rest of the session (tests/e2e/conftest.py);
+    # Set by the browser tests for the rest of the session (tests/browser.py);
     # a deployment never has it, and check --deploy warns about it.
     "DJANGO_ALLOW_ASYNC_UNSAFE",
 )
