@@ -83,7 +83,7 @@ class TicketConsole(admin.ModelAdmin):
     # --- the queue -----------------------------------------------------------
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
-        return tickets_visible_to(signed_in(request)).select_related(
+        return tickets_visible_to(signed_in(request), for_lists=True).select_related(
             "customer", "queue", "assignee"
         )
 
@@ -385,9 +385,7 @@ class TicketConsole(admin.ModelAdmin):
             staff=User.objects.filter(
                 Q(is_active=True, is_staff=True) | Q(pk=ticket.assignee_id)
             ).order_by("username"),
-            queues=(_queues_for(signed_in(request)) | Queue.objects.filter(tickets__pk=ticket.pk))
-            .distinct()
-            .order_by("name"),
+            queues=_queues_for(signed_in(request), also=ticket.queue_id),
         )
 
     def attachment_view(self, request: HttpRequest, pk: int, attachment_id: int) -> FileResponse:
@@ -428,9 +426,14 @@ class TicketConsole(admin.ModelAdmin):
         )
 
 
-def _queues_for(user: User) -> QuerySet[Queue]:
-    """The queues a user may file tickets into: their own, or all for supervisors."""
+def _queues_for(user: User, *, also: int | None = None) -> QuerySet[Queue]:
+    """The queues a user may file tickets into: their own, or all for
+    supervisors; and the queue ``also`` (a ticket's own), whoever they are.
+
+    By ids, never "member of, or holding this ticket": that joins every queue
+    to all its tickets before DISTINCT, half a second at 200,000 tickets."""
     queues = Queue.objects.order_by("name")
-    if not user.has_perm("tickets.view_all_tickets"):
-        queues = queues.filter(members=user)
-    return queues
+    if user.has_perm("tickets.view_all_tickets"):
+        return queues
+    own = Q(pk__in=Queue.members.through.objects.filter(user_id=user.pk).values("queue_id"))
+    return queues.filter(own | Q(pk=also) if also is not None else own)

@@ -32,13 +32,23 @@ ORDERINGS = {
 }
 
 
-def tickets_visible_to(user: User) -> QuerySet[Ticket]:
+def tickets_visible_to(user: User, *, for_lists: bool = False) -> QuerySet[Ticket]:
     """Supervisors and admins see every ticket; an agent sees the tickets of
-    their queues and those assigned to them."""
+    their queues and those assigned to them.
+
+    ``for_lists``: the agent's queues are read first (one small query) and
+    written into the SQL as values, so PostgreSQL knows how many tickets
+    they hold and counts a long list through the queue and assignee indexes;
+    from a subquery, even one computed once, it guesses, and reads every
+    ticket to count 40,000 of 200,000. Lookups of one ticket need no count
+    and save the query."""
     tickets = Ticket.objects.all()
     if user.has_perm(VIEW_ALL):
         return tickets
     member_of = Queue.members.through.objects.filter(user_id=user.pk).values("queue_id")
+    if for_lists:
+        queue_ids = [row["queue_id"] for row in member_of]
+        return tickets.filter(Q(assignee=user) | Q(queue_id__in=queue_ids))
     if connection.vendor == "postgresql":
         # queue_id = ANY(ARRAY(...)) is computed once, before the scan, so the
         # planner can combine the queue and assignee indexes (a BitmapOr) to
@@ -71,7 +81,9 @@ class TicketFilters:
 
 
 def ticket_list(*, user: User, filters: TicketFilters) -> QuerySet[Ticket]:
-    tickets = tickets_visible_to(user).select_related("customer", "queue", "assignee")
+    tickets = tickets_visible_to(user, for_lists=True).select_related(
+        "customer", "queue", "assignee"
+    )
     exact = {
         "status": filters.status,
         "kind": filters.kind,

@@ -370,6 +370,20 @@ def test_saving_the_severity_keeps_a_queue_the_agent_is_not_in(agent: User) -> N
     assert (ticket.queue, ticket.severity) == (elsewhere, "critical")
 
 
+def test_the_edit_form_offers_the_agents_queues_and_the_tickets_own_only(agent: User) -> None:
+    mine = QueueFactory(members=[agent])
+    elsewhere, unrelated = QueueFactory(), QueueFactory()
+    ticket = TicketFactory(actor=agent, queue=elsewhere)
+
+    form = console_client(agent).get(page(ticket)).context["edit_form"]
+
+    offered = set(form.fields["queue"].queryset)
+    assert mine in offered
+    assert elsewhere in offered
+    assert unrelated not in offered
+    assert offered == set(agent.queues.all()) | {elsewhere}
+
+
 def test_a_long_conversation_shows_the_latest_messages_and_a_link_to_the_rest(
     agent: User,
 ) -> None:

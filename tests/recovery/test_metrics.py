@@ -21,7 +21,7 @@ from tickets.models import Kind
 pytestmark = pytest.mark.django_db
 
 
-METRICS_QUERIES = 9
+METRICS_QUERIES = 8
 
 
 def today() -> date:
@@ -150,7 +150,7 @@ def test_the_figures_cost_the_same_queries_whatever_the_history(
         )
     client = client_for(User.objects.get(pk=supervisor.pk))
 
-    # Permissions (2), then one query per group of figures (7).
+    # Permissions (1), then one query per group of figures (7).
     with django_assert_num_queries(METRICS_QUERIES):
         assert client.get("/api/v1/metrics/trust/").status_code == 200
 

@@ -1194,12 +1194,12 @@ def test_a_message_over_the_size_limit_is_refused_naming_the_limit(agent: User) 
 # Each page costs the same number of queries whatever the number of rows on it:
 # the selectors join and prefetch what the serializers read.
 
-# The caller's permissions (2), then: count and page (list); the ticket with its
-# commitments, events and restitutions, and the queue membership (detail); the ticket, count,
-# page and the page's attachments (messages).
+# The caller's permissions (1), then: an agent's queues, the count and the page (list);
+# the ticket with its commitments, events and restitutions, and the queue membership
+# (detail); the ticket, count, page and the page's attachments (messages).
 LIST_QUERIES = 4
-DETAIL_QUERIES = 7
-MESSAGES_QUERIES = 6
+DETAIL_QUERIES = 6
+MESSAGES_QUERIES = 5
 
 
 @pytest.mark.parametrize("size", [3, 30])
