@@ -301,8 +301,14 @@ def restitution_void(*, restitution: Restitution, actor: User, reason: str) -> R
     """Take back a restitution in force: the amount returns to every budget it
     was charged to. The granter, the payer or a supervisor may."""
     reason = clean_text(reason, field="reason", limit=2_000)
+    # Only the restitution's own row: locking its customer too (FOR UPDATE
+    # follows every join) would block the customer's other grants, which
+    # reference the customer, while this void waits for the counters they
+    # hold: a deadlock.
     locked = (
-        Restitution.objects.select_for_update().select_related("customer").get(pk=restitution.pk)
+        Restitution.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .get(pk=restitution.pk)
     )
     allowed = actor.pk in (locked.agent_id, locked.charged_to_id) or actor.has_perm(
         "recovery.decide_approvalrequest"
@@ -360,7 +366,7 @@ def approval_decide(
     if locked.status != ApprovalRequest.Status.PENDING:
         raise RuleViolation(f"This request was already {locked.get_status_display().lower()}.")
     restitution = (
-        Restitution.objects.select_for_update()
+        Restitution.objects.select_for_update(of=("self",))  # not the customer: see the void
         .select_related("customer")
         .get(pk=locked.restitution_id)
     )
