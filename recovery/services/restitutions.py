@@ -69,17 +69,24 @@ def guidance_for(*, amount: Decimal, loss: Decimal | None, currency: str) -> Gui
     )
 
 
-def _charge(*, payer: User, policy: Policy, ticket: Ticket, amount: Decimal) -> list[int]:
-    """Add the amount to the payer's counters, or raise with the limits it
-    would break (and add nothing).
+@dataclass(frozen=True)
+class _Counter:
+    limit_name: str
+    pk: int
+    limit: Decimal | None
+    spent: Decimal  # as read, without a lock: only ever used to refuse early
+
+    def refuses(self, amount: Decimal) -> bool:
+        return self.limit is not None and self.spent + amount > self.limit
+
+
+def _counters(*, payer: User, policy: Policy, ticket: Ticket) -> list[_Counter]:
+    """The counters a grant adds to, in the order they are always charged
+    (ticket, customer, payer), creating the missing ones; takes no lock.
 
     The customer's spend is counted per day, week and month alike, so a grant
     counts against every later granter's per-customer limit whatever period
-    their policy uses; only the payer's own period is checked here. Counters
-    are always taken in the same order (ticket, customer, payer), so
-    concurrent grants cannot deadlock."""
-    start = period_start(policy.period)
-    no_limit = None
+    their policy uses; only the payer's own period is checked here."""
     scopes: list[tuple[str, str, int, str, date, Decimal | None]] = [
         (
             "per_incident_limit",
@@ -91,7 +98,6 @@ def _charge(*, payer: User, policy: Policy, ticket: Ticket, amount: Decimal) -> 
         ),
     ]
     for period in Period.values:
-        limit = policy.per_customer_limit if period == policy.period else no_limit
         scopes.append(
             (
                 "per_customer_limit",
@@ -99,7 +105,7 @@ def _charge(*, payer: User, policy: Policy, ticket: Ticket, amount: Decimal) -> 
                 ticket.customer_id,
                 period,
                 period_start(period),
-                limit,
+                policy.per_customer_limit if period == policy.period else None,
             )
         )
     scopes.append(
@@ -108,46 +114,66 @@ def _charge(*, payer: User, policy: Policy, ticket: Ticket, amount: Decimal) -> 
             SpendCounter.Scope.GRANTER,
             payer.pk,
             policy.period,
-            start,
+            period_start(policy.period),
             policy.per_period_limit,
         )
-    )
-    SpendCounter.objects.bulk_create(
-        [
-            SpendCounter(
-                scope=scope,
-                subject_id=subject,
-                period=period,
-                period_start=first,
-                currency=policy.currency,
-            )
-            for _, scope, subject, period, first, _ in scopes
-        ],
-        ignore_conflicts=True,
     )
     keys = Q()
     for _, scope, subject, period, first, _ in scopes:
         keys |= Q(scope=scope, subject_id=subject, period=period, period_start=first)
-    ids = {
-        (scope, subject, period, first): pk
-        for pk, scope, subject, period, first in SpendCounter.objects.filter(
-            keys, currency=policy.currency
-        ).values_list("pk", "scope", "subject_id", "period", "period_start")
-    }
-    exceeded, counter_ids = [], []
-    # A savepoint: when any limit would break, the counters already raised roll back.
-    with transaction.atomic():
-        for limit_name, scope, subject, period, first, limit in scopes:
-            counter_id = ids[(scope, subject, period, first)]
-            counter = SpendCounter.objects.filter(pk=counter_id)
-            within = counter if limit is None else counter.filter(spent__lte=limit - amount)
-            if within.update(spent=F("spent") + amount):
-                counter_ids.append(counter_id)
-            else:
-                exceeded.append(limit_name)
-        if exceeded:
-            raise _LimitsExceeded(exceeded)
-    return counter_ids
+    existing = SpendCounter.objects.filter(keys, currency=policy.currency)
+
+    def ids() -> dict[tuple[str, int, str, date], tuple[int, Decimal]]:
+        return {
+            (scope, subject, period, first): (pk, spent)
+            for pk, scope, subject, period, first, spent in existing.values_list(
+                "pk", "scope", "subject_id", "period", "period_start", "spent"
+            )
+        }
+
+    # Most grants find every counter already there: one read. A first grant
+    # on a ticket (or in a new period) creates what is missing; a counter
+    # created at the same moment by a parallel grant is simply kept.
+    found = ids()
+    if len(found) < len(scopes):
+        SpendCounter.objects.bulk_create(
+            [
+                SpendCounter(
+                    scope=scope,
+                    subject_id=subject,
+                    period=period,
+                    period_start=first,
+                    currency=policy.currency,
+                )
+                for _, scope, subject, period, first, _ in scopes
+            ],
+            ignore_conflicts=True,
+        )
+        found = ids()
+    counters = []
+    for limit_name, scope, subject, period, first, limit in scopes:
+        pk, spent = found[(scope, subject, period, first)]
+        counters.append(_Counter(limit_name, pk, limit, spent))
+    return counters
+
+
+def _charge(*, counters: list[_Counter], amount: Decimal) -> None:
+    """Add the amount to every counter, or raise with the limits it would
+    break. Call inside a savepoint: on failure the caller rolls it back,
+    which undoes the counters already raised and releases their row locks.
+
+    One conditional UPDATE per counter, in the order of ``counters``, which
+    every grant, approval and void follows (ticket, customer, payer), so
+    concurrent ones cannot deadlock; the payer's counter, the one every grant
+    of that payer waits for, comes last."""
+    exceeded = []
+    for counter in counters:
+        row = SpendCounter.objects.filter(pk=counter.pk)
+        within = row if counter.limit is None else row.filter(spent__lte=counter.limit - amount)
+        if not within.update(spent=F("spent") + amount):
+            exceeded.append(counter.limit_name)
+    if exceeded:
+        raise _LimitsExceeded(exceeded)
 
 
 def _validate(*, policy: Policy, kind: str, currency: str, who: str) -> None:
@@ -208,53 +234,77 @@ def restitution_grant(
     policy = policy_for(actor)
     _validate(policy=policy, kind=kind, currency=currency, who="You")
 
-    restitution = Restitution(
-        ticket=locked,
-        customer=locked.customer,
-        agent=actor,
-        kind=kind,
-        amount=amount,
-        currency=currency,
-        reason=reason,
-        customer_loss=loss,
-    )
-    try:
-        counter_ids = _charge(payer=actor, policy=policy, ticket=locked, amount=amount)
-    except _LimitsExceeded as over:
-        restitution.status = Restitution.Status.PENDING_APPROVAL
-        restitution.save()
-        approval = ApprovalRequest.objects.create(
-            restitution=restitution, requested_by=actor, limits_exceeded=over.limits
-        )
-        record_event(
+    def draft() -> Restitution:
+        return Restitution(
             ticket=locked,
-            actor=actor,
-            action="restitution_requested",
-            payload=_summary(restitution)
-            | {"approval": approval.pk, "limits_exceeded": over.limits},
+            customer=locked.customer,
+            agent=actor,
+            kind=kind,
+            amount=amount,
+            currency=currency,
+            reason=reason,
+            customer_loss=loss,
         )
-        alert_raise(
-            ticket=locked,
-            kind=Alert.Kind.APPROVAL_REQUESTED,
-            detail=(
-                f"{actor.get_full_name() or actor.username} asks to grant a "
-                f"{restitution.get_kind_display().lower()} of {amount} {currency} to "
-                f"{locked.customer.name}, above their {', '.join(over.limits)}. "
-                f"Reason: {reason}"
-            ),
-            include_assignee=False,
-        )
-        return restitution
 
-    restitution.status = Restitution.Status.GRANTED
-    restitution.charged_to = actor
-    restitution.counter_ids = counter_ids
+    counters = _counters(payer=actor, policy=policy, ticket=locked)
+    # Over a limit by the counters as they stand: to approval at once. Safe
+    # without a lock: the read only ever refuses (as if this grant came just
+    # before whatever changed the counter since), never grants.
+    refused = [counter.limit_name for counter in counters if counter.refuses(amount)]
+    if not refused:
+        # Written as granted first and charged last: every grant of this payer
+        # waits for the payer's counter, so its lock is taken as late as
+        # possible and held only until commit, not while the restitution, its
+        # ledger line, event and webhook are written. Over a limit, the
+        # savepoint rolls all of it back (the counters raised too, and their
+        # locks are released), the webhook queued on commit with it.
+        restitution = draft()
+        try:
+            with transaction.atomic():
+                restitution.status = Restitution.Status.GRANTED
+                restitution.charged_to = actor
+                restitution.counter_ids = [counter.pk for counter in counters]
+                restitution.save()
+                _book(restitution, payer=actor, amount=amount)
+                record_event(
+                    ticket=locked,
+                    actor=actor,
+                    action="restitution_granted",
+                    payload=_summary(restitution),
+                )
+                webhook_emit(event="restitution.granted", data=restitution_data(restitution))
+                _charge(counters=counters, amount=amount)
+        except _LimitsExceeded as over:
+            refused = over.limits
+        else:
+            # Granted at once: it has no approval request, nor ever will, so
+            # whoever renders it need not ask the database.
+            Restitution.approval.related.set_cached_value(restitution, None)
+            return restitution
+
+    restitution = draft()
+    restitution.status = Restitution.Status.PENDING_APPROVAL
     restitution.save()
-    _book(restitution, payer=actor, amount=amount)
-    record_event(
-        ticket=locked, actor=actor, action="restitution_granted", payload=_summary(restitution)
+    approval = ApprovalRequest.objects.create(
+        restitution=restitution, requested_by=actor, limits_exceeded=refused
     )
-    webhook_emit(event="restitution.granted", data=restitution_data(restitution))
+    record_event(
+        ticket=locked,
+        actor=actor,
+        action="restitution_requested",
+        payload=_summary(restitution) | {"approval": approval.pk, "limits_exceeded": refused},
+    )
+    alert_raise(
+        ticket=locked,
+        kind=Alert.Kind.APPROVAL_REQUESTED,
+        detail=(
+            f"{actor.get_full_name() or actor.username} asks to grant a "
+            f"{restitution.get_kind_display().lower()} of {amount} {currency} to "
+            f"{locked.customer.name}, above their {', '.join(refused)}. "
+            f"Reason: {reason}"
+        ),
+        include_assignee=False,
+    )
     return restitution
 
 
@@ -301,8 +351,14 @@ def restitution_void(*, restitution: Restitution, actor: User, reason: str) -> R
     """Take back a restitution in force: the amount returns to every budget it
     was charged to. The granter, the payer or a supervisor may."""
     reason = clean_text(reason, field="reason", limit=2_000)
+    # Only the restitution's own row: locking its customer too (FOR UPDATE
+    # follows every join) would block the customer's other grants, which
+    # reference the customer, while this void waits for the counters they
+    # hold: a deadlock.
     locked = (
-        Restitution.objects.select_for_update().select_related("customer").get(pk=restitution.pk)
+        Restitution.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .get(pk=restitution.pk)
     )
     allowed = actor.pk in (locked.agent_id, locked.charged_to_id) or actor.has_perm(
         "recovery.decide_approvalrequest"
@@ -360,7 +416,7 @@ def approval_decide(
     if locked.status != ApprovalRequest.Status.PENDING:
         raise RuleViolation(f"This request was already {locked.get_status_display().lower()}.")
     restitution = (
-        Restitution.objects.select_for_update()
+        Restitution.objects.select_for_update(of=("self",))  # not the customer: see the void
         .select_related("customer")
         .get(pk=locked.restitution_id)
     )
@@ -382,10 +438,10 @@ def approval_decide(
             currency=restitution.currency,
             who="Your own authority",
         )
+        counters = _counters(payer=actor, policy=policy, ticket=ticket)
         try:
-            counter_ids = _charge(
-                payer=actor, policy=policy, ticket=ticket, amount=restitution.amount
-            )
+            with transaction.atomic():
+                _charge(counters=counters, amount=restitution.amount)
         except _LimitsExceeded as over:
             raise RuleViolation(
                 "Your own authority does not cover this: it is above your "
@@ -394,7 +450,7 @@ def approval_decide(
             ) from None
         restitution.status = Restitution.Status.APPROVED
         restitution.charged_to = actor
-        restitution.counter_ids = counter_ids
+        restitution.counter_ids = [counter.pk for counter in counters]
         _book(restitution, payer=actor, amount=restitution.amount)
     else:
         restitution.status = Restitution.Status.REJECTED

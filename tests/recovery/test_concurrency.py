@@ -52,10 +52,13 @@ def mishaps(agent: User, count: int, customers: int) -> list[Ticket]:
     ]
 
 
-def grant_in_parallel(agent: User, grants: list[tuple[int, str]]) -> list[tuple[int, Any]]:
+def grant_in_parallel(
+    agent: User, grants: list[tuple[int, str]], barrier: threading.Barrier | None = None
+) -> list[tuple[int, Any]]:
     """POST every (ticket id, amount) at the same moment, each from its own
-    thread with its own database connection; returns (status, body) pairs."""
-    barrier = threading.Barrier(len(grants))
+    thread with its own database connection; returns (status, body) pairs.
+    Pass a ``barrier`` to release them together with other threads."""
+    barrier = barrier or threading.Barrier(len(grants))
     results: list[tuple[int, Any]] = []
     # One User instance per thread, so no permission cache is shared.
     users = [User.objects.get(pk=agent.pk) for _ in grants]
@@ -207,3 +210,74 @@ def test_uneven_simultaneous_grants_on_one_ticket_never_pass_the_limit_nor_refus
     # The counter only grows, so a grant sent for approval would not fit in
     # what is left at the end either: nothing was refused that the limit allowed.
     assert all(total + amount > Decimal("50.00") for amount in refused)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_grants_and_voids_at_the_same_moment_keep_the_counters_equal_to_the_ledger(
+    agent: User, supervisor: User
+) -> None:
+    """Voids take the counters in the order grants do (ticket, customer,
+    granter): run together, none deadlocks, and the budget never goes past
+    its limit nor loses track of the ledger."""
+    set_policy(
+        agent=agent,
+        supervisor=supervisor,
+        per_incident=HIGH,
+        per_period="100.00",
+        per_customer=HIGH,
+    )
+    tickets = mishaps(agent, count=16, customers=2)
+    client = client_for(agent)
+    voidable = []
+    for ticket in tickets[:6]:
+        response = client.post(
+            f"/api/v1/tickets/{ticket.pk}/restitutions/",
+            {"kind": "credit", "amount": "10.00", "currency": "USD", "reason": "Before."},
+            format="json",
+        )
+        assert response.status_code == 201, response.json()
+        voidable.append(response.json()["id"])
+    barrier = threading.Barrier(len(voidable) + 10)
+    outcomes: list[int] = []
+
+    def void(restitution_id: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            response = client_for(User.objects.get(pk=agent.pk)).post(
+                f"/api/v1/restitutions/{restitution_id}/void/", {"reason": "Race."}, format="json"
+            )
+            outcomes.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=void, args=(pk,), daemon=True) for pk in voidable]
+    grants: list[tuple[int, Any]] = []
+
+    def grant_the_rest() -> None:
+        try:
+            grants.extend(
+                grant_in_parallel(agent, [(ticket.pk, "10.00") for ticket in tickets[6:]], barrier)
+            )
+        finally:
+            connection.close()
+
+    granting = threading.Thread(target=grant_the_rest, daemon=True)
+    for thread in [*threads, granting]:
+        thread.start()
+    for thread in [*threads, granting]:
+        thread.join(timeout=JOIN_TIMEOUT)
+
+    assert outcomes == [200] * len(voidable)
+    assert len(grants) == 10
+    assert {code for code, _ in grants} <= {201, 202}, grants
+    granted = sum(1 for code, _ in grants if code == 201)
+    # Whatever the interleaving, at least the 40.00 left before the voids is granted.
+    assert granted >= 4
+    total = ledger_total(user=agent)
+    assert total == Decimal("10.00") * granted <= Decimal("100.00")
+    counter = SpendCounter.objects.get(scope=SpendCounter.Scope.GRANTER, subject_id=agent.pk)
+    assert counter.spent == total
+    customers = SpendCounter.objects.filter(scope=SpendCounter.Scope.CUSTOMER, period=PERIOD)
+    assert customers.aggregate(total=Sum("spent"))["total"] == total
+    ticket_counters = SpendCounter.objects.filter(scope=SpendCounter.Scope.TICKET)
+    assert ticket_counters.aggregate(total=Sum("spent"))["total"] == total

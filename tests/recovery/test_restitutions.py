@@ -10,13 +10,20 @@ import pytest
 from accounts.models import User
 from accounts.roles import Role
 from core.errors import NotPermitted, RuleViolation, StepsMissing
-from recovery.models import ApprovalRequest, Restitution, SpendCounter, SpendEntry
+from recovery.models import (
+    ApprovalRequest,
+    Restitution,
+    SpendCounter,
+    SpendEntry,
+    WebhookEndpoint,
+)
 from recovery.services import (
     approval_decide,
     authority_policy_set,
     authority_remaining,
     restitution_grant,
     restitution_void,
+    restitutions,
 )
 from recovery.services.restitutions import guidance_for
 from tests.factories import QueueFactory, StaffFactory, TicketFactory, advance
@@ -261,6 +268,45 @@ def test_a_pending_grant_does_not_use_up_authority(agent: User) -> None:
     within = grant(ticket, agent, "50.00")
 
     assert within.status == Restitution.Status.GRANTED
+
+
+def test_a_grant_refused_at_the_last_moment_leaves_nothing_granted(
+    agent: User,
+    supervisor: User,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The counters read fine, but by the time the grant charges them a
+    parallel grant has spent the budget: what was written as granted (the
+    restitution, its ledger line, event and webhook) goes, and the counters
+    it had already raised go back."""
+    set_policy(agent, supervisor, per_incident_limit="100.00", per_period_limit="100.00")
+    endpoint = WebhookEndpoint.objects.create(
+        url="http://127.0.0.1:9/hooks", secret="s3cret", events=["restitution.granted"]
+    )
+    grant(mishap(agent), agent, "60.00")
+    ticket = mishap(agent)  # another customer
+    # As if read before the parallel grant committed.
+    monkeypatch.setattr(restitutions._Counter, "refuses", lambda self, amount: False)
+
+    with django_capture_on_commit_callbacks() as queued:
+        late = grant(ticket, agent, "60.00")
+
+    assert_waits_for_approval(
+        late, agent=agent, limits=["per_period_limit"], supervisors=[supervisor]
+    )
+    assert not Restitution.objects.filter(ticket=ticket).exclude(pk=late.pk).exists()
+    assert not SpendEntry.objects.filter(ticket=ticket).exists()
+    assert actions(ticket).count("restitution_granted") == 0
+    assert endpoint.deliveries.count() == 1  # the first grant's
+    assert spent(Scope.TICKET, ticket.pk) == Decimal("0.00")
+    assert spent(Scope.CUSTOMER, ticket.customer_id) == Decimal("0.00")
+    assert authority_remaining(agent).period_spent == Decimal("60.00")
+    monkeypatch.undo()
+    with django_capture_on_commit_callbacks() as refused_on_read:
+        grant(mishap(agent), agent, "60.00")
+    # Queued on commit: only what any grant sent for approval queues.
+    assert len(queued) == len(refused_on_read)
 
 
 # --- Refused outright ----------------------------------------------------------------
