@@ -179,6 +179,25 @@ def customer_upsert(
     ``keep_existing`` a customer found is returned as stored: a new ticket
     names its sender, it does not rename a known customer.
     """
+    return upsert_customer(
+        email=email,
+        name=name,
+        time_zone=time_zone,
+        locale=locale,
+        keep_existing=keep_existing,
+    )
+
+
+def upsert_customer(
+    *,
+    email: str,
+    name: str,
+    time_zone: str | None = None,
+    locale: str | None = None,
+    keep_existing: bool = False,
+) -> tuple[Customer, bool]:
+    """``customer_upsert``'s rules, for use inside a service's transaction
+    (opening a ticket), which needs no savepoint of its own."""
     email = _validate_email(email)
     name = clean_name(name)
     if time_zone is not None:
