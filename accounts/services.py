@@ -14,6 +14,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import Customer, StaffChange, User
 from accounts.roles import Role
+from accounts.selectors import customers_with_email
 from accounts.validators import validate_locale, validate_time_zone
 
 
@@ -205,7 +206,7 @@ def upsert_customer(
     if locale is not None:
         validate_locale(locale)
 
-    customer = Customer.objects.select_for_update().filter(email__iexact=email).first()
+    customer = customers_with_email(email).select_for_update().first()
     created = False
     if customer is None:
         customer = Customer(
@@ -219,7 +220,7 @@ def upsert_customer(
                 customer.save()
             return customer, True
         except IntegrityError:
-            customer = Customer.objects.select_for_update().get(email__iexact=email)
+            customer = customers_with_email(email).select_for_update().get()
     if keep_existing:
         return customer, created
     customer.name = name
