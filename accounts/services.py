@@ -14,6 +14,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import Customer, StaffChange, User
 from accounts.roles import Role
+from accounts.selectors import customers_with_email
 from accounts.validators import validate_locale, validate_time_zone
 
 
@@ -179,6 +180,25 @@ def customer_upsert(
     ``keep_existing`` a customer found is returned as stored: a new ticket
     names its sender, it does not rename a known customer.
     """
+    return upsert_customer(
+        email=email,
+        name=name,
+        time_zone=time_zone,
+        locale=locale,
+        keep_existing=keep_existing,
+    )
+
+
+def upsert_customer(
+    *,
+    email: str,
+    name: str,
+    time_zone: str | None = None,
+    locale: str | None = None,
+    keep_existing: bool = False,
+) -> tuple[Customer, bool]:
+    """``customer_upsert``'s rules, for use inside a service's transaction
+    (opening a ticket), which needs no savepoint of its own."""
     email = _validate_email(email)
     name = clean_name(name)
     if time_zone is not None:
@@ -186,7 +206,7 @@ def customer_upsert(
     if locale is not None:
         validate_locale(locale)
 
-    customer = Customer.objects.select_for_update().filter(email__iexact=email).first()
+    customer = customers_with_email(email).select_for_update().first()
     created = False
     if customer is None:
         customer = Customer(
@@ -200,7 +220,7 @@ def customer_upsert(
                 customer.save()
             return customer, True
         except IntegrityError:
-            customer = Customer.objects.select_for_update().get(email__iexact=email)
+            customer = customers_with_email(email).select_for_update().get()
     if keep_existing:
         return customer, created
     customer.name = name

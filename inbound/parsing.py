@@ -11,9 +11,13 @@ import html
 import re
 from dataclasses import dataclass, field
 from email import policy
+from email.headerregistry import BaseHeader
 from email.message import Message
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 from email.utils import getaddresses, parseaddr
+from functools import lru_cache
+from typing import Any
 
 import nh3
 
@@ -25,6 +29,33 @@ SAFE_TAGS = {
     "span", "strong", "table", "tbody", "td", "th", "thead", "tr", "u", "ul",
 }  # fmt: skip
 SAFE_ATTRIBUTES = {"a": {"href"}}
+
+
+class _HeaderCachingPolicy(EmailPolicy):
+    """``policy.default``, except that a header value already parsed is not
+    parsed again. The default policy builds a header object on every read,
+    and ``get_content_type`` alone reads each part's Content-Type several
+    times (the parser's own reads included): that was most of the time spent
+    on a message. The objects are immutable and depend only on the name and
+    the value, so the results are the same."""
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if hasattr(value, "name") or len(value) > _CACHED_VALUE_CHARS:
+            return super().header_fetch_parse(name, value)
+        return _fetch_parse(name, value)
+
+
+# Content-Type and Content-Transfer-Encoding values repeat from message to
+# message; long values (References) rarely do and are parsed each time.
+_CACHED_VALUE_CHARS = 500
+
+
+@lru_cache(maxsize=1024)
+def _fetch_parse(name: str, value: str) -> BaseHeader:
+    return policy.default.header_fetch_parse(name, value)
+
+
+PARSING_POLICY = _HeaderCachingPolicy()
 
 
 @dataclass
@@ -55,7 +86,7 @@ class ParsedEmail:
 def parse(raw: bytes) -> ParsedEmail:
     result = ParsedEmail()
     try:
-        message = BytesParser(policy=policy.default).parsebytes(raw)
+        message = BytesParser(policy=PARSING_POLICY).parsebytes(raw)
     except Exception as exc:  # noqa: BLE001 - the parser is lenient; this is the last resort
         result.problems.append(f"unreadable message: {exc}")
         return result

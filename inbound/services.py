@@ -22,8 +22,8 @@ from inbound.parsing import ParsedEmail, parse, sanitize_html
 from inbound.threading import find_ticket, our_domain_ids
 from tickets import workflow
 from tickets.models import Channel, Message, Queue, Ticket
-from tickets.services import message_receive, ticket_create
-from tickets.services.messages import MAX_BODY_CHARS
+from tickets.services.messages import MAX_BODY_CHARS, receive_customer_message
+from tickets.services.tickets import open_ticket
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +50,7 @@ def inbound_receive(*, raw: bytes, source: str) -> Received:
         )
     key = dedupe_key(raw)
     try:
-        with transaction.atomic():
-            email = InboundEmail.objects.create(
-                raw=raw, size=len(raw), source=source, dedupe_key=key
-            )
+        email = _store(raw=raw, source=source, key=key)
     except IntegrityError:
         existing = InboundEmail.objects.get(dedupe_key=key)
         logger.info("Duplicate delivery of %s", key)
@@ -61,7 +58,20 @@ def inbound_receive(*, raw: bytes, source: str) -> Received:
             # Stored by a delivery that died before handling it: handle it now.
             existing = inbound_process(email_id=existing.pk)
         return Received(existing, duplicate=True)
-    return Received(inbound_process(email_id=email.pk), duplicate=False)
+    # The bytes just stored are at hand: they are not read back.
+    return Received(_process(email.pk, raw=raw), duplicate=False)
+
+
+def _store(*, raw: bytes, source: str, key: str) -> InboundEmail:
+    fields = {"raw": raw, "size": len(raw), "source": source, "dedupe_key": key}
+    if transaction.get_autocommit():
+        # Outside any transaction the INSERT is its own, committed when it
+        # returns: one round trip, where BEGIN, INSERT, COMMIT are three.
+        return InboundEmail.objects.create(**fields)
+    # Inside a caller's transaction (tests), a savepoint keeps a duplicate's
+    # IntegrityError from spoiling it.
+    with transaction.atomic():
+        return InboundEmail.objects.create(**fields)
 
 
 def dedupe_key(raw: bytes) -> str:
@@ -77,19 +87,43 @@ def dedupe_key(raw: bytes) -> str:
 def inbound_process(*, email_id: int) -> InboundEmail:
     """Thread a kept message into its ticket, or ignore it as automatic, or
     quarantine it with the reason. Never raises for what the message holds."""
+    return _process(email_id, raw=None)
+
+
+# What handling a message writes: never the raw bytes, which are kept as stored.
+_HANDLED_FIELDS = [
+    "attempts",
+    "message_id",
+    "sender",
+    "subject",
+    "status",
+    "outcome",
+    "reason",
+    "ticket",
+    "ticket_message",
+    "processed_at",
+]
+
+
+def _process(email_id: int, *, raw: bytes | None) -> InboundEmail:
+    """``raw``: the bytes stored for ``email_id``, when the caller has just
+    stored them; else they are read with the row."""
     try:
         with transaction.atomic():
-            email = InboundEmail.objects.select_for_update().get(pk=email_id)
+            # The lock makes a concurrent delivery of the same message (or a
+            # retry) wait, then find it handled.
+            rows = InboundEmail.objects.select_for_update()
+            email = (rows.defer("raw") if raw is not None else rows).get(pk=email_id)
             if email.status not in (Status.RECEIVED, Status.QUARANTINED):
                 return email
             email.attempts += 1
-            parsed = parse(bytes(email.raw))
+            parsed = parse(raw if raw is not None else bytes(email.raw))
             email.message_id = parsed.message_id
             email.sender = parsed.sender_email[:254]
             email.subject = parsed.subject
             _handle(email, parsed)
             email.processed_at = timezone.now()
-            email.save()
+            email.save(update_fields=_HANDLED_FIELDS)
             return email
     except Exception as exc:  # whatever happens, the message is kept
         logger.exception("Inbound email %s quarantined after an error", email_id)
@@ -181,7 +215,7 @@ def _thread(email: InboundEmail, parsed: ParsedEmail) -> None:
         email.outcome = InboundEmail.Outcome.NEW_TICKET
     else:
         was_open = ticket.is_open
-        email.ticket_message = message_receive(
+        email.ticket_message = receive_customer_message(
             ticket=ticket,
             body=_body(parsed),
             email_message_id=parsed.message_id or None,
@@ -194,8 +228,8 @@ def _thread(email: InboundEmail, parsed: ParsedEmail) -> None:
     email.status, email.reason = Status.PROCESSED, ""
 
 
-def _new_ticket(parsed: ParsedEmail, html: str, note: str = "") -> tuple[Ticket, Message | None]:
-    ticket = ticket_create(
+def _new_ticket(parsed: ParsedEmail, html: str, note: str = "") -> tuple[Ticket, Message]:
+    return open_ticket(
         actor=None,
         subject=parsed.subject or "(no subject)",
         body=_body(parsed, prefix=note),
@@ -207,7 +241,6 @@ def _new_ticket(parsed: ParsedEmail, html: str, note: str = "") -> tuple[Ticket,
         customer_html=html,
         attachments=_files(parsed),
     )
-    return ticket, ticket.messages.order_by("id").first()
 
 
 def _inbound_queue() -> Queue | None:

@@ -3,8 +3,9 @@ are unguessable), then by the reference in our Message-IDs or in its subject
 (only for the ticket's own customer: references are guessable), else none."""
 
 from django.conf import settings
+from django.db.models import F
 
-from tickets.models import Message, Ticket
+from tickets.models import Ticket
 from tickets.models.ticket import ticket_id_from_reference
 
 
@@ -16,14 +17,16 @@ def our_domain_ids(ids: list[str]) -> list[str]:
 def find_ticket(*, answers: list[str], subject: str, sender: str) -> Ticket | None:
     """``answers``: In-Reply-To first, then References from the newest back."""
     if answers:
-        stored = dict(
-            Message.objects.filter(email_message_id__in=answers).values_list(
-                "email_message_id", "ticket_id"
+        # The tickets with the message each answered, in one query.
+        stored = {
+            ticket.answered: ticket
+            for ticket in Ticket.objects.filter(messages__email_message_id__in=answers).annotate(
+                answered=F("messages__email_message_id")
             )
-        )
+        }
         for message_id in answers:
             if message_id in stored:
-                return Ticket.objects.get(pk=stored[message_id])
+                return stored[message_id]
         # Our own Message-IDs carry the ticket's reference, including those of
         # follow-ups, which are not stored as messages. Those of follow-ups are
         # guessable, so like a subject they thread only the ticket's customer.

@@ -2,8 +2,10 @@
 character set Python knows, and what to do with one it does not."""
 
 import base64
+from email import policy
+from email.parser import BytesParser
 
-from inbound.parsing import parse, sanitize_html, text_from_html
+from inbound.parsing import PARSING_POLICY, parse, sanitize_html, text_from_html
 
 
 def test_rfc2047_encoded_words_in_the_subject_and_sender() -> None:
@@ -91,3 +93,30 @@ def test_reply_to_is_preferred_to_from() -> None:
     )
 
     assert parse(raw).sender_email == "pat@example.com"
+
+
+def test_headers_read_as_the_default_policy_reads_them_however_often() -> None:
+    """Parsed header values are reused (PARSING_POLICY); what is read must be
+    what ``policy.default`` reads, the first time and every time after."""
+    raw = (
+        b"From: =?utf-8?q?In=C3=AAs_Duarte?= <ines@example.pt>\r\n"
+        b"Subject: =?iso-8859-1?q?Encomenda_n=E3o_chegou?=\r\n"
+        b"References: " + b" ".join(b"<%d@example.pt>" % n for n in range(60)) + b"\r\n"
+        b"MIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        b"--b1\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nOl\xe1\r\n"
+        b"--b1\r\nContent-Type: application/pdf; name*=utf-8''fatura%20n%C2%BA1.pdf\r\n"
+        b"Content-Disposition: attachment\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        b"JVBERi0=\r\n--b1--\r\n"
+    )
+    expected = BytesParser(policy=policy.default).parsebytes(raw)
+
+    for _ in range(3):
+        message = BytesParser(policy=PARSING_POLICY).parsebytes(raw)
+        for name in ("From", "Subject", "References", "Content-Type"):
+            assert str(message[name]) == str(expected[name])
+            assert type(message[name]).__bases__ == type(expected[name]).__bases__
+        parts = [(p.get_content_type(), p.get_filename()) for p in message.iter_parts()]
+        assert parts == [(p.get_content_type(), p.get_filename()) for p in expected.iter_parts()]
+    assert parse(raw).attachments[0].name == "fatura nº1.pdf"
+    assert parse(raw).text == "Olá"

@@ -295,9 +295,39 @@ def test_an_unexpected_error_quarantines_instead_of_raising(
     def explode(**kwargs: object) -> None:
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr("inbound.services.ticket_create", explode)
+    monkeypatch.setattr("inbound.services.open_ticket", explode)
 
     email = receive(raw_email())
 
     assert email.status == InboundEmail.Status.QUARANTINED
     assert email.reason == "Could not be handled: database hiccup"
+
+
+def test_of_two_stored_message_ids_the_one_in_reply_to_threads(agent: User) -> None:
+    older = TicketFactory(actor=agent, customer_email="pat@example.com")
+    newer = TicketFactory(actor=agent, customer_email="pat@example.com")
+    on_older = message_create(ticket=older, actor=agent, body="About the first.", public=True)
+    on_newer = message_create(ticket=newer, actor=agent, body="About the second.", public=True)
+
+    email = receive(
+        raw_email(
+            in_reply_to=on_older.email_message_id,
+            references=f"{on_older.email_message_id} {on_newer.email_message_id}",
+        )
+    )
+    by_references = receive(
+        raw_email(references=f"{on_older.email_message_id} {on_newer.email_message_id}")
+    )
+
+    assert email.ticket == older
+    assert by_references.ticket == newer  # the newest reference first
+
+
+def test_a_stored_message_id_threads_whoever_answers_it(agent: User) -> None:
+    ticket = TicketFactory(actor=agent, customer_email="pat@example.com")
+    ours = message_create(ticket=ticket, actor=agent, body="We are on it.", public=True)
+
+    email = receive(raw_email(sender="colleague@example.com", in_reply_to=ours.email_message_id))
+
+    assert (email.ticket, email.outcome) == (ticket, Outcome.REPLY)
+    assert email.ticket_message.from_address == "colleague@example.com"  # type: ignore[union-attr]

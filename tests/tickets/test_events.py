@@ -7,6 +7,7 @@ from tests.factories import StaffFactory, TicketFactory, advance
 from tickets.models import Kind, TicketEvent
 from tickets.models.records import AppendOnlyError
 from tickets.services import message_create, ticket_convert_to_mishap, ticket_update
+from tickets.services.tickets import open_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -18,6 +19,27 @@ def test_creation_is_recorded_with_its_content() -> None:
     assert (event.action, event.to_status, event.actor) == ("created", "new", ticket.created_by)
     assert event.payload["kind"] == "mishap"
     assert event.payload["channel"] == "phone"
+
+
+def test_opening_inside_a_transaction_returns_the_first_message_it_recorded() -> None:
+    """``open_ticket``, ``ticket_create``'s rules for a caller's transaction
+    (inbound mail): the message and event are those ``ticket_create`` writes."""
+    with transaction.atomic():
+        ticket, message = open_ticket(
+            actor=None,
+            subject="Lost parcel",
+            body="  It never came.  ",
+            customer_email="pat@example.com",
+            customer_name="Pat",
+            customer_message_id="<first@customer.example>",
+        )
+
+    assert message == ticket.messages.get()
+    assert message.body == "It never came."
+    assert message.email_message_id == "<first@customer.example>"
+    assert ticket.customer.email == "pat@example.com"
+    event = ticket.events.get()
+    assert (event.action, event.payload["message_id"]) == ("created", message.pk)
 
 
 def test_an_update_records_old_and_new_values() -> None:

@@ -142,6 +142,27 @@ def message_receive(
     """The customer wrote again. On a finished ticket (resolved, rebuilding or
     closed) their message reopens it, with their words as the reason: a
     customer who writes back is not done with us."""
+    return receive_customer_message(
+        ticket=ticket,
+        body=body,
+        email_message_id=email_message_id,
+        body_html=body_html,
+        attachments=attachments,
+        sender=sender,
+    )
+
+
+def receive_customer_message(
+    *,
+    ticket: Ticket,
+    body: str,
+    email_message_id: str | None = None,
+    body_html: str = "",
+    attachments: Sequence[UploadedFile] = (),
+    sender: str = "",
+) -> Message:
+    """``message_receive``'s rules, for use inside a service's transaction
+    (inbound mail's), which needs no savepoint of its own."""
     from tickets import workflow
     from tickets.services.lifecycle import ticket_reopen
 

@@ -9,9 +9,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services import customer_upsert
+from accounts.services import upsert_customer
 from core.errors import RuleViolation
-from tickets.models import Alert, Channel, Kind, Queue, Severity, Status, Ticket
+from tickets.models import Alert, Channel, Kind, Message, Queue, Severity, Status, Ticket
 from tickets.services.access import ensure_can_act
 from tickets.services.alerts import alert_raise
 from tickets.services.attachments import clean_attachments
@@ -69,6 +69,43 @@ def ticket_create(
     an agent opens is theirs unless they name another assignee. A mishap for
     a customer who is still recovering from another is flagged as a repeat
     failure."""
+    ticket, _ = open_ticket(
+        actor=actor,
+        subject=subject,
+        body=body,
+        customer_email=customer_email,
+        customer_name=customer_name,
+        kind=kind,
+        severity=severity,
+        channel=channel,
+        queue=queue,
+        assignee=assignee,
+        customer_message_id=customer_message_id,
+        customer_html=customer_html,
+        attachments=attachments,
+    )
+    return ticket
+
+
+def open_ticket(
+    *,
+    actor: User | None,
+    subject: str,
+    body: str,
+    customer_email: str,
+    customer_name: str,
+    kind: str = Kind.QUESTION,
+    severity: str = Severity.MINOR,
+    channel: str = Channel.EMAIL,
+    queue: Queue | None = None,
+    assignee: User | None = None,
+    customer_message_id: str | None = None,
+    customer_html: str = "",
+    attachments: Sequence[UploadedFile] = (),
+) -> tuple[Ticket, Message]:
+    """``ticket_create``'s rules, for use inside a service's transaction that
+    also needs the first message (inbound mail records which message an
+    email became) without reading it back or opening a savepoint."""
     subject = _clean_subject(subject)
     body = clean_body(body)
     files = clean_attachments(attachments)
@@ -79,7 +116,7 @@ def ticket_create(
         assignee = actor
     _clean_assignee(assignee)
     try:
-        customer, _ = customer_upsert(email=customer_email, name=customer_name, keep_existing=True)
+        customer, _ = upsert_customer(email=customer_email, name=customer_name, keep_existing=True)
     except ValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
         raise RuleViolation(" ".join(messages), field=f"customer_{field}") from None
@@ -110,7 +147,7 @@ def ticket_create(
     )
     if kind == Kind.MISHAP:
         _flag_if_repeat_failure(ticket, actor)
-    return ticket
+    return ticket, message
 
 
 _EDITABLE = ("subject", "severity", "channel", "queue", "assignee")
