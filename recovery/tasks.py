@@ -12,6 +12,7 @@ from recovery.services.followups import (
     FollowUpSendFailed,
     followup_deliver,
     followups_claim_due,
+    followups_deliver,
     tickets_restore_finished,
 )
 from recovery.services.idempotency import idempotency_keys_purge
@@ -78,6 +79,25 @@ def followup_send_task(self: Task, followup_id: int) -> None:
         if self.request.retries < (self.max_retries or 0):
             raise self.retry(exc=exc, countdown=webhook_backoff(self.request.retries)) from exc
         logger.warning("Follow-up %s could not be sent: %s", followup_id, exc)
+
+
+@shared_task(bind=True, name="recovery.followup_send_batch", max_retries=FOLLOWUP_MAX_ATTEMPTS - 1)
+def followup_send_batch_task(self: Task, followup_ids: list[int]) -> None:
+    """A batch of the sweep's rows over one SMTP connection. A mail that
+    failed is retried on its own; rows the batch did not reach go to another
+    task, after a backoff if the mail server was unreachable. Should this task
+    give up, its rows are still queued and the sweep queues them again."""
+    dispatch = followups_deliver(followup_ids=followup_ids)
+    for followup_id in dispatch.failed:
+        followup_send_task.apply_async((followup_id,), countdown=webhook_backoff(0))
+    if not dispatch.left:
+        return
+    if not dispatch.unreachable:
+        followup_send_batch_task.delay(dispatch.left)
+    elif self.request.retries < (self.max_retries or 0):
+        raise self.retry(args=(dispatch.left,), countdown=webhook_backoff(self.request.retries))
+    else:
+        logger.warning("%s follow-ups left to the sweep: no mail server", len(dispatch.left))
 
 
 @shared_task(name="recovery.restore_finished_tickets")

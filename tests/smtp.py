@@ -11,15 +11,17 @@ from typing import Any
 
 @dataclass
 class RecordingHandler:
-    """Accepts mail and keeps it; refuses the next ``refuse_next`` messages with 554."""
+    """Accepts mail and keeps it; refuses the next ``refuse_next`` messages,
+    and every message to ``refuse_recipients``, with 554."""
 
     envelopes: list[Any] = field(default_factory=list)
     refuse_next: int = 0
+    refuse_recipients: set[str] = field(default_factory=set)
     refused: int = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.refuse_next > 0:
-            self.refuse_next -= 1
+        if self.refuse_next > 0 or self.refuse_recipients & set(envelope.rcpt_tos):
+            self.refuse_next = max(self.refuse_next - 1, 0)
             self.refused += 1
             return "554 Transaction refused"
         self.envelopes.append(envelope)

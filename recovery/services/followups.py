@@ -4,16 +4,19 @@ sent once each, in the customer's morning."""
 import logging
 import re
 import zlib
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from email.utils import formataddr
 from functools import lru_cache
+from time import monotonic as time_monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import F, Q
 from django.template import Context, Template, TemplateSyntaxError
@@ -29,9 +32,10 @@ from recovery.models import (
     FollowUp,
     FollowUpOptOut,
     FollowUpPlan,
+    ProcessFix,
     Restitution,
 )
-from tickets.models import Alert, Kind, Status, Ticket
+from tickets.models import Alert, Commitment, Kind, Status, Ticket
 from tickets.services.access import ensure_can_act
 from tickets.services.alerts import alert_raise
 from tickets.services.events import record_event
@@ -43,6 +47,12 @@ QUEUED_TIMEOUT = timedelta(minutes=15)  # a queued row older than this lost its 
 CLAIM_TIMEOUT = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
 SWEEP_BATCH = 500
+# Follow-ups per send task: one SMTP connection and four reads for the lot,
+# small enough that several workers share a sweep's rows.
+SEND_BATCH = 50
+# A batch claims no new row after this many seconds and hands the rest to a
+# new task: well inside Celery's soft time limit, whatever the mail server's pace.
+BATCH_TIME_LIMIT = 60.0
 LOW_RATING = 2
 FEEDBACK_SALT = "recovery.followup.feedback"
 UNSUBSCRIBE_SALT = "recovery.followup.unsubscribe"
@@ -170,10 +180,11 @@ def followup_cancel(*, followup: FollowUp, actor: User, reason: str) -> FollowUp
 
 
 def followups_claim_due(*, now: datetime | None = None) -> list[int]:
-    """Mark due rows queued and queue their send tasks on commit. Several
-    sweeps at once each take different rows (SKIP LOCKED); a row queued long
-    ago whose task was lost (a broker restart) is queued again."""
-    from recovery.tasks import followup_send_task
+    """Mark due rows queued and queue their send tasks on commit, SEND_BATCH
+    rows a task. Several sweeps at once each take different rows (SKIP
+    LOCKED); a row queued long ago whose task was lost (a broker restart) is
+    queued again."""
+    from recovery.tasks import followup_send_batch_task
 
     now = now or timezone.now()
     with transaction.atomic():
@@ -187,9 +198,11 @@ def followups_claim_due(*, now: datetime | None = None) -> list[int]:
             .values_list("pk", flat=True)[:SWEEP_BATCH]
         )
         FollowUp.objects.filter(pk__in=due).update(status=FollowUp.Status.QUEUED, queued_at=now)
-        for followup_id in due:
+        for start in range(0, len(due), SEND_BATCH):
             # celery-types does not know delay_on_commit (Celery 5.4) yet.
-            followup_send_task.delay_on_commit(followup_id)  # type: ignore[attr-defined]
+            followup_send_batch_task.delay_on_commit(  # type: ignore[attr-defined]
+                due[start : start + SEND_BATCH]
+            )
     return due
 
 
@@ -197,49 +210,129 @@ class FollowUpSendFailed(Exception):
     pass
 
 
-def followup_deliver(*, followup_id: int) -> bool:
-    """Send one follow-up, once: claim the queued row with a conditional
-    UPDATE, send outside any transaction with its stable Message-ID, mark it
-    sent. After MAX_ATTEMPTS refusals it is marked failed and the assignee told."""
-    now = timezone.now()
-    if settings.HELPDESK_FOLLOWUP_SEND_ONLY_IN_WINDOW and _postpone_if_night(followup_id, now):
-        return False
-    claimed = FollowUp.objects.filter(
-        claimable(now, CLAIM_TIMEOUT), pk=followup_id, status=FollowUp.Status.QUEUED
-    ).update(claimed_at=now, attempts=F("attempts") + 1)
-    if not claimed:
-        return False
-    followup = FollowUp.objects.select_related("ticket__customer", "ticket__assignee").get(
-        pk=followup_id
-    )
+@dataclass
+class Dispatch:
+    """What a batch did with each of its ids. An id in none of the lists was
+    skipped: sent, cancelled or claimed by someone else already, or put off
+    to the customer's morning."""
+
+    sent: list[int] = field(default_factory=list)
+    # Refused or broken off mid-send: the failure is recorded on the row, which
+    # stays queued (or failed, after MAX_ATTEMPTS) for a retry on its own.
+    failed: dict[int, str] = field(default_factory=dict)
+    # Not claimed, so no attempt spent: still queued for another task.
+    left: list[int] = field(default_factory=list)
+    # Why ``left`` is not empty: the mail server could not be reached (retry
+    # later), rather than the batch using up its time (go on at once).
+    unreachable: bool = False
+
+
+def followups_deliver(*, followup_ids: Sequence[int]) -> Dispatch:
+    """Send a batch of follow-ups over one SMTP connection, each once: each
+    row is claimed with a conditional UPDATE just before its send (a row held
+    by another task, or no longer queued, is skipped), sent outside any
+    transaction with its stable Message-ID, and marked sent right after, so
+    a worker that dies mid-batch resends nothing it marked. The rows and
+    everything their emails say are read in a fixed number of queries.
+
+    A refused mail does not stop the others: its failure is recorded (failed
+    for good after MAX_ATTEMPTS, the assignee told) and the caller retries it
+    alone. A server that cannot be reached costs no attempt: the rows not yet
+    claimed are handed back in ``left``, as are those a long batch had no
+    time for (BATCH_TIME_LIMIT)."""
+    dispatch = Dispatch()
+    followups = _for_sending(followup_ids)
+    contexts = email_contexts(followups)
+    deadline = time_monotonic() + BATCH_TIME_LIMIT
+    connection = get_connection()
     try:
-        build_followup_email(followup).send()
-    except Exception as exc:
-        _record_failure(followup, exc, claim=now)
-        raise FollowUpSendFailed(str(exc)) from exc
-    # Recorded as sent even if cancelled during the send: the mail did go.
-    FollowUp.objects.filter(pk=followup_id, claimed_at=now).update(
-        status=FollowUp.Status.SENT, sent_at=timezone.now(), last_error=""
-    )
-    return True
+        for index, followup in enumerate(followups):
+            if index and time_monotonic() > deadline:  # at least one row a task
+                dispatch.left = [row.pk for row in followups[index:]]
+                break
+            now = timezone.now()
+            if settings.HELPDESK_FOLLOWUP_SEND_ONLY_IN_WINDOW and _postpone_if_night(followup, now):
+                continue
+            try:
+                # Before the claim: an unreachable server costs the row no attempt.
+                connection.open()
+            except OSError as exc:
+                logger.warning(
+                    "Mail server unreachable, %s follow-ups left: %s", len(followups) - index, exc
+                )
+                dispatch.left = [row.pk for row in followups[index:]]
+                dispatch.unreachable = True
+                break
+            claimed = FollowUp.objects.filter(
+                claimable(now, CLAIM_TIMEOUT), pk=followup.pk, status=FollowUp.Status.QUEUED
+            ).update(claimed_at=now, attempts=F("attempts") + 1)
+            if not claimed:
+                continue
+            try:
+                email = build_followup_email(followup, contexts[followup.pk])
+                email.connection = connection
+                email.send()
+            # Whatever went wrong with this one mail (a refusal, a template
+            # error, a dropped connection) is its own failure, not the batch's.
+            except Exception as exc:  # noqa: BLE001
+                _record_failure(followup, exc, claim=now)
+                dispatch.failed[followup.pk] = f"{type(exc).__name__}: {exc}"
+                # The session's state is unknown after an error: the next mail
+                # starts a new one.
+                _close_quietly(connection)
+                continue
+            # Recorded as sent even if cancelled during the send: the mail did go.
+            FollowUp.objects.filter(pk=followup.pk, claimed_at=now).update(
+                status=FollowUp.Status.SENT, sent_at=timezone.now(), last_error=""
+            )
+            dispatch.sent.append(followup.pk)
+    finally:
+        _close_quietly(connection)
+    return dispatch
 
 
-def _postpone_if_night(followup_id: int, now: datetime) -> bool:
+def followup_deliver(*, followup_id: int) -> bool:
+    """Send one follow-up, once (see ``followups_deliver``): True if sent,
+    False if there was nothing to send; FollowUpSendFailed if it could not be
+    sent now."""
+    dispatch = followups_deliver(followup_ids=[followup_id])
+    if dispatch.failed:
+        raise FollowUpSendFailed(dispatch.failed[followup_id])
+    if dispatch.left:
+        raise FollowUpSendFailed("The mail server could not be reached.")
+    return bool(dispatch.sent)
+
+
+def _for_sending(followup_ids: Sequence[int]) -> list[FollowUp]:
+    """The queued rows among ``followup_ids``, in that order, with the rows
+    their emails read (ticket, customer, assignee for a failure's alert)."""
+    rows = FollowUp.objects.select_related(
+        "customer", "ticket__customer", "ticket__assignee"
+    ).filter(pk__in=followup_ids, status=FollowUp.Status.QUEUED)
+    by_id = {row.pk: row for row in rows}
+    return [by_id[pk] for pk in dict.fromkeys(followup_ids) if pk in by_id]
+
+
+def _close_quietly(connection: Any) -> None:
+    try:
+        connection.close()
+    except OSError as exc:  # smtplib's errors are OSErrors; the mails are already marked
+        logger.info("Closing the mail connection failed: %s", exc)
+
+
+def _postpone_if_night(followup: FollowUp, now: datetime) -> bool:
     """A follow-up whose moment passed while workers were down or busy waits
     for the customer's next morning rather than arrive at night."""
-    row = FollowUp.objects.select_related("customer").filter(pk=followup_id).first()
-    if row is None or row.status != FollowUp.Status.QUEUED:
-        return False
-    zone = row.customer.zone
+    zone = followup.customer.zone
     local = timezone.localtime(now, zone)
     start, end = settings.HELPDESK_FOLLOWUP_WINDOW_START, settings.HELPDESK_FOLLOWUP_WINDOW_END
     if start <= local.hour < end:
         return False
     day = local.date() if local.hour < start else local.date() + timedelta(days=1)
-    slot = morning_slot(day=day, zone=zone, spread_key=followup_id)
+    slot = morning_slot(day=day, zone=zone, spread_key=followup.pk)
     FollowUp.objects.filter(
         claimable(now, CLAIM_TIMEOUT),
-        pk=followup_id,
+        pk=followup.pk,
         status=FollowUp.Status.QUEUED,
     ).update(status=FollowUp.Status.SCHEDULED, due_at=slot, queued_at=None)
     return True
@@ -248,19 +341,24 @@ def _postpone_if_night(followup_id: int, now: datetime) -> bool:
 @transaction.atomic
 def _record_failure(followup: FollowUp, exc: Exception, *, claim: datetime) -> None:
     error = f"{type(exc).__name__}: {exc}"[:2000]
-    final = followup.attempts >= MAX_ATTEMPTS
     # The ticket first (the order reopen takes), and only our own claim of a
     # row still queued: a follow-up cancelled meanwhile stays cancelled.
     Ticket.objects.select_for_update(of=("self",)).filter(pk=followup.ticket_id).first()
-    updated = FollowUp.objects.filter(
-        pk=followup.pk, status=FollowUp.Status.QUEUED, claimed_at=claim
-    ).update(
+    # The attempts as our claim left them (the row was read before it).
+    attempts = (
+        FollowUp.objects.select_for_update()
+        .filter(pk=followup.pk, status=FollowUp.Status.QUEUED, claimed_at=claim)
+        .values_list("attempts", flat=True)
+        .first()
+    )
+    if attempts is None:
+        return
+    final = attempts >= MAX_ATTEMPTS
+    FollowUp.objects.filter(pk=followup.pk).update(
         status=FollowUp.Status.FAILED if final else FollowUp.Status.QUEUED,
         claimed_at=None,
         last_error=error,
     )
-    if not updated:
-        return
     if final:
         ticket = followup.ticket
         record_event(
@@ -274,7 +372,7 @@ def _record_failure(followup: FollowUp, exc: Exception, *, claim: datetime) -> N
             kind=Alert.Kind.FOLLOWUP_FAILED,
             detail=(
                 f"Follow-up {followup.step_number} to {ticket.customer.name} could not be sent "
-                f"after {followup.attempts} tries: {error}"
+                f"after {attempts} tries: {error}"
             ),
             recipients=[ticket.assignee] if ticket.assignee else [],
         )
@@ -293,14 +391,51 @@ def links_for(followup: FollowUp) -> Links:
     return Links(f"{base}/feedback/{feedback}/", f"{base}/unsubscribe/{unsubscribe}/")
 
 
-def _context(followup: FollowUp) -> dict[str, Any]:
-    """What a plan's template may say: plain values, never model instances, so
-    a template cannot reach further (``ticket.assignee.password``)."""
+def email_contexts(followups: Sequence[FollowUp]) -> dict[int, dict[str, Any]]:
+    """What each follow-up's templates may say, by follow-up id: plain values,
+    never model instances, so a template cannot reach further
+    (``ticket.assignee.password``). Three queries (commitments, restitutions
+    in force, process fixes) whatever the number of follow-ups; read their
+    tickets and customers with ``select_related("ticket__customer")``."""
+    ticket_ids = {followup.ticket_id for followup in followups}
+    if not ticket_ids:
+        return {}
+    latest: dict[int, Commitment] = {}
+    for commitment in Commitment.objects.filter(ticket_id__in=ticket_ids).order_by(
+        "-created_at", "-id"
+    ):
+        latest.setdefault(commitment.ticket_id, commitment)
+    restitutions: dict[int, list[Restitution]] = defaultdict(list)
+    for restitution in Restitution.objects.filter(
+        ticket_id__in=ticket_ids,
+        status__in=[Restitution.Status.GRANTED, Restitution.Status.APPROVED],
+    ):
+        restitutions[restitution.ticket_id].append(restitution)
+    fixes: dict[int, list[str]] = defaultdict(list)
+    # In the fixes' own order (newest first), as ticket.process_fixes.all() lists them.
+    for ticket_id, failsafe_change in ProcessFix.objects.filter(tickets__in=ticket_ids).values_list(
+        "tickets", "failsafe_change"
+    ):
+        fixes[ticket_id].append(failsafe_change)
+    return {
+        followup.pk: _context(
+            followup,
+            commitment=latest.get(followup.ticket_id),
+            restitutions=restitutions[followup.ticket_id],
+            fixes=fixes[followup.ticket_id],
+        )
+        for followup in followups
+    }
+
+
+def _context(
+    followup: FollowUp,
+    *,
+    commitment: Commitment | None,
+    restitutions: list[Restitution],
+    fixes: list[str],
+) -> dict[str, Any]:
     ticket = followup.ticket
-    commitment = ticket.commitments.order_by("-created_at").first()
-    restitutions = ticket.restitutions.filter(
-        status__in=[Restitution.Status.GRANTED, Restitution.Status.APPROVED]
-    )
     return {
         "customer": {"name": ticket.customer.name, "email": ticket.customer.email},
         "ticket": {
@@ -322,9 +457,7 @@ def _context(followup: FollowUp) -> dict[str, Any]:
             }
             for r in restitutions
         ],
-        "process_fixes": [
-            {"failsafe_change": fix.failsafe_change} for fix in ticket.process_fixes.all()
-        ],
+        "process_fixes": [{"failsafe_change": change} for change in fixes],
     }
 
 
@@ -339,8 +472,8 @@ def render_template(source: str, context: dict[str, Any]) -> str:
     return _compiled(source).render(Context(context, autoescape=False)).strip()
 
 
-def build_followup_email(followup: FollowUp) -> EmailMultiAlternatives:
-    context = _context(followup)
+def build_followup_email(followup: FollowUp, context: dict[str, Any]) -> EmailMultiAlternatives:
+    """The follow-up's email, from its ``email_contexts`` entry: no query."""
     links = links_for(followup)
     subject = f"[{followup.ticket.reference}] " + " ".join(
         render_template(followup.subject_template, context).split()

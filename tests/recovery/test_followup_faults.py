@@ -12,10 +12,12 @@ minutes.
 """
 
 import asyncio
+import base64
 import contextlib
 import ctypes
 import email
 import email.policy
+import json
 import os
 import re
 import signal
@@ -53,6 +55,8 @@ DELIVERY_TIMEOUT = 90
 HOLD_LIMIT = 60  # an SMTP transaction is never held longer, whatever the test does
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 SENT = FollowUp.Status.SENT
+# A send task in a worker's log: a batch, or one follow-up's retry.
+SEND_TASK = re.compile(r"Task recovery\.followup_send(?:_batch)?\[")
 QUEUED = FollowUp.Status.QUEUED
 
 
@@ -64,14 +68,17 @@ class FaultySmtp:
     records its Message-ID when it answers 250, the moment a real server takes
     responsibility for it. To let the test kill the worker on the other end at
     a known point, it can hold one transaction: ``hold_data = n`` holds the
-    n-th mail before the 250, ``hold_quit = n`` holds the QUIT that follows
-    the n-th mail, after its 250."""
+    n-th mail before it is taken, ``hold_reply = n`` takes the n-th mail and
+    holds its 250 (the worker dies with the mail delivered and not marked
+    sent), ``hold_after = n`` holds the command that follows the n-th mail's
+    250 on the same session (the next mail of a batch, or the QUIT)."""
 
     def __init__(self) -> None:
         self.port = 0
         self.delay = 0.0
         self.hold_data: int | None = None
-        self.hold_quit: int | None = None
+        self.hold_reply: int | None = None
+        self.hold_after: int | None = None
         self.held = threading.Event()
         self.release = threading.Event()
         self.held_peer_port: int | None = None
@@ -79,7 +86,7 @@ class FaultySmtp:
         self._lock = threading.Lock()
         self._accepted: list[str] = []
         self._dropped: list[str] = []
-        self._quit_holds: dict[Any, str] = {}
+        self._after_holds: dict[Any, str] = {}
         self._count = 0  # written by the server's event loop thread only
 
     @property
@@ -110,15 +117,30 @@ class FaultySmtp:
             raise
         with self._lock:
             self._accepted.append(message_id)
-        if number == self.hold_quit:
-            self._quit_holds[session.peer] = message_id
+        if number == self.hold_reply:
+            # Taken: a drop of the connection now does not undo that.
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._hold(session, message_id)
+        if number == self.hold_after:
+            self._after_holds[session.peer] = message_id
         return "250 Message accepted for delivery"
 
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        await self._hold_after(session)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
-        message_id = self._quit_holds.pop(session.peer, None)
+        await self._hold_after(session)
+        return "221 Bye"
+
+    async def _hold_after(self, session: Any) -> None:
+        message_id = self._after_holds.pop(session.peer, None)
         if message_id is not None:
             await self._hold(session, message_id)
-        return "221 Bye"
 
     async def _hold(self, session: Any, message_id: str) -> None:
         self.held_peer_port = session.peer[1]
@@ -249,12 +271,12 @@ class Workers:
 
     def ran_tasks(self, process: subprocess.Popen[bytes]) -> int:
         text = self.logs[process.pid].read_text(errors="replace")
-        return text.count("Task recovery.followup_send[")
+        return len(SEND_TASK.findall(text))
 
     def finished_sends(self) -> int:
         """Send tasks run to the end, by all workers so far."""
         return sum(
-            len(re.findall(r"Task recovery\.followup_send\[[^]]+\] succeeded", path.read_text()))
+            len(re.findall(SEND_TASK.pattern + r"[^]]+\] succeeded", path.read_text()))
             for path in self.logs.values()
         )
 
@@ -458,15 +480,41 @@ def assert_each_delivered_once(expected: dict[int, str], accepted: list[str]) ->
     assert statuses == {SENT: len(expected)}
 
 
+def queued_send_ids(broker: redis.Redis) -> list[int]:
+    """The follow-up ids of the send tasks waiting in the broker."""
+    ids = []
+    for raw in broker.lrange("celery", 0, -1):
+        message = json.loads(raw)
+        assert message["headers"]["task"] == "recovery.followup_send_batch"
+        args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+        ids.extend(args[0])
+    return ids
+
+
 def id_of(expected: dict[int, str], message_id: str | None) -> int:
     return next(pk for pk, mid in expected.items() if mid == message_id)
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Send tasks of a few rows each (the sweep, in this process, makes the
+    batches), so that a few dozen rows keep several workers busy."""
+    monkeypatch.setattr(followup_services, "SEND_BATCH", 5)
+    return 5
+
+
+def after_in_batch(claimed: list[int], pk: int, size: int) -> list[int]:
+    """The rows the sweep put in ``pk``'s send task after it."""
+    start = claimed.index(pk) // size * size
+    batch = claimed[start : start + size]
+    return batch[batch.index(pk) + 1 :]
 
 
 # --- Tests ----------------------------------------------------------------------------------
 
 
 def test_three_workers_and_four_sweeps_send_each_followup_once(
-    workers: Workers, sink: FaultySmtp, broker: redis.Redis
+    workers: Workers, sink: FaultySmtp, broker: redis.Redis, small_batches: int
 ) -> None:
     expected = due_followups(45)
     broker.flushdb()  # the ticket emails queued while the mishaps were walked through
@@ -486,19 +534,23 @@ def test_three_workers_and_four_sweeps_send_each_followup_once(
     assert all(workers.ran_tasks(process) for process in started), workers.tails()
 
 
-def test_worker_killed_mid_send_leaves_its_row_to_the_sweep_and_it_is_sent_once(
-    workers: Workers, sink: FaultySmtp, broker: redis.Redis
+def test_worker_killed_mid_send_leaves_its_rows_to_the_sweep_and_each_is_sent_once(
+    workers: Workers, sink: FaultySmtp, broker: redis.Redis, small_batches: int
 ) -> None:
+    """The mails of the killed worker's batch sent before its death are not
+    sent again; the one in flight and those after it wait for the sweep."""
     expected = due_followups(45)
     broker.flushdb()
     sink.delay = 0.2
     sink.hold_data = 5  # the fifth mail: its worker dies before the server's 250
     workers.start("solo", "solo", "solo")
 
-    assert set(followups_claim_due()) == set(expected)
+    claimed = followups_claim_due()
+    assert set(claimed) == set(expected)
     wait_for(sink.held.is_set, timeout=30, what="the fifth mail in flight", details=workers.tails)
     victim = workers.owner_of(sink.held_peer_port or 0, sink.port)
     in_flight = id_of(expected, sink.held_message_id)
+    stranded = after_in_batch(claimed, in_flight, small_batches)
     workers.kill(victim)
     wait_for(
         lambda: sink.held_message_id in sink.dropped,
@@ -507,16 +559,20 @@ def test_worker_killed_mid_send_leaves_its_row_to_the_sweep_and_it_is_sent_once(
     )
     workers.start()  # its replacement
 
-    # The others are sent; the killed worker's row stays claimed and queued
-    # (its broker message is unacknowledged until the visibility timeout).
-    assert sweep_until_sent(expected, count=len(expected) - 1) == []
+    # The others are sent; the killed worker's row stays claimed and queued,
+    # the rest of its batch queued and unclaimed (their broker message is
+    # unacknowledged until the visibility timeout).
+    assert sweep_until_sent(expected, count=len(expected) - 1 - len(stranded)) == []
     stuck = FollowUp.objects.get(pk=in_flight)
     assert (stuck.status, stuck.attempts) == (QUEUED, 1)
     assert stuck.claimed_at is not None
+    assert set(
+        FollowUp.objects.filter(pk__in=stranded).values_list("status", "attempts", "claimed_at")
+    ) <= {(QUEUED, 0, None)}
     assert followups_claim_due() == [], "requeued before QUEUED_TIMEOUT"
 
-    time_passes([in_flight])
-    assert followups_claim_due() == [in_flight]
+    time_passes([in_flight, *stranded])
+    assert sorted(followups_claim_due()) == sorted([in_flight, *stranded])
     assert sweep_until_sent(expected) == []
 
     assert_each_delivered_once(expected, sink.accepted)
@@ -524,9 +580,9 @@ def test_worker_killed_mid_send_leaves_its_row_to_the_sweep_and_it_is_sent_once(
 
 
 def test_worker_killed_after_the_server_accepted_resends_only_that_mail_under_its_id(
-    workers: Workers, sink: FaultySmtp, broker: redis.Redis
+    workers: Workers, sink: FaultySmtp, broker: redis.Redis, small_batches: int
 ) -> None:
-    """The one case no SMTP sender can close: the server said 250 and the
+    """The one case no SMTP sender can close: the server took the mail and the
     worker died before recording it. The row is sent again after the claim
     times out (nothing is dropped), under the same Message-ID, so the
     receiving system can recognise the copy; every other mail arrives once.
@@ -534,20 +590,22 @@ def test_worker_killed_after_the_server_accepted_resends_only_that_mail_under_it
     expected = due_followups(12)
     broker.flushdb()
     sink.delay = 0.1
-    sink.hold_quit = 3  # the third mail is accepted; its worker dies before marking it sent
+    sink.hold_reply = 3  # the third mail is taken; its worker dies before marking it sent
     workers.start("solo", "solo")
 
-    assert set(followups_claim_due()) == set(expected)
+    claimed = followups_claim_due()
+    assert set(claimed) == set(expected)
     wait_for(sink.held.is_set, timeout=30, what="the third mail accepted", details=workers.tails)
     victim = workers.owner_of(sink.held_peer_port or 0, sink.port)
     in_flight = id_of(expected, sink.held_message_id)
+    stranded = after_in_batch(claimed, in_flight, small_batches)
     workers.kill(victim)
     workers.start()
 
-    assert sweep_until_sent(expected, count=len(expected) - 1) == []
+    assert sweep_until_sent(expected, count=len(expected) - 1 - len(stranded)) == []
     assert FollowUp.objects.get(pk=in_flight).status == QUEUED
-    time_passes([in_flight])
-    assert followups_claim_due() == [in_flight]
+    time_passes([in_flight, *stranded])
+    assert sorted(followups_claim_due()) == sorted([in_flight, *stranded])
     sweep_until_sent(expected)
 
     received = deliveries(sink.accepted)
@@ -557,7 +615,7 @@ def test_worker_killed_after_the_server_accepted_resends_only_that_mail_under_it
 
 
 def test_backlog_queued_again_while_a_mail_is_in_flight_is_sent_once(
-    workers: Workers, sink: FaultySmtp, broker: redis.Redis
+    workers: Workers, sink: FaultySmtp, broker: redis.Redis, small_batches: int
 ) -> None:
     """A backlog older than QUEUED_TIMEOUT is queued again by the sweep while
     one of its mails is being sent and the rest still wait in the broker: the
@@ -580,7 +638,7 @@ def test_backlog_queued_again_while_a_mail_is_in_flight_is_sent_once(
 
     # Every task but the held one runs to the end while the held mail is still
     # in flight, the in-flight row's second task among them.
-    tasks = len(expected) + len(requeued)
+    tasks = -(-len(expected) // small_batches) + -(-len(requeued) // small_batches)
     wait_for(
         lambda: workers.finished_sends() == tasks - 1,
         timeout=DELIVERY_TIMEOUT,
@@ -599,7 +657,7 @@ def test_backlog_queued_again_while_a_mail_is_in_flight_is_sent_once(
 
 
 def test_tasks_lost_with_redis_are_queued_again_by_the_sweep_and_sent_once(
-    workers: Workers, sink: FaultySmtp, broker: redis.Redis
+    workers: Workers, sink: FaultySmtp, broker: redis.Redis, small_batches: int
 ) -> None:
     expected = due_followups(45)
     broker.flushdb()
@@ -684,5 +742,6 @@ def test_parallel_sweeps_claim_each_due_row_exactly_once(
     assert set(FollowUp.objects.filter(pk__in=not_due).values_list("status", flat=True)) == {
         FollowUp.Status.SCHEDULED
     }
-    # One send task per claimed row, no more.
-    assert broker.llen("celery") == len(expected)
+    # The send tasks carry each claimed row once, no more.
+    sent_by_tasks = queued_send_ids(broker)
+    assert sorted(sent_by_tasks) == sorted(expected)

@@ -130,7 +130,7 @@ def test_a_plan_change_affects_only_mishaps_resolved_after_it(supervisor: User) 
 def test_a_plan_template_reaches_only_plain_values(supervisor: User) -> None:
     """A template cannot read past what the email needs: no password hash, no
     staff email, whatever a supervisor writes."""
-    from recovery.services.followups import _context, render_template
+    from recovery.services.followups import email_contexts, render_template
 
     followup_plan_set(
         severity=Severity.MAJOR,
@@ -146,6 +146,6 @@ def test_a_plan_template_reaches_only_plain_values(supervisor: User) -> None:
     ticket = advance(TicketFactory(kind=Kind.MISHAP, severity=Severity.MAJOR), to=Status.REBUILDING)
     followup = FollowUp.objects.get(ticket=ticket)
 
-    body = render_template(followup.body_template, _context(followup))
+    body = render_template(followup.body_template, email_contexts([followup])[followup.pk])
 
     assert body == f"[][]{ticket.customer.name}"

@@ -449,9 +449,9 @@ def test_a_follow_up_cancelled_during_a_failed_send_stays_cancelled(
 
     real_build = service.build_followup_email
 
-    def build_then_cancel(row: FollowUp) -> Any:
+    def build_then_cancel(row: FollowUp, context: dict[str, Any]) -> Any:
         FollowUp.objects.filter(pk=row.pk).update(status=FollowUp.Status.CANCELLED)
-        return real_build(row)
+        return real_build(row, context)
 
     monkeypatch.setattr(service, "build_followup_email", build_then_cancel)
     smtp_sink.handler.refuse_next = 1
