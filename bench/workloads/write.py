@@ -9,6 +9,7 @@ real servers on 127.0.0.1 that it starts and always stops (``bench.servers``).
 
 import http.client
 import json
+import os
 import smtplib
 import threading
 import time
@@ -498,7 +499,11 @@ def dispatch(context: Context) -> Result:
     # Setup queued its own mails (acknowledgements, apologies...) on the
     # broker: they are not what is measured.
     celery_app.control.purge()
-    pool, concurrency = "prefork", 2
+    # Two processes a core (BENCH_WORKER_CONCURRENCY to change it): Celery's
+    # default of one a core suits work that computes; a sender spends much
+    # of each mail waiting on the mail server and on the database's commits.
+    pool = "prefork"
+    concurrency = int(os.environ.get("BENCH_WORKER_CONCURRENCY") or 2 * (os.cpu_count() or 1))
     sample_ids = [s.pk for s in samples]
     mine = FollowUp.objects.filter(ticket_id__in=ticket_ids).exclude(pk__in=sample_ids)
     # The sweep takes every due follow-up in the database, not only ours.
