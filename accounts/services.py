@@ -165,8 +165,7 @@ def staff_update_profile(*, user: User, **fields: Any) -> User:
     return locked
 
 
-@transaction.atomic
-def customer_upsert(
+def upsert_customer(
     *,
     email: str,
     name: str,
@@ -179,26 +178,10 @@ def customer_upsert(
     Given fields overwrite stored ones; an omitted field keeps its value. With
     ``keep_existing`` a customer found is returned as stored: a new ticket
     names its sender, it does not rename a known customer.
+
+    Runs in its caller's transaction (opening a ticket needs no savepoint of
+    its own); ``customer_upsert`` is the service, in a transaction of its own.
     """
-    return upsert_customer(
-        email=email,
-        name=name,
-        time_zone=time_zone,
-        locale=locale,
-        keep_existing=keep_existing,
-    )
-
-
-def upsert_customer(
-    *,
-    email: str,
-    name: str,
-    time_zone: str | None = None,
-    locale: str | None = None,
-    keep_existing: bool = False,
-) -> tuple[Customer, bool]:
-    """``customer_upsert``'s rules, for use inside a service's transaction
-    (opening a ticket), which needs no savepoint of its own."""
     email = _validate_email(email)
     name = clean_name(name)
     if time_zone is not None:
@@ -231,3 +214,6 @@ def upsert_customer(
     customer.full_clean(validate_constraints=False)
     customer.save()
     return customer, created
+
+
+customer_upsert = transaction.atomic(upsert_customer)

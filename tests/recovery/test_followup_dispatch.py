@@ -19,6 +19,7 @@ from recovery.models import FollowUp, Restitution
 from recovery.services import followups as service
 from recovery.services import process_fix_create, restitution_grant
 from recovery.services.followups import (
+    _context,
     build_followup_email,
     email_contexts,
     followups_claim_due,
@@ -226,35 +227,16 @@ def test_the_night_guard_puts_off_only_the_customers_at_night(smtp_sink: SmtpSin
 def per_ticket_context(followup: FollowUp) -> dict[str, Any]:
     """What each email said when it read its own ticket's rows, one query each."""
     ticket = followup.ticket
-    commitment = ticket.commitments.order_by("-created_at").first()
-    in_force = ticket.restitutions.filter(
-        status__in=[Restitution.Status.GRANTED, Restitution.Status.APPROVED]
-    )
-    return {
-        "customer": {"name": ticket.customer.name, "email": ticket.customer.email},
-        "ticket": {
-            "reference": ticket.reference,
-            "subject": ticket.subject,
-            "our_part": ticket.our_part,
-        },
-        "commitment": (
-            {"promise": commitment.promise, "due_at": commitment.due_at, "kept": commitment.kept}
-            if commitment
-            else None
+    return _context(
+        followup,
+        commitment=ticket.commitments.order_by("-created_at").first(),
+        restitutions=list(
+            ticket.restitutions.filter(
+                status__in=[Restitution.Status.GRANTED, Restitution.Status.APPROVED]
+            )
         ),
-        "restitutions": [
-            {
-                "kind": r.kind,
-                "get_kind_display": r.get_kind_display(),
-                "amount": r.amount,
-                "currency": r.currency,
-            }
-            for r in in_force
-        ],
-        "process_fixes": [
-            {"failsafe_change": f.failsafe_change} for f in ticket.process_fixes.all()
-        ],
-    }
+        fixes=[fix.failsafe_change for fix in ticket.process_fixes.all()],
+    )
 
 
 def without_boundary(message: Any) -> bytes:

@@ -129,8 +129,7 @@ def message_create(
     return message
 
 
-@transaction.atomic
-def message_receive(
+def receive_customer_message(
     *,
     ticket: Ticket,
     body: str,
@@ -141,28 +140,10 @@ def message_receive(
 ) -> Message:
     """The customer wrote again. On a finished ticket (resolved, rebuilding or
     closed) their message reopens it, with their words as the reason: a
-    customer who writes back is not done with us."""
-    return receive_customer_message(
-        ticket=ticket,
-        body=body,
-        email_message_id=email_message_id,
-        body_html=body_html,
-        attachments=attachments,
-        sender=sender,
-    )
+    customer who writes back is not done with us.
 
-
-def receive_customer_message(
-    *,
-    ticket: Ticket,
-    body: str,
-    email_message_id: str | None = None,
-    body_html: str = "",
-    attachments: Sequence[UploadedFile] = (),
-    sender: str = "",
-) -> Message:
-    """``message_receive``'s rules, for use inside a service's transaction
-    (inbound mail's), which needs no savepoint of its own."""
+    Runs in its caller's transaction (inbound mail's needs no savepoint of
+    its own); ``message_receive`` is the service, in a transaction of its own."""
     from tickets import workflow
     from tickets.services.lifecycle import ticket_reopen
 
@@ -191,3 +172,6 @@ def receive_customer_message(
             by_customer=True,
         )
     return message
+
+
+message_receive = transaction.atomic(receive_customer_message)
