@@ -47,8 +47,6 @@ _SUPERVISOR = _AGENT | {
     "accounts.view_user",
     "accounts.view_staff_directory",
     "tickets.view_all_tickets",
-    "tickets.add_queue",
-    "tickets.change_queue",
     "tickets.view_severitytarget",
     "recovery.change_processfix",
     "recovery.decide_approvalrequest",
@@ -65,7 +63,19 @@ _SUPERVISOR = _AGENT | {
     "recovery.view_feedback",
     "recovery.view_trust_dashboard",
 }
+# Django's admin (/admin/) is the admin role's alone: what only it edits there
+# (queues, timeliness targets, webhooks, staff) is the admin's to change.
 _ADMIN = _SUPERVISOR | {
+    "tickets.add_queue",
+    "tickets.change_queue",
+    "accounts.view_staffchange",
+    "recovery.view_spendentry",
+    "recovery.view_followupplanchange",
+    # Sign-in attempts (django-axes); deleting an attempt unlocks its account.
+    "axes.view_accessattempt",
+    "axes.delete_accessattempt",
+    "axes.view_accessfailurelog",
+    "axes.view_accesslog",
     "accounts.add_user",
     "accounts.change_user",
     "accounts.manage_staff",
@@ -93,9 +103,10 @@ class UnknownPermissionError(LookupError):
 
 
 def sync_role_permissions(sender: AppConfig, **kwargs: Any) -> None:
-    """Create the role groups and grant each the permissions of ``sender``'s
-    app listed above. A listed permission that does not exist is an error: a
-    typo must not silently leave a role without a right."""
+    """Create the role groups and give each exactly the permissions of
+    ``sender``'s app listed above: a right taken off a role here is taken
+    from the group at the next migrate. A listed permission that does not
+    exist is an error: a typo must not silently leave a role without a right."""
     from django.contrib.auth.models import Group, Permission
 
     using = kwargs.get("using", "default")
@@ -103,6 +114,10 @@ def sync_role_permissions(sender: AppConfig, **kwargs: Any) -> None:
     for role, names in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.using(using).get_or_create(name=role.value)
         wanted = {name.split(".", 1)[1] for name in names if name.split(".", 1)[0] == app_label}
+        stale = group.permissions.filter(content_type__app_label=app_label).exclude(
+            codename__in=wanted
+        )
+        group.permissions.remove(*stale)
         if not wanted:
             continue
         found = list(

@@ -60,13 +60,16 @@ def staff_upsert(
     password: str | None = None,
     first_name: str | None = None,
     last_name: str | None = None,
+    is_active: bool = True,
     actor: User | None = None,
 ) -> StaffUpsertResult:
     """Create a staff user with ``role``, or update the one with ``username``.
 
     A staff user holds exactly one role: changing it removes the others. The
     password, when given, must pass the configured validators. Nothing is
-    written unless every input is valid.
+    written unless every input is valid. ``is_active=False`` signs a leaver
+    out for good (nobody deactivates themselves: the desk would lose its
+    last admin that way).
     """
     username = username.strip()
     if not username:
@@ -77,6 +80,10 @@ def staff_upsert(
 
     user = User.objects.select_for_update().filter(username=username).first()
     created = user is None
+    if not is_active and created:
+        raise ValidationError({"is_active": "A new account starts active."})
+    if not is_active and actor is not None and user is not None and actor.pk == user.pk:
+        raise ValidationError({"is_active": "Nobody deactivates their own account."})
     if user is None:
         user = User(username=username)
     before = {
@@ -88,7 +95,7 @@ def staff_upsert(
     }
 
     user.is_staff = True
-    user.is_active = True
+    user.is_active = is_active
     if email is not None:
         user.email = email
     if first_name is not None:
@@ -115,7 +122,7 @@ def staff_upsert(
         "first_name": user.first_name,
         "last_name": user.last_name,
         "role": role.value,
-        "is_active": True,
+        "is_active": is_active,
     }
     changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if password is not None:

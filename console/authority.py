@@ -22,7 +22,7 @@ from console.sites import console_site
 from recovery.models import AuthorityPolicyChange, Period, RestitutionKind
 from recovery.selectors import authority_history, authority_remaining_many
 from recovery.services import authority_policy_set
-from recovery.services.authority import Policy, Remaining
+from recovery.services.authority import Policy, Remaining, policy_setter_refusal
 
 PERMISSION = "recovery.change_authoritypolicy"
 STAFF_PER_PAGE = 50
@@ -163,7 +163,7 @@ def authority_edit_view(request: HttpRequest, user_id: int) -> HttpResponse:
     if person is None:
         raise Http404("No member of staff with that number.")
     remaining = authority_remaining_many([person])[person.pk]
-    own = person.pk == actor.pk
+    refusal = policy_setter_refusal(actor=actor, user=person)
     if request.method == "POST":
         form = PolicyForm(request.POST)
         if form.is_valid():
@@ -192,7 +192,7 @@ def authority_edit_view(request: HttpRequest, user_id: int) -> HttpResponse:
             "role": person.role,
             "remaining": remaining,
             "form": form,
-            "own": own,
+            "refusal": refusal,
             "kinds": [KIND_LABELS.get(k, k) for k in remaining.policy.allowed_kinds],
             "page": history,
             "history": [

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from console.sites import console_site
 from helpdesk import errors
+from helpdesk.api.throttling import throttle_customer_page
 from helpdesk.health import healthz
 from recovery import views as recovery_views
 
@@ -18,8 +19,17 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("problems/<slug:slug>/", errors.problem_type_page, name="problem-type"),
-    path("feedback/<str:token>/", recovery_views.feedback, name="followup-feedback"),
-    path("unsubscribe/<str:token>/", recovery_views.unsubscribe, name="followup-unsubscribe"),
+    # The customers' pages: no login, so limited by address (helpdesk/api/throttling.py).
+    path(
+        "feedback/<str:token>/",
+        throttle_customer_page(recovery_views.feedback),
+        name="followup-feedback",
+    ),
+    path(
+        "unsubscribe/<str:token>/",
+        throttle_customer_page(recovery_views.unsubscribe),
+        name="followup-unsubscribe",
+    ),
 ]
 
 handler400 = errors.bad_request

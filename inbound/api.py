@@ -53,6 +53,8 @@ class ReceivedSerializer(serializers.Serializer):
 
 class InboundEmailView(APIView):
     permission_classes = [IsAuthenticated, CanIngest]
+    # Per gateway account: REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["inbound"].
+    throttle_scope = "inbound"
     parser_classes = [RawEmailParser]
 
     @extend_schema(

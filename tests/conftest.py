@@ -4,6 +4,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from celery.contrib.testing.worker import TestWorkController, start_worker
+from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -14,6 +15,12 @@ from tests.smtp import RecordingHandler, SmtpSink, free_port, use_smtp
 
 # The browser fixtures (browser, page): the OS's Chromium driven by Playwright.
 pytest_plugins = ["tests.browser"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles() -> None:
+    """Each test starts with no requests counted against its address."""
+    caches["throttle"].clear()
 
 
 @pytest.fixture

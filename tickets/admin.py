@@ -1,6 +1,7 @@
-"""Django's admin shows tickets read-only: every change goes through the
-services (the API and the console), so the admin cannot skip a step. Queues
-and timeliness targets are configuration and are edited here."""
+"""Django's admin (the admin role only) shows tickets read-only: every change
+goes through the services (the API and the console), so the admin cannot skip
+a step. Queues and timeliness targets are configuration and are edited here,
+queues through their services."""
 
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.http import HttpRequest
 
 from core.admin import ReadOnlyAdmin
 from tickets.models import Alert, Message, Queue, SeverityTarget, Ticket, TicketEvent
+from tickets.services import queue_create, queue_update
 
 
 class MessageInline(admin.TabularInline):
@@ -63,6 +65,24 @@ class QueueAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "restrict_to_assignee")
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("members",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Tickets keep their queue: an unused queue is emptied of members instead.
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """Written by the services, in save_related, once the members are known."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        data = form.cleaned_data
+        fields = {
+            "name": data["name"],
+            "slug": data["slug"],
+            "members": list(data["members"]),
+            "restrict_to_assignee": data["restrict_to_assignee"],
+        }
+        queue = queue_update(queue=form.instance, **fields) if change else queue_create(**fields)
+        form.instance.pk = queue.pk
 
 
 @admin.register(SeverityTarget)

@@ -33,7 +33,8 @@ CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CSRF_FAILURE_VIEW = "helpdesk.errors.csrf_failure"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, for the admin role only (helpdesk/admin_site.py).
+    "helpdesk.apps.DeskAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,6 +44,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Locks an account out after failed sign-ins (see "Sign-in lockout" below).
+    "axes",
     # Our apps, in dependency order: accounts <- tickets <- recovery, inbound <- console, demo.
     "accounts",
     "tickets",
@@ -62,6 +65,8 @@ MIDDLEWARE = [
     "helpdesk.middleware.StaffTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: answers a locked-out sign-in with its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -100,8 +105,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-# ModelBackend with groups and permissions read in fewer queries.
-AUTHENTICATION_BACKENDS = ["accounts.backends.StaffBackend"]
+# django-axes first, so a locked-out account is refused before its password
+# is even checked; then ModelBackend with groups and permissions read in
+# fewer queries.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.StaffBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -111,6 +121,29 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "console:login"
+# Signing in without ?next= lands on the console, not Django's /accounts/profile/.
+LOGIN_REDIRECT_URL = "console:index"
+
+# --- Sign-in lockout (django-axes) ---------------------------------------------
+
+# Both login pages (/console/login/ and /admin/login/) go through Django's
+# authenticate(), which django-axes watches. After this many failures an
+# account is locked, and so is an address that failed that often whatever
+# names it tried, for the cool-off; every attempt is logged (Django's admin:
+# "Access attempts", "Access failures"), and an admin unlocks early by deleting
+# the attempt there or with `manage.py axes_reset_username NAME`.
+AXES_FAILURE_LIMIT = env.int("HELPDESK_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("HELPDESK_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# The lockout page names the time the lock lifts; a try meanwhile must not move it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# How many proxies of ours stand before the desk and append to
+# X-Forwarded-For: none locally, the TLS proxy in production (production.py).
+HELPDESK_TRUSTED_PROXIES = env.int("HELPDESK_TRUSTED_PROXIES", default=0)
+AXES_CLIENT_IP_CALLABLE = "helpdesk.client_ip.client_ip"
 
 # --- Time, language, money ----------------------------------------------------
 
@@ -160,6 +193,13 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+# Throttle counts (helpdesk/api/throttling.py) in a cache of their own, so the
+# tests can keep them apart; the same store as the default here.
+CACHES["throttle"] = {**CACHES["default"]}
+if REDIS_URL:
+    CACHES["throttle"]["KEY_PREFIX"] = CACHES["default"]["KEY_PREFIX"] + "-throttle"
+else:
+    CACHES["throttle"]["LOCATION"] = str(VAR_DIR / "cache-throttle")
 
 # Sessions read from the cache and written through to the database: a
 # console page does not query the database for its session, and a cache
@@ -267,9 +307,19 @@ REST_FRAMEWORK = {
     # Token first: DRF answers an anonymous request with the first
     # authenticator's challenge, and only a challenge makes that a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "helpdesk.api.throttling.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Views that name a throttle_scope (the inbound email endpoint) are
+    # limited per caller; failed tokens and the customers' pages per address
+    # (helpdesk/api/throttling.py). All answer 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["helpdesk.api.throttling.ScopedThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "failed_token": env("HELPDESK_THROTTLE_FAILED_TOKEN", default="10/minute"),
+        "customer_link": env("HELPDESK_THROTTLE_CUSTOMER_LINK", default="60/minute"),
+        "inbound": env("HELPDESK_THROTTLE_INBOUND", default="120/minute"),
+    },
+    "NUM_PROXIES": HELPDESK_TRUSTED_PROXIES,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "helpdesk.api.pagination.PagePagination",
     "PAGE_SIZE": 50,

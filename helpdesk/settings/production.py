@@ -9,7 +9,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from helpdesk.settings.base import *  # noqa: F403
-from helpdesk.settings.base import DATABASES, MIDDLEWARE, STORAGES, env
+from helpdesk.settings.base import DATABASES, MIDDLEWARE, REST_FRAMEWORK, STORAGES, env
 
 _REQUIRED = (
     "SECRET_KEY",
@@ -36,6 +36,9 @@ DEBUG = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The TLS proxy in front (README, "Production") appends the client's address.
+HELPDESK_TRUSTED_PROXIES = env.int("HELPDESK_TRUSTED_PROXIES", default=1)
+REST_FRAMEWORK["NUM_PROXIES"] = HELPDESK_TRUSTED_PROXIES
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 # Load balancers probe over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

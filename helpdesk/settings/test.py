@@ -16,6 +16,8 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES["default"]["KEY_PREFIX"] = "helpdesk-test"
+# Throttle counts in memory, emptied before each test (tests/conftest.py).
+CACHES["throttle"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tests send follow-ups whatever the hour of the run; the night guard has its own tests.
 HELPDESK_FOLLOWUP_SEND_ONLY_IN_WINDOW = False

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.roles import Role
 from core.errors import NotPermitted, RuleViolation
 from core.money import MoneyError, to_amount
 from recovery.models import AuthorityPolicy, AuthorityPolicyChange, Period, RestitutionKind
@@ -135,14 +136,30 @@ _FIELDS = (
 )
 
 
+def policy_setter_refusal(*, actor: User, user: User) -> str | None:
+    """Why ``actor`` may not set ``user``'s limits, or None when they may.
+
+    Supervisors set agents' policies; admins set anyone's but their own;
+    nobody sets their own: a limit is a check on its holder, so it is set by
+    someone above them (an admin's by another admin)."""
+    if not actor.has_perm("recovery.change_authoritypolicy"):
+        return "Only supervisors and admins change authority policies."
+    if actor.pk == user.pk:
+        return "Nobody sets their own authority; ask another supervisor or an admin."
+    if actor.is_superuser or actor.role == Role.ADMIN:
+        return None
+    if user.role != Role.AGENT:
+        return "Supervisors set agents' authority; an admin sets a supervisor's or an admin's."
+    return None
+
+
 @transaction.atomic
 def authority_policy_set(*, user: User, actor: User, values: dict[str, Any]) -> AuthorityPolicy:
-    """Set a staff member's limits. Only supervisors and admins may, never on
-    their own policy; every change is recorded with the old and new values."""
-    if not actor.has_perm("recovery.change_authoritypolicy"):
-        raise NotPermitted("Only supervisors and admins change authority policies.")
-    if actor.pk == user.pk:
-        raise NotPermitted("Nobody sets their own authority; ask another supervisor or an admin.")
+    """Set a staff member's limits, where ``policy_setter_refusal`` allows it;
+    every change is recorded with the old and new values."""
+    refusal = policy_setter_refusal(actor=actor, user=user)
+    if refusal is not None:
+        raise NotPermitted(refusal)
     if not (user.is_staff and user.is_active):
         raise RuleViolation("Authority is for active staff only.")
     missing = [name for name in _FIELDS if name not in values]

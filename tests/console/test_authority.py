@@ -268,3 +268,27 @@ def test_an_unknown_person_is_not_found(supervisor: User) -> None:
         .status_code
         == 404
     )
+
+
+def test_a_supervisor_sees_an_admins_limits_without_a_form_to_change_them(
+    supervisor: User, admin_staff: User
+) -> None:
+    client = console_client(supervisor)
+
+    page = client.get(edit(admin_staff))
+    response = client.post(edit(admin_staff), form_values(per_period_limit="99999.00"))
+
+    assert page.status_code == 200
+    assert "policy-form" not in page.content.decode()
+    assert "an admin sets a supervisor" in page.content.decode()
+    assert response.status_code == 400
+    assert not AuthorityPolicy.objects.exists()
+
+
+def test_an_admin_changes_a_supervisors_limits_in_the_console(
+    admin_staff: User, supervisor: User
+) -> None:
+    response = console_client(admin_staff).post(edit(supervisor), form_values())
+
+    assert response.status_code == 302
+    assert AuthorityPolicy.objects.get(user=supervisor).per_incident_limit == Decimal("80.00")

@@ -14,6 +14,7 @@ from django.contrib.auth import authenticate
 from django.core import mail
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.test import RequestFactory
 from django.utils import timezone
 
 from accounts.models import Customer, User
@@ -104,7 +105,12 @@ class TestASeededDesk:
         named = Customer.objects.filter(email__in=[email for _, email, *_ in CUSTOMERS])
         assert len(set(named.values_list("time_zone", flat=True))) == len(CUSTOMERS)
         assert len(set(Customer.objects.values_list("time_zone", flat=True))) > len(CUSTOMERS)
-        assert authenticate(username="alex", password=DEMO_PASSWORD) is not None
+        assert (
+            authenticate(
+                RequestFactory().post("/console/login/"), username="alex", password=DEMO_PASSWORD
+            )
+            is not None
+        )
         for username, role, *_ in STAFF:
             assert f"{username:<8} {role.label}" in output
         assert DEMO_PASSWORD in output

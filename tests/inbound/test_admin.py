@@ -71,4 +71,7 @@ def test_the_admin_page_edits_nothing(admin_staff: User, settings: object) -> No
 
 
 def test_supervisors_do_not_see_the_quarantine(supervisor: User) -> None:
-    assert admin_client(supervisor).get(CHANGELIST).status_code == 403
+    response = admin_client(supervisor).get(CHANGELIST)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")

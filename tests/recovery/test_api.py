@@ -558,6 +558,30 @@ def test_an_agent_may_neither_read_nor_set_policies(agent: User, method: str) ->
     assert not AuthorityPolicyChange.objects.exists()
 
 
+@pytest.mark.parametrize("target", [Role.SUPERVISOR, Role.ADMIN])
+def test_a_supervisor_cannot_set_a_supervisors_or_an_admins_policy(
+    supervisor: User, target: Role
+) -> None:
+    other = StaffFactory(role=target)
+
+    response = client_for(supervisor).put(
+        policy_of(other), policy_body(per_period_limit="99999.00"), format="json"
+    )
+
+    problem = assert_problem(response, 403, "permission-denied")
+    assert "Supervisors set agents' authority" in problem["detail"]
+    assert not AuthorityPolicyChange.objects.exists()
+
+
+def test_an_admin_sets_a_supervisors_policy(admin_staff: User, supervisor: User) -> None:
+    response = client_for(admin_staff).put(
+        policy_of(supervisor), policy_body(per_period_limit="9000.00"), format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["per_period_limit"] == "9000.00"
+
+
 def test_a_supervisor_cannot_set_their_own_policy(supervisor: User) -> None:
     response = client_for(supervisor).put(policy_of(supervisor), policy_body(), format="json")
 

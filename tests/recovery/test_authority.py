@@ -154,12 +154,25 @@ def test_nobody_sets_their_own_policy(role: Role) -> None:
     assert not AuthorityPolicyChange.objects.exists()
 
 
-def test_a_supervisor_sets_another_supervisors_policy(supervisor: User) -> None:
-    other = StaffFactory(role=Role.SUPERVISOR)
+@pytest.mark.parametrize("target", [Role.SUPERVISOR, Role.ADMIN])
+def test_a_supervisor_sets_only_agents_policies(supervisor: User, target: Role) -> None:
+    other = StaffFactory(role=target)
 
-    authority_policy_set(user=other, actor=supervisor, values=policy_values())
+    with pytest.raises(NotPermitted, match="Supervisors set agents' authority"):
+        authority_policy_set(user=other, actor=supervisor, values=policy_values())
+
+    assert not AuthorityPolicy.objects.exists()
+    assert not AuthorityPolicyChange.objects.exists()
+
+
+@pytest.mark.parametrize("target", [Role.AGENT, Role.SUPERVISOR, Role.ADMIN])
+def test_an_admin_sets_anyones_policy_but_their_own(admin_staff: User, target: Role) -> None:
+    other = StaffFactory(role=target)
+
+    authority_policy_set(user=other, actor=admin_staff, values=policy_values())
 
     assert policy_for(other).per_incident_limit == Decimal("80.00")
+    assert AuthorityPolicyChange.objects.get(user=other).changed_by == admin_staff
 
 
 def test_authority_is_for_active_staff_only(supervisor: User, agent: User) -> None:

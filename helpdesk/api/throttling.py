@@ -1,0 +1,111 @@
+"""Throttles against guessing and flooding, answered 429 with Retry-After.
+
+Rates are ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (settings, README). The
+counts live in the ``throttle`` cache (Redis in production), so every web
+process sees the same history.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.cache import caches
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.request import Request
+from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
+
+from helpdesk.api.problems import problem_response
+
+
+class _SharedCache:
+    """The throttles' cache, looked up when used so tests can swap settings."""
+
+    def __get__(self, instance: object, owner: type) -> Any:
+        return caches["throttle"]
+
+
+class ScopedThrottle(ScopedRateThrottle):
+    """DRF's per-view scope (``throttle_scope`` on the view), in our cache."""
+
+    cache = _SharedCache()
+
+
+class AddressThrottle(SimpleRateThrottle):
+    """Counts by client address (after our trusted proxies, NUM_PROXIES)."""
+
+    cache = _SharedCache()
+    num_requests: int
+    duration: int
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def exceeded(self, request: Any) -> float | None:
+        """Seconds to wait when the address is over its limit, else None;
+        looks without counting."""
+        self.key = self.get_cache_key(request, None)
+        self.now = self.timer()
+        self.history = [t for t in self.cache.get(self.key, []) if t > self.now - self.duration]
+        if len(self.history) >= self.num_requests:
+            return self.wait()
+        return None
+
+    def count(self, request: Any) -> None:
+        """One more event for the request's address."""
+        if self.exceeded(request) is None:
+            self.throttle_success()
+
+
+class FailedTokenThrottle(AddressThrottle):
+    scope = "failed_token"
+
+
+class ThrottledTokenAuthentication(TokenAuthentication):
+    """Token authentication that stops an address guessing tokens: once it has
+    sent too many unknown tokens, every token it sends is answered 429 until
+    the window passes, before any lookup (a lucky guess is refused too)."""
+
+    def authenticate(self, request: Request) -> Any:
+        throttle = FailedTokenThrottle()
+        if request.headers.get("Authorization", "").split(" ")[0].lower() == "token":
+            wait = throttle.exceeded(request)
+            if wait is not None:
+                raise Throttled(wait=wait, detail=_TOO_MANY_TOKENS)
+        try:
+            return super().authenticate(request)
+        except AuthenticationFailed:
+            throttle.count(request)
+            raise
+
+
+_TOO_MANY_TOKENS = "Too many requests with an unknown API token from this address."
+
+
+class CustomerLinkThrottle(AddressThrottle):
+    scope = "customer_link"
+
+
+def throttle_customer_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Limit a customer's public page (no login: the signed link is the key)
+    by address. A browser gets a page, anything else an RFC 9457 problem;
+    both are 429 with Retry-After."""
+
+    @wraps(view)
+    def throttled(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        throttle = CustomerLinkThrottle()
+        if throttle.allow_request(request, None):  # type: ignore[arg-type]
+            return view(request, *args, **kwargs)
+        seconds = max(1, round(throttle.wait() or 1))
+        if "text/html" in request.headers.get("Accept", ""):
+            response = render(request, "public/throttled.html", {"seconds": seconds}, status=429)
+        else:
+            response = problem_response(
+                "throttled", detail=f"Too many requests; try again in {seconds} seconds."
+            )
+        response["Retry-After"] = str(seconds)
+        return response
+
+    return throttled
