@@ -364,7 +364,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Its start-up banner would open every command's output (ingest_email's
+        # too, read by the MTA); sign-in attempts are logged in the database.
+        "axes.apps": {"level": "WARNING"},
+    },
 }
 
 # --- Demo -------------------------------------------------------------------------
