@@ -71,3 +71,21 @@ def test_user_role_is_the_most_powerful_group() -> None:
     user.groups.add(Group.objects.get(name="supervisor"))
 
     assert User.objects.prefetch_related("groups").get(pk=user.pk).role == Role.SUPERVISOR
+
+
+@pytest.mark.django_db
+def test_a_permission_taken_off_a_role_is_taken_from_its_group(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    group = Group.objects.get(name="supervisor")
+    assert group.permissions.filter(codename="view_processfix").exists()
+    monkeypatch.setitem(
+        ROLE_PERMISSIONS,
+        Role.SUPERVISOR,
+        ROLE_PERMISSIONS[Role.SUPERVISOR] - {"recovery.view_processfix"},
+    )
+
+    sync_role_permissions(apps.get_app_config("recovery"))
+
+    assert not group.permissions.filter(codename="view_processfix").exists()
+    assert group.permissions.filter(codename="view_followup").exists()
