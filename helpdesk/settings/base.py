@@ -129,6 +129,8 @@ STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 # own files, so collectstatic and whitenoise ship them too: no CDN.
 STATICFILES_DIRS = [
     ("vendor/chart.js", BASE_DIR / "node_modules" / "chart.js" / "dist"),
+    # The project's own pages (errors, API docs): helpdesk/ is not an app.
+    BASE_DIR / "helpdesk" / "static",
 ]
 STORAGES: dict[str, Any] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
