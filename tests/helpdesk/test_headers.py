@@ -65,9 +65,9 @@ def followup_links() -> tuple[str, str]:
     return urlsplit(links.feedback).path, urlsplit(links.unsubscribe).path
 
 
-def walk(client: Client, urls: list[str], expected: dict[str, int]) -> None:
+def walk(client: Client, urls: list[str], expected: dict[str, int], accept: str = "*/*") -> None:
     for url in urls:
-        response = client.get(url)
+        response = client.get(url, headers={"Accept": accept})
         assert response.status_code == expected.get(url, 200), (url, response.status_code)
         assert_headers(response, url, page_policy=STRICT)
 
@@ -130,6 +130,13 @@ def test_the_api_its_problems_and_its_docs(agent: User) -> None:
         signed_in,
         ["/api/v1/tickets/", "/api/v1/authority/me/", "/api/v1/tickets/999999/"],
         expected={"/api/v1/tickets/999999/": 404},
+    )
+    # The browsable API, as a browser signed in to the console sees it.
+    walk(
+        console_client(agent),
+        ["/api/v1/tickets/", "/api/v1/authority/me/"],
+        expected={},
+        accept="text/html",
     )
     # A malformed body: a 400 problem from a POST.
     response = signed_in.post("/api/v1/tickets/", "{", content_type="application/json")

@@ -8,8 +8,9 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
+from accounts.models import User
 from recovery.services.followups import links_for
-from tests.factories import TicketFactory, advance
+from tests.factories import TEST_PASSWORD, TicketFactory, advance
 from tickets.models import Kind
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -61,6 +62,32 @@ def test_swagger_ui_renders_the_operations(live_server: Any, page: Page) -> None
     assert page.locator(".opblock").count() > 20
     expect(page.get_by_text("/api/v1/tickets/", exact=True).first).to_be_visible()
     assert elsewhere == []
+
+
+def test_swagger_ui_tries_an_operation_out(live_server: Any, page: Page) -> None:
+    page.goto(f"{live_server.url}/api/docs/")
+    operation = page.locator("#operations-tickets-tickets_list")
+    operation.locator(".opblock-summary").click()
+    operation.get_by_role("button", name="Try it out").click()
+    operation.get_by_role("button", name="Execute").click()
+
+    # The request went out (connect-src 'self') and its answer is shown: not signed in.
+    expect(operation.locator(".live-responses-table tbody .response-col_status")).to_have_text(
+        "401"
+    )
+
+
+def test_the_browsable_api_of_a_signed_in_agent(live_server: Any, page: Page, agent: User) -> None:
+    page.goto(f"{live_server.url}/console/login/")
+    page.fill("#id_username", agent.username)
+    page.fill("#id_password", TEST_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/console/**")
+
+    page.goto(f"{live_server.url}/api/v1/tickets/")
+
+    expect(page.get_by_role("heading", name="Ticket List")).to_be_visible()
+    expect(page.locator(".response-info")).to_contain_text("HTTP 200 OK")
 
 
 def test_redoc_renders_the_operations(live_server: Any, page: Page) -> None:
