@@ -152,6 +152,33 @@ def test_both_modes_send_the_security_headers(tmp_path: Path, module: str) -> No
     assert loaded["REFERRER_POLICY"] == "same-origin"
 
 
+def test_production_pages_carry_the_headers(tmp_path: Path) -> None:
+    # WhiteNoise's manifest storage as deployed: every page's stylesheet and
+    # script must be a collected static file.
+    env = production_env(tmp_path, STATIC_ROOT=str(tmp_path / "static"))
+    collected = run(["manage.py", "collectstatic", "--noinput"], env)
+    assert collected.returncode == 0, collected.stderr
+    urls = [
+        "/api/docs/",
+        "/api/docs/?script",
+        "/api/redoc/",
+        "/problems/not-found/",
+        "/no-such-page/",
+        "/feedback/not-a-signed-token/",
+    ]
+
+    result = run(["-m", "tests.helpdesk.production_probe", *urls], env)
+
+    assert result.returncode == 0, result.stderr
+    answers = json.loads(result.stdout)
+    assert [answers[url]["status"] for url in urls] == [200, 200, 200, 200, 404, 400]
+    for url in urls:
+        assert "default-src 'self'" in answers[url]["csp"], url
+        assert "'unsafe-inline'" not in answers[url]["csp"], url
+        assert "camera=()" in answers[url]["permissions"], url
+        assert answers[url]["referrer"] == "same-origin", url
+
+
 def test_production_refuses_to_start_without_its_variables(tmp_path: Path) -> None:
     env = production_env(tmp_path)
     del env["SECRET_KEY"], env["REDIS_URL"]
