@@ -90,6 +90,28 @@ def test_the_browsable_api_of_a_signed_in_agent(live_server: Any, page: Page, ag
     expect(page.locator(".response-info")).to_contain_text("HTTP 200 OK")
 
 
+def test_djangos_admin_under_the_policy(live_server: Any, page: Page, admin_staff: User) -> None:
+    # A superuser sees every page and action whatever the roles allow.
+    admin_staff.is_superuser = True
+    admin_staff.save(update_fields=["is_superuser"])
+    ticket = TicketFactory()
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", admin_staff.username)
+    page.fill("#id_password", TEST_PASSWORD)
+    page.click("input[type=submit]")
+    expect(page.locator("#site-name")).to_be_visible()
+
+    # A change list with actions (its scripts tick every row), a change form
+    # with the admin's widgets, an add form.
+    page.goto(f"{live_server.url}/admin/accounts/user/")
+    page.locator("#action-toggle").check()
+    expect(page.locator(".action-counter")).to_contain_text("selected")
+    page.goto(f"{live_server.url}/admin/tickets/ticket/{ticket.pk}/change/")
+    expect(page.locator("#content h1")).to_be_visible()
+    page.goto(f"{live_server.url}/admin/tickets/queue/add/")
+    expect(page.locator("#queue_form")).to_be_visible()
+
+
 def test_redoc_renders_the_operations(live_server: Any, page: Page) -> None:
     elsewhere = requests_elsewhere(page, live_server.url)
 
