@@ -149,16 +149,17 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_6
 # --- Security headers -----------------------------------------------------------
 
 # A strict Content-Security-Policy on every response: our own origin only, and
-# no inline script or style anywhere (no 'unsafe-inline', no nonces), so an
-# injected <script> or style= does nothing. Chart.js, Swagger UI and Redoc are
-# our own static files (npm and drf-spectacular-sidecar). Each source beyond
-# 'self' below is there for a need the browser tests prove.
+# no inline script or style anywhere (never 'unsafe-inline'), so an injected
+# <script> or style= does nothing. Chart.js, Swagger UI and Redoc are our own
+# static files (npm and drf-spectacular-sidecar); /api/redoc/ alone adds what
+# Redoc needs (helpdesk/docs.py). Each source beyond 'self' below is there for
+# a need the browser tests prove.
 CONTENT_SECURITY_POLICY: dict[str, Any] = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        # The admin's and Swagger UI's stylesheets draw their icons as data: SVGs.
+        # Swagger UI and Redoc draw their icons as data: SVGs.
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
