@@ -200,7 +200,8 @@ class PlanStepForm(forms.Form):
         min_value=MIN_DAY,
         max_value=MAX_DAY,
         help_text=f"Days after resolution, {MIN_DAY} to {MAX_DAY}.",
-        widget=forms.NumberInput(attrs={"style": "width: 6em"}),
+        # A class, not style=: the Content-Security-Policy refuses inline style.
+        widget=forms.NumberInput(attrs={"class": "day-field"}),
     )
     subject_template = forms.CharField(label="Subject", max_length=SUBJECT_LIMIT)
     body_template = forms.CharField(

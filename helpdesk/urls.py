@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from console.sites import console_site
-from helpdesk import errors
+from helpdesk import docs, errors
 from helpdesk.api.throttling import throttle_customer_page
 from helpdesk.health import healthz
 from recovery import views as recovery_views
@@ -16,8 +16,8 @@ urlpatterns = [
     path("console/", console_site.urls),
     path("api/v1/", include("helpdesk.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/docs/", docs.swagger_ui, name="api-docs"),
+    path("api/redoc/", docs.redoc, name="api-redoc"),
     path("problems/<slug:slug>/", errors.problem_type_page, name="problem-type"),
     # The customers' pages: no login, so limited by address (helpdesk/api/throttling.py).
     path(

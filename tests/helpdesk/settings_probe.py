@@ -27,6 +27,10 @@ print(
             "PREFETCH": settings.CELERY_WORKER_PREFETCH_MULTIPLIER,
             "TRANSPORT_OPTIONS": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
             "ALLOW_DEMO": settings.HELPDESK_ALLOW_DEMO_DATA,
+            "MIDDLEWARE": settings.MIDDLEWARE,
+            "CSP": settings.CONTENT_SECURITY_POLICY,
+            "PERMISSIONS_POLICY": settings.PERMISSIONS_POLICY,
+            "REFERRER_POLICY": settings.SECURE_REFERRER_POLICY,
         }
     )
 )

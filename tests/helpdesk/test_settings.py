@@ -125,6 +125,60 @@ def test_production_mode_uses_the_real_services(tmp_path: Path) -> None:
     assert loaded["ALLOW_DEMO"] is False
 
 
+HEADER_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+]
+
+
+@pytest.mark.parametrize("module", ["helpdesk.settings.local", "helpdesk.settings.production"])
+def test_both_modes_send_the_security_headers(tmp_path: Path, module: str) -> None:
+    env = production_env(tmp_path) if module.endswith("production") else clean_env(tmp_path, module)
+    loaded = probe(env)
+
+    # In this order: production's WhiteNoise answers static files before them.
+    middleware: list[str] = loaded["MIDDLEWARE"]  # type: ignore[assignment]
+    assert [name for name in middleware if name in HEADER_MIDDLEWARE] == HEADER_MIDDLEWARE
+    directives = loaded["CSP"]["DIRECTIVES"]  # type: ignore[index]
+    assert (
+        directives["default-src"]
+        == directives["script-src"]
+        == directives["style-src"]
+        == ["'self'"]
+    )
+    assert directives["frame-ancestors"] == directives["object-src"] == ["'none'"]
+    assert loaded["PERMISSIONS_POLICY"]["camera"] == []  # type: ignore[index]
+    assert loaded["REFERRER_POLICY"] == "same-origin"
+
+
+def test_production_pages_carry_the_headers(tmp_path: Path) -> None:
+    # WhiteNoise's manifest storage as deployed: every page's stylesheet and
+    # script must be a collected static file.
+    env = production_env(tmp_path, STATIC_ROOT=str(tmp_path / "static"))
+    collected = run(["manage.py", "collectstatic", "--noinput"], env)
+    assert collected.returncode == 0, collected.stderr
+    urls = [
+        "/api/docs/",
+        "/api/docs/?script",
+        "/api/redoc/",
+        "/problems/not-found/",
+        "/no-such-page/",
+        "/feedback/not-a-signed-token/",
+    ]
+
+    result = run(["-m", "tests.helpdesk.production_probe", *urls], env)
+
+    assert result.returncode == 0, result.stderr
+    answers = json.loads(result.stdout)
+    assert [answers[url]["status"] for url in urls] == [200, 200, 200, 200, 404, 400]
+    for url in urls:
+        assert "default-src 'self'" in answers[url]["csp"], url
+        assert "'unsafe-inline'" not in answers[url]["csp"], url
+        assert "camera=()" in answers[url]["permissions"], url
+        assert answers[url]["referrer"] == "same-origin", url
+
+
 def test_production_refuses_to_start_without_its_variables(tmp_path: Path) -> None:
     env = production_env(tmp_path)
     del env["SECRET_KEY"], env["REDIS_URL"]
