@@ -5,6 +5,7 @@ counts live in the ``throttle`` cache (Redis in production), so every web
 process sees the same history.
 """
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -19,6 +20,8 @@ from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 from helpdesk.api.problems import problem_response
 
+logger = logging.getLogger(__name__)
+
 
 class _SharedCache:
     """The throttles' cache, looked up when used so tests can swap settings."""
@@ -27,10 +30,24 @@ class _SharedCache:
         return caches["throttle"]
 
 
+def _cache_down(error: Exception) -> bool:
+    """A throttle whose cache cannot be reached lets the request through: a
+    customer's click or a mail gateway's post must not fail because Redis
+    has a bad minute. Logged, so the gap is seen."""
+    logger.warning("Throttle cache unavailable, request let through: %s", error)
+    return True
+
+
 class ScopedThrottle(ScopedRateThrottle):
     """DRF's per-view scope (``throttle_scope`` on the view), in our cache."""
 
     cache = _SharedCache()
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        try:
+            return bool(super().allow_request(request, view))
+        except Exception as error:  # noqa: BLE001 - any cache failure: see _cache_down
+            return _cache_down(error)
 
 
 class AddressThrottle(SimpleRateThrottle):
@@ -43,12 +60,23 @@ class AddressThrottle(SimpleRateThrottle):
     def get_cache_key(self, request: Any, view: Any) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
+    def allow_request(self, request: Any, view: Any) -> bool:
+        try:
+            return bool(super().allow_request(request, view))
+        except Exception as error:  # noqa: BLE001 - any cache failure: see _cache_down
+            return _cache_down(error)
+
     def exceeded(self, request: Any) -> float | None:
         """Seconds to wait when the address is over its limit, else None;
         looks without counting."""
         self.key = self.get_cache_key(request, None)
         self.now = self.timer()
-        self.history = [t for t in self.cache.get(self.key, []) if t > self.now - self.duration]
+        try:
+            stored = self.cache.get(self.key, [])
+        except Exception as error:  # noqa: BLE001 - any cache failure: see _cache_down
+            _cache_down(error)
+            return None
+        self.history = [t for t in stored if t > self.now - self.duration]
         if len(self.history) >= self.num_requests:
             return self.wait()
         return None
@@ -56,7 +84,10 @@ class AddressThrottle(SimpleRateThrottle):
     def count(self, request: Any) -> None:
         """One more event for the request's address."""
         if self.exceeded(request) is None:
-            self.throttle_success()
+            try:
+                self.throttle_success()
+            except Exception as error:  # noqa: BLE001 - any cache failure: see _cache_down
+                _cache_down(error)
 
 
 class FailedTokenThrottle(AddressThrottle):
@@ -96,7 +127,7 @@ def throttle_customer_page(view: Callable[..., HttpResponse]) -> Callable[..., H
     @wraps(view)
     def throttled(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         throttle = CustomerLinkThrottle()
-        if throttle.allow_request(request, None):  # type: ignore[arg-type]
+        if throttle.allow_request(request, None):
             return view(request, *args, **kwargs)
         seconds = max(1, round(throttle.wait() or 1))
         if "text/html" in request.headers.get("Accept", ""):

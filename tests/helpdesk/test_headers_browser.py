@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.models import User
+from inbound.services import inbound_receive
 from recovery.services.followups import links_for
 from tests.factories import TEST_PASSWORD, TicketFactory, advance
 from tickets.models import Kind
@@ -95,6 +96,10 @@ def test_djangos_admin_under_the_policy(live_server: Any, page: Page, admin_staf
     admin_staff.is_superuser = True
     admin_staff.save(update_fields=["is_superuser"])
     ticket = TicketFactory()
+    inbound_receive(
+        raw=b"From: a@example.com\r\nSubject: Hi\r\nMessage-ID: <hi@example.com>\r\n\r\nHi\r\n",
+        source="api",
+    )
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", admin_staff.username)
     page.fill("#id_password", TEST_PASSWORD)
@@ -103,13 +108,15 @@ def test_djangos_admin_under_the_policy(live_server: Any, page: Page, admin_staf
 
     # A change list with actions (its scripts tick every row), a change form
     # with the admin's widgets, an add form.
-    page.goto(f"{live_server.url}/admin/accounts/user/")
+    page.goto(f"{live_server.url}/admin/inbound/inboundemail/")
     page.locator("#action-toggle").check()
     expect(page.locator(".action-counter")).to_contain_text("selected")
     page.goto(f"{live_server.url}/admin/tickets/ticket/{ticket.pk}/change/")
     expect(page.locator("#content h1")).to_be_visible()
     page.goto(f"{live_server.url}/admin/tickets/queue/add/")
     expect(page.locator("#queue_form")).to_be_visible()
+    page.goto(f"{live_server.url}/admin/accounts/user/add/")
+    expect(page.locator("#user_form")).to_be_visible()
 
 
 def test_redoc_renders_the_operations(live_server: Any, page: Page) -> None:

@@ -97,3 +97,21 @@ def test_the_customer_pages_are_limited_per_address(page: str, rates: dict[str, 
     assert "Please wait a moment" in in_a_browser.content.decode()
     assert "Retry-After" in in_a_browser
     assert elsewhere.status_code == 400
+
+
+def test_a_throttle_whose_cache_is_down_lets_requests_through(
+    agent: User, settings: object
+) -> None:
+    settings.CACHES = {  # type: ignore[attr-defined]
+        **settings.CACHES,  # type: ignore[attr-defined]
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        },
+    }  # Django's setting_changed signal gives `caches` the new settings.
+
+    bad = [with_token(f"{n:040x}").get(ME).status_code for n in range(12)]
+    page = APIClient().get("/feedback/not-a-token/")
+
+    assert bad == [401] * 12
+    assert page.status_code == 400
