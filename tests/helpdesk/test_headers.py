@@ -186,3 +186,19 @@ def test_the_policy_is_the_settings_policy() -> None:
     # The tests above hold every page to STRICT: the same policy as configured.
     configured = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]
     assert {name: set(sources) for name, sources in configured.items()} == STRICT
+
+
+def test_the_lockout_and_throttled_pages(agent: User) -> None:
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        Client().post("/console/login/", {"username": agent.username, "password": "wrong"})
+    locked = Client().post("/console/login/", {"username": agent.username, "password": "x"})
+    assert locked.status_code == 429
+    assert_headers(locked, "lockout", page_policy=STRICT)
+
+    browser = Client(headers={"Accept": "text/html"})
+    for _ in range(100):
+        throttled = browser.get("/feedback/not-a-token/")
+        if throttled.status_code == 429:
+            break
+    assert throttled.status_code == 429
+    assert_headers(throttled, "throttled", page_policy=STRICT)
