@@ -20,7 +20,7 @@ from accounts.models import User
 from core.schema import UNPROCESSABLE, RuleProblemSerializer
 from core.serializers import OptionalReasonSerializer, ReasonSerializer
 from recovery.api import serializers as s
-from recovery.metrics import trust_metrics
+from recovery.metrics import DATE_RANGE_TEXT, EARLIEST_DATE, LATEST_DATE, trust_metrics
 from recovery.models import ApprovalRequest, AuthorityPolicyChange, FollowUp, Restitution
 from recovery.services import (
     approval_decide,
@@ -186,6 +186,10 @@ class PolicyView(GenericAPIView):
     def _user(self, user_id: int) -> User:
         return get_object_or_404(get_user_model(), pk=user_id, is_staff=True)
 
+    def get_object(self) -> User:
+        # The object is a user, not a row of a queryset; OPTIONS asks for it.
+        return self._user(self.kwargs["user_id"])
+
     def _render(self, user: User) -> Response:
         policy = policy_for(user)
         history = [
@@ -342,6 +346,8 @@ def _date_param(request: Request, name: str, default: date) -> date:
         value = None
     if value is None:
         raise ValidationError({name: f"{raw!r} is not a date; use YYYY-MM-DD."})
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValidationError({name: f"Choose a date from {DATE_RANGE_TEXT}."})
     return value
 
 
@@ -358,8 +364,12 @@ class TrustMetricsView(GenericAPIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("start", OpenApiTypes.DATE),
-            OpenApiParameter("end", OpenApiTypes.DATE),
+            OpenApiParameter(
+                "start", OpenApiTypes.DATE, description=f"From {DATE_RANGE_TEXT}; 30 days ago."
+            ),
+            OpenApiParameter(
+                "end", OpenApiTypes.DATE, description=f"From {DATE_RANGE_TEXT}; today."
+            ),
         ],
         responses=s.TrustMetricsSerializer,
         summary="Trust dashboard figures",
