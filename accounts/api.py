@@ -16,7 +16,7 @@ from accounts.roles import Role
 from accounts.selectors import staff_list
 from accounts.services import staff_update_profile
 from accounts.validators import validate_time_zone
-from core.serializers import RejectUnknownFieldsMixin
+from core.serializers import RejectUnknownFieldsMixin, StrictCharField
 
 
 class StaffSerializer(serializers.ModelSerializer):
@@ -29,10 +29,10 @@ class StaffSerializer(serializers.ModelSerializer):
 
 
 class ProfileUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    first_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
-    last_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
+    first_name = StrictCharField(max_length=150, allow_blank=True, required=False)
+    last_name = StrictCharField(max_length=150, allow_blank=True, required=False)
     email = serializers.EmailField(required=False)
-    time_zone = serializers.CharField(
+    time_zone = StrictCharField(
         max_length=64, allow_blank=True, required=False, validators=[validate_time_zone]
     )
 

@@ -27,14 +27,25 @@ class ProblemAutoSchema(AutoSchema):
         return responses
 
     def _problem_responses(self) -> dict[str, type[ProblemSerializer]]:
-        problems: dict[str, type[ProblemSerializer]] = {}
+        problems: dict[str, type[ProblemSerializer]] = {
+            # Any request can be malformed: a NUL in a header or query string,
+            # a filter or page size out of range (helpdesk.middleware, filters).
+            "400": ValidationProblemSerializer,
+            "406": ProblemSerializer,
+        }
         if self.method in _BODY_METHODS:
-            problems["400"] = ValidationProblemSerializer
             problems["413"] = PayloadTooLargeProblemSerializer
+            problems["415"] = ProblemSerializer
         if not all(isinstance(p, AllowAny) for p in self.view.get_permissions()):
             problems["401"] = ProblemSerializer
             problems["403"] = ProblemSerializer
-        if "{" in self.path:
+        if "{" in self.path or self._is_list():
+            # A list's page past the end, or an unknown cursor, is a 404.
             problems["404"] = ProblemSerializer
+        # Failed token authentication and the anonymous endpoints are throttled.
+        problems["429"] = ProblemSerializer
         problems["500"] = ProblemSerializer
         return problems
+
+    def _is_list(self) -> bool:
+        return self.method == "GET" and self._is_list_view()

@@ -66,6 +66,8 @@ class CanViewPolicies(HasPerm):
 class TicketRestitutionsView(GenericAPIView):
     permission_classes = [IsAuthenticated, CanGrant]
     serializer_class = s.RestitutionSerializer
+    # One ticket's few rows: a plain array, not pages.
+    pagination_class = None
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
@@ -298,6 +300,8 @@ class RejectView(DecisionView):
 class TicketFollowUpsView(GenericAPIView):
     permission_classes = [IsAuthenticated, CanGrant]
     serializer_class = s.FollowUpSerializer
+    # One ticket's few rows: a plain array, not pages.
+    pagination_class = None
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
