@@ -75,6 +75,8 @@ class PageOrCursorPagination(StrictPageNumberPagination):
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
         params = request.query_params
+        if params.get("pagination", "page") not in ("page", "cursor"):
+            raise ValidationError({"pagination": ["Use page or cursor."]})
         if params.get("pagination") == "cursor" or "cursor" in params:
             self.cursor = OrderedCursorPagination()
             self.cursor.ordering = view.cursor_ordering()

@@ -6,6 +6,7 @@ type mistake passes unseen. Ours refuse anything but the documented JSON type,
 and their OpenAPI schema says exactly what they take."""
 
 import re
+import zoneinfo
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from core.errors import RuleViolation
 from core.money import CURRENCIES, DECIMAL_PLACES, MAX_DIGITS
@@ -156,12 +158,29 @@ class ExistingPrimaryKeyField(serializers.PrimaryKeyRelatedField):
 class ExistingSlugField(serializers.SlugRelatedField):
     """An object's slug, as a JSON string only."""
 
-    default_error_messages = {"invalid": "Must be a string."}
+    default_error_messages = {"invalid": "Must be a non-empty string, or null."}
+
+    def run_validation(self, data: Any = empty) -> Any:
+        # DRF reads "" as null (for HTML forms); in JSON it is an empty slug.
+        if data == "":
+            self.fail("invalid")
+        return super().run_validation(data)
 
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, str):
             self.fail("invalid")
         return _find(self, **{self.slug_field: data})
+
+
+class TimeZoneField(StrictChoiceField):
+    """An IANA time zone name, from the zones this Python knows."""
+
+    default_error_messages = {
+        "invalid_choice": "{input} is not a known time zone; use an IANA name such as Europe/Paris."
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=sorted(zoneinfo.available_timezones()), **kwargs)
 
 
 class ReasonSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
@@ -177,10 +196,23 @@ class AwareDateTimeField(serializers.DateTimeField):
     ambiguous between the agent's, the customer's and the server's zones."""
 
     def to_internal_value(self, value: Any) -> Any:
-        if isinstance(value, str):
+        if not isinstance(value, str):
+            self.fail("invalid", format="an ISO 8601 string with its offset")
+        try:
             parsed = parse_datetime(value.strip())
-            if parsed is not None and is_naive(parsed):
-                raise serializers.ValidationError(
-                    "Give the time with its offset, for example 2026-11-30T17:00:00+01:00."
-                )
-        return super().to_internal_value(value)
+        except ValueError:  # well formed but impossible, such as 12:99
+            self.fail("invalid", format="an ISO 8601 time with its offset")
+        if parsed is not None and is_naive(parsed):
+            raise serializers.ValidationError(
+                "Give the time with its offset, for example 2026-11-30T17:00:00+01:00."
+            )
+        try:
+            return super().to_internal_value(value)
+        except serializers.ValidationError as exc:
+            if exc.get_codes() != ["overflow"]:
+                raise
+            # A valid ISO 8601 time that no datetime holds once in UTC (year 1
+            # or 9999 with an offset): well formed, and out of every rule's range.
+            raise RuleViolation(
+                "This time is outside the range the desk can store.", field=str(self.field_name)
+            ) from None

@@ -11,12 +11,20 @@ from core.schema import (
     ProblemSerializer,
     ValidationProblemSerializer,
 )
+from core.serializers import RejectUnknownFieldsMixin
 from helpdesk.api.problems import PROBLEM_CONTENT_TYPE
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
 class ProblemAutoSchema(AutoSchema):
+    def _map_basic_serializer(self, serializer: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(serializer, RejectUnknownFieldsMixin):
+            # These bodies refuse members they do not name (a 400 per member).
+            schema["additionalProperties"] = False
+        return schema
+
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
         for code, serializer in self._problem_responses().items():

@@ -342,7 +342,7 @@ class FollowUpCancelView(GenericAPIView):
 
 def _date_param(request: Request, name: str, default: date) -> date:
     raw = request.query_params.get(name)
-    if not raw:
+    if raw is None:
         return default
     try:
         value = parse_date(raw)

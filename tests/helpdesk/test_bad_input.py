@@ -150,3 +150,37 @@ def test_a_list_with_a_queue_filter_still_works(agent: User) -> None:
 
 def test_plain_pages_still_render(agent: User) -> None:
     assert Client().get("/problems/not-found/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("due_at", "status"),
+    [
+        ("2030-01-01T12:99:00Z", 400),
+        (1893456000, 400),
+        ("9999-12-31T23:59:59-05:00", 422),
+        ("0001-01-01T00:00:00+05:00", 422),
+    ],
+)
+def test_an_impossible_or_unstorable_due_time_is_a_4xx(
+    agent: User, due_at: object, status: int
+) -> None:
+    ticket = advance(TicketFactory(actor=agent, kind=Kind.MISHAP), "apologized")
+
+    response = client_for(agent).post(
+        f"/api/v1/tickets/{ticket.pk}/commit/",
+        {"promise": "A new vase.", "due_at": due_at},
+        format="json",
+    )
+
+    body = assert_problem(
+        response, status, "validation-error" if status == 400 else "rule-violation"
+    )
+    assert list(body["errors"]) == ["due_at"]
+
+
+@pytest.mark.parametrize("param", ["start", "end"])
+def test_an_empty_metrics_date_is_a_400(supervisor: User, param: str) -> None:
+    response = client_for(supervisor).get("/api/v1/metrics/trust/", {param: ""})
+
+    body = assert_problem(response, 400, "validation-error")
+    assert list(body["errors"]) == [param]

@@ -143,3 +143,22 @@ def test_a_queue_that_does_not_exist_is_a_422_naming_the_field(agent: User) -> N
     body = assert_problem(response, 422, "rule-violation")
     assert list(body["errors"]) == ["queue"]
     assert not Ticket.objects.exists()
+
+
+def test_an_error_inside_a_list_is_named_by_its_path(supervisor: User, agent: User) -> None:
+    response = client_for(supervisor).put(
+        f"/api/v1/authority/policies/{agent.pk}/",
+        {
+            "per_incident_limit": "50.00",
+            "per_period_limit": "200.00",
+            "period": "week",
+            "per_customer_limit": "100.00",
+            "allowed_kinds": ["refund", {}],
+            "currency": "USD",
+        },
+        format="json",
+    )
+
+    body = assert_problem(response, 400, "validation-error")
+    assert list(body["errors"]) == ["allowed_kinds.1"]
+    assert all(isinstance(m, str) for m in body["errors"]["allowed_kinds.1"])
