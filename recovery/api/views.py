@@ -1,13 +1,9 @@
 """Restitution, authority and approval endpoints: thin views over the services."""
 
-from datetime import date, timedelta
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
-from django.utils.dateparse import parse_date
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -20,7 +16,6 @@ from accounts.models import User
 from core.schema import UNPROCESSABLE, RuleProblemSerializer
 from core.serializers import OptionalReasonSerializer, ReasonSerializer
 from recovery.api import serializers as s
-from recovery.metrics import DATE_RANGE_TEXT, EARLIEST_DATE, LATEST_DATE, trust_metrics
 from recovery.models import ApprovalRequest, AuthorityPolicyChange, FollowUp, Restitution
 from recovery.services import (
     approval_decide,
@@ -338,53 +333,3 @@ class FollowUpCancelView(GenericAPIView):
             followup=followup, actor=staff(request), **payload.validated_data
         )
         return Response(s.FollowUpSerializer(cancelled).data)
-
-
-def _date_param(request: Request, name: str, default: date) -> date:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = parse_date(raw)
-    except ValueError:  # well formed but impossible, such as 2026-02-30
-        value = None
-    if value is None:
-        raise ValidationError({name: f"{raw!r} is not a date; use YYYY-MM-DD."})
-    if not EARLIEST_DATE <= value <= LATEST_DATE:
-        raise ValidationError({name: f"Choose a date from {DATE_RANGE_TEXT}."})
-    return value
-
-
-class CanViewDashboard(HasPerm):
-    perm = "recovery.view_trust_dashboard"
-
-
-class TrustMetricsView(GenericAPIView):
-    """The supervisor dashboard's figures, for ``start`` to ``end`` inclusive
-    (dates in the deployment's time zone; the last 30 days by default)."""
-
-    permission_classes = [IsAuthenticated, CanViewDashboard]
-    serializer_class = s.TrustMetricsSerializer
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "start", OpenApiTypes.DATE, description=f"From {DATE_RANGE_TEXT}; 30 days ago."
-            ),
-            OpenApiParameter(
-                "end", OpenApiTypes.DATE, description=f"From {DATE_RANGE_TEXT}; today."
-            ),
-        ],
-        responses=s.TrustMetricsSerializer,
-        summary="Trust dashboard figures",
-    )
-    def get(self, request: Request) -> Response:
-        today = timezone.localdate(timezone.now(), timezone.get_default_timezone())
-        start = _date_param(request, "start", today - timedelta(days=29))
-        end = _date_param(request, "end", today)
-        if start > end:
-            raise ValidationError({"start": "The start comes after the end."})
-        if (end - start).days > 3660:
-            raise ValidationError({"start": "Ask for ten years at most."})
-        metrics = trust_metrics(start=start, end=end)
-        return Response(s.TrustMetricsSerializer(metrics.as_dict()).data)

@@ -184,3 +184,15 @@ def test_an_empty_metrics_date_is_a_400(supervisor: User, param: str) -> None:
 
     body = assert_problem(response, 400, "validation-error")
     assert list(body["errors"]) == [param]
+
+
+@pytest.mark.parametrize(
+    "params", [{"start": "2026-02-01", "end": "2026-01-01"}, {"start": "2001-01-01"}]
+)
+def test_a_metrics_range_backwards_or_too_long_is_a_422(
+    supervisor: User, params: dict[str, str]
+) -> None:
+    response = client_for(supervisor).get("/api/v1/metrics/trust/", params)
+
+    body = assert_problem(response, 422, "rule-violation")
+    assert list(body["errors"]) == ["start"]
