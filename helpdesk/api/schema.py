@@ -18,6 +18,14 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
 class ProblemAutoSchema(AutoSchema):
+    def _get_request_for_media_type(self, serializer: Any, direction: Any = "request") -> Any:
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        if isinstance(serializer, dict) and serializer.get("minLength", 0) > 0:
+            # A raw body that may not be empty (the mail gateway's message):
+            # without one the request is malformed, so the body is required.
+            required = True
+        return schema, required
+
     def _map_basic_serializer(self, serializer: Any, direction: Any) -> dict[str, Any]:
         schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
         if direction == "request" and isinstance(serializer, RejectUnknownFieldsMixin):

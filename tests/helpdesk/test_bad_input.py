@@ -1,6 +1,7 @@
 """Bad input a signed-in user can send is a 4xx problem, never a 500 (issue 13)."""
 
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -196,3 +197,12 @@ def test_a_metrics_range_backwards_or_too_long_is_a_422(
 
     body = assert_problem(response, 422, "rule-violation")
     assert list(body["errors"]) == ["start"]
+
+
+def test_options_on_every_operation_is_200(admin_staff: User) -> None:
+    schema = Client().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    client = client_for(admin_staff)
+
+    for path in schema["paths"]:
+        url = re.sub(r"\{[^}]+\}", str(admin_staff.pk), path)
+        assert client.options(url).status_code == 200, path
