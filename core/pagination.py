@@ -19,7 +19,7 @@ def strict_page_size(request: Request, *, default: int | None) -> int | None:
     raw = request.query_params.get("page_size")
     if raw is None:
         return default
-    if not _WHOLE_NUMBER.match(raw) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    if not _WHOLE_NUMBER.fullmatch(raw) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
         raise ValidationError(
             {"page_size": [f"Give a whole number from 1 to {MAX_PAGE_SIZE}; {raw!r} is not."]}
         )

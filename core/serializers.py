@@ -95,7 +95,7 @@ class DecimalStringField(serializers.DecimalField):
     def to_internal_value(self, data: Any) -> Decimal:
         if not isinstance(data, str):
             self.fail("not_a_string")
-        if not self.pattern.match(data):
+        if not self.pattern.fullmatch(data):  # "$" alone would let "1\n" through
             self.fail("invalid")
         return Decimal(super().to_internal_value(data))
 

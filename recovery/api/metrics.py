@@ -1,5 +1,6 @@
 """The trust dashboard's figures over the API."""
 
+import re
 from datetime import date, timedelta
 
 from django.utils import timezone
@@ -22,6 +23,7 @@ MAX_RANGE_DAYS = 3660
 # The schema's half of the range check: a date of the years 2000 to 2100.
 # (OpenAPI 3.0 has no minimum for dates; the view checks the exact bounds.)
 _DATE_PATTERN = "^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"
+_ISO_DATE = re.compile("[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _date_param(request: Request, name: str, default: date) -> date:
@@ -29,7 +31,8 @@ def _date_param(request: Request, name: str, default: date) -> date:
     if raw is None:
         return default
     try:
-        value = parse_date(raw)
+        # YYYY-MM-DD only: parse_date also takes 20260101 and 2026-1-5.
+        value = parse_date(raw) if _ISO_DATE.fullmatch(raw) else None
     except ValueError:  # well formed but impossible, such as 2026-02-30
         value = None
     if value is None:

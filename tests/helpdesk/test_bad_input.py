@@ -206,3 +206,11 @@ def test_options_on_every_operation_is_200(admin_staff: User) -> None:
     for path in schema["paths"]:
         url = re.sub(r"\{[^}]+\}", str(admin_staff.pk), path)
         assert client.options(url).status_code == 200, path
+
+
+@pytest.mark.parametrize("start", ["20260101", "2026-1-5", "2026-01-01\n"])
+def test_a_metrics_date_not_written_yyyy_mm_dd_is_a_400(supervisor: User, start: str) -> None:
+    response = client_for(supervisor).get("/api/v1/metrics/trust/", {"start": start})
+
+    body = assert_problem(response, 400, "validation-error")
+    assert list(body["errors"]) == ["start"]

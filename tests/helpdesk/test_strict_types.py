@@ -36,7 +36,7 @@ def test_an_amount_as_a_json_number_is_a_400_naming_the_field(agent: User, amoun
     assert not Restitution.objects.exists()
 
 
-@pytest.mark.parametrize("amount", [" 30", "30.", ".5", "+30", "3e1", "١٢"])
+@pytest.mark.parametrize("amount", [" 30", "30.", ".5", "+30", "3e1", "١٢", "30\n"])
 def test_an_amount_string_outside_the_documented_pattern_is_a_400(agent: User, amount: str) -> None:
     ticket = TicketFactory(actor=agent, kind=Kind.MISHAP)
 
@@ -86,7 +86,7 @@ def test_a_boolean_false_makes_an_internal_note(agent: User) -> None:
 
 
 @pytest.mark.parametrize("url", ["/api/v1/tickets/", "/api/v1/staff/"])
-@pytest.mark.parametrize("page_size", ["-5", "0", "abc", "201", "1.5", " 5"])
+@pytest.mark.parametrize("page_size", ["-5", "0", "abc", "201", "1.5", " 5", "5\n"])
 def test_a_page_size_out_of_range_is_a_400_naming_the_limit(
     admin_staff: User, url: str, page_size: str
 ) -> None:
@@ -116,7 +116,7 @@ def test_page_sizes_at_the_limits_are_accepted(agent: User, page_size: str) -> N
     assert len(response.json()["results"]) == min(int(page_size), 2)
 
 
-@pytest.mark.parametrize("value", ["1 ", "+1", "1_0", "x"])
+@pytest.mark.parametrize("value", ["1 ", "+1", "1_0", "x", "1\n"])
 @pytest.mark.parametrize("param", ["customer", "assignee"])
 def test_an_id_filter_that_is_not_a_whole_number_is_a_400(
     agent: User, param: str, value: str

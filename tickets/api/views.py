@@ -82,7 +82,7 @@ def _filters(params: Any) -> TicketFilters:
         if value is None or (or_none and value == "none"):
             return None
         # The schema's pattern, not int(), which also takes " 1", "+1" and "1_0".
-        if not _ID.match(value):
+        if not _ID.fullmatch(value):
             errors[name] = f"{name} must be an id (a whole number){' or none' if or_none else ''}."
             return None
         return int(value)
