@@ -15,6 +15,10 @@ from core.serializers import RejectUnknownFieldsMixin
 from helpdesk.api.problems import PROBLEM_CONTENT_TYPE
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
+_RETRY_AFTER = {
+    "schema": {"type": "integer", "minimum": 0},
+    "description": "Seconds to wait before trying again.",
+}
 
 
 class ProblemAutoSchema(AutoSchema):
@@ -40,6 +44,8 @@ class ProblemAutoSchema(AutoSchema):
                 responses[code] = self._get_response_for_code(
                     serializer, code, [PROBLEM_CONTENT_TYPE], direction
                 )
+        if "429" in responses:
+            responses["429"].setdefault("headers", {})["Retry-After"] = _RETRY_AFTER
         return responses
 
     def _problem_responses(self) -> dict[str, type[ProblemSerializer]]:

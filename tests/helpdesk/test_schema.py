@@ -123,3 +123,10 @@ def test_money_is_a_decimal_string_with_its_pattern(schema: dict[str, Any]) -> N
 
     assert amount["type"] == "string"
     assert amount["pattern"] == r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
+
+
+def test_a_429_names_its_retry_after_header(schema: dict[str, Any]) -> None:
+    throttled = schema["paths"]["/api/v1/tickets/"]["get"]["responses"]["429"]
+
+    assert throttled["headers"]["Retry-After"]["schema"]["type"] == "integer"
+    assert "application/problem+json" in throttled["content"]
