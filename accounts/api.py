@@ -15,8 +15,7 @@ from accounts.models import User
 from accounts.roles import Role
 from accounts.selectors import staff_list
 from accounts.services import staff_update_profile
-from accounts.validators import validate_time_zone
-from core.serializers import RejectUnknownFieldsMixin
+from core.serializers import RejectUnknownFieldsMixin, StrictCharField, TimeZoneField
 
 
 class StaffSerializer(serializers.ModelSerializer):
@@ -29,12 +28,10 @@ class StaffSerializer(serializers.ModelSerializer):
 
 
 class ProfileUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    first_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
-    last_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
+    first_name = StrictCharField(max_length=150, allow_blank=True, required=False)
+    last_name = StrictCharField(max_length=150, allow_blank=True, required=False)
     email = serializers.EmailField(required=False)
-    time_zone = serializers.CharField(
-        max_length=64, allow_blank=True, required=False, validators=[validate_time_zone]
-    )
+    time_zone = TimeZoneField(allow_blank=True, required=False)
 
 
 class MeView(APIView):

@@ -19,6 +19,9 @@ from django.utils.http import urlencode
 
 from console.sites import console_site
 from recovery.metrics import (
+    DATE_RANGE_TEXT,
+    EARLIEST_DATE,
+    LATEST_DATE,
     TELLS_HAPPY,
     TELLS_RESOLVED,
     TELLS_UNHAPPY,
@@ -50,10 +53,14 @@ class RangeForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         start, end = cleaned.get("start"), cleaned.get("end")
-        if end and end > date(9000, 1, 1):
-            # Far-future dates overflow date arithmetic; no desk has data there.
-            self.add_error("end", "Choose an end date before the year 9000.")
-        elif start and end:
+        outside = [
+            name
+            for name, day in (("start", start), ("end", end))
+            if day and not EARLIEST_DATE <= day <= LATEST_DATE
+        ]
+        for name in outside:
+            self.add_error(name, f"Choose a date from {DATE_RANGE_TEXT}.")
+        if start and end and not outside:
             if start > end:
                 self.add_error("start", "The start date comes after the end date.")
             elif (end - start).days + 1 > MAX_DAYS:

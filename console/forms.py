@@ -26,6 +26,7 @@ from recovery.services.followups_plans import (
 )
 from tickets.models import Channel, Kind, Queue, Severity, Ticket
 from tickets.models.ticket import ticket_id_from_reference
+from tickets.services.lifecycle import MAX_COMMITMENT_YEARS
 
 T = TypeVar("T")
 
@@ -73,7 +74,7 @@ class CommitForm(forms.Form):
     due_at = forms.DateTimeField(
         label="Due by",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="In your time zone.",
+        help_text=f"In your time zone; at most {MAX_COMMITMENT_YEARS} years ahead.",
     )
     value_restated = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),

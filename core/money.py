@@ -3,6 +3,8 @@ rule for the whole product."""
 
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
+from babel.core import get_global
+
 # Currencies without minor units (ISO 4217 exponent 0); the rest use cents.
 _NO_MINOR_UNITS = frozenset(
     {
@@ -25,6 +27,28 @@ _NO_MINOR_UNITS = frozenset(
         "XPF",
     }
 )
+
+
+def _currencies_in_use() -> frozenset[str]:
+    # CLDR's territory data, as shipped (and kept current) by babel: the ISO
+    # 4217 codes legal tender somewhere today. Withdrawn codes (DEM), funds
+    # and "no currency" (XXX, XTS) are not money a desk pays out in.
+    return frozenset(
+        code
+        for entries in get_global("territory_currencies").values()
+        for code, _start, end, tender in entries
+        if tender and end is None
+    )
+
+
+CURRENCIES = _currencies_in_use()
+
+
+def is_currency(code: object) -> bool:
+    """An ISO 4217 code in use today, exactly as written (``EUR``, not ``eur``)."""
+    return isinstance(code, str) and code in CURRENCIES
+
+
 MAX_DIGITS = 12
 DECIMAL_PLACES = 2
 

@@ -20,11 +20,16 @@ class ProblemSerializer(serializers.Serializer):
 
 
 class ValidationProblemSerializer(ProblemSerializer):
+    """A 400: ``validation-error`` (with ``errors``) or ``malformed-request``
+    (a body that does not parse, or text no one can store; no ``errors``)."""
+
     # The metaclass moves declared fields out of the class body, so this does
     # not shadow Serializer.errors at run time; only the type checker sees it.
     errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
-        help_text="Messages per field; `non_field_errors` for the rest.",
+        required=False,
+        help_text="Messages per field (`non_field_errors` for the rest); always present "
+        "for `validation-error`, absent for `malformed-request`.",
     )
 
 

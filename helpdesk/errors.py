@@ -25,6 +25,17 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     return render(request, "400.html", status=400)
 
 
+def unencodable_input(request: HttpRequest, *, where: str) -> HttpResponse:
+    """A request carrying a NUL character or an unpaired surrogate."""
+    detail = (
+        f"{where[0].upper()}{where[1:]} contains a NUL character or an unpaired surrogate, "
+        "which text may not hold."
+    )
+    if _is_api(request):
+        return problem_response("malformed-request", detail=detail)
+    return render(request, "400.html", {"detail": detail}, status=400)
+
+
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
         return problem_response(

@@ -58,7 +58,7 @@ class InboundEmailView(APIView):
     parser_classes = [RawEmailParser]
 
     @extend_schema(
-        request={"message/rfc822": {"type": "string", "format": "binary"}},
+        request={"message/rfc822": {"type": "string", "format": "binary", "minLength": 1}},
         responses={201: ReceivedSerializer, 200: ReceivedSerializer},
         summary="Hand a raw email to the desk (mail gateway)",
         description=(
@@ -73,7 +73,9 @@ class InboundEmailView(APIView):
     )
     def post(self, request: Request) -> Response:
         raw = request.data
-        if not isinstance(raw, bytes) or not raw.strip():
+        # Only no body at all is malformed (the schema's minLength); any bytes
+        # are kept, and what cannot be read as an email goes to the quarantine.
+        if not isinstance(raw, bytes) or not raw:
             raise ParseError("The body must be the raw email (Content-Type: message/rfc822).")
         received = inbound_receive(raw=raw, source="http")
         email = received.email

@@ -29,3 +29,9 @@ def restitutions_section(ticket: Ticket) -> list[dict[str, Any]]:
     from recovery.api.serializers import RestitutionSerializer
 
     return list(RestitutionSerializer(ticket.restitutions.all(), many=True).data)
+
+
+def restitutions_section_schema() -> Any:
+    from recovery.api.serializers import RestitutionSerializer
+
+    return RestitutionSerializer(many=True, read_only=True)

@@ -38,6 +38,13 @@ from tickets.models import Commitment, Kind, Ticket
 # one whose problem was resolved 4 to 6 (we use 5), an unhappy one 9 to 15 (12).
 TELLS_HAPPY, TELLS_RESOLVED, TELLS_UNHAPPY = 3, 5, 12
 
+# The dates a range may span: around any desk's life, and far from the ends
+# of what Python's dates and PostgreSQL's timestamps hold once a range's
+# bounds are turned into times in a zone (9999-12-31 overflows east of UTC).
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+DATE_RANGE_TEXT = f"{EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}"
+
 
 @dataclass(frozen=True)
 class TrustMetrics:

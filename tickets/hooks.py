@@ -25,7 +25,7 @@ LifecycleEvent = Literal["resolved", "reopened", "restored", "closed"]
 LifecycleHook = Callable[["Ticket", "User | None"], object]
 
 _resolve_guards: list[ResolveGuard] = []
-_detail_sections: dict[str, tuple[Any, DetailRender]] = {}
+_detail_sections: dict[str, tuple[Any, DetailRender, Any]] = {}
 _lifecycle_hooks: dict[str, list[LifecycleHook]] = {}
 
 
@@ -49,13 +49,25 @@ def run_lifecycle_hooks(event: LifecycleEvent, ticket: "Ticket", actor: "User | 
         hook(ticket, actor)
 
 
-def register_detail_section(name: str, *, prefetch: Any, render: DetailRender) -> None:
-    _detail_sections[name] = (prefetch, render)
+def register_detail_section(
+    name: str, *, prefetch: Any, render: DetailRender, schema: Any = None
+) -> None:
+    """``schema`` describes what ``render`` returns in the OpenAPI schema (a
+    serializer instance, such as ``RestitutionSerializer(many=True)``)."""
+    _detail_sections[name] = (prefetch, render, schema)
 
 
 def detail_prefetches() -> list[Any]:
-    return [prefetch for prefetch, _ in _detail_sections.values()]
+    return [prefetch for prefetch, _, _ in _detail_sections.values()]
 
 
-def detail_sections(ticket: "Ticket") -> dict[str, Any]:
-    return {name: render(ticket) for name, (_, render) in _detail_sections.items()}
+def detail_section_names() -> list[str]:
+    return list(_detail_sections)
+
+
+def detail_section_schema(name: str) -> Any:
+    return _detail_sections[name][2]
+
+
+def render_detail_section(name: str, ticket: "Ticket") -> Any:
+    return _detail_sections[name][1](ticket)

@@ -98,23 +98,26 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     )
 
 
-def _as_error_lists(detail: Any) -> dict[str, Any]:
-    """Every field maps to a list of messages (or to nested fields), whatever
-    shape the raiser used."""
-    if isinstance(detail, dict):
-        return {
-            str(field): (
-                _as_error_lists(value)
-                if isinstance(value, dict)
-                else [str(m) for m in value]
-                if isinstance(value, list)
-                else [str(value)]
-            )
-            for field, value in detail.items()
-        }
-    if isinstance(detail, list):
-        return {"non_field_errors": [str(m) for m in detail]}
-    return {"non_field_errors": [str(detail)]}
+def _as_error_lists(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Every field maps to a list of messages, whatever shape the raiser
+    used; a nested field or list item is named by its path (``allowed_kinds.0``),
+    so ``errors`` has the one shape its schema gives."""
+    if not isinstance(detail, dict):
+        messages = detail if isinstance(detail, list) else [detail]
+        return {prefix or "non_field_errors": [str(m) for m in messages]}
+    errors: dict[str, list[str]] = {}
+    for field, value in detail.items():
+        path = f"{prefix}.{field}" if prefix else str(field)
+        if isinstance(value, dict):
+            errors.update(_as_error_lists(value, path))
+        elif isinstance(value, list) and any(isinstance(m, dict) for m in value):
+            # A list of nested serializers: one entry per item, empty when valid.
+            for index, item in enumerate(value):
+                if item:
+                    errors.update(_as_error_lists(item, f"{path}.{index}"))
+        else:
+            errors.update(_as_error_lists(value, path))
+    return errors
 
 
 def _summarize(errors: Any) -> str:

@@ -1,8 +1,6 @@
-from rest_framework.pagination import PageNumberPagination
+from core.pagination import StrictPageNumberPagination
 
 
-class PagePagination(PageNumberPagination):
-    """Numbered pages of 50 by default; clients may ask for up to 200."""
-
-    page_size_query_param = "page_size"
-    max_page_size = 200
+class PagePagination(StrictPageNumberPagination):
+    """Numbered pages of 50 by default; clients may ask for 1 to 200
+    (anything else is a 400 naming the limit)."""

@@ -74,6 +74,14 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Before anything reads the request: a NUL or an unpaired surrogate anywhere
+# in it is a 400 at once, never a database error later (a separate statement,
+# so edits to the list above merge cleanly).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "helpdesk.middleware.RejectUnstorableTextMiddleware",
+)
+
 ROOT_URLCONF = "helpdesk.urls"
 WSGI_APPLICATION = "helpdesk.wsgi.application"
 
@@ -397,6 +405,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "helpdesk.api.schema.ProblemAutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
 }
+
+# JSON with text no column can hold (a NUL, an unpaired surrogate) is a 400
+# (a separate statement, so edits to the dict above merge cleanly).
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["helpdesk.api.parsers.StrictJSONParser"]
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Service recovery helpdesk API",

@@ -1,11 +1,10 @@
 """Checks on settings values, so a typo fails at start with a clear message."""
 
-import re
 import zoneinfo
 
 from django.core.exceptions import ImproperlyConfigured
 
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+from core.money import is_currency
 
 
 def validate_time_zone(name: str, *, setting: str) -> str:
@@ -19,9 +18,9 @@ def validate_time_zone(name: str, *, setting: str) -> str:
 
 
 def validate_currency(code: str) -> str:
-    if not _CURRENCY.match(code):
+    if not is_currency(code):
         raise ImproperlyConfigured(
-            f"DEFAULT_CURRENCY={code!r} is not an ISO 4217 code of three capital letters "
-            "(for example 'EUR')."
+            f"DEFAULT_CURRENCY={code!r} is not an ISO 4217 code of a currency in use, "
+            "in capitals (for example 'EUR')."
         )
     return code

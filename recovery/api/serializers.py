@@ -4,7 +4,13 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.serializers import RejectUnknownFieldsMixin
+from core.serializers import (
+    CurrencyField,
+    DecimalStringField,
+    RejectUnknownFieldsMixin,
+    StrictCharField,
+    StrictChoiceField,
+)
 from recovery.models import ApprovalRequest, FollowUp, Period, Restitution, RestitutionKind
 
 
@@ -112,24 +118,22 @@ class PolicySerializer(serializers.Serializer):
 
 
 class GrantSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    kind = serializers.ChoiceField(choices=RestitutionKind.choices)
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
-    currency = serializers.CharField(min_length=3, max_length=3)
-    reason = serializers.CharField(max_length=2000)
-    customer_loss = serializers.DecimalField(
-        max_digits=12, decimal_places=2, required=False, allow_null=True
-    )
+    kind = StrictChoiceField(choices=RestitutionKind.choices)
+    amount = DecimalStringField()
+    currency = CurrencyField()
+    reason = StrictCharField(max_length=2000)
+    customer_loss = DecimalStringField(required=False, allow_null=True)
 
 
 class PolicyInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    per_incident_limit = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
-    per_period_limit = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
-    period = serializers.ChoiceField(choices=Period.choices)
-    per_customer_limit = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    per_incident_limit = DecimalStringField()
+    per_period_limit = DecimalStringField()
+    period = StrictChoiceField(choices=Period.choices)
+    per_customer_limit = DecimalStringField()
     allowed_kinds = serializers.ListField(
-        child=serializers.ChoiceField(choices=RestitutionKind.choices), allow_empty=True
+        child=StrictChoiceField(choices=RestitutionKind.choices), allow_empty=True
     )
-    currency = serializers.CharField(min_length=3, max_length=3)
+    currency = CurrencyField()
 
 
 def as_dict(data: Any) -> dict[str, Any]:

@@ -1,13 +1,9 @@
 """Restitution, authority and approval endpoints: thin views over the services."""
 
-from datetime import date, timedelta
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
-from django.utils.dateparse import parse_date
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -20,7 +16,6 @@ from accounts.models import User
 from core.schema import UNPROCESSABLE, RuleProblemSerializer
 from core.serializers import OptionalReasonSerializer, ReasonSerializer
 from recovery.api import serializers as s
-from recovery.metrics import trust_metrics
 from recovery.models import ApprovalRequest, AuthorityPolicyChange, FollowUp, Restitution
 from recovery.services import (
     approval_decide,
@@ -66,6 +61,8 @@ class CanViewPolicies(HasPerm):
 class TicketRestitutionsView(GenericAPIView):
     permission_classes = [IsAuthenticated, CanGrant]
     serializer_class = s.RestitutionSerializer
+    # One ticket's few rows: a plain array, not pages.
+    pagination_class = None
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
@@ -186,6 +183,10 @@ class PolicyView(GenericAPIView):
     def _user(self, user_id: int) -> User:
         return get_object_or_404(get_user_model(), pk=user_id, is_staff=True)
 
+    def get_object(self) -> User:
+        # The object is a user, not a row of a queryset; OPTIONS asks for it.
+        return self._user(self.kwargs["user_id"])
+
     def _render(self, user: User) -> Response:
         policy = policy_for(user)
         history = [
@@ -294,6 +295,8 @@ class RejectView(DecisionView):
 class TicketFollowUpsView(GenericAPIView):
     permission_classes = [IsAuthenticated, CanGrant]
     serializer_class = s.FollowUpSerializer
+    # One ticket's few rows: a plain array, not pages.
+    pagination_class = None
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
@@ -330,47 +333,3 @@ class FollowUpCancelView(GenericAPIView):
             followup=followup, actor=staff(request), **payload.validated_data
         )
         return Response(s.FollowUpSerializer(cancelled).data)
-
-
-def _date_param(request: Request, name: str, default: date) -> date:
-    raw = request.query_params.get(name)
-    if not raw:
-        return default
-    try:
-        value = parse_date(raw)
-    except ValueError:  # well formed but impossible, such as 2026-02-30
-        value = None
-    if value is None:
-        raise ValidationError({name: f"{raw!r} is not a date; use YYYY-MM-DD."})
-    return value
-
-
-class CanViewDashboard(HasPerm):
-    perm = "recovery.view_trust_dashboard"
-
-
-class TrustMetricsView(GenericAPIView):
-    """The supervisor dashboard's figures, for ``start`` to ``end`` inclusive
-    (dates in the deployment's time zone; the last 30 days by default)."""
-
-    permission_classes = [IsAuthenticated, CanViewDashboard]
-    serializer_class = s.TrustMetricsSerializer
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("start", OpenApiTypes.DATE),
-            OpenApiParameter("end", OpenApiTypes.DATE),
-        ],
-        responses=s.TrustMetricsSerializer,
-        summary="Trust dashboard figures",
-    )
-    def get(self, request: Request) -> Response:
-        today = timezone.localdate(timezone.now(), timezone.get_default_timezone())
-        start = _date_param(request, "start", today - timedelta(days=29))
-        end = _date_param(request, "end", today)
-        if start > end:
-            raise ValidationError({"start": "The start comes after the end."})
-        if (end - start).days > 3660:
-            raise ValidationError({"start": "Ask for ten years at most."})
-        metrics = trust_metrics(start=start, end=end)
-        return Response(s.TrustMetricsSerializer(metrics.as_dict()).data)

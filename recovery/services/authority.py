@@ -1,7 +1,6 @@
 """Authority policies: what each person may grant on their own, and what is
 left of it right now."""
 
-import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
@@ -15,7 +14,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.roles import Role
 from core.errors import NotPermitted, RuleViolation
-from core.money import MoneyError, to_amount
+from core.money import MoneyError, is_currency, to_amount
 from recovery.models import AuthorityPolicy, AuthorityPolicyChange, Period, RestitutionKind
 from recovery.models.authority import SpendCounter
 
@@ -177,9 +176,13 @@ def authority_policy_set(*, user: User, actor: User, values: dict[str, Any]) -> 
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    # The console's form may send "eur"; the API's field takes capitals only.
     currency = str(values["currency"]).upper()
-    if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise RuleViolation("The currency is an ISO 4217 code such as EUR.", field="currency")
+    if not is_currency(currency):
+        raise RuleViolation(
+            f"{currency!r} is not an ISO 4217 currency code in use, such as EUR.",
+            field="currency",
+        )
     cleaned: dict[str, Any] = {"currency": currency}
     for name in ("per_incident_limit", "per_period_limit", "per_customer_limit"):
         try:

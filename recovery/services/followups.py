@@ -515,9 +515,12 @@ def followup_from_link(token: str, *, salt: str) -> FollowUp:
         raise LinkExpired from None
     except signing.BadSignature:
         raise LinkInvalid from None
-    followup = (
-        FollowUp.objects.select_related("ticket", "customer").filter(pk=data.get("f")).first()
-    )
+    # A valid signature proves we made the token, not that it has today's
+    # shape: a payload from another version (or another signer use) is refused.
+    pk = data.get("f") if isinstance(data, dict) else None
+    if not isinstance(pk, int) or isinstance(pk, bool) or not 0 < pk < 2**63:
+        raise LinkInvalid
+    followup = FollowUp.objects.select_related("ticket", "customer").filter(pk=pk).first()
     if followup is None:
         raise LinkInvalid
     return followup

@@ -193,4 +193,6 @@ def test_customers_are_in_every_staff_menu(agent_console: Client) -> None:
 def test_a_nul_in_the_customer_search_is_not_a_500(agent: User) -> None:
     response = console_client(agent).get(reverse("console:customers"), {"q": "ab\x00c"})
 
-    assert response.status_code == 200
+    # Refused up front, like a NUL anywhere in a request (RejectUnstorableTextMiddleware).
+    assert response.status_code == 400
+    assert b"Bad request" in response.content

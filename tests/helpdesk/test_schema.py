@@ -72,3 +72,61 @@ def test_docs_are_served_without_any_cdn() -> None:
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in page
     assert "cdn." not in page
     assert "jsdelivr" not in page
+
+
+def test_a_tickets_queue_may_be_null(schema: dict[str, Any]) -> None:
+    queue = schema["components"]["schemas"]["TicketList"]["properties"]["queue"]
+
+    assert queue["nullable"] is True
+
+
+@pytest.mark.parametrize("section", ["follow-ups", "restitutions"])
+def test_a_tickets_own_lists_are_plain_arrays(schema: dict[str, Any], section: str) -> None:
+    ok = schema["paths"][f"/api/v1/tickets/{{id}}/{section}/"]["get"]["responses"]["200"]
+
+    assert ok["content"]["application/json"]["schema"]["type"] == "array"
+
+
+def test_the_ticket_detail_declares_its_restitutions(schema: dict[str, Any]) -> None:
+    detail = schema["components"]["schemas"]["TicketDetail"]["properties"]
+
+    assert detail["restitutions"]["type"] == "array"
+    assert detail["restitutions"]["items"]["$ref"].endswith("/Restitution")
+
+
+def test_every_operation_documents_400_and_429(schema: dict[str, Any]) -> None:
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert {"400", "429"} <= set(operation["responses"]), (path, method)
+
+
+def test_a_lists_page_past_the_end_is_documented_as_404(schema: dict[str, Any]) -> None:
+    for path in ("/api/v1/tickets/", "/api/v1/staff/", "/api/v1/approvals/"):
+        assert "404" in schema["paths"][path]["get"]["responses"], path
+
+
+def test_a_malformed_request_needs_no_errors_member(schema: dict[str, Any]) -> None:
+    problem = schema["components"]["schemas"]["ValidationProblem"]
+
+    assert "errors" not in problem.get("required", [])
+
+
+def test_page_size_is_bounded_in_the_schema(schema: dict[str, Any]) -> None:
+    parameters = schema["paths"]["/api/v1/tickets/"]["get"]["parameters"]
+    page_size = next(p for p in parameters if p["name"] == "page_size")
+
+    assert (page_size["schema"]["minimum"], page_size["schema"]["maximum"]) == (1, 200)
+
+
+def test_money_is_a_decimal_string_with_its_pattern(schema: dict[str, Any]) -> None:
+    amount = schema["components"]["schemas"]["GrantRequest"]["properties"]["amount"]
+
+    assert amount["type"] == "string"
+    assert amount["pattern"] == r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
+
+
+def test_a_429_names_its_retry_after_header(schema: dict[str, Any]) -> None:
+    throttled = schema["paths"]["/api/v1/tickets/"]["get"]["responses"]["429"]
+
+    assert throttled["headers"]["Retry-After"]["schema"]["type"] == "integer"
+    assert "application/problem+json" in throttled["content"]

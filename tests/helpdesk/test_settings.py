@@ -212,6 +212,8 @@ def test_production_refuses_sqlite(tmp_path: Path) -> None:
     [
         ("TIME_ZONE", "Mars/Olympus", "TIME_ZONE='Mars/Olympus' is not an IANA time zone"),
         ("DEFAULT_CURRENCY", "euro", "DEFAULT_CURRENCY='euro' is not an ISO 4217 code"),
+        ("DEFAULT_CURRENCY", "ZZZ", "DEFAULT_CURRENCY='ZZZ' is not an ISO 4217 code"),
+        ("DEFAULT_CURRENCY", "eur", "DEFAULT_CURRENCY='eur' is not an ISO 4217 code"),
     ],
 )
 def test_bad_values_fail_at_start_with_a_clear_message(

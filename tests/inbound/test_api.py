@@ -95,3 +95,10 @@ def test_json_is_refused_with_the_media_type_named(admin_staff: User) -> None:
     response = post(client_for(admin_staff), b'{"a": 1}', content_type="application/json")
 
     assert response.status_code == 415  # type: ignore[attr-defined]
+
+
+def test_a_body_of_whitespace_is_kept_and_quarantined(admin_staff: User) -> None:
+    response = post(client_for(admin_staff), b"\x0c\r\n")
+
+    assert response.status_code == 201
+    assert response.json()["status"] == "quarantined"

@@ -16,6 +16,7 @@ from recovery.services.followups import (
     FEEDBACK_SALT,
     MAX_ATTEMPTS,
     QUEUED_TIMEOUT,
+    UNSUBSCRIBE_SALT,
     FollowUpSendFailed,
     followup_deliver,
     followups_claim_due,
@@ -502,3 +503,22 @@ def test_one_sweep_queues_a_backlog_batch_by_batch(
 
     assert queued == 12
     assert not FollowUp.objects.filter(status=FollowUp.Status.SCHEDULED).exists()
+
+
+@pytest.mark.parametrize(
+    "payload", [[1], "f", 7, {"f": "1"}, {"f": [1]}, {"f": True}, {"f": 10**30}, {}]
+)
+@pytest.mark.parametrize(
+    ("path", "salt"), [("feedback", FEEDBACK_SALT), ("unsubscribe", UNSUBSCRIBE_SALT)]
+)
+def test_a_signed_link_of_the_wrong_shape_is_the_link_problem_page(
+    payload: object, path: str, salt: str
+) -> None:
+    token = signing.dumps(payload, salt=salt, compress=True)
+
+    response = Client().post(f"/{path}/{token}/", {"rating": "5"})
+
+    assert response.status_code == 400
+    assert b"This link is not valid" in response.content
+    assert not Feedback.objects.exists()
+    assert not FollowUpOptOut.objects.exists()

@@ -9,7 +9,12 @@ from rest_framework import serializers
 
 from core.serializers import (
     AwareDateTimeField,
+    ExistingPrimaryKeyField,
+    ExistingSlugField,
     RejectUnknownFieldsMixin,
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
 )
 from tickets import hooks, workflow
 from tickets.models import (
@@ -51,7 +56,7 @@ class TicketListSerializer(serializers.ModelSerializer):
     reference = serializers.CharField(read_only=True)
     customer = CustomerBriefSerializer(read_only=True)
     queue: serializers.SlugRelatedField[Queue] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
+        slug_field="slug", read_only=True, allow_null=True
     )
     assignee = PersonSerializer(read_only=True, allow_null=True)
 
@@ -104,6 +109,21 @@ class EventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class DetailSectionField(serializers.Field):
+    """A member of the detail that another app renders (tickets.hooks), with
+    the schema that app gives for it."""
+
+    def __init__(self, section: str) -> None:
+        super().__init__(source="*", read_only=True)
+        self.section = section
+        schema = hooks.detail_section_schema(section)
+        if schema is not None:
+            extend_schema_field(schema)(self)  # type: ignore[type-var]  # an instance
+
+    def to_representation(self, ticket: Ticket) -> Any:
+        return hooks.render_detail_section(self.section, ticket)
+
+
 class TicketDetailSerializer(TicketListSerializer):
     available_transitions = serializers.SerializerMethodField()
     missing_steps = serializers.SerializerMethodField()
@@ -131,9 +151,12 @@ class TicketDetailSerializer(TicketListSerializer):
         )
         read_only_fields = fields
 
-    def to_representation(self, instance: Ticket) -> Any:
+    def get_fields(self) -> dict[str, serializers.Field]:
         # Members contributed by other apps (the restitutions), see tickets.hooks.
-        return {**super().to_representation(instance), **hooks.detail_sections(instance)}
+        fields: dict[str, serializers.Field] = super().get_fields()
+        for name in hooks.detail_section_names():
+            fields[name] = DetailSectionField(name)
+        return fields
 
     def get_available_transitions(self, ticket: Ticket) -> list[str]:
         """What the caller can do now (empty where they may not act on the ticket)."""
@@ -182,20 +205,20 @@ class MessageSerializer(serializers.ModelSerializer):
 
 
 @extend_schema_field(OpenApiTypes.INT)
-class StaffField(serializers.PrimaryKeyRelatedField):
+class StaffField(ExistingPrimaryKeyField):
     def get_queryset(self) -> Any:
         return User.objects.filter(is_staff=True, is_active=True)
 
 
 class TicketCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    subject = serializers.CharField(max_length=300)
-    body = serializers.CharField()
-    kind = serializers.ChoiceField(choices=Kind.choices, default=Kind.QUESTION)
-    severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.MINOR)
-    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.EMAIL)
+    subject = StrictCharField(max_length=300)
+    body = StrictCharField()
+    kind = StrictChoiceField(choices=Kind.choices, default=Kind.QUESTION)
+    severity = StrictChoiceField(choices=Severity.choices, default=Severity.MINOR)
+    channel = StrictChoiceField(choices=Channel.choices, default=Channel.EMAIL)
     customer_email = serializers.EmailField()
-    customer_name = serializers.CharField(max_length=200)
-    queue = serializers.SlugRelatedField(
+    customer_name = StrictCharField(max_length=200)
+    queue = ExistingSlugField(
         slug_field="slug", queryset=Queue.objects.all(), required=False, allow_null=True
     )
     assignee = StaffField(required=False, allow_null=True)
@@ -207,39 +230,39 @@ class TicketUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
         "kind": "Use POST /api/v1/tickets/{id}/make-mishap/ to turn a question into a mishap.",
     }
 
-    subject = serializers.CharField(max_length=300, required=False)
-    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
-    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
-    queue = serializers.SlugRelatedField(
+    subject = StrictCharField(max_length=300, required=False)
+    severity = StrictChoiceField(choices=Severity.choices, required=False)
+    channel = StrictChoiceField(choices=Channel.choices, required=False)
+    queue = ExistingSlugField(
         slug_field="slug", queryset=Queue.objects.all(), required=False, allow_null=True
     )
     assignee = StaffField(required=False, allow_null=True)
 
 
 class MakeMishapSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    our_part = serializers.CharField(
+    our_part = StrictCharField(
         required=False, allow_blank=True, default="", max_length=MAX_TEXT_CHARS
     )
-    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    severity = StrictChoiceField(choices=Severity.choices, required=False)
 
 
 class AcknowledgeSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    message = serializers.CharField()
-    our_part = serializers.CharField(required=False, allow_blank=True, max_length=MAX_TEXT_CHARS)
+    message = StrictCharField()
+    our_part = StrictCharField(required=False, allow_blank=True, max_length=MAX_TEXT_CHARS)
 
 
 class MessageBodySerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    message = serializers.CharField()
+    message = StrictCharField()
 
 
 class CommitSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    promise = serializers.CharField()
+    promise = StrictCharField()
     due_at = AwareDateTimeField()
-    value_restated = serializers.CharField(
+    value_restated = StrictCharField(
         required=False, allow_blank=True, default="", max_length=MAX_TEXT_CHARS
     )
 
 
 class MessageCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    body = serializers.CharField()
-    public = serializers.BooleanField(default=True)
+    body = StrictCharField()
+    public = StrictBooleanField(default=True)

@@ -1,5 +1,6 @@
 """Ticket endpoints: thin views that validate, call one service, render."""
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -64,6 +65,9 @@ def _can_act(user: User, ticket: Ticket) -> bool:
     return True
 
 
+_ID = re.compile(r"^[0-9]{1,18}$")
+
+
 def _filters(params: Any) -> TicketFilters:
     errors: dict[str, str] = {}
 
@@ -73,22 +77,22 @@ def _filters(params: Any) -> TicketFilters:
             errors[name] = f"Unknown {name} {value!r}; use one of {', '.join(values)}."
         return value
 
-    def integer(name: str) -> int | None:
+    def integer(name: str, *, or_none: bool = False) -> int | None:
         value = params.get(name)
-        if value in (None, "", "none"):
+        if value is None or (or_none and value == "none"):
             return None
-        try:
-            return int(value)
-        except ValueError:
-            errors[name] = f"{name} must be a number."
+        # The schema's pattern, not int(), which also takes " 1", "+1" and "1_0".
+        if not _ID.fullmatch(value):
+            errors[name] = f"{name} must be an id (a whole number){' or none' if or_none else ''}."
             return None
+        return int(value)
 
     filters = TicketFilters(
         status=choice("status", Status.values),
         kind=choice("kind", Kind.values),
         severity=choice("severity", Severity.values),
         queue=params.get("queue"),
-        assignee=integer("assignee"),
+        assignee=integer("assignee", or_none=True),
         unassigned=params.get("assignee") == "none",
         customer=integer("customer"),
         search=(params.get("search") or "").strip() or None,
@@ -104,8 +108,12 @@ LIST_PARAMETERS = [
     OpenApiParameter("kind", enum=Kind.values),
     OpenApiParameter("severity", enum=Severity.values),
     OpenApiParameter("queue", description="Queue slug."),
-    OpenApiParameter("assignee", description="A staff user id, or `none` for unassigned."),
-    OpenApiParameter("customer", int, description="Customer id."),
+    OpenApiParameter(
+        "assignee",
+        description="A staff user id, or `none` for unassigned.",
+        pattern="^([0-9]{1,18}|none)$",
+    ),
+    OpenApiParameter("customer", description="Customer id.", pattern=_ID.pattern),
     OpenApiParameter("search", description="In subjects, messages and references (HD-000123)."),
     OpenApiParameter("ordering", enum=list(ORDERINGS)),
     OpenApiParameter(

@@ -22,6 +22,17 @@ from tickets.services.events import record_event
 from tickets.services.messages import add_agent_message, clean_body, clean_text
 
 MAX_REASON_CHARS = 2_000
+# A promise further out is no promise; it also keeps due times far from the
+# year 9999, where showing them in a zone east of UTC overflows.
+MAX_COMMITMENT_YEARS = 5
+
+
+def latest_due_at(now: datetime) -> datetime:
+    """The furthest due time a commitment made at ``now`` may have."""
+    try:
+        return now.replace(year=now.year + MAX_COMMITMENT_YEARS)
+    except ValueError:  # 29 February, in a year that has none
+        return now.replace(year=now.year + MAX_COMMITMENT_YEARS, day=28)
 
 
 def _clean_reason(reason: str) -> str:
@@ -169,13 +180,19 @@ def ticket_commit(
     *, ticket: Ticket, actor: User, promise: str, due_at: datetime, value_restated: str = ""
 ) -> Ticket:
     """Promise the customer what we will do and by when; the due time must be
-    in the future. The promise is emailed to the customer."""
+    in the future and at most MAX_COMMITMENT_YEARS ahead. The promise is
+    emailed to the customer."""
     _check_first(ticket, actor, "commit")
     promise = clean_body(promise, field="promise")
     if timezone.is_naive(due_at):
         raise RuleViolation("The due time needs a time zone offset.", field="due_at")
-    if due_at <= timezone.now():
+    now = timezone.now()
+    if due_at <= now:
         raise RuleViolation("The due time must be in the future.", field="due_at")
+    if due_at > latest_due_at(now):
+        raise RuleViolation(
+            f"The due time must be at most {MAX_COMMITMENT_YEARS} years ahead.", field="due_at"
+        )
     value_restated = clean_text(value_restated, field="value_restated", required=False)
 
     def apply(t: Ticket, now: datetime, from_status: str) -> dict[str, Any]:
