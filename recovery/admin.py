@@ -31,6 +31,7 @@ from recovery.models import (
     WebhookEndpoint,
 )
 from recovery.services.followups_plans import followup_plan_set, plan_steps_clean
+from recovery.services.webhooks import MIN_SECRET_CHARS, webhook_endpoint_save
 
 
 @admin.register(ProcessFix)
@@ -91,8 +92,8 @@ class WebhookEndpointForm(forms.ModelForm):
 
     def clean_secret(self) -> str:
         secret: str = self.cleaned_data["secret"]
-        if len(secret) < 16:
-            raise forms.ValidationError("Use a secret of at least 16 characters.")
+        if len(secret) < MIN_SECRET_CHARS:
+            raise forms.ValidationError(f"Use a secret of at least {MIN_SECRET_CHARS} characters.")
         return secret
 
 
@@ -100,6 +101,21 @@ class WebhookEndpointForm(forms.ModelForm):
 class WebhookEndpointAdmin(admin.ModelAdmin):
     form = WebhookEndpointForm
     list_display = ("url", "active", "created_at")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Its deliveries are the record of what was sent: switch it off instead.
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        saved = webhook_endpoint_save(
+            endpoint=obj if change else None,
+            url=data["url"],
+            secret=data["secret"],
+            events=list(data["events"]),
+            active=data["active"],
+        )
+        obj.pk = saved.pk
 
 
 class AttemptInline(admin.TabularInline):

@@ -1,7 +1,7 @@
 """Django's admin (the admin role only) shows tickets read-only: every change
 goes through the services (the API and the console), so the admin cannot skip
-a step. Queues and timeliness targets are configuration and are edited here,
-queues through their services."""
+a step. Queues and timeliness targets are configuration, edited here through
+their services."""
 
 from typing import Any
 
@@ -10,7 +10,7 @@ from django.http import HttpRequest
 
 from core.admin import ReadOnlyAdmin
 from tickets.models import Alert, Message, Queue, SeverityTarget, Ticket, TicketEvent
-from tickets.services import queue_create, queue_update
+from tickets.services import queue_create, queue_update, severity_target_set
 
 
 class MessageInline(admin.TabularInline):
@@ -88,9 +88,18 @@ class QueueAdmin(admin.ModelAdmin):
 @admin.register(SeverityTarget)
 class SeverityTargetAdmin(admin.ModelAdmin):
     list_display = ("severity", "acknowledge_within", "apologize_within")
+    # One row per severity, made by a migration: only its targets change.
+    readonly_fields = ("severity",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        severity_target_set(
+            target=obj,
+            acknowledge_within=form.cleaned_data["acknowledge_within"],
+            apologize_within=form.cleaned_data["apologize_within"],
+        )

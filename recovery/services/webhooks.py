@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from core.delivery import claimable, waiting_since
+from core.errors import RuleViolation
 from recovery.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 SIGNATURE_HEADER = "X-Helpdesk-Signature"
@@ -24,6 +26,41 @@ TIMEOUT_SECONDS = 5
 MAX_ATTEMPTS = 8
 CLAIM_TIMEOUT = timedelta(minutes=5)
 REQUEUE_AFTER = timedelta(minutes=45)  # longer than the longest retry wait
+
+
+MIN_SECRET_CHARS = 16
+
+
+@transaction.atomic
+def webhook_endpoint_save(
+    *,
+    endpoint: WebhookEndpoint | None,
+    url: str,
+    secret: str,
+    events: list[str],
+    active: bool,
+) -> WebhookEndpoint:
+    """Add a receiver of signed events (``endpoint`` None) or change one. Its
+    address is http(s), its secret long enough to sign with, and it asks only
+    for events the desk sends."""
+    if not url.startswith(("https://", "http://")):
+        raise RuleViolation("Use an http or https address.", field="url")
+    if len(secret) < MIN_SECRET_CHARS:
+        raise RuleViolation(
+            f"Use a secret of at least {MIN_SECRET_CHARS} characters.", field="secret"
+        )
+    unknown = sorted(set(events) - set(WebhookEndpoint.Event.values))
+    if unknown or not events:
+        raise RuleViolation(
+            f"Choose events among {', '.join(WebhookEndpoint.Event.values)}.", field="events"
+        )
+    if endpoint is None or endpoint.pk is None:
+        saved = WebhookEndpoint(created_at=timezone.now())
+    else:
+        saved = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    saved.url, saved.secret, saved.events, saved.active = url, secret, sorted(events), active
+    saved.save()
+    return saved
 
 
 def webhook_emit(*, event: str, data: dict[str, Any]) -> list[WebhookDelivery]:

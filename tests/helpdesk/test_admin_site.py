@@ -1,6 +1,7 @@
 """Django's admin (/admin/) is the admin role's: agents and supervisors, who
 are staff accounts too, get its login page and no data from any model."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -291,3 +292,45 @@ def test_a_deactivated_member_of_staff_cannot_sign_in_to_the_console(admin_staff
     assert response.status_code == 200
     assert "_auth_user_id" not in Client().session
     assert "Please enter the correct username and password" in response.content.decode()
+
+
+def test_timeliness_targets_are_saved_through_their_service(admin_staff: User) -> None:
+    from tickets.models import SeverityTarget
+
+    target = SeverityTarget.objects.get(severity="major")
+    client = client_for(admin_staff)
+
+    saved = client.post(
+        admin_url(SeverityTarget, "change", target.pk),
+        {"acknowledge_within": "01:00:00", "apologize_within": "04:00:00"},
+    )
+    refused = client.post(
+        admin_url(SeverityTarget, "change", target.pk),
+        {"acknowledge_within": "05:00:00", "apologize_within": "04:00:00"},
+    )
+
+    assert saved.status_code == 302
+    assert refused.status_code == 200
+    assert "cannot come before the acknowledgement target" in refused.content.decode()
+    target.refresh_from_db()
+    assert (target.acknowledge_within, target.apologize_within) == (
+        timedelta(hours=1),
+        timedelta(hours=4),
+    )
+
+
+def test_webhook_endpoints_are_saved_through_their_service(admin_staff: User) -> None:
+    response = client_for(admin_staff).post(
+        admin_url(WebhookEndpoint, "add"),
+        {
+            "url": "https://shop.example/hooks",
+            "secret": "a-secret-long-enough",
+            "events": ["restitution.voided", "restitution.granted"],
+            "active": "on",
+        },
+    )
+
+    assert response.status_code == 302
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.events == ["restitution.granted", "restitution.voided"]
+    assert endpoint.active

@@ -12,7 +12,7 @@ from tickets.services.lifecycle import (
     ticket_restore,
 )
 from tickets.services.messages import message_create, message_receive
-from tickets.services.queues import queue_create, queue_update
+from tickets.services.queues import queue_create, queue_update, severity_target_set
 from tickets.services.tickets import ticket_convert_to_mishap, ticket_create, ticket_update
 from tickets.services.timeliness import tickets_close_quiet, timeliness_check
 
@@ -25,6 +25,7 @@ __all__ = [
     "messages_requeue_stalled",
     "queue_create",
     "queue_update",
+    "severity_target_set",
     "ticket_acknowledge",
     "ticket_apologize",
     "ticket_close",
