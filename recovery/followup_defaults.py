@@ -15,7 +15,8 @@ WHAT_HAPPENED = (
 )
 FIXES = (
     "{% if process_fixes %}We have also changed how we work, so that it does not happen "
-    "again:{% for fix in process_fixes %}\n- {{ fix.failsafe_change }}{% endfor %}\n\n{% endif %}"
+    "again:{% for fix in process_fixes %}\n- {{ fix.failsafe_change }} (done on {{ fix.done_on }})"
+    "{% endfor %}\n\n{% endif %}"
 )
 DEFAULT_STEPS = (
     (

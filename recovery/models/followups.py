@@ -20,7 +20,7 @@ class FollowUpPlan(models.Model):
 class FollowUpPlanStep(models.Model):
     """One check-in: how many days after resolution, and what it says. The
     templates may use {{ customer.name }}, {{ ticket }}, {{ commitment }},
-    {{ restitutions }} and {{ process_fixes }}."""
+    {{ restitutions }} and {{ process_fixes }} (the done ones only)."""
 
     plan = models.ForeignKey(FollowUpPlan, on_delete=models.CASCADE, related_name="steps")
     offset_days = models.PositiveSmallIntegerField()

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from email.utils import formataddr
 from functools import lru_cache
 from time import monotonic as time_monotonic
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -24,6 +24,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Customer, User
+from core.dates import customer_date
 from core.delivery import claimable
 from core.errors import DomainError, RuleViolation
 from recovery.followup_defaults import DEFAULT_STEPS, QUESTION_STEPS
@@ -395,7 +396,7 @@ def email_contexts(followups: Sequence[FollowUp]) -> dict[int, dict[str, Any]]:
     """What each follow-up's templates may say, by follow-up id: plain values,
     never model instances, so a template cannot reach further
     (``ticket.assignee.password``). Three queries (commitments, restitutions
-    in force, process fixes) whatever the number of follow-ups; read their
+    in force, process fixes done) whatever the number of follow-ups; read their
     tickets and customers with ``select_related("ticket__customer")``."""
     ticket_ids = {followup.ticket_id for followup in followups}
     if not ticket_ids:
@@ -411,12 +412,20 @@ def email_contexts(followups: Sequence[FollowUp]) -> dict[int, dict[str, Any]]:
         status__in=[Restitution.Status.GRANTED, Restitution.Status.APPROVED],
     ):
         restitutions[restitution.ticket_id].append(restitution)
-    fixes: dict[int, list[str]] = defaultdict(list)
-    # In the fixes' own order (newest first), as ticket.process_fixes.all() lists them.
-    for ticket_id, failsafe_change in ProcessFix.objects.filter(tickets__in=ticket_ids).values_list(
-        "tickets", "failsafe_change"
+    fixes: dict[int, list[DoneFix]] = defaultdict(list)
+    # Only fixes done by now: this runs as the mail goes out, so a fix merely
+    # proposed, still under way, or dropped since the plan was scheduled is
+    # never announced as a change we made. In the fixes' own order (newest
+    # first), as ticket.process_fixes.all() lists them.
+    for ticket_id, failsafe_change, done_at in (
+        ProcessFix.objects.filter(tickets__in=ticket_ids)
+        .filter(status=ProcessFix.Status.DONE)
+        .values_list("tickets", "failsafe_change", "done_at")
     ):
-        fixes[ticket_id].append(failsafe_change)
+        # process_fix_set_status dates every fix it marks done; one without
+        # a date is not told rather than told without its day.
+        if done_at is not None:
+            fixes[ticket_id].append(DoneFix(failsafe_change, done_at))
     return {
         followup.pk: _context(
             followup,
@@ -428,12 +437,19 @@ def email_contexts(followups: Sequence[FollowUp]) -> dict[int, dict[str, Any]]:
     }
 
 
+class DoneFix(NamedTuple):
+    """A process fix a follow-up may announce: what changed, and when it was done."""
+
+    failsafe_change: str
+    done_at: datetime
+
+
 def _context(
     followup: FollowUp,
     *,
     commitment: Commitment | None,
     restitutions: list[Restitution],
-    fixes: list[str],
+    fixes: list[DoneFix],
 ) -> dict[str, Any]:
     ticket = followup.ticket
     return {
@@ -457,7 +473,15 @@ def _context(
             }
             for r in restitutions
         ],
-        "process_fixes": [{"failsafe_change": change} for change in fixes],
+        "process_fixes": [
+            {
+                "failsafe_change": fix.failsafe_change,
+                # The day as the customer lived it: a fix done late on the 8th
+                # in UTC was done on the 9th in Tokyo.
+                "done_on": customer_date(fix.done_at, followup.customer.zone),
+            }
+            for fix in fixes
+        ],
     }
 
 

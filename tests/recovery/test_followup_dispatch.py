@@ -15,10 +15,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
-from recovery.models import FollowUp, Restitution
+from recovery.models import FollowUp, ProcessFix, Restitution
 from recovery.services import followups as service
-from recovery.services import process_fix_create, restitution_grant
+from recovery.services import process_fix_create, process_fix_set_status, restitution_grant
 from recovery.services.followups import (
+    DoneFix,
     _context,
     build_followup_email,
     email_contexts,
@@ -235,7 +236,10 @@ def per_ticket_context(followup: FollowUp) -> dict[str, Any]:
                 status__in=[Restitution.Status.GRANTED, Restitution.Status.APPROVED]
             )
         ),
-        fixes=[fix.failsafe_change for fix in ticket.process_fixes.all()],
+        fixes=[
+            DoneFix(fix.failsafe_change, fix.done_at)
+            for fix in ticket.process_fixes.filter(status=ProcessFix.Status.DONE)
+        ],
     )
 
 
@@ -262,13 +266,23 @@ def test_the_batch_writes_each_email_as_its_own_tickets_rows_say(supervisor: Use
         )
     for change in ("Pick lists are scanned.", "Two people check each parcel."):
         # Linked to a ticket outside the batch too: it must not leak into it.
-        process_fix_create(
+        fix = process_fix_create(
             actor=supervisor,
             title=change,
             root_cause="Wrong shelf.",
             failsafe_change=change,
             tickets=[rich, other],
         )
+        for status in ("in_progress", "done"):
+            process_fix_set_status(fix=fix, actor=supervisor, status=status)
+    # Only done fixes are told: one still proposed stays out of every email.
+    process_fix_create(
+        actor=supervisor,
+        title="Not yet",
+        root_cause="Wrong shelf.",
+        failsafe_change="Shelves get labels.",
+        tickets=[rich],
+    )
     ids = queued(plain, rich, per_ticket=3)
     followups = list(
         FollowUp.objects.select_related("customer", "ticket__customer").filter(pk__in=ids)

@@ -6,12 +6,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.core import signing
+from django.core import mail, signing
+from django.core.mail import EmailMultiAlternatives
 from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
-from recovery.models import Feedback, FollowUp, FollowUpOptOut, FollowUpPlan
+from recovery.models import Feedback, FollowUp, FollowUpOptOut, FollowUpPlan, ProcessFix
+from recovery.services import process_fix_create, process_fix_set_status
 from recovery.services.followups import (
     FEEDBACK_SALT,
     MAX_ATTEMPTS,
@@ -20,6 +22,7 @@ from recovery.services.followups import (
     FollowUpSendFailed,
     followup_deliver,
     followups_claim_due,
+    followups_deliver,
     links_for,
     morning_slot,
     tickets_restore_finished,
@@ -522,3 +525,83 @@ def test_a_signed_link_of_the_wrong_shape_is_the_link_problem_page(
     assert b"This link is not valid" in response.content
     assert not Feedback.objects.exists()
     assert not FollowUpOptOut.objects.exists()
+
+
+# --- Process fixes: told only once done, checked as the mail goes out ---------------------------
+
+CHANGE = "Every charge now carries an idempotency key."
+
+
+def fix_for(ticket: Ticket, *statuses: str) -> ProcessFix:
+    """A fix linked to ``ticket``, moved through ``statuses`` by its owner."""
+    assert ticket.assignee is not None
+    fix = process_fix_create(
+        actor=ticket.assignee,
+        title="Idempotent charges",
+        root_cause="A retried payment charged twice.",
+        failsafe_change=CHANGE,
+        tickets=[ticket],
+    )
+    for status in statuses:
+        fix = process_fix_set_status(fix=fix, actor=ticket.assignee, status=status)
+    return fix
+
+
+def send_all(ticket: Ticket) -> list[EmailMultiAlternatives]:
+    """Every follow-up of ``ticket`` sent now, through the sweep and the batch."""
+    ids = [followup.pk for followup in make_due(ticket)]
+    mail.outbox.clear()
+    followups_claim_due()
+    assert followups_deliver(followup_ids=ids).sent == ids
+    return list(mail.outbox)
+
+
+def both_bodies(email: EmailMultiAlternatives) -> list[str]:
+    [(html, mimetype)] = email.alternatives
+    assert mimetype == "text/html"
+    return [str(email.body), str(html)]
+
+
+@pytest.mark.parametrize(
+    "statuses",
+    [(), ("in_progress",), ("dropped",), ("in_progress", "dropped")],
+    ids=["proposed", "in progress", "dropped", "dropped while in progress"],
+)
+def test_a_fix_not_done_is_never_told_to_the_customer(statuses: tuple[str, ...]) -> None:
+    ticket = rebuilding()
+    fix_for(ticket, *statuses)
+
+    emails = send_all(ticket)
+
+    assert len(emails) == 3
+    for email in emails:
+        for body in both_bodies(email):
+            assert "idempotency key" not in body
+            assert "changed how we work" not in body
+
+
+def test_a_done_fix_is_told_with_the_day_it_was_done_in_the_customers_zone() -> None:
+    ticket = rebuilding("Asia/Tokyo")
+    # 23:30 on 30 November in UTC is already 1 December in Tokyo.
+    with time_machine.travel(datetime(2026, 11, 30, 23, 30, tzinfo=UTC), tick=False):
+        fix_for(ticket, "in_progress", "done")
+
+    day_1, day_7, day_30 = send_all(ticket)
+
+    assert "idempotency key" not in day_1.body  # the day-1 check-in tells no fixes
+    for email in (day_7, day_30):
+        for body in both_bodies(email):
+            assert "We have also changed how we work" in body
+            assert f"{CHANGE} (done on 1 December 2026)" in body
+            assert "30 November" not in body
+
+
+def test_a_fix_dropped_after_the_follow_ups_were_scheduled_is_not_told() -> None:
+    ticket = rebuilding()
+    fix = fix_for(ticket, "in_progress")
+    assert ticket.followups.count() == 3  # scheduled while the fix was under way
+    process_fix_set_status(fix=fix, actor=ticket.assignee, status="dropped")
+
+    emails = send_all(ticket)
+
+    assert all("idempotency key" not in body for e in emails for body in both_bodies(e))
