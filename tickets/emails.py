@@ -7,7 +7,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from tickets.models import Message
+from core.dates import customer_datetime
+from tickets.models import Commitment, Message
 
 # Enough ancestors for any mail client to thread; long chains get trimmed
 # from the middle, keeping the first (RFC 5322, section 3.6.4).
@@ -34,6 +35,24 @@ def thread_ids(message: Message) -> list[str]:
     return [mid for mid in earlier if mid]
 
 
+def promised_due(message: Message) -> dict[str, str] | None:
+    """For a commitment's message, the due time promised with it, as the
+    customer reads it: the wall time in their zone, and the zone's name."""
+    if message.step != "commit":
+        return None
+    # ticket_commit creates the commitment just before its message, in one
+    # transaction; a later commitment (after a reopen) comes after it.
+    commitment = (
+        Commitment.objects.filter(ticket_id=message.ticket_id, created_at__lte=message.created_at)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if commitment is None:
+        return None
+    zone = message.ticket.customer.zone
+    return {"when": customer_datetime(commitment.due_at, zone), "zone": zone.key}
+
+
 def build_ticket_email(message: Message) -> EmailMultiAlternatives:
     ticket = message.ticket
     customer = ticket.customer
@@ -46,6 +65,7 @@ def build_ticket_email(message: Message) -> EmailMultiAlternatives:
         "ticket": ticket,
         "customer": customer,
         "heading": STEP_HEADINGS.get(message.step, ""),
+        "due": promised_due(message),
         "agent_name": message.author.get_full_name() or message.author.username
         if message.author
         else "",

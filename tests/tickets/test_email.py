@@ -15,11 +15,11 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import Customer
-from tests.factories import TicketFactory
+from tests.factories import TicketFactory, advance
 from tests.smtp import SmtpSink
 from tickets.emails import MAX_REFERENCES
-from tickets.models import Message, Ticket
-from tickets.services import message_create, ticket_acknowledge
+from tickets.models import Kind, Message, Ticket
+from tickets.services import message_create, ticket_acknowledge, ticket_commit
 from tickets.services.delivery import (
     CLAIM_TIMEOUT,
     MAX_ATTEMPTS,
@@ -208,6 +208,35 @@ def test_a_message_that_cannot_be_encoded_fails_for_good_without_retrying(
     assert "newlines" in message.delivery_error
     assert smtp_sink.received == []
     assert message_deliver(message_id=message.pk) is False
+
+
+@pytest.mark.django_db
+def test_the_commitment_email_holds_the_due_time_in_the_customers_zone() -> None:
+    ticket = ticket_for_maria(kind=Kind.MISHAP)
+    Customer.objects.filter(pk=ticket.customer_id).update(time_zone="America/Sao_Paulo")
+    with time_machine.travel(T0, tick=False):
+        ticket = advance(ticket, to="apologized")
+        ticket_commit(
+            ticket=ticket,
+            actor=ticket.assignee,
+            promise="A new vase ships by courier.",
+            # 01:30 on the 12th in UTC is still the evening of the 11th in São Paulo.
+            due_at=datetime(2025, 3, 12, 1, 30, tzinfo=UTC),
+        )
+    acknowledgement = ticket.messages.get(step="acknowledge")
+    commitment = ticket.messages.get(step="commit")
+
+    for message in (acknowledgement, commitment):
+        assert message_deliver(message_id=message.pk) is True
+
+    told_ack, told_commit = mail.outbox
+    [(html, _)] = told_commit.alternatives
+    promised = "We will have done this by Tuesday 11 March 2025, 22:30 (America/Sao_Paulo)."
+    for body in (told_commit.body, html):
+        assert "A new vase ships by courier." in body
+        assert promised in body
+        assert "12 March" not in body
+    assert "We will have done this" not in told_ack.body
 
 
 # --- What is sent at all ---------------------------------------------------------------
