@@ -68,6 +68,21 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
     return clean_env(tmp_path, "helpdesk.settings.production", **values)
 
 
+@pytest.mark.parametrize("slashes", ["///", "////"])
+def test_a_filemail_url_with_an_absolute_path_keeps_it_absolute(
+    tmp_path: Path, slashes: str
+) -> None:
+    # filemail:///srv/mail is the usual form; four slashes were our old default.
+    folder = tmp_path / "sent mail"
+    url = f"filemail:{slashes}{str(folder).lstrip('/')}".replace(" ", "%20")
+    env = clean_env(tmp_path, "helpdesk.settings.local", EMAIL_URL=url)
+
+    loaded = probe(env)
+
+    assert loaded["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert loaded["EMAIL_FILE_PATH"] == str(folder)
+
+
 def test_local_mode_needs_no_services(tmp_path: Path) -> None:
     loaded = probe(clean_env(tmp_path, "helpdesk.settings.local"))
 
