@@ -355,10 +355,12 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Helpdesk <help@localhost
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 
-# The domain of our Message-IDs, so replies thread back to us.
+# The domain of our Message-IDs, so replies thread back to us. A from address
+# without one ("help") gives localhost, which production refuses.
+_from_address = parseaddr(DEFAULT_FROM_EMAIL)[1]
 HELPDESK_EMAIL_DOMAIN = env(
     "HELPDESK_EMAIL_DOMAIN",
-    default=parseaddr(DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost",
+    default=("@" in _from_address and _from_address.rpartition("@")[2]) or "localhost",
 )
 
 # --- Ticket lifecycle -----------------------------------------------------------------
