@@ -19,8 +19,9 @@ from accounts.models import User
 from core.errors import PayloadTooLarge, RuleViolation
 from inbound.models import InboundEmail
 from inbound.parsing import ParsedEmail, parse, sanitize_html
-from inbound.threading import find_ticket, our_domain_ids
+from inbound.threading import find_ticket
 from tickets import workflow
+from tickets.message_ids import is_our_message_id
 from tickets.models import Channel, Message, Queue, Ticket
 from tickets.services.messages import MAX_BODY_CHARS, receive_customer_message
 from tickets.services.tickets import open_ticket
@@ -149,7 +150,7 @@ def inbound_process_stalled(*, older_than: timedelta = timedelta(minutes=5)) -> 
 
 
 def _handle(email: InboundEmail, parsed: ParsedEmail) -> None:
-    if parsed.message_id and our_domain_ids([parsed.message_id]):
+    if is_our_message_id(parsed.message_id):
         _ignore(email, "our own outgoing message came back")
     elif parsed.automatic:
         _ignore(email, f"automatic message ({parsed.automatic})")

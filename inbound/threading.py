@@ -10,6 +10,8 @@ from tickets.models.ticket import ticket_id_from_reference
 
 
 def our_domain_ids(ids: list[str]) -> list[str]:
+    # For threading only, so that IDs issued before they were signed still
+    # thread; whether a message is ours is tickets.message_ids.is_our_message_id.
     suffix = f"@{settings.HELPDESK_EMAIL_DOMAIN}>".lower()
     return [i for i in ids if i.lower().endswith(suffix)]
 

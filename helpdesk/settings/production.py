@@ -9,7 +9,14 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from helpdesk.settings.base import *  # noqa: F403
-from helpdesk.settings.base import DATABASES, MIDDLEWARE, REST_FRAMEWORK, STORAGES, env
+from helpdesk.settings.base import (
+    DATABASES,
+    HELPDESK_EMAIL_DOMAIN,
+    MIDDLEWARE,
+    REST_FRAMEWORK,
+    STORAGES,
+    env,
+)
 
 _REQUIRED = (
     "SECRET_KEY",
@@ -18,6 +25,7 @@ _REQUIRED = (
     "REDIS_URL",
     "EMAIL_URL",
     "HELPDESK_PUBLIC_URL",
+    "DEFAULT_FROM_EMAIL",
 )
 _missing = [name for name in _REQUIRED if not os.environ.get(name)]
 if _missing:
@@ -31,6 +39,19 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 if not os.environ["HELPDESK_PUBLIC_URL"].startswith("https://"):
     # RFC 8058 one-click unsubscribe requires https, and so do our signed links.
     raise ImproperlyConfigured("HELPDESK_PUBLIC_URL must be the desk's https:// address.")
+
+if HELPDESK_EMAIL_DOMAIN.strip().rstrip(".").lower() == "localhost":
+    # Customers' mail clients write Message-IDs @localhost too, and replies
+    # to mail from localhost go nowhere: the desk needs a domain of its own.
+    _source = (
+        "HELPDESK_EMAIL_DOMAIN"
+        if os.environ.get("HELPDESK_EMAIL_DOMAIN")
+        else "The domain of DEFAULT_FROM_EMAIL"
+    )
+    raise ImproperlyConfigured(
+        f"{_source} is localhost (or missing): set it to the desk's own mail domain "
+        "(e.g. DEFAULT_FROM_EMAIL='Helpdesk <help@desk.example.com>')."
+    )
 
 DEBUG = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)

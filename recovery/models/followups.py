@@ -3,6 +3,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from tickets.message_ids import our_message_id
+from tickets.models.ticket import REFERENCE_PREFIX
+
 
 class FollowUpPlan(models.Model):
     """The check-ins after a mishap of one severity; supervisors edit them."""
@@ -120,7 +123,9 @@ class FollowUp(models.Model):
     @property
     def message_id(self) -> str:
         """Stable across retries, so a resend is recognisable as the same mail."""
-        return f"<followup-{self.pk}.HD-{self.ticket_id:06d}@{settings.HELPDESK_EMAIL_DOMAIN}>"
+        return our_message_id(
+            reference=f"{REFERENCE_PREFIX}{self.ticket_id:06d}", unique=f"followup-{self.pk}"
+        )
 
     @property
     def is_pending(self) -> bool:

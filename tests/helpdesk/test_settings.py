@@ -24,6 +24,8 @@ _SERVICE_VARS = (
     "DEFAULT_CURRENCY",
     "DJANGO_SETTINGS_MODULE",
     "HELPDESK_PUBLIC_URL",
+    "DEFAULT_FROM_EMAIL",
+    "HELPDESK_EMAIL_DOMAIN",
     # Set by the browser tests for the rest of the session (tests/browser.py);
     # a deployment never has it, and check --deploy warns about it.
     "DJANGO_ALLOW_ASYNC_UNSAFE",
@@ -63,9 +65,25 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "REDIS_URL": "redis://cache.internal:6379/0",
         "EMAIL_URL": "smtp+tls://mailer:pw@smtp.example.com:587",
         "HELPDESK_PUBLIC_URL": "https://desk.example.com",
+        "DEFAULT_FROM_EMAIL": "Desk <help@desk.example.com>",
     }
     values.update(overrides)
     return clean_env(tmp_path, "helpdesk.settings.production", **values)
+
+
+@pytest.mark.parametrize("slashes", ["///", "////"])
+def test_a_filemail_url_with_an_absolute_path_keeps_it_absolute(
+    tmp_path: Path, slashes: str
+) -> None:
+    # filemail:///srv/mail is the usual form; four slashes were our old default.
+    folder = tmp_path / "sent mail"
+    url = f"filemail:{slashes}{str(folder).lstrip('/')}".replace(" ", "%20")
+    env = clean_env(tmp_path, "helpdesk.settings.local", EMAIL_URL=url)
+
+    loaded = probe(env)
+
+    assert loaded["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert loaded["EMAIL_FILE_PATH"] == str(folder)
 
 
 def test_local_mode_needs_no_services(tmp_path: Path) -> None:
@@ -187,6 +205,34 @@ def test_production_refuses_to_start_without_its_variables(tmp_path: Path) -> No
 
     assert result.returncode != 0
     assert "need these environment variables: SECRET_KEY, REDIS_URL" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_from_address(tmp_path: Path) -> None:
+    env = production_env(tmp_path)
+    del env["DEFAULT_FROM_EMAIL"]
+
+    result = run(["-m", "tests.helpdesk.settings_probe"], env)
+
+    assert result.returncode != 0
+    assert "need these environment variables: DEFAULT_FROM_EMAIL" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"DEFAULT_FROM_EMAIL": "Helpdesk <help@localhost>"}, "domain of DEFAULT_FROM_EMAIL"),
+        ({"DEFAULT_FROM_EMAIL": "help"}, "domain of DEFAULT_FROM_EMAIL"),
+        ({"HELPDESK_EMAIL_DOMAIN": "LocalHost"}, "HELPDESK_EMAIL_DOMAIN"),
+    ],
+)
+def test_production_refuses_localhost_as_the_mail_domain(
+    tmp_path: Path, overrides: dict[str, str], named: str
+) -> None:
+    # Customers' clients write Message-IDs @localhost too (issue 14).
+    result = run(["-m", "tests.helpdesk.settings_probe"], production_env(tmp_path, **overrides))
+
+    assert result.returncode != 0
+    assert f"{named} is localhost" in result.stderr
 
 
 def test_production_refuses_a_public_address_without_https(tmp_path: Path) -> None:

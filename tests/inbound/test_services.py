@@ -4,8 +4,10 @@ from django.core import mail
 from accounts.models import Customer, User
 from inbound.models import InboundEmail
 from inbound.services import inbound_discard, inbound_receive, inbound_retry
+from recovery.models import FollowUp
 from tests.factories import TicketFactory, advance
 from tests.inbound.mail import raw_email
+from tickets.emails import build_ticket_email
 from tickets.models import Kind, Message, Status, Ticket
 from tickets.services import message_create
 
@@ -180,13 +182,78 @@ def test_a_bounce_from_the_mailer_daemon_is_ignored() -> None:
     assert not Ticket.objects.exists()
 
 
-def test_our_own_message_coming_back_is_ignored(settings: object) -> None:
-    ours = f"<abc.HD-000001@{settings.HELPDESK_EMAIL_DOMAIN}>"  # type: ignore[attr-defined]
+def test_our_own_message_coming_back_is_ignored(agent: User) -> None:
+    ticket = TicketFactory(actor=agent, customer_email="pat@example.com")
+    ours = message_create(ticket=ticket, actor=agent, body="We are on it.", public=True)
 
-    email = receive(raw_email(message_id=ours))
+    # Exactly as the desk sent it, delivered back to its own mailbox.
+    email = receive(bytes(build_ticket_email(ours).message()))
 
     assert email.status == InboundEmail.Status.IGNORED
     assert "our own" in email.reason
+    assert ticket.messages.count() == 2  # the customer's first message and ours
+
+
+def test_our_own_followup_coming_back_is_ignored(agent: User) -> None:
+    ticket = TicketFactory(actor=agent, customer_email="pat@example.com")
+    followup = FollowUp(pk=5, ticket=ticket)
+
+    email = receive(raw_email(sender="help@localhost", message_id=followup.message_id))
+
+    assert email.status == InboundEmail.Status.IGNORED
+
+
+# With the default from address the desk's domain is localhost, which
+# customers' mail clients put in their Message-IDs too (issue 14).
+@pytest.mark.parametrize(
+    "message_id",
+    [
+        "<20261203100744.1234.99@localhost>",
+        "<abc.HD-000001@localhost>",
+        # Our form, but unsigned: not ours either.
+        "<hd.HD-000001.0123456789abcdef0123.0123456789abcdef@localhost>",
+    ],
+)
+def test_a_customers_message_id_on_our_domain_opens_a_ticket(
+    settings: object, message_id: str
+) -> None:
+    settings.HELPDESK_EMAIL_DOMAIN = "localhost"  # type: ignore[attr-defined]
+
+    email = receive(raw_email(message_id=message_id))
+
+    assert (email.status, email.outcome) == (InboundEmail.Status.PROCESSED, Outcome.NEW_TICKET)
+    assert email.ticket is not None
+    assert email.ticket.messages.get().email_message_id == message_id
+
+
+def test_a_customers_reply_with_a_message_id_on_our_domain_threads(
+    settings: object, agent: User
+) -> None:
+    settings.HELPDESK_EMAIL_DOMAIN = "localhost"  # type: ignore[attr-defined]
+    ticket = TicketFactory(actor=agent, customer_email="pat@example.com")
+    ours = message_create(ticket=ticket, actor=agent, body="We are on it.", public=True)
+
+    email = receive(
+        raw_email(
+            message_id="<20261203100744.1234.99@localhost>",
+            in_reply_to=ours.email_message_id,
+            body="Thanks!",
+        )
+    )
+
+    assert (email.ticket, email.outcome) == (ticket, Outcome.REPLY)
+    assert ticket.messages.latest("id").body == "Thanks!"
+
+
+def test_a_reply_to_a_message_id_of_the_old_form_still_threads(agent: User) -> None:
+    # Sent before Message-IDs were signed: make_msgid(idstring=reference).
+    ticket = TicketFactory(actor=agent, customer_email="pat@example.com")
+    old = f"<176479.42.1234.{ticket.reference}@localhost>"
+    Message.objects.filter(ticket=ticket).update(email_message_id=old)
+
+    email = receive(raw_email(sender="eve@example.com", in_reply_to=old, body="Thanks!"))
+
+    assert (email.ticket, email.outcome) == (ticket, Outcome.REPLY)
 
 
 def test_a_second_delivery_of_the_same_message_is_ignored() -> None:

@@ -1,12 +1,11 @@
 from collections.abc import Sequence
 
-from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.core.mail import make_msgid
 from django.db import transaction
 
 from accounts.models import User
 from core.errors import RuleViolation
+from tickets.message_ids import our_message_id
 from tickets.models import Message, Ticket
 from tickets.services.access import ensure_can_act
 from tickets.services.attachments import add_attachments, clean_attachments
@@ -61,11 +60,7 @@ def add_agent_message(
         author=author,
         body=body,
         step=step,
-        email_message_id=(
-            make_msgid(idstring=ticket.reference, domain=settings.HELPDESK_EMAIL_DOMAIN)
-            if public
-            else None
-        ),
+        email_message_id=our_message_id(reference=ticket.reference) if public else None,
         delivery_status=Message.Delivery.PENDING if public else Message.Delivery.NOT_SENT,
     )
     if public:
