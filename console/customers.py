@@ -8,7 +8,6 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path
-from django.utils import timezone
 
 from accounts.models import Customer
 from console import selectors
@@ -85,7 +84,6 @@ def customer_view(request: HttpRequest, pk: int) -> HttpResponse:
     context: dict[str, Any] = {
         "title": customer.name or customer.email,
         "customer": customer,
-        "local_now": timezone.localtime(timezone.now(), customer.zone),
         "opt_out": opt_out,
         "tickets": tickets,
         "hidden_count": customer.ticket_count - len(tickets),  # type: ignore[attr-defined]
