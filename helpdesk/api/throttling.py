@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 from helpdesk.api.problems import problem_response
+from helpdesk.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -38,33 +39,35 @@ def _cache_down(error: Exception) -> bool:
     return True
 
 
-class ScopedThrottle(ScopedRateThrottle):
-    """DRF's per-view scope (``throttle_scope`` on the view), in our cache."""
+class _DeskThrottle:
+    """What our throttles share: the ``throttle`` cache, the client address as
+    the sign-in lockout sees it (helpdesk.client_ip), and letting requests
+    through when the cache is down."""
 
     cache = _SharedCache()
 
+    def get_ident(self, request: Any) -> str:
+        return client_ip(request)
+
     def allow_request(self, request: Any, view: Any) -> bool:
         try:
-            return bool(super().allow_request(request, view))
+            return bool(super().allow_request(request, view))  # type: ignore[misc]
         except Exception as error:  # noqa: BLE001 - any cache failure: see _cache_down
             return _cache_down(error)
 
 
-class AddressThrottle(SimpleRateThrottle):
-    """Counts by client address (after our trusted proxies, NUM_PROXIES)."""
+class ScopedThrottle(_DeskThrottle, ScopedRateThrottle):
+    """DRF's per-view scope (``throttle_scope`` on the view)."""
 
-    cache = _SharedCache()
+
+class AddressThrottle(_DeskThrottle, SimpleRateThrottle):
+    """Counts by client address."""
+
     num_requests: int
     duration: int
 
     def get_cache_key(self, request: Any, view: Any) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-    def allow_request(self, request: Any, view: Any) -> bool:
-        try:
-            return bool(super().allow_request(request, view))
-        except Exception as error:  # noqa: BLE001 - any cache failure: see _cache_down
-            return _cache_down(error)
 
     def exceeded(self, request: Any) -> float | None:
         """Seconds to wait when the address is over its limit, else None;

@@ -408,7 +408,6 @@ REST_FRAMEWORK = {
         "customer_link": env("HELPDESK_THROTTLE_CUSTOMER_LINK", default="60/minute"),
         "inbound": env("HELPDESK_THROTTLE_INBOUND", default="120/minute"),
     },
-    "NUM_PROXIES": HELPDESK_TRUSTED_PROXIES,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "helpdesk.api.pagination.PagePagination",
     "PAGE_SIZE": 50,

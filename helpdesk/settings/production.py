@@ -13,7 +13,6 @@ from helpdesk.settings.base import (
     DATABASES,
     HELPDESK_EMAIL_DOMAIN,
     MIDDLEWARE,
-    REST_FRAMEWORK,
     STORAGES,
     env,
 )
@@ -59,7 +58,6 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # The TLS proxy in front (README, "Production") appends the client's address.
 HELPDESK_TRUSTED_PROXIES = env.int("HELPDESK_TRUSTED_PROXIES", default=1)
-REST_FRAMEWORK["NUM_PROXIES"] = HELPDESK_TRUSTED_PROXIES
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 # Load balancers probe over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

@@ -115,3 +115,18 @@ def test_a_throttle_whose_cache_is_down_lets_requests_through(
 
     assert bad == [401] * 12
     assert page.status_code == 400
+
+
+def test_behind_our_proxy_tokens_are_counted_per_client_not_per_proxy(settings: object) -> None:
+    settings.HELPDESK_TRUSTED_PROXIES = 1  # type: ignore[attr-defined]
+
+    def from_client(address: str, n: int) -> int:
+        client = APIClient(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=address)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {n:040x}")
+        return client.get(ME).status_code
+
+    guesser = [from_client("203.0.113.5", n) for n in range(11)]
+    someone_else = from_client("198.51.100.7", 99)
+
+    assert guesser[-1] == 429
+    assert someone_else == 401
