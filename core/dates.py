@@ -1,21 +1,37 @@
-"""Moments as a customer reads them: in their own time zone, the zone named
-where a time of day is given, so "17:00" is never ambiguous. Formatted with
-Django's date formats, whose day and month names follow the active language
-once the emails are translated."""
+"""Moments as a customer reads them: in their own time zone and language,
+with the zone named where a time of day is given, so "17:00" is never
+ambiguous. Formatted by Babel from CLDR, in the language active now (see
+core.languages.speaking): "8. Dezember 2026", "terça-feira, 8 de dezembro
+de 2026 17:00"."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from babel import dates as babel_dates
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
+
+from core.languages import babel_locale, current_language
 
 
 def customer_date(moment: datetime, zone: ZoneInfo) -> str:
-    """The day ``moment`` falls on in ``zone``: "8 December 2026"."""
-    return date_format(timezone.localtime(moment, zone).date(), "j F Y")
+    """The day ``moment`` falls on in ``zone``: "December 8, 2026"."""
+    locale = babel_locale(current_language())
+    return babel_dates.format_date(timezone.localtime(moment, zone).date(), "long", locale=locale)
 
 
 def customer_datetime(moment: datetime, zone: ZoneInfo) -> str:
     """``moment`` as a wall time in ``zone``, without the zone's name (the
-    sentence around it names it): "Tuesday 8 December 2026, 17:00"."""
-    return date_format(timezone.localtime(moment, zone), "l j F Y, H:i")
+    sentence around it names it, see ``zone_name``): "Tuesday, December 8,
+    2026, 5:00 PM"."""
+    locale = babel_locale(current_language())
+    local = timezone.localtime(moment, zone)
+    day = babel_dates.format_date(local.date(), "full", locale=locale)
+    time = babel_dates.format_time(local, "short", tzinfo=zone, locale=locale)
+    pattern = str(babel_dates.get_datetime_format("full", locale=locale))
+    return pattern.replace("{1}", day).replace("{0}", time)
+
+
+def zone_name(zone: ZoneInfo) -> str:
+    """The zone by the place it is kept in, in the reader's language:
+    "Brazil (São Paulo) Time", "heure : Brésil (São Paulo)"."""
+    return str(babel_dates.get_timezone_location(zone, locale=babel_locale(current_language())))

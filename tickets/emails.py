@@ -1,25 +1,40 @@
-"""The email a customer receives for a public message: threaded on the
-ticket's earlier messages, with the ticket reference in the subject."""
+"""The email a customer receives for a public message: the agent's words,
+one greeting, signed by the agent, in the customer's language; threaded on
+the ticket's earlier messages, with the ticket reference in the subject.
 
-from email.utils import formataddr
+``compose_ticket_email`` builds it from plain values, so the console's step
+forms preview exactly what ``build_ticket_email`` will send."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
 
-from core.dates import customer_datetime
-from tickets.models import Commitment, Message
+from accounts.models import User
+from core.dates import customer_datetime, zone_name
+from core.languages import language_tag, speaking
+from tickets.models import Commitment, Message, Ticket
+from tickets.voice import greeting_for
 
 # Enough ancestors for any mail client to thread; long chains get trimmed
 # from the middle, keeping the first (RFC 5322, section 3.6.4).
 MAX_REFERENCES = 20
 
-STEP_HEADINGS = {
-    "acknowledge": "We have your message",
-    "apologize": "We are sorry",
-    "commit": "What we will do",
-    "resolve": "Done",
-}
+
+@dataclass(frozen=True)
+class TicketEmail:
+    """What the customer reads. The plain text and the HTML are rendered
+    from the same parts, so they say the same."""
+
+    subject: str
+    text: str
+    html: str
+    language: str  # a BCP 47 tag, as in the HTML's lang
+    from_email: str
 
 
 def thread_ids(message: Message) -> list[str]:
@@ -35,9 +50,8 @@ def thread_ids(message: Message) -> list[str]:
     return [mid for mid in earlier if mid]
 
 
-def promised_due(message: Message) -> dict[str, str] | None:
-    """For a commitment's message, the due time promised with it, as the
-    customer reads it: the wall time in their zone, and the zone's name."""
+def promised_due_at(message: Message) -> datetime | None:
+    """For a commitment's message, the due time promised with it."""
     if message.step != "commit":
         return None
     # ticket_commit creates the commitment just before its message, in one
@@ -47,30 +61,74 @@ def promised_due(message: Message) -> dict[str, str] | None:
         .order_by("-created_at", "-id")
         .first()
     )
-    if commitment is None:
-        return None
-    zone = message.ticket.customer.zone
-    return {"when": customer_datetime(commitment.due_at, zone), "zone": zone.key}
+    return commitment.due_at if commitment else None
+
+
+def staff_name(user: User | None) -> str:
+    return (user.get_full_name() or user.username) if user else ""
+
+
+def from_address(agent_name: str) -> str:
+    """The desk's address, under the agent's name: "Ana Costa (Helpdesk)"."""
+    desk, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    if not agent_name:
+        return settings.DEFAULT_FROM_EMAIL
+    return formataddr((f"{agent_name} ({desk})" if desk else agent_name, address))
+
+
+def ticket_subject(ticket: Ticket) -> str:
+    """``Re: <subject> [HD-000123]``: an answer to what the customer raised,
+    with the reference inbound mail threads on."""
+    return f"Re: {ticket.subject} [{ticket.reference}]"
+
+
+def compose_ticket_email(
+    *, ticket: Ticket, body: str, author: User | None, due_at: datetime | None = None
+) -> TicketEmail:
+    """The email for ``body`` written on ``ticket`` by ``author``; with
+    ``due_at`` for a commitment, whose due time it states in the customer's
+    zone. Reads nothing beyond the ticket's customer."""
+    customer = ticket.customer
+    agent_name = staff_name(author)
+    with speaking(customer.locale) as language:
+        due = None
+        if due_at is not None:
+            due = gettext("We will have this done by %(when)s, %(zone)s.") % {
+                "when": customer_datetime(due_at, customer.zone),
+                "zone": zone_name(customer.zone),
+            }
+        tag = language_tag(language)
+        parts = {
+            "lang": tag,
+            "title": ticket.subject,
+            "greeting": greeting_for(body, customer.name),
+            "body": body.strip(),
+            "due": due,
+            "signature": agent_name,
+            "footer": gettext("Reply to this email to write to us. Reference %(reference)s.")
+            % {"reference": ticket.reference},
+        }
+        return TicketEmail(
+            subject=ticket_subject(ticket),
+            text=render_to_string("emails/ticket_message.txt", parts).strip() + "\n",
+            html=render_to_string("emails/ticket_message.html", parts),
+            language=tag,
+            from_email=from_address(agent_name),
+        )
 
 
 def build_ticket_email(message: Message) -> EmailMultiAlternatives:
     ticket = message.ticket
     customer = ticket.customer
     ancestors = thread_ids(message)
-    subject = f"[{ticket.reference}] {ticket.subject}"
-    if ancestors:
-        subject = f"Re: {subject}"
-    context = {
-        "message": message,
-        "ticket": ticket,
-        "customer": customer,
-        "heading": STEP_HEADINGS.get(message.step, ""),
-        "due": promised_due(message),
-        "agent_name": message.author.get_full_name() or message.author.username
-        if message.author
-        else "",
+    letter = compose_ticket_email(
+        ticket=ticket, body=message.body, author=message.author, due_at=promised_due_at(message)
+    )
+    headers = {
+        "Message-ID": message.email_message_id or "",
+        "X-Helpdesk-Ticket": ticket.reference,
+        "Content-Language": letter.language,
     }
-    headers = {"Message-ID": message.email_message_id or "", "X-Helpdesk-Ticket": ticket.reference}
     if ancestors:
         references = ancestors
         if len(references) > MAX_REFERENCES:
@@ -78,13 +136,13 @@ def build_ticket_email(message: Message) -> EmailMultiAlternatives:
         headers["In-Reply-To"] = ancestors[-1]
         headers["References"] = " ".join(references)
     email = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string("emails/ticket_message.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        subject=letter.subject,
+        body=letter.text,
+        from_email=letter.from_email,
         to=[formataddr((customer.name, customer.email))],
         headers=headers,
     )
-    email.attach_alternative(render_to_string("emails/ticket_message.html", context), "text/html")
+    email.attach_alternative(letter.html, "text/html")
     for attachment in message.attachments.all():
         with attachment.file.open("rb") as content:
             email.attach(attachment.name, content.read(), attachment.content_type)

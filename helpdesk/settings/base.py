@@ -161,7 +161,19 @@ AXES_CLIENT_IP_CALLABLE = "helpdesk.client_ip.client_ip"
 
 # --- Time, language, money ----------------------------------------------------
 
-LANGUAGE_CODE = "en-us"
+# The console speaks English; what customers read (emails, their pages) is
+# in their own language when we ship its catalogue (core.languages).
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("pt-br", "Português (Brasil)"),
+    ("de", "Deutsch"),
+    ("fr", "Français"),
+]
+# The catalogues' sources (.po) are kept in git; manage.py compilecatalogues
+# (run by both scripts) writes the .mo files Django reads.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = validate_time_zone(env("TIME_ZONE", default="UTC"), setting="TIME_ZONE")
 USE_I18N = True
 USE_TZ = True
