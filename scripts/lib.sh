@@ -52,6 +52,21 @@ ensure_chromium() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium
 }
 
+# The catalogue test runs makemessages, which needs GNU gettext's xgettext
+# (the desk itself compiles its catalogues with Babel and needs none).
+ensure_gettext() {
+    if command -v xgettext >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "==> Installing GNU gettext for the catalogue test (apt-get)"
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo="sudo"
+    fi
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q gettext
+}
+
 # The front-end libraries (Chart.js for the dashboard) from package-lock.json,
 # installed again only when the lock file changed.
 ensure_node_modules() {

@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import Customer
 from tests.factories import TicketFactory, advance
 from tests.smtp import SmtpSink
-from tickets.emails import MAX_REFERENCES
+from tickets.emails import MAX_REFERENCES, staff_name
 from tickets.models import Kind, Message, Ticket
 from tickets.services import message_create, ticket_acknowledge, ticket_commit
 from tickets.services.delivery import (
@@ -93,7 +93,7 @@ def test_first_reply_email_has_reference_subject_customer_address_and_both_bodie
     assert envelope.rcpt_tos == ["maria@example.com"]
     [received] = smtp_sink.received
     reference = f"HD-{ticket.pk:06d}"
-    assert received["Subject"] == f"[{reference}] My vase arrived broken"
+    assert received["Subject"] == f"Re: My vase arrived broken [{reference}]"
     [to] = received["To"].addresses
     assert (to.display_name, to.addr_spec) == ("Maria Silva", "maria@example.com")
     assert received["Message-ID"] == message.email_message_id
@@ -105,7 +105,9 @@ def test_first_reply_email_has_reference_subject_customer_address_and_both_bodie
         text = body_of(received, subtype)
         assert "A new vase ships today." in text
         assert reference in text
-        assert "Maria Silva" in text
+        # Our greeting, since the agent wrote none; and the agent's signature.
+        assert "Hello Maria Silva," in text
+        assert staff_name(ticket.assignee) in text
 
 
 @pytest.mark.django_db
@@ -122,10 +124,10 @@ def test_later_replies_are_threaded_on_the_earlier_ones_in_order(smtp_sink: Smtp
         second.email_message_id,
         third.email_message_id,
     ]
-    assert received[1]["Subject"] == f"Re: [HD-{ticket.pk:06d}] My vase arrived broken"
+    assert received[1]["Subject"] == f"Re: My vase arrived broken [HD-{ticket.pk:06d}]"
     assert received[1]["In-Reply-To"] == first.email_message_id
     assert received[1]["References"].split() == [first.email_message_id]
-    assert received[2]["Subject"] == f"Re: [HD-{ticket.pk:06d}] My vase arrived broken"
+    assert received[2]["Subject"] == f"Re: My vase arrived broken [HD-{ticket.pk:06d}]"
     assert received[2]["In-Reply-To"] == second.email_message_id
     assert received[2]["References"].split() == [first.email_message_id, second.email_message_id]
 
@@ -143,7 +145,7 @@ def test_first_reply_is_threaded_on_the_customers_inbound_message_id(
     assert message_deliver(message_id=acknowledgement.pk) is True
 
     [received] = smtp_sink.received
-    assert received["Subject"] == f"Re: [HD-{ticket.pk:06d}] My vase arrived broken"
+    assert received["Subject"] == f"Re: My vase arrived broken [HD-{ticket.pk:06d}]"
     assert received["Message-ID"] == acknowledgement.email_message_id
     assert received["In-Reply-To"] == inbound_id
     assert received["References"].split() == [inbound_id]
@@ -231,12 +233,14 @@ def test_the_commitment_email_holds_the_due_time_in_the_customers_zone() -> None
 
     told_ack, told_commit = mail.outbox
     [(html, _)] = told_commit.alternatives
-    promised = "We will have done this by Tuesday 11 March 2025, 22:30 (America/Sao_Paulo)."
+    promised = (
+        "We will have this done by Tuesday, March 11, 2025, 10:30\u202fPM, Brazil (São Paulo) Time."
+    )
     for body in (told_commit.body, html):
         assert "A new vase ships by courier." in body
         assert promised in body
-        assert "12 March" not in body
-    assert "We will have done this" not in told_ack.body
+        assert "March 12" not in body
+    assert "We will have this done" not in told_ack.body
 
 
 # --- What is sent at all ---------------------------------------------------------------
@@ -491,3 +495,78 @@ def test_requeue_leaves_a_message_waiting_for_its_retry_alone() -> None:
         traveller.shift(timedelta(seconds=10))
 
         assert messages_requeue_stalled() == []
+
+
+# --- A person's voice, in the customer's language ------------------------------------------
+
+
+def _html(email: Any) -> str:
+    [(html, _)] = email.alternatives
+    return str(html)
+
+
+@pytest.mark.django_db
+def test_an_agent_who_greets_is_not_greeted_over_and_signs_the_email() -> None:
+    ticket = ticket_for_maria()
+    agent = ticket.assignee
+    agent.first_name, agent.last_name = "Ana", "Costa"
+    agent.save(update_fields=["first_name", "last_name"])
+    message = reply(ticket, body="Hi Maria,\n\nA new vase ships today.")
+
+    assert message_deliver(message_id=message.pk) is True
+
+    [sent] = mail.outbox
+    for body in (sent.body, _html(sent)):
+        assert "Hi Maria," in body
+        assert "Hello" not in body
+        assert "Dear" not in body
+        assert "Ana Costa" in body
+    assert sent.from_email == '"Ana Costa (Helpdesk)" <help@localhost>'
+    # No system headings: the agent's words are the email.
+    assert "<h1" not in _html(sent)
+
+
+@pytest.mark.django_db
+def test_a_brazilian_customer_reads_portuguese_marked_pt_br() -> None:
+    ticket = ticket_for_maria(kind=Kind.MISHAP)
+    Customer.objects.filter(pk=ticket.customer_id).update(
+        locale="pt-BR", time_zone="America/Sao_Paulo"
+    )
+    with time_machine.travel(T0, tick=False):
+        ticket = advance(ticket, to="apologized")
+        ticket_commit(
+            ticket=ticket,
+            actor=ticket.assignee,
+            promise="Um vaso novo segue por courier.",
+            due_at=datetime(2025, 3, 12, 1, 30, tzinfo=UTC),
+        )
+    commitment = ticket.messages.get(step="commit")
+
+    assert message_deliver(message_id=commitment.pk) is True
+
+    sent = mail.outbox[-1]
+    html = _html(sent)
+    assert '<html lang="pt-BR">' in html
+    assert sent.extra_headers["Content-Language"] == "pt-BR"
+    promised = "Teremos isso resolvido até terça-feira, 11 de março de 2025 22:30, "
+    for body in (sent.body, html):
+        assert "Olá, Maria Silva," in body
+        assert promised in body
+        assert "Horário Brasil (São Paulo)" in body
+        assert f"Responda a este e-mail para falar conosco. Referência {ticket.reference}." in body
+        assert "Reply to this email" not in body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("locale", ["ja", "zz-Latn"])
+def test_a_customer_in_a_language_we_do_not_ship_reads_english_marked_en(locale: str) -> None:
+    ticket = ticket_for_maria()
+    Customer.objects.filter(pk=ticket.customer_id).update(locale=locale)
+    message = reply(ticket)
+
+    assert message_deliver(message_id=message.pk) is True
+
+    [sent] = mail.outbox
+    assert '<html lang="en">' in _html(sent)
+    assert sent.extra_headers["Content-Language"] == "en"
+    assert sent.body.startswith("Hello Maria Silva,\n\nWe are looking into it.")
