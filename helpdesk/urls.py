@@ -30,6 +30,13 @@ urlpatterns = [
         throttle_customer_page(recovery_views.unsubscribe),
         name="followup-unsubscribe",
     ),
+    # The undo of an unsubscribe: a route of its own, so it keeps the CSRF
+    # check the one-click unsubscribe above must do without (RFC 8058).
+    path(
+        "unsubscribe/<str:token>/undo/",
+        throttle_customer_page(recovery_views.resubscribe),
+        name="followup-resubscribe",
+    ),
 ]
 
 handler400 = errors.bad_request

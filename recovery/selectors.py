@@ -7,7 +7,15 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
-from recovery.models import ApprovalRequest, AuthorityPolicy, AuthorityPolicyChange, Period
+from recovery.models import (
+    ApprovalRequest,
+    AuthorityPolicy,
+    AuthorityPolicyChange,
+    Feedback,
+    FollowUp,
+    FollowUpOptOut,
+    Period,
+)
 from recovery.models.authority import SpendCounter
 from recovery.services.authority import Remaining, period_start, policy_from, remaining_from
 
@@ -74,3 +82,13 @@ def authority_history(*, user: User) -> QuerySet[AuthorityPolicyChange]:
         .select_related("changed_by")
         .order_by("-changed_at", "-id")
     )
+
+
+def feedback_for(followup: FollowUp) -> Feedback | None:
+    """The rating given through ``followup``'s links, if any."""
+    return Feedback.objects.filter(followup=followup).first()
+
+
+def customer_opted_out(customer_id: int) -> bool:
+    """Whether the customer unsubscribed from follow-ups (and did not undo it)."""
+    return FollowUpOptOut.objects.filter(customer_id=customer_id).exists()

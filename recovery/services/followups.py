@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from email.utils import formataddr
 from functools import lru_cache
 from time import monotonic as time_monotonic
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -379,17 +379,38 @@ def _record_failure(followup: FollowUp, exc: Exception, *, claim: datetime) -> N
         )
 
 
+# The ratings a customer may give, best first, as the email and the pages list them.
+RATINGS = (5, 4, 3, 2, 1)
+
+
 @dataclass(frozen=True)
 class Links:
+    """A follow-up's signed links: the rating chooser (``feedback``), the
+    one-click unsubscribe, and one link per rating, best first
+    (``ratings``: [(5, url), ..., (1, url)]), each of which records its
+    rating when followed."""
+
     feedback: str
     unsubscribe: str
+    ratings: list[tuple[int, str]]
 
 
 def links_for(followup: FollowUp) -> Links:
     base = settings.HELPDESK_PUBLIC_URL
-    feedback = signing.dumps({"f": followup.pk}, salt=FEEDBACK_SALT, compress=True)
-    unsubscribe = signing.dumps({"f": followup.pk}, salt=UNSUBSCRIBE_SALT, compress=True)
-    return Links(f"{base}/feedback/{feedback}/", f"{base}/unsubscribe/{unsubscribe}/")
+
+    def signed(payload: dict[str, int], salt: str) -> str:
+        return signing.dumps(payload, salt=salt, compress=True)
+
+    # {"f": pk} is also the shape of every link sent before one-click ratings,
+    # so those emails' links keep working (see feedback_from_link).
+    return Links(
+        feedback=f"{base}/feedback/{signed({'f': followup.pk}, FEEDBACK_SALT)}/",
+        unsubscribe=f"{base}/unsubscribe/{signed({'f': followup.pk}, UNSUBSCRIBE_SALT)}/",
+        ratings=[
+            (rating, f"{base}/feedback/{signed({'f': followup.pk, 'r': rating}, FEEDBACK_SALT)}/")
+            for rating in RATINGS
+        ],
+    )
 
 
 def email_contexts(followups: Sequence[FollowUp]) -> dict[int, dict[str, Any]]:
@@ -523,6 +544,10 @@ def build_followup_email(followup: FollowUp, context: dict[str, Any]) -> EmailMu
 
 # --- What customers do with the links ---------------------------------------------------
 
+FEEDBACK_COMMENT_LIMIT = 5_000
+# The cancel_reason of what an unsubscribe cancelled: how an undo finds them.
+UNSUBSCRIBED = "The customer unsubscribed."
+
 
 class LinkInvalid(Exception):
     """Tampered with, or not ours."""
@@ -532,7 +557,7 @@ class LinkExpired(Exception):
     pass
 
 
-def followup_from_link(token: str, *, salt: str) -> FollowUp:
+def _link_payload(token: str, *, salt: str) -> dict[str, Any]:
     try:
         data = signing.loads(token, salt=salt, max_age=settings.HELPDESK_FOLLOWUP_LINK_MAX_AGE)
     except signing.SignatureExpired:
@@ -541,8 +566,18 @@ def followup_from_link(token: str, *, salt: str) -> FollowUp:
         raise LinkInvalid from None
     # A valid signature proves we made the token, not that it has today's
     # shape: a payload from another version (or another signer use) is refused.
-    pk = data.get("f") if isinstance(data, dict) else None
-    if not isinstance(pk, int) or isinstance(pk, bool) or not 0 < pk < 2**63:
+    if not isinstance(data, dict):
+        raise LinkInvalid
+    return data
+
+
+def _whole_number(value: object, *, low: int, high: int) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _linked_followup(data: dict[str, Any]) -> FollowUp:
+    pk = data.get("f")
+    if not _whole_number(pk, low=1, high=2**63 - 1):
         raise LinkInvalid
     followup = FollowUp.objects.select_related("ticket", "customer").filter(pk=pk).first()
     if followup is None:
@@ -550,22 +585,57 @@ def followup_from_link(token: str, *, salt: str) -> FollowUp:
     return followup
 
 
+def followup_from_link(token: str, *, salt: str) -> FollowUp:
+    return _linked_followup(_link_payload(token, salt=salt))
+
+
+@dataclass(frozen=True)
+class FeedbackLink:
+    followup: FollowUp
+    # The rating a one-click link records; None for the chooser link.
+    rating: int | None
+
+
+def feedback_from_link(token: str) -> FeedbackLink:
+    """A feedback link: {"f": pk, "r": rating} from ``links_for``'s ratings,
+    or {"f": pk}, the chooser, as every email sent before them carries."""
+    data = _link_payload(token, salt=FEEDBACK_SALT)
+    if not set(data) <= {"f", "r"}:
+        raise LinkInvalid
+    rating = data.get("r")
+    if rating is not None and not _whole_number(rating, low=1, high=5):
+        raise LinkInvalid
+    return FeedbackLink(_linked_followup(data), rating)
+
+
 class AlreadyRated(Exception):
-    pass
+    def __init__(self, feedback: Feedback) -> None:
+        super().__init__(f"Follow-up {feedback.followup_id} is rated already.")
+        self.feedback = feedback  # what is recorded
+
+
+def _clean_feedback(rating: int, comment: str) -> str:
+    if rating not in RATINGS:
+        raise RuleViolation("Choose a rating from 1 to 5.", field="rating")
+    return clean_text(comment, field="comment", required=False, limit=FEEDBACK_COMMENT_LIMIT)
 
 
 @transaction.atomic
-def feedback_record(*, followup: FollowUp, rating: int, comment: str = "") -> Feedback:
+def feedback_record(
+    *, followup: FollowUp, rating: int, comment: str = "", one_click: bool = False
+) -> Feedback:
     """Store the customer's rating, once per follow-up. A rating of 1 or 2
-    alerts the assignee and the supervisors."""
-    if rating not in range(1, 6):
-        raise RuleViolation("Choose a rating from 1 to 5.", field="rating")
-    comment = clean_text(comment, field="comment", required=False, limit=5_000)
+    alerts the assignee and the supervisors. ``one_click``: recorded by
+    following a rating's link, which a mail scanner may do before the
+    customer does (the event says so; ``feedback_revise`` lets the customer
+    put it right)."""
+    comment = _clean_feedback(rating, comment)
     locked = (
         FollowUp.objects.select_for_update().select_related("ticket__customer").get(pk=followup.pk)
     )
-    if Feedback.objects.filter(followup=locked).exists():
-        raise AlreadyRated
+    recorded = Feedback.objects.filter(followup=locked).first()
+    if recorded is not None:
+        raise AlreadyRated(recorded)
     feedback = Feedback.objects.create(
         ticket=locked.ticket,
         customer=locked.customer,
@@ -573,12 +643,10 @@ def feedback_record(*, followup: FollowUp, rating: int, comment: str = "") -> Fe
         rating=rating,
         comment=comment,
     )
-    record_event(
-        ticket=locked.ticket,
-        actor=None,
-        action="feedback_received",
-        payload={"rating": rating, "comment": comment, "followup": locked.pk},
-    )
+    payload: dict[str, Any] = {"rating": rating, "comment": comment, "followup": locked.pk}
+    if one_click:
+        payload["one_click"] = True
+    record_event(ticket=locked.ticket, actor=None, action="feedback_received", payload=payload)
     if rating <= LOW_RATING:
         alert_raise(
             ticket=locked.ticket,
@@ -591,6 +659,78 @@ def feedback_record(*, followup: FollowUp, rating: int, comment: str = "") -> Fe
             ),
         )
     return feedback
+
+
+@transaction.atomic
+def feedback_revise(*, followup: FollowUp, rating: int, comment: str) -> Feedback:
+    """The customer's explicit choice on the thank-you page wins over what was
+    recorded, which a mail scanner following a rating link may have chosen:
+    the rating and the comment become what they sent, each change an event.
+    The people a low rating alerts are told of a rating that became low, of
+    words added to a low rating, and of a low rating taken back (so nobody
+    chases a complaint the customer did not make); a comment on a good rating
+    is an event only, as with ``feedback_record``. With nothing recorded yet,
+    this records."""
+    comment = _clean_feedback(rating, comment)
+    locked = (
+        FollowUp.objects.select_for_update().select_related("ticket__customer").get(pk=followup.pk)
+    )
+    feedback = Feedback.objects.select_for_update().filter(followup=locked).first()
+    if feedback is None:
+        return feedback_record(followup=locked, rating=rating, comment=comment)
+    before, said_before = feedback.rating, feedback.comment
+    if (rating, comment) == (before, said_before):
+        return feedback
+    feedback.rating, feedback.comment = rating, comment
+    feedback.save(update_fields=["rating", "comment"])
+    ticket = locked.ticket
+    if rating != before:
+        record_event(
+            ticket=ticket,
+            actor=None,
+            action="feedback_rating_changed",
+            payload={"followup": locked.pk, "from": before, "to": rating},
+        )
+    if comment != said_before:
+        record_event(
+            ticket=ticket,
+            actor=None,
+            action="feedback_commented",
+            payload={"followup": locked.pk, "rating": rating, "comment": comment},
+        )
+    news = _low_rating_news(
+        locked, before=before, rating=rating, comment=comment, new_words=comment != said_before
+    )
+    if news:
+        alert_raise(ticket=ticket, kind=Alert.Kind.LOW_RATING, detail=news)
+    return feedback
+
+
+def _low_rating_news(
+    followup: FollowUp, *, before: int, rating: int, comment: str, new_words: bool
+) -> str:
+    """What the people alerted to low ratings hear of a revision, if anything."""
+    who, step = followup.customer.name, followup.step_number
+    quoted = f"“{comment}”"
+    if rating <= LOW_RATING < before:
+        return (
+            f"{who} changed their rating from {before} to {rating} out of 5 after follow-up "
+            f"{step}"
+            + (f": {quoted}" if comment else ".")
+            + " Trust is not back yet: please get in touch."
+        )
+    if rating <= LOW_RATING and new_words and comment:
+        return (
+            f"{who}, who rated us {rating} out of 5 after follow-up {step}, wrote: {quoted}"
+            " Trust is not back yet: please get in touch."
+        )
+    if before <= LOW_RATING < rating:
+        return (
+            f"{who} changed their rating from {before} to {rating} out of 5 after follow-up "
+            f"{step}: the low rating no longer stands."
+            + (f" They wrote: {quoted}" if new_words and comment else "")
+        )
+    return ""
 
 
 @transaction.atomic
@@ -611,7 +751,7 @@ def customer_unsubscribe(*, followup: FollowUp) -> int:
     FollowUpOptOut.objects.get_or_create(customer=customer, defaults={"via_followup": followup})
     cancelled = 0
     for ticket in tickets:
-        count = _cancel(FollowUp.objects.filter(ticket=ticket), "The customer unsubscribed.")
+        count = _cancel(FollowUp.objects.filter(ticket=ticket), UNSUBSCRIBED)
         if count:
             record_event(
                 ticket=ticket,
@@ -621,6 +761,66 @@ def customer_unsubscribe(*, followup: FollowUp) -> int:
             )
         cancelled += count
     return cancelled
+
+
+# The statuses in which a ticket's follow-ups still go out: resolution
+# schedules them, reopening and restoring cancel them (closing an answered
+# question does not).
+FOLLOWING_UP = (Status.RESOLVED, Status.REBUILDING, Status.CLOSED)
+
+
+@transaction.atomic
+def customer_resubscribe(*, followup: FollowUp) -> int:
+    """Undo an unsubscribe: the opt-out goes, and the follow-ups it cancelled
+    are scheduled again at their own times where that is still to come and
+    their ticket is still in the resolution they belong to. One whose moment
+    has passed stays cancelled: sent now it would be days out of step with
+    what it says ("a week ago..."), and several could arrive at once. Returns
+    how many are scheduled again; without an opt-out there is nothing to undo."""
+    now = timezone.now()
+    ticket_ids = set(
+        FollowUp.objects.filter(
+            customer_id=followup.customer_id,
+            status=FollowUp.Status.CANCELLED,
+            cancel_reason=UNSUBSCRIBED,
+            ticket__status__in=FOLLOWING_UP,
+        ).values_list("ticket_id", flat=True)
+    )
+    # Tickets, then the customer: the order customer_unsubscribe and a resolution take.
+    tickets = list(
+        Ticket.objects.select_for_update(of=("self",)).filter(pk__in=ticket_ids).order_by("pk")
+    )
+    customer = Customer.objects.select_for_update().get(pk=followup.customer_id)
+    opt_out = FollowUpOptOut.objects.filter(customer=customer).first()
+    if opt_out is None:
+        return 0
+    opt_out.delete()
+    restored = 0
+    for ticket in tickets:
+        if ticket.status not in FOLLOWING_UP or ticket.resolved_at is None:
+            continue
+        # Cancelled by this opt-out, since this resolution: a ticket reopened
+        # and resolved again has a plan of its own, not the one cancelled before.
+        cancelled = FollowUp.objects.filter(
+            ticket=ticket,
+            customer=customer,
+            status=FollowUp.Status.CANCELLED,
+            cancel_reason=UNSUBSCRIBED,
+            cancelled_at__gte=max(ticket.resolved_at, opt_out.created_at),
+        )
+        count = cancelled.filter(due_at__gt=now).update(
+            status=FollowUp.Status.SCHEDULED, cancelled_at=None, cancel_reason=""
+        )
+        missed = cancelled.count()  # those still cancelled: their moment passed
+        if count or missed:
+            record_event(
+                ticket=ticket,
+                actor=None,
+                action="customer_resubscribed",
+                payload={"rescheduled": count, "left_cancelled": missed},
+            )
+        restored += count
+    return restored
 
 
 # --- The end of the rebuilding period ------------------------------------------------------

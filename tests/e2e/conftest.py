@@ -6,10 +6,13 @@ from pathlib import Path
 
 from playwright.sync_api import Page
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
 
 
-def screenshot(page: Page, name: str) -> None:
-    """Save a full-page screenshot as a test artifact."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+def screenshot(page: Page, name: str, *, folder: Path = SCREENSHOTS) -> Path:
+    """Save a full-page screenshot as a test artifact (``folder``/``name``.png)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -59,10 +59,12 @@ def assert_headers(response: object, url: str, *, page_policy: dict[str, set[str
         assert not INLINE_STYLE.search(html), (url, INLINE_STYLE.search(html))
 
 
-def followup_links() -> tuple[str, str]:
+def followup_links() -> tuple[str, str, str]:
+    """The chooser, a one-click rating and the unsubscribe link of a follow-up."""
     ticket = advance(TicketFactory(kind=Kind.MISHAP), to="rebuilding")
     links = links_for(ticket.followups.first())
-    return urlsplit(links.feedback).path, urlsplit(links.unsubscribe).path
+    rating = links.ratings[0][1]
+    return urlsplit(links.feedback).path, urlsplit(rating).path, urlsplit(links.unsubscribe).path
 
 
 def walk(client: Client, urls: list[str], expected: dict[str, int], accept: str = "*/*") -> None:
@@ -160,13 +162,15 @@ def test_the_api_its_problems_and_its_docs(agent: User) -> None:
 
 
 def test_plain_pages_errors_and_the_customers_pages() -> None:
-    feedback, unsubscribe = followup_links()
+    feedback, rating, unsubscribe = followup_links()
     urls = [
         "/problems/not-found/",
         "/problems/no-such-problem/",
         "/no-such-page/",
         feedback,
         unsubscribe,
+        rating,  # records the rating: the thank-you page with its comment box
+        feedback,  # now the same thank-you page
         "/feedback/not-a-signed-token/",
         "/unsubscribe/not-a-signed-token/",
     ]
@@ -180,6 +184,21 @@ def test_plain_pages_errors_and_the_customers_pages() -> None:
             "/unsubscribe/not-a-signed-token/": 400,
         },
     )
+
+
+def test_the_customers_pages_after_they_act() -> None:
+    _, rating, unsubscribe = followup_links()
+    client = Client()
+    responses = {
+        "rating sent": client.post(rating, {"revise": "1", "rating": "4", "comment": "Fine."}),
+        "rating refused": client.post(rating, {"revise": "1", "rating": "9"}),
+        "unsubscribed": client.post(unsubscribe),
+        "unsubscribed, with undo": client.get(unsubscribe),
+        "resubscribed": client.post(f"{unsubscribe}undo/"),
+    }
+    for name, response in responses.items():
+        assert response.status_code == (400 if name == "rating refused" else 200), name
+        assert_headers(response, name, page_policy=STRICT)
 
 
 def test_the_policy_is_the_settings_policy() -> None:
