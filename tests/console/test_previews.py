@@ -1,6 +1,7 @@
 """The step forms' and the reply form's "Preview": the email the customer will
 receive (From, To, Subject, the text, the HTML in a sandboxed frame), the
-form kept as typed, nothing written and no email queued."""
+form kept as typed, nothing written and no email queued; and what is only
+for the team (our part) says so."""
 
 import html
 import re
@@ -11,6 +12,7 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
@@ -296,3 +298,46 @@ def test_no_preview_for_whoever_may_not_work_the_ticket(ana: User) -> None:
     assert step_refused.status_code == 400
     assert step_refused.context["preview"] is None
     assert hidden.status_code == 404
+
+
+# --- What stays with the team -------------------------------------------------------
+
+
+def test_our_part_is_marked_internal_on_the_acknowledge_form(ana: User) -> None:
+    body = console_client(ana).get(step(mishap(ana), "acknowledge")).content.decode()
+
+    assert "Our part in it (internal)" in body
+    assert "Internal: for your team, never sent to the customer." in body
+    assert "Emailed to the customer, as the preview shows." in body
+
+
+def test_our_part_is_marked_internal_on_the_ticket_page(ana: User) -> None:
+    question = TicketFactory(actor=ana)
+    acknowledged = mishap(ana, to=Status.ACKNOWLEDGED)
+    client = console_client(ana)
+
+    make_mishap = client.get(page(question)).content.decode()
+    sidebar = client.get(page(acknowledged)).content.decode()
+
+    assert "Our part in it (internal)" in make_mishap
+    assert "Internal: for your team, never sent to the customer." in make_mishap
+    assert 'title="Never sent to the customer">internal</span>' in sidebar
+
+
+def test_a_process_fix_says_when_follow_ups_quote_it(supervisor: User) -> None:
+    body = console_client(supervisor).get(reverse("console:process_fixes")).content.decode()
+
+    assert "Follow-up emails quote it once the fix is done." in body
+
+
+def test_the_api_schema_says_our_part_is_internal(agent: User) -> None:
+    schema = Client().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    components = schema["components"]["schemas"]
+
+    for name in ("AcknowledgeRequest", "MakeMishapRequest", "TicketDetail"):
+        described = components[name]["properties"]["our_part"]["description"]
+        assert described.startswith("Internal:"), name
+        assert "Never sent to the customer." in described
+    assert components["AcknowledgeRequest"]["properties"]["message"]["description"] == (
+        "Emailed to the customer."
+    )
