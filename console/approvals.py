@@ -17,6 +17,7 @@ from accounts.models import User
 from console.access import require
 from console.forms import apply_service
 from recovery.models import ApprovalRequest
+from recovery.models.authority import limit_label
 from recovery.selectors import DECIDED, approval_list, authority_remaining_many
 from recovery.services import approval_decide
 from recovery.services.authority import Remaining
@@ -32,11 +33,6 @@ TABS: dict[str, tuple[str, tuple[str, ...]]] = {
     "decided": ("All decided", DECIDED),
     "approved": ("Approved", (Status.APPROVED,)),
     "rejected": ("Rejected", (Status.REJECTED,)),
-}
-LIMIT_LABELS = {
-    "per_incident_limit": "per-incident limit",
-    "per_period_limit": "per-period limit",
-    "per_customer_limit": "per-customer limit",
 }
 
 
@@ -77,12 +73,15 @@ def _bind(decision: str, pk: int, data: Any = None) -> forms.Form:
 def _row(approval: ApprovalRequest, *, actor: User, remaining: dict[int, Remaining]) -> Row:
     restitution = approval.restitution
     loss = restitution.customer_loss
+    agents = remaining.get(approval.requested_by_id)
+    # Named with the agent's period where it is known (the pending tab).
+    period = agents.policy.period if agents is not None else None
     return Row(
         approval=approval,
-        limits=[LIMIT_LABELS.get(name, name) for name in approval.limits_exceeded],
+        limits=[limit_label(name, period) for name in approval.limits_exceeded],
         guidance=guidance_for(amount=restitution.amount, loss=loss, currency=restitution.currency),
         loss_percent=(int((restitution.amount * 100 / loss).to_integral_value()) if loss else None),
-        remaining=remaining.get(approval.requested_by_id),
+        remaining=agents,
         own=approval.requested_by_id == actor.pk,
         decision_forms={name: _bind(name, approval.pk) for name in DECISIONS}
         if approval.status == Status.PENDING

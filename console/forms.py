@@ -31,6 +31,13 @@ from tickets.services.lifecycle import MAX_COMMITMENT_YEARS
 T = TypeVar("T")
 
 TEXTAREA = forms.Textarea(attrs={"rows": 5, "cols": 80})
+TO_THE_CUSTOMER = "Emailed to the customer, as the preview shows."
+# Decided (issue 14): our part is the team's own account of the failure and
+# is never sent to the customer; the acknowledgement's message is what they read.
+OUR_PART_LABEL = "Our part in it (internal)"
+OUR_PART_HELP = (
+    "Internal: for your team, never sent to the customer. What we did wrong, in plain words."
+)
 
 
 def apply_service(form: forms.Form, call: Callable[[], T]) -> T | None:
@@ -55,22 +62,20 @@ def apply_service(form: forms.Form, call: Callable[[], T]) -> T | None:
 
 
 class MessageStepForm(forms.Form):
-    message = forms.CharField(widget=TEXTAREA, help_text="Emailed to the customer.")
+    message = forms.CharField(widget=TEXTAREA, help_text=TO_THE_CUSTOMER)
 
 
 class AcknowledgeForm(MessageStepForm):
     our_part = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
         required=False,
-        label="Our part in it",
-        help_text="For a mishap: what we did wrong, in plain words. Required for mishaps.",
+        label=OUR_PART_LABEL,
+        help_text=f"{OUR_PART_HELP} Required for a mishap.",
     )
 
 
 class CommitForm(forms.Form):
-    promise = forms.CharField(
-        widget=TEXTAREA, help_text="What we will do. Emailed to the customer."
-    )
+    promise = forms.CharField(widget=TEXTAREA, help_text=f"What we will do. {TO_THE_CUSTOMER}")
     due_at = forms.DateTimeField(
         label="Due by",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -80,7 +85,7 @@ class CommitForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
         required=False,
         label="The value restated",
-        help_text="Optional: what the customer counted on, said again.",
+        help_text="Optional: what the customer counted on, said again. Emailed before the promise.",
     )
 
 
@@ -120,7 +125,11 @@ class MultipleFileField(forms.FileField):
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(widget=TEXTAREA, label="Message")
+    body = forms.CharField(
+        widget=TEXTAREA,
+        label="Message",
+        help_text=f"{TO_THE_CUSTOMER} An internal note stays with the team.",
+    )
     attachments = MultipleFileField(
         required=False, help_text="Sent with a reply; kept on the ticket with a note."
     )
@@ -178,8 +187,8 @@ class MakeMishapForm(forms.Form):
     our_part = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         required=False,
-        label="Our part in it",
-        help_text="Required once the customer has been acknowledged.",
+        label=OUR_PART_LABEL,
+        help_text=f"{OUR_PART_HELP} Required once the customer has been acknowledged.",
     )
     severity = forms.ChoiceField(choices=Severity.choices, required=False)
 
@@ -250,7 +259,10 @@ class ProcessFixForm(forms.Form):
     failsafe_change = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
         label="Failsafe change",
-        help_text="What changes so that it cannot happen again. Follow-up emails quote it.",
+        help_text=(
+            "What changes so that it cannot happen again. "
+            "Follow-up emails quote it once the fix is done."
+        ),
     )
     owner = forms.ModelChoiceField(
         queryset=User.objects.none(), required=False, help_text="Empty: you own it."

@@ -3,7 +3,7 @@ step forms of the transitions, replies and restitutions. Each POST calls
 one service; the page adds no rule of its own."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -18,13 +18,16 @@ from django.utils.html import format_html
 from accounts.models import User
 from console import forms as console_forms
 from console.access import signed_in
+from console.previews import allow_preview_styles
 from console.queue import QueueFilter, QueueViewFilter, search_by_reference
 from console.selectors import ticket_page
 from console.sites import console_site
 from recovery.services import authority_remaining, restitution_grant
 from tickets import services, workflow
 from tickets.models import Attachment, Queue, Ticket
+from tickets.previews import reply_preview, step_preview
 from tickets.selectors import ticket_messages, tickets_visible_to
+from tickets.services.lifecycle import STEPS_WITH_MESSAGE
 
 # Messages shown at first on the ticket page; the rest behind a link.
 CONVERSATION_PAGE = 50
@@ -180,6 +183,7 @@ class TicketConsole(admin.ModelAdmin):
         restitution_form: forms.Form | None = None,
         edit_form: forms.Form | None = None,
         mishap_form: forms.Form | None = None,
+        extra: dict[str, Any] | None = None,
         status: int = 200,
     ) -> HttpResponse:
         user = signed_in(request)
@@ -213,6 +217,7 @@ class TicketConsole(admin.ModelAdmin):
                 "feedback": list(ticket.feedback.all()),
                 "events": list(ticket.events.all()),
                 "reply_form": reply_form or console_forms.ReplyForm(),
+                **(extra or {}),
                 "restitution_form": (
                     restitution_form or console_forms.RestitutionForm() if can_grant else None
                 ),
@@ -241,24 +246,39 @@ class TicketConsole(admin.ModelAdmin):
         }
 
     def step_view(self, request: HttpRequest, pk: int, name: str) -> HttpResponse:
+        """A step's form. "Preview" shows the email the step would send,
+        checked as the step would be, and writes nothing; the step's own
+        button takes it."""
         if name not in STEP_SERVICES:
             raise Http404("No such step.")
         ticket = self._ticket(request, pk)
         form_class = console_forms.STEP_FORMS[name]
         verdict = workflow.assess(ticket, name)
         form = form_class(request.POST or None)
+        can_preview = name in STEPS_WITH_MESSAGE
+        previewing = can_preview and request.method == "POST" and "preview" in request.POST
+        preview = None
         if request.method == "POST" and form.is_valid():
-            call = STEP_SERVICES[name]
-            done = console_forms.apply_service(
-                form, lambda: call(ticket=ticket, actor=signed_in(request), **form.cleaned_data)
-            )
-            if done is not None:
-                messages.success(request, f"{STEP_LABELS[name]}: done.")
-                return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
+            actor = signed_in(request)
+            if previewing:
+                preview = console_forms.apply_service(
+                    form,
+                    lambda: step_preview(
+                        ticket=ticket, actor=actor, name=name, content=form.cleaned_data
+                    ),
+                )
+            else:
+                call = STEP_SERVICES[name]
+                done = console_forms.apply_service(
+                    form, lambda: call(ticket=ticket, actor=actor, **form.cleaned_data)
+                )
+                if done is not None:
+                    messages.success(request, f"{STEP_LABELS[name]}: done.")
+                    return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
         missing = getattr(form, "missing_steps", None)
         if missing is None and not verdict.allowed:
             missing = list(verdict.missing_steps)
-        return self._render(
+        response = self._render(
             request,
             "console/step.html",
             {
@@ -271,9 +291,13 @@ class TicketConsole(admin.ModelAdmin):
                 "missing_steps": [
                     {"name": step, "label": STEP_LABELS.get(step, step)} for step in (missing or [])
                 ],
+                "can_preview": can_preview,
+                "preview": preview,
             },
-            status=400 if request.method == "POST" else 200,
+            status=400 if request.method == "POST" and preview is None else 200,
         )
+        allow_preview_styles(response, preview)
+        return response
 
     def _submit(
         self,
@@ -295,9 +319,13 @@ class TicketConsole(admin.ModelAdmin):
             user = signed_in(request)
             if console_forms.apply_service(bound, lambda: act(ticket, user, bound)) is not None:
                 return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
-        return self._page(request, ticket, status=400, **{page_form: bound})
+        # Only the form-typed keywords of _page are named by page_form.
+        page_forms = cast(dict[str, Any], {page_form: bound})
+        return self._page(request, ticket, status=400, **page_forms)
 
     def reply_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method == "POST" and "preview" in request.POST:
+            return self._reply_preview(request, pk)
         public = "note" not in request.POST
 
         def act(ticket: Ticket, user: User, form: forms.Form) -> object:
@@ -314,6 +342,32 @@ class TicketConsole(admin.ModelAdmin):
             act=act,
             page_form="reply_form",
         )
+
+    def _reply_preview(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The ticket page with the reply as typed and the email it would
+        send; nothing written. Chosen files cannot be kept by a browser: the
+        preview names them, to be chosen again."""
+        ticket = self._ticket(request, pk)
+        form = console_forms.ReplyForm(request.POST, request.FILES)
+        preview = None
+        if form.is_valid():
+            user = signed_in(request)
+            body = form.cleaned_data["body"]
+            preview = console_forms.apply_service(
+                form, lambda: reply_preview(ticket=ticket, actor=user, body=body)
+            )
+        response = self._page(
+            request,
+            ticket,
+            reply_form=form,
+            extra={
+                "preview": preview,
+                "dropped_files": [f.name for f in request.FILES.getlist("attachments")],
+            },
+            status=200 if preview is not None else 400,
+        )
+        allow_preview_styles(response, preview)
+        return response
 
     def edit_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         def act(ticket: Ticket, user: User, form: forms.Form) -> object:

@@ -1,6 +1,7 @@
 from recovery.models.authority import (
     AuthorityPolicy,
     AuthorityPolicyChange,
+    Limit,
     Period,
     RestitutionKind,
     SpendCounter,
@@ -29,6 +30,7 @@ __all__ = [
     "FollowUpPlanChange",
     "FollowUpPlanStep",
     "IdempotencyKey",
+    "Limit",
     "Period",
     "ProcessFix",
     "Restitution",

@@ -26,6 +26,33 @@ class Period(models.TextChoices):
     MONTH = "month", "Month"
 
 
+class Limit(models.TextChoices):
+    """The limits of an authority policy: by the names the API and approval
+    requests use (``ApprovalRequest.limits_exceeded``, the policy's fields),
+    and in the words people read in the console and in staff emails."""
+
+    PER_INCIDENT = "per_incident_limit", "limit per incident"
+    PER_PERIOD = "per_period_limit", "limit per period"
+    PER_CUSTOMER = "per_customer_limit", "limit per customer"
+
+    def label_for(self, period: str | None = None) -> str:
+        """The words for this limit, its period named where it has one:
+        "limit per week", "limit per customer per week"."""
+        if period is None or self is Limit.PER_INCIDENT:
+            return str(self.label)
+        every = Period(period).label.lower()
+        if self is Limit.PER_PERIOD:
+            return f"limit per {every}"
+        return f"{self.label} per {every}"
+
+
+def limit_label(name: str, period: str | None = None) -> str:
+    """A limit's machine name in words; an unknown name as it is."""
+    if name not in Limit.values:
+        return name
+    return Limit(name).label_for(period)
+
+
 def _money(**kwargs: object) -> models.DecimalField:
     return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)  # type: ignore[arg-type]
 

@@ -1,7 +1,7 @@
 """Authority policies: what each person may grant on their own, and what is
 left of it right now."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -16,7 +16,7 @@ from accounts.roles import Role
 from core.errors import NotPermitted, RuleViolation
 from core.money import MoneyError, is_currency, to_amount
 from recovery.models import AuthorityPolicy, AuthorityPolicyChange, Period, RestitutionKind
-from recovery.models.authority import SpendCounter
+from recovery.models.authority import Limit, SpendCounter, limit_label
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,21 @@ class Policy:
             record[name] = str(record[name])
         record["allowed_kinds"] = list(self.allowed_kinds)
         return record
+
+
+def limits_in_words(names: Sequence[str], policy: Policy, *, whose: str = "their") -> str:
+    """The limits named (``limits_exceeded``) as a person reads them, each
+    with its amount: "their limit per incident (100.00 USD) and their limit
+    per customer per week (300.00 USD)"."""
+    parts = []
+    for name in names:
+        words = f"{whose} {limit_label(name, policy.period)}"
+        if name in Limit.values:
+            words += f" ({getattr(policy, name)} {policy.currency})"
+        parts.append(words)
+    if len(parts) < 2:
+        return "".join(parts)
+    return f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
 def policy_for(user: User) -> Policy:

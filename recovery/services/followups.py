@@ -373,7 +373,8 @@ def _record_failure(followup: FollowUp, exc: Exception, *, claim: datetime) -> N
             kind=Alert.Kind.FOLLOWUP_FAILED,
             detail=(
                 f"Follow-up {followup.step_number} to {ticket.customer.name} could not be sent "
-                f"after {attempts} tries: {error}"
+                f"after {attempts} tries ({error}). Check their email address, or write to "
+                "them yourself."
             ),
             recipients=[ticket.assignee] if ticket.assignee else [],
         )

@@ -18,7 +18,7 @@ from core.errors import NotPermitted, RuleViolation
 from core.money import MoneyError, percent_of, to_amount
 from recovery.models import ApprovalRequest, Period, Restitution, RestitutionKind, SpendEntry
 from recovery.models.authority import WHOLE_LIFE, SpendCounter
-from recovery.services.authority import Policy, period_start, policy_for
+from recovery.services.authority import Policy, limits_in_words, period_start, policy_for
 from recovery.services.webhooks import webhook_emit
 from tickets.models import Alert, Kind, Status, Ticket
 from tickets.services.access import ensure_can_act
@@ -300,7 +300,7 @@ def restitution_grant(
         detail=(
             f"{actor.get_full_name() or actor.username} asks to grant a "
             f"{restitution.get_kind_display().lower()} of {amount} {currency} to "
-            f"{locked.customer.name}, above their {', '.join(refused)}. "
+            f"{locked.customer.name}, above {limits_in_words(refused, policy)}. "
             f"Reason: {reason}"
         ),
         include_assignee=False,
@@ -444,8 +444,8 @@ def approval_decide(
                 _charge(counters=counters, amount=restitution.amount)
         except _LimitsExceeded as over:
             raise RuleViolation(
-                "Your own authority does not cover this: it is above your "
-                f"{', '.join(over.limits)}.",
+                "Your own authority does not cover this: it is above "
+                f"{limits_in_words(over.limits, policy, whose='your')}.",
                 limits_exceeded=over.limits,
             ) from None
         restitution.status = Restitution.Status.APPROVED

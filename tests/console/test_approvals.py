@@ -96,7 +96,8 @@ def test_a_pending_request_shows_what_it_takes_to_decide(supervisor: User, agent
     assert "The plan was cancelled by mistake." in body
     assert "133% of it" in body
     assert "36.00 to 72.00 USD" in body  # 60 to 120% of the loss
-    assert "per-incident limit" in body
+    assert "limit per incident" in body
+    assert "per_incident_limit" not in body
     assert "200.00 USD left this week" in body  # the agent's remaining authority
     assert "waiting" in body
     row = response.context["rows"][0]

@@ -245,6 +245,11 @@ def test_a_grant_above_several_limits_lists_every_one(agent: User, supervisor: U
         limits=["per_incident_limit", "per_customer_limit", "per_period_limit"],
         supervisors=[supervisor],
     )
+    alert = Alert.objects.get(kind=Alert.Kind.APPROVAL_REQUESTED)
+    assert (
+        "above their limit per incident (50.00 USD), their limit per customer per week "
+        "(100.00 USD) and their limit per week (200.00 USD)." in alert.detail
+    )
     assert not SpendCounter.objects.filter(spent__gt=0).exists()
 
 
@@ -257,7 +262,8 @@ def test_the_approval_alert_goes_to_every_supervisor_and_not_to_agents(agent: Us
     alert = Alert.objects.get(kind=Alert.Kind.APPROVAL_REQUESTED)
     assert set(alert.recipients.all()) == set(supervisors)
     assert "80.00 USD" in alert.detail
-    assert "per_incident_limit" in alert.detail
+    assert "above their limit per incident (50.00 USD)." in alert.detail
+    assert "per_incident_limit" not in alert.detail
     assert restitution.reason in alert.detail
 
 
@@ -577,7 +583,10 @@ def test_approval_is_refused_when_the_approvers_own_authority_is_short(
     with pytest.raises(RuleViolation, match="Your own authority") as refused:
         approval_decide(approval=pending.approval, actor=supervisor, approve=True)
 
-    assert refused.value.extra["limits_exceeded"] == ["per_incident_limit"]
+    assert refused.value.detail == (
+        "Your own authority does not cover this: it is above your limit per incident (500.00 USD)."
+    )
+    assert refused.value.extra["limits_exceeded"] == ["per_incident_limit"]  # for the API
     pending.refresh_from_db()
     assert pending.status == Restitution.Status.PENDING_APPROVAL
     assert pending.charged_to is None

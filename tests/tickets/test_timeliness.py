@@ -63,7 +63,7 @@ def test_new_ticket_past_the_acknowledgement_target_is_recorded_once(
     assert event.payload["late_seconds"] == 60
     [alert] = ticket.alerts.all()
     assert alert.kind == Alert.Kind.ACKNOWLEDGE_BREACH
-    assert "within 4 hour(s)" in alert.detail
+    assert "within 4 hours and still is not. Acknowledge it now." in alert.detail
     assert set(alert.recipients.all()) == {ticket.assignee, *supervisors}
     assert bystander not in alert.recipients.all()
 

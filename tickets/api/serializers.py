@@ -52,6 +52,14 @@ class CustomerBriefSerializer(serializers.Serializer):
     time_zone = serializers.CharField()
 
 
+# Decided (issue 14): our part is the team's own account of the failure; the
+# customer reads the acknowledgement's message, never this.
+OUR_PART_HELP = (
+    "Internal: what we did wrong, in plain words, for the team. Never sent to the customer."
+)
+TO_THE_CUSTOMER = "Emailed to the customer."
+
+
 class TicketListSerializer(serializers.ModelSerializer):
     reference = serializers.CharField(read_only=True)
     customer = CustomerBriefSerializer(read_only=True)
@@ -150,6 +158,7 @@ class TicketDetailSerializer(TicketListSerializer):
             "history",
         )
         read_only_fields = fields
+        extra_kwargs = {"our_part": {"help_text": OUR_PART_HELP}}
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # Members contributed by other apps (the restitutions), see tickets.hooks.
@@ -241,25 +250,40 @@ class TicketUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 
 class MakeMishapSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     our_part = StrictCharField(
-        required=False, allow_blank=True, default="", max_length=MAX_TEXT_CHARS
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=MAX_TEXT_CHARS,
+        help_text=f"{OUR_PART_HELP} Required once the ticket is acknowledged.",
     )
     severity = StrictChoiceField(choices=Severity.choices, required=False)
 
 
 class AcknowledgeSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    message = StrictCharField()
-    our_part = StrictCharField(required=False, allow_blank=True, max_length=MAX_TEXT_CHARS)
+    message = StrictCharField(help_text=TO_THE_CUSTOMER)
+    our_part = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=MAX_TEXT_CHARS,
+        help_text=f"{OUR_PART_HELP} Required to acknowledge a mishap.",
+    )
 
 
 class MessageBodySerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    message = StrictCharField()
+    message = StrictCharField(help_text=TO_THE_CUSTOMER)
 
 
 class CommitSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    promise = StrictCharField()
-    due_at = AwareDateTimeField()
+    promise = StrictCharField(help_text=f"What we will do. {TO_THE_CUSTOMER}")
+    due_at = AwareDateTimeField(
+        help_text="By when; the email states it in the customer's time zone."
+    )
     value_restated = StrictCharField(
-        required=False, allow_blank=True, default="", max_length=MAX_TEXT_CHARS
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=MAX_TEXT_CHARS,
+        help_text="What the customer counted on, said again: emailed before the promise.",
     )
 
 

@@ -200,7 +200,7 @@ STEPS = (
         "acknowledge",
         s.AcknowledgeSerializer,
         services.ticket_acknowledge,
-        "Acknowledge (for a mishap, with our part in it)",
+        "Acknowledge (for a mishap, with our part in it, kept internal)",
     ),
     Step("apologize", s.MessageBodySerializer, services.ticket_apologize, "Apologize (mishaps)"),
     Step(

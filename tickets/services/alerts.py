@@ -1,7 +1,9 @@
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.mail import send_mail
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -68,12 +70,8 @@ def alert_deliver(*, alert_id: int) -> bool:
     addresses = [u.email for u in alert.recipients.all() if u.email]
     try:
         if addresses:
-            send_mail(
-                subject=f"[{alert.ticket.reference}] {alert.get_kind_display()}",
-                message=f"{alert.detail}\n\n{alert.ticket.reference}: {alert.ticket.subject}",
-                from_email=None,
-                recipient_list=addresses,
-            )
+            subject, text = alert_email(alert)
+            send_mail(subject=subject, message=text, from_email=None, recipient_list=addresses)
     except Exception as exc:
         Alert.objects.filter(pk=alert_id).update(
             claimed_at=None,
@@ -83,6 +81,29 @@ def alert_deliver(*, alert_id: int) -> bool:
         raise
     Alert.objects.filter(pk=alert_id).update(sent_at=timezone.now(), last_error="")
     return True
+
+
+def console_url(name: str, *args: object) -> str:
+    """An absolute link into the console, for email (read outside any request)."""
+    return settings.HELPDESK_PUBLIC_URL + reverse(name, args=args)
+
+
+def _where_to_act(alert: Alert) -> tuple[str, str]:
+    """Where the reader acts on an alert: a request for approval on the
+    supervisors' approvals page, everything else on the ticket's page."""
+    if alert.kind == Alert.Kind.APPROVAL_REQUESTED:
+        return "Approve or reject it on the approvals page:", console_url("console:approvals")
+    return "Open the ticket:", console_url("console:tickets_ticket_change", alert.ticket_id)
+
+
+def alert_email(alert: Alert) -> tuple[str, str]:
+    """The subject and text of an alert's email: what happened and what to do
+    (the alert's detail), then the link to where to do it. In English, as the
+    console is; the subject carries the ticket's reference."""
+    ticket = alert.ticket
+    lead, url = _where_to_act(alert)
+    text = f"{alert.detail}\n\n{lead}\n{url}\n\n-- \n{ticket.reference}: {ticket.subject}\n"
+    return f"[{ticket.reference}] {alert.get_kind_display()}", text
 
 
 def alerts_requeue_stalled(*, now: datetime | None = None) -> list[int]:

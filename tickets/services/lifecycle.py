@@ -6,7 +6,8 @@ transaction, and queues the customer's email on commit. A refused transition
 changes nothing.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -79,13 +80,15 @@ _PAST = {
 }
 
 
-def _check_first(ticket: Ticket, actor: User | None, name: str) -> None:
+def _check_first(ticket: Ticket, actor: User | None, name: str) -> Ticket:
     """Who may act and whether the step fits come before the content: an
     outsider gets 403 and a step out of order 409, whatever the body says.
-    Checked again under the row lock in ``_transition``."""
+    Checked again under the row lock in ``_transition``. Returns the ticket
+    as it is now."""
     current = Ticket.objects.select_related("queue").get(pk=ticket.pk)
     ensure_can_act(actor, current)
     _ensure_allowed(current, name)
+    return current
 
 
 def _transition(
@@ -132,21 +135,24 @@ def _transition(
     return locked
 
 
+def _require_our_part(ticket: Ticket, our_part: str) -> None:
+    if ticket.kind == Kind.MISHAP and not our_part:
+        raise RuleViolation("A mishap's acknowledgement states our part in it.", field="our_part")
+
+
 def ticket_acknowledge(
     *, ticket: Ticket, actor: User, message: str, our_part: str | None = None
 ) -> Ticket:
     """Tell the customer we have their ticket. For a mishap, the
-    acknowledgement must also state our part in what went wrong."""
+    acknowledgement must also state our part in what went wrong: kept for
+    the team, never sent to the customer."""
     _check_first(ticket, actor, "acknowledge")
     message = clean_body(message, field="message")
     our_part = clean_text(our_part or "", field="our_part", required=False)
 
     def validate(t: Ticket) -> None:
         # Checked on the locked row: the ticket may have become a mishap meanwhile.
-        if t.kind == Kind.MISHAP and not our_part:
-            raise RuleViolation(
-                "A mishap's acknowledgement states our part in it.", field="our_part"
-            )
+        _require_our_part(t, our_part)
 
     def apply(t: Ticket, now: datetime, from_status: str) -> dict[str, Any]:
         t.acknowledged_at = now
@@ -183,17 +189,7 @@ def ticket_commit(
     in the future and at most MAX_COMMITMENT_YEARS ahead. The promise is
     emailed to the customer."""
     _check_first(ticket, actor, "commit")
-    promise = clean_body(promise, field="promise")
-    if timezone.is_naive(due_at):
-        raise RuleViolation("The due time needs a time zone offset.", field="due_at")
-    now = timezone.now()
-    if due_at <= now:
-        raise RuleViolation("The due time must be in the future.", field="due_at")
-    if due_at > latest_due_at(now):
-        raise RuleViolation(
-            f"The due time must be at most {MAX_COMMITMENT_YEARS} years ahead.", field="due_at"
-        )
-    value_restated = clean_text(value_restated, field="value_restated", required=False)
+    promise, due_at, value_restated = _clean_commitment(promise, due_at, value_restated)
 
     def apply(t: Ticket, now: datetime, from_status: str) -> dict[str, Any]:
         t.committed_at = now
@@ -207,8 +203,30 @@ def ticket_commit(
             "value_restated": value_restated,
         }
 
-    text = promise if not value_restated else f"{value_restated}\n\n{promise}"
+    text = _commitment_text(promise, value_restated)
     return _transition(ticket=ticket, actor=actor, name="commit", apply=apply, message=text)
+
+
+def _clean_commitment(
+    promise: str, due_at: datetime, value_restated: str
+) -> tuple[str, datetime, str]:
+    promise = clean_body(promise, field="promise")
+    if timezone.is_naive(due_at):
+        raise RuleViolation("The due time needs a time zone offset.", field="due_at")
+    now = timezone.now()
+    if due_at <= now:
+        raise RuleViolation("The due time must be in the future.", field="due_at")
+    if due_at > latest_due_at(now):
+        raise RuleViolation(
+            f"The due time must be at most {MAX_COMMITMENT_YEARS} years ahead.", field="due_at"
+        )
+    value_restated = clean_text(value_restated, field="value_restated", required=False)
+    return promise, due_at, value_restated
+
+
+def _commitment_text(promise: str, value_restated: str) -> str:
+    """The commitment's message: the value restated, then the promise."""
+    return promise if not value_restated else f"{value_restated}\n\n{promise}"
 
 
 def ticket_resolve(*, ticket: Ticket, actor: User, message: str) -> Ticket:
@@ -234,6 +252,41 @@ def ticket_resolve(*, ticket: Ticket, actor: User, message: str) -> Ticket:
     return _transition(
         ticket=ticket, actor=actor, name="resolve", apply=apply, message=message, hook="resolved"
     )
+
+
+@dataclass(frozen=True)
+class StepMessage:
+    """What a step tells the customer: its public message and, for a
+    commitment, the due time the email states."""
+
+    body: str
+    due_at: datetime | None = None
+
+
+# The steps that email the customer a message of the agent's.
+STEPS_WITH_MESSAGE = ("acknowledge", "apologize", "commit", "resolve")
+
+
+def step_message_preview(
+    *, ticket: Ticket, actor: User, name: str, content: Mapping[str, Any]
+) -> StepMessage:
+    """What step ``name`` with ``content`` (its service's arguments) would
+    email the customer, checked as the service checks it: who may act,
+    whether the step fits now, the content. Writes nothing: for a preview;
+    the service checks it all again when the step is taken."""
+    if name not in STEPS_WITH_MESSAGE:
+        raise RuleViolation(f"{name.capitalize()} sends the customer no message.")
+    current = _check_first(ticket, actor, name)
+    if name == "commit":
+        promise, due_at, value_restated = _clean_commitment(
+            content["promise"], content["due_at"], content.get("value_restated", "")
+        )
+        return StepMessage(_commitment_text(promise, value_restated), due_at)
+    message = clean_body(content["message"], field="message")
+    if name == "acknowledge":
+        our_part = clean_text(content.get("our_part") or "", field="our_part", required=False)
+        _require_our_part(current, our_part)
+    return StepMessage(message)
 
 
 def ticket_close(*, ticket: Ticket, actor: User | None, reason: str = "") -> Ticket:

@@ -27,6 +27,11 @@ logger = logging.getLogger(__name__)
 
 BATCH = 500
 _PAST = {"acknowledge": "acknowledged", "apologize": "apologized for"}
+# What the reader of the alert does about a missed target.
+_NOW = {
+    "acknowledge": "Acknowledge it now.",
+    "apologize": "Apologize now: a late apology is worth less.",
+}
 
 
 @dataclass(frozen=True)
@@ -105,19 +110,23 @@ def _record_breach(*, ticket_id: int, step: str, within: timedelta, late: Q, now
         detail=(
             f"{ticket.customer.name}'s {ticket.get_severity_display().lower()} "
             f"{ticket.get_kind_display().lower()} was due to be {_PAST[step]} "
-            f"within {_humanize(within)} and still is not."
+            f"within {_humanize(within)} and still is not. {_NOW[step]}"
         ),
     )
     return 1
 
 
 def _humanize(delta: timedelta) -> str:
+    """A target in words: "1 day", "4 hours", "90 minutes"."""
     minutes = int(delta.total_seconds() // 60)
-    if minutes % (24 * 60) == 0:
-        return f"{minutes // (24 * 60)} day(s)"
-    if minutes % 60 == 0:
-        return f"{minutes // 60} hour(s)"
-    return f"{minutes} minutes"
+    for unit, size in (("day", 24 * 60), ("hour", 60)):
+        if minutes and minutes % size == 0:
+            return _count(minutes // size, unit)
+    return _count(minutes, "minute")
+
+
+def _count(number: int, unit: str) -> str:
+    return f"{number} {unit}" if number == 1 else f"{number} {unit}s"
 
 
 def tickets_close_quiet(*, now: datetime | None = None) -> int:
