@@ -36,8 +36,9 @@ def form_data(
     }
     for i, (day, subject, body) in enumerate(steps):
         data[f"steps-{i}-offset_days"] = str(day)
-        data[f"steps-{i}-subject_template"] = subject
-        data[f"steps-{i}-body_template"] = body
+        # str(): the default plan's texts are lazily translated.
+        data[f"steps-{i}-subject_template"] = str(subject)
+        data[f"steps-{i}-body_template"] = str(body)
         if i in delete:
             data[f"steps-{i}-DELETE"] = "on"
     return data
