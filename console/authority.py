@@ -107,7 +107,7 @@ class Change:
 
 def _shown(name: str, value: Any) -> str:
     if name == "allowed_kinds":
-        return ", ".join(KIND_LABELS.get(kind, kind) for kind in value) or "none"
+        return ", ".join(str(KIND_LABELS.get(kind, kind)) for kind in value) or "none"
     if name == "is_default":
         return "the role's defaults" if value else "own policy"
     if name == "period":

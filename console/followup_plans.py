@@ -6,34 +6,63 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils import translation
 
 from console import selectors
 from console.access import require
 from console.forms import PlanStepFormSet
 from console.sites import console_site
 from core.errors import DomainError
+from core.languages import FALLBACK
 from recovery.followup_defaults import DEFAULT_STEPS
 from recovery.models import FollowUpPlan, FollowUpPlanChange
 from recovery.services import followup_plan_set
+from recovery.services.followups_plans import translation_languages
 from tickets.models import Severity
 
 CHANGE_PLAN = "recovery.change_followupplan"
 
 
 def _steps(plan: FollowUpPlan | None) -> list[dict[str, Any]]:
+    """A plan's steps as the forms start from them: the saved ones, or the
+    code's default, in English and in each language its catalogue has."""
     if plan is None:
-        return [
-            {"offset_days": day, "subject_template": subject, "body_template": body}
-            for day, subject, body in DEFAULT_STEPS
-        ]
+        return [_default_step(day, subject, body) for day, subject, body in DEFAULT_STEPS]
     return [
         {
             "offset_days": step.offset_days,
             "subject_template": step.subject_template,
             "body_template": step.body_template,
+            "translations": step.translations,
+            "languages": _names(step.translations),
         }
         for step in plan.steps.all()
     ]
+
+
+def _default_step(day: int, subject: Any, body: Any) -> dict[str, Any]:
+    with translation.override(FALLBACK):
+        english = (str(subject), str(body))
+    translations = {}
+    for code, _name in translation_languages():
+        with translation.override(code):
+            text = (str(subject), str(body))
+        # A language the catalogue does not translate yet is left empty: a
+        # copy of the English saved as, say, Portuguese would send English
+        # text marked lang="pt-BR".
+        if text != english:
+            translations[code] = {"subject": text[0], "body": text[1]}
+    return {
+        "offset_days": day,
+        "subject_template": english[0],
+        "body_template": english[1],
+        "translations": translations,
+        "languages": _names(translations),
+    }
+
+
+def _names(translations: dict[str, Any]) -> list[str]:
+    return [name for code, name in translation_languages() if code in translations]
 
 
 def plan_list_view(request: HttpRequest) -> HttpResponse:

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from core.errors import DomainError, RuleViolation, StepsMissing
-from recovery.forms import steps_of
+from recovery.forms import StepTranslationsMixin, steps_of
 from recovery.models import RestitutionKind
 from recovery.services.followups import validate_template
 from recovery.services.followups_plans import (
@@ -204,7 +204,10 @@ def _compiles(source: str, field: str) -> str:
         raise forms.ValidationError(error.detail) from None
 
 
-class PlanStepForm(forms.Form):
+class PlanStepForm(StepTranslationsMixin, forms.Form):
+    """A step in English, and in the other languages we send in where the
+    supervisor writes it (see StepTranslationsMixin)."""
+
     offset_days = forms.IntegerField(
         label="Day",
         min_value=MIN_DAY,

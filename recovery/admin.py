@@ -13,7 +13,7 @@ from django.template import Template, TemplateSyntaxError
 from accounts.models import User
 from core.admin import ReadOnlyAdmin
 from core.errors import RuleViolation
-from recovery.forms import steps_of
+from recovery.forms import StepTranslationsMixin, steps_of, translation_field_names
 from recovery.models import (
     ApprovalRequest,
     AuthorityPolicy,
@@ -30,8 +30,13 @@ from recovery.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from recovery.services.followups_plans import followup_plan_set, plan_steps_clean
+from recovery.services.followups_plans import (
+    followup_plan_set,
+    plan_steps_clean,
+    translation_languages,
+)
 from recovery.services.webhooks import MIN_SECRET_CHARS, webhook_endpoint_save
+from tickets.models import Severity
 
 
 @admin.register(ProcessFix)
@@ -137,10 +142,13 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     inlines = (AttemptInline,)
 
 
-class PlanStepForm(forms.ModelForm):
+STEP_FIELDS = ("offset_days", "subject_template", "body_template")
+
+
+class PlanStepForm(StepTranslationsMixin, forms.ModelForm):
     class Meta:
         model = FollowUpPlanStep
-        fields = ("offset_days", "subject_template", "body_template")
+        fields = STEP_FIELDS
 
     def clean_subject_template(self) -> str:
         return _template(self.cleaned_data["subject_template"])
@@ -171,23 +179,63 @@ class PlanStepFormSet(BaseInlineFormSet):
             raise forms.ValidationError(exc.detail) from None
 
 
-class PlanStepInline(admin.TabularInline):
+def _language_fieldsets() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (f"In {name}", {"classes": ["collapse"], "fields": translation_field_names(code)})
+        for code, name in translation_languages()
+    ]
+
+
+class PlanStepInline(admin.StackedInline):
+    """Stacked: each step's English text, then its other languages folded away."""
+
     model = FollowUpPlanStep
     form = PlanStepForm
     formset = PlanStepFormSet
     extra = 0
 
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [(None, {"fields": STEP_FIELDS}), *_language_fieldsets()]
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        # The model's fields only: the form adds the languages' own (they are
+        # not columns, so modelform_factory would refuse them by name).
+        return super().get_formset(request, obj, **{**kwargs, "fields": STEP_FIELDS})
+
+
+class PlanForm(forms.ModelForm):
+    class Meta:
+        model = FollowUpPlan
+        fields = ("severity",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "severity" in self.fields:
+            # Adding: only a severity whose plan is still the code's default.
+            saved = set(FollowUpPlan.objects.values_list("severity", flat=True))
+            self.fields["severity"] = forms.ChoiceField(
+                choices=[(v, label) for v, label in Severity.choices if v not in saved]
+            )
+
 
 @admin.register(FollowUpPlan)
 class FollowUpPlanAdmin(admin.ModelAdmin):
-    """Supervisors edit the plans; a change applies to mishaps resolved after it."""
+    """Supervisors edit the plans; a change applies to mishaps resolved after it.
+    A severity without a plan follows the code's default (translated, see
+    recovery.followup_defaults) until one is added here or in the console."""
 
     list_display = ("severity", "updated_at", "updated_by")
+    form = PlanForm
     inlines = (PlanStepInline,)
-    readonly_fields = ("severity", "updated_by")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("updated_by",) if obj is None else ("severity", "updated_by")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+        # Adding a severity's plan changes it from the default: the service's
+        # permission, as for any other change.
+        missing = FollowUpPlan.objects.count() < len(Severity.values)
+        return missing and self.has_change_permission(request)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -199,11 +247,15 @@ class FollowUpPlanAdmin(admin.ModelAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         user = request.user
         assert isinstance(user, User)  # noqa: S101 - the admin requires a signed-in user
-        followup_plan_set(
+        plan = followup_plan_set(
             severity=form.instance.severity,
             actor=user,
             steps=[step for formset in formsets for step in steps_of(formset.forms)],
         )
+        # Adding, the admin logs and shows the plan the service created.
+        form.instance.pk = plan.pk
+        form.instance.updated_at = plan.updated_at
+        form.instance.updated_by = plan.updated_by
 
     def construct_change_message(
         self, request: HttpRequest, form: Any, formsets: Any, add: bool = False

@@ -1,50 +1,83 @@
-"""The default follow-up plan, used for every severity until a supervisor
-edits it: day 1, day 7 and day 30. Warm and specific: each names what went
-wrong, what we did, and asks how we are doing."""
+"""The default follow-up plan, used for a severity until a supervisor saves
+one: day 1, day 7 and day 30; and the one check-in after an answered question.
 
-INTRO = "Dear {{ customer.name }},\n\n"
-WHAT_HAPPENED = (
-    "{% if ticket.our_part %}You told us about a problem ({{ ticket.subject }}), and it was "
-    "our doing: {{ ticket.our_part }}\n\n{% endif %}"
-    "{% if commitment %}We promised: {{ commitment.promise }}\n"
-    "{% if commitment.kept %}We kept that promise on time.{% else %}We kept it, later than we "
-    "said, and we are sorry you had to wait.{% endif %}\n\n{% endif %}"
-    "{% if restitutions %}To make it right we gave you {% for r in restitutions %}"
-    "a {{ r.get_kind_display|lower }} of {{ r.amount }} {{ r.currency }}"
-    "{% if not forloop.last %} and {% endif %}{% endfor %}.\n\n{% endif %}"
+Written as the agent who helped, in a few plain sentences. They never paste
+the ticket's subject into a sentence (it is the customer's words, or ours
+from the inbox, and reads like a form letter), never tell our internal
+account of what went wrong, and never open with a greeting: the email adds
+exactly one, and the agent's name below. Whatever they state is true when
+the mail goes out: the context only holds a promise once it is kept, gifts
+still in force, and process fixes that are done (see recovery.services.
+followups.email_contexts).
+
+The texts are Django templates marked for translation: each is resolved in
+the customer's language when the follow-ups are scheduled, so a row keeps
+what it will say in the language it will say it in."""
+
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
+# Translators: the texts below are Django templates. Translate the words, and
+# keep everything between {% %} and {{ }} exactly as it is.
+
+PROMISE = _(
+    "{% if commitment.kept %}We promised: {{ commitment.promise }}\n"
+    "We did it on time.{% elif commitment %}We promised: {{ commitment.promise }}\n"
+    "We did it, but later than we said, on {{ commitment.fulfilled_on }}. "
+    "I am sorry you had to wait.{% endif %}"
 )
-FIXES = (
-    "{% if process_fixes %}We have also changed how we work, so that it does not happen "
-    "again:{% for fix in process_fixes %}\n- {{ fix.failsafe_change }} (done on {{ fix.done_on }})"
-    "{% endfor %}\n\n{% endif %}"
+GIFTS = _(
+    "{% if restitutions %}To make up for it, we gave you {{ restitutions_listed }}.{% endif %}"
 )
+FIXES = _(
+    "{% if process_fixes %}We have also changed how we work, so that this does not happen "
+    "again:{% for fix in process_fixes %}\n- {{ fix.failsafe_change }} "
+    "(done on {{ fix.done_on }}){% endfor %}{% endif %}"
+)
+
 DEFAULT_STEPS = (
     (
         1,
-        "How are things since we put it right?",
-        INTRO
-        + WHAT_HAPPENED
-        + "Is everything working as it should now? If anything is still not right, reply to "
-        "this email and it comes straight to the person who helped you.",
+        _("Is everything all right now?"),
+        format_lazy(
+            "{}\n\n{}\n\n{}\n\n{}",
+            _("Now that we have put things right, I wanted to check in."),
+            PROMISE,
+            GIFTS,
+            _(
+                "Is everything working as it should now? If it is not, just reply to this "
+                "email: it comes straight to me."
+            ),
+        ),
     ),
     (
         7,
-        "One week on: how are we doing?",
-        INTRO
-        + "A week ago we put right what went wrong with {{ ticket.subject }}. We wanted to check "
-        "in, because one good answer does not undo a bad experience.\n\n"
-        + FIXES
-        + "How has it been since? A single click below tells us, and every answer is read.",
+        _("A week on: how are things?"),
+        format_lazy(
+            "{}\n\n{}\n\n{}",
+            _("It has been a week, and I wanted to see how you are getting on."),
+            FIXES,
+            _(
+                "If you have a moment, one click below tells me how we are doing. I read "
+                "every answer."
+            ),
+        ),
     ),
     (
         30,
-        "A month later: thank you for staying with us",
-        INTRO
-        + "It has been a month since we let you down with {{ ticket.subject }}. Thank you for "
-        "giving us the chance to make it right.\n\n"
-        + FIXES
-        + "If you have a moment, tell us how much you trust us now. And if there is anything "
-        "we can still do, reply to this email.",
+        _("A month on: thank you"),
+        format_lazy(
+            "{}\n\n{}\n\n{}",
+            _(
+                "It has been a month since things went wrong, and I wanted to thank you for "
+                "giving us the chance to put them right."
+            ),
+            FIXES,
+            _(
+                "If you have a moment, one click below tells me how we are doing. And if there "
+                "is anything we can still do, just reply to this email."
+            ),
+        ),
     ),
 )
 
@@ -56,10 +89,11 @@ DEFAULT_STEPS = (
 QUESTION_STEPS = (
     (
         1,
-        "How did we do?",
-        INTRO
-        + "Yesterday we answered your question about {{ ticket.subject }}. We hope it helped.\n\n"
-        "How did we do? A single click below tells us, and every answer is read. If anything "
-        "is still unclear, just reply to this email.",
+        _("How did we do?"),
+        _(
+            "Yesterday we answered your question, and I hope it helped.\n\n"
+            "If anything is still unclear, just reply to this email. And if you have a "
+            "moment, one click below tells me how we did."
+        ),
     ),
 )

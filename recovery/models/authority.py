@@ -4,6 +4,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from core.money import DECIMAL_PLACES, MAX_DIGITS
 
@@ -11,13 +12,14 @@ WHOLE_LIFE = date(1970, 1, 1)
 
 
 class RestitutionKind(models.TextChoices):
-    REFUND = "refund", "Refund"
-    CREDIT = "credit", "Credit"
-    GIFT = "gift", "Gift"
-    DISCOUNT = "discount", "Discount"
-    REPLACEMENT = "replacement", "Replacement"
-    FEE_WAIVER = "fee_waiver", "Fee waiver"
-    OTHER = "other", "Other"
+    # Translated: a follow-up names the kind to the customer, in their language.
+    REFUND = "refund", _("Refund")
+    CREDIT = "credit", _("Credit")
+    GIFT = "gift", _("Gift")
+    DISCOUNT = "discount", _("Discount")
+    REPLACEMENT = "replacement", _("Replacement")
+    FEE_WAIVER = "fee_waiver", _("Fee waiver")
+    OTHER = "other", _("Other")
 
 
 class Period(models.TextChoices):

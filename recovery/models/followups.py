@@ -22,13 +22,20 @@ class FollowUpPlan(models.Model):
 
 class FollowUpPlanStep(models.Model):
     """One check-in: how many days after resolution, and what it says. The
-    templates may use {{ customer.name }}, {{ ticket }}, {{ commitment }},
-    {{ restitutions }} and {{ process_fixes }} (the done ones only)."""
+    templates may use {{ customer.name }}, {{ ticket }}, {{ commitment }}
+    (once kept), {{ restitutions }} (in force) and {{ process_fixes }} (the
+    done ones only); see recovery.services.followups.email_contexts.
+
+    The subject and body are English; ``translations`` holds them in the
+    other languages we send in, where a supervisor wrote them:
+    ``{"pt-br": {"subject": ..., "body": ...}}``. A customer whose language
+    has none reads the English."""
 
     plan = models.ForeignKey(FollowUpPlan, on_delete=models.CASCADE, related_name="steps")
     offset_days = models.PositiveSmallIntegerField()
     subject_template = models.CharField(max_length=200)
     body_template = models.TextField()
+    translations = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["offset_days", "id"]
@@ -53,7 +60,9 @@ class FollowUpPlanChange(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     changed_at = models.DateTimeField(auto_now_add=True)
-    old = models.JSONField(help_text="The steps before: [[day, subject, body], ...].")
+    old = models.JSONField(
+        help_text="The steps before: [[day, subject, body, {language: {subject, body}}], ...]."
+    )
     new = models.JSONField()
 
     class Meta:
@@ -82,6 +91,10 @@ class FollowUp(models.Model):
     offset_days = models.PositiveSmallIntegerField()
     subject_template = models.CharField(max_length=200)
     body_template = models.TextField()
+    # The language the text above is in, and the whole email with it (a code
+    # of settings.LANGUAGES): the customer's, or English where the plan has
+    # no text in theirs.
+    language = models.CharField(max_length=10, default="en")
     due_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     attempts = models.PositiveSmallIntegerField(default=0)

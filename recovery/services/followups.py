@@ -14,6 +14,8 @@ from time import monotonic as time_monotonic
 from typing import Any, NamedTuple, TypeGuard
 from zoneinfo import ZoneInfo
 
+from babel.lists import format_list
+from babel.numbers import format_currency
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -21,12 +23,14 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.template import Context, Template, TemplateSyntaxError
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.models import Customer, User
-from core.dates import customer_date
+from core.dates import customer_date, customer_datetime, zone_name
 from core.delivery import claimable
 from core.errors import DomainError, RuleViolation
+from core.languages import FALLBACK, babel_locale, customer_language, language_tag
 from recovery.followup_defaults import DEFAULT_STEPS, QUESTION_STEPS
 from recovery.models import (
     Feedback,
@@ -35,12 +39,15 @@ from recovery.models import (
     FollowUpPlan,
     ProcessFix,
     Restitution,
+    RestitutionKind,
 )
+from tickets.emails import from_address, staff_name
 from tickets.models import Alert, Commitment, Kind, Status, Ticket
 from tickets.services.access import ensure_can_act
 from tickets.services.alerts import alert_raise
 from tickets.services.events import record_event
 from tickets.services.messages import clean_text
+from tickets.voice import greeting_for
 
 logger = logging.getLogger(__name__)
 
@@ -74,19 +81,62 @@ def morning_slot(*, day: date, zone: ZoneInfo, spread_key: int) -> datetime:
 
 
 def plan_steps(severity: str) -> list[tuple[int, str, str]]:
-    """The steps of the mishap plan for ``severity``."""
+    """The steps of the mishap plan for ``severity``, in English."""
+    return [(t.offset_days, t.subject, t.body) for t in _mishap_texts(severity, FALLBACK)]
+
+
+class StepText(NamedTuple):
+    """What one step of a plan says to a customer, and in which language."""
+
+    offset_days: int
+    subject: str
+    body: str
+    language: str
+
+
+def step_texts(ticket: Ticket, language: str) -> list[StepText]:
+    """What the follow-ups of ``ticket`` will say to a customer who reads
+    ``language`` (a code of settings.LANGUAGES): for a mishap, its severity's
+    plan, a step in that language where the supervisor wrote it and in
+    English where not; the code's default plan (and a question's check-in)
+    through the translation catalogue."""
+    if ticket.kind != Kind.MISHAP:
+        return _defaults(QUESTION_STEPS, language)
+    return _mishap_texts(ticket.severity, language)
+
+
+def _mishap_texts(severity: str, language: str) -> list[StepText]:
     plan = FollowUpPlan.objects.filter(severity=severity).prefetch_related("steps").first()
     if plan is None:
-        return [(offset, subject, body) for offset, subject, body in DEFAULT_STEPS]
-    return [(s.offset_days, s.subject_template, s.body_template) for s in plan.steps.all()]
+        return _defaults(DEFAULT_STEPS, language)
+    texts = []
+    for step in plan.steps.all():
+        own = step.translations.get(language) if language != FALLBACK else None
+        if own and own.get("subject") and own.get("body"):
+            texts.append(StepText(step.offset_days, own["subject"], own["body"], language))
+        else:
+            # The whole email in English then, greeting and links too: an
+            # English text under a Portuguese greeting and lang would say the
+            # wrong language.
+            texts.append(
+                StepText(step.offset_days, step.subject_template, step.body_template, FALLBACK)
+            )
+    return texts
+
+
+def _defaults(steps: Sequence[tuple[int, Any, Any]], language: str) -> list[StepText]:
+    """The code's steps (lazily translated) as the catalogue of ``language`` says them."""
+    with translation.override(language):
+        return [StepText(day, str(subject), str(body), language) for day, subject, body in steps]
 
 
 def followups_schedule(ticket: Ticket, actor: User | None) -> list[FollowUp]:
     """Lifecycle hook on resolution: schedule the plan of the mishap's
     severity, each step in the customer's morning; for an answered question,
-    the one "How did we do?" check-in of ``QUESTION_STEPS``. Runs in the
-    resolve's transaction, so the rows exist exactly when the ticket is
-    resolved."""
+    the one "How did we do?" check-in of ``QUESTION_STEPS``. Each row keeps
+    the text it will send, in the customer's language where we have it
+    (English otherwise), and that language. Runs in the resolve's
+    transaction, so the rows exist exactly when the ticket is resolved."""
     # Locked, so an unsubscribe that commits meanwhile is seen (see customer_unsubscribe).
     customer = Customer.objects.select_for_update().get(pk=ticket.customer_id)
     if FollowUpOptOut.objects.filter(customer=customer).exists():
@@ -97,23 +147,24 @@ def followups_schedule(ticket: Ticket, actor: User | None) -> list[FollowUp]:
             payload={"reason": "The customer unsubscribed from follow-ups."},
         )
         return []
-    steps = plan_steps(ticket.severity) if ticket.kind == Kind.MISHAP else list(QUESTION_STEPS)
+    texts = step_texts(ticket, customer_language(customer.locale))
     resolved_local = timezone.localtime(ticket.resolved_at or timezone.now(), customer.zone)
     rows = [
         FollowUp(
             ticket=ticket,
             customer=customer,
             step_number=number,
-            offset_days=offset,
-            subject_template=subject,
-            body_template=body,
+            offset_days=text.offset_days,
+            subject_template=text.subject,
+            body_template=text.body,
+            language=text.language,
             due_at=morning_slot(
-                day=resolved_local.date() + timedelta(days=offset),
+                day=resolved_local.date() + timedelta(days=text.offset_days),
                 zone=customer.zone,
                 spread_key=ticket.pk * 100 + number,
             ),
         )
-        for number, (offset, subject, body) in enumerate(steps, start=1)
+        for number, text in enumerate(texts, start=1)
     ]
     created = FollowUp.objects.bulk_create(rows)
     record_event(
@@ -419,7 +470,12 @@ def email_contexts(followups: Sequence[FollowUp]) -> dict[int, dict[str, Any]]:
     never model instances, so a template cannot reach further
     (``ticket.assignee.password``). Three queries (commitments, restitutions
     in force, process fixes done) whatever the number of follow-ups; read their
-    tickets and customers with ``select_related("ticket__customer")``."""
+    tickets and customers with ``select_related("ticket__customer")``.
+
+    Read as the mail goes out, and only what is true then: the promise once
+    it is kept (on time, or late with the day it was kept), restitutions
+    still in force, process fixes done. Our internal account of the mishap
+    (``ticket.our_part``) is the staff's and never reaches the customer."""
     ticket_ids = {followup.ticket_id for followup in followups}
     if not ticket_ids:
         return {}
@@ -466,6 +522,18 @@ class DoneFix(NamedTuple):
     done_at: datetime
 
 
+# How a restitution is named in a sentence, by kind, with its amount.
+_DESCRIBED = {
+    RestitutionKind.REFUND: gettext_lazy("a refund of %(money)s"),
+    RestitutionKind.CREDIT: gettext_lazy("a credit of %(money)s"),
+    RestitutionKind.GIFT: gettext_lazy("a gift worth %(money)s"),
+    RestitutionKind.DISCOUNT: gettext_lazy("a discount of %(money)s"),
+    RestitutionKind.REPLACEMENT: gettext_lazy("a replacement worth %(money)s"),
+    RestitutionKind.FEE_WAIVER: gettext_lazy("a waived fee of %(money)s"),
+    RestitutionKind.OTHER: gettext_lazy("compensation of %(money)s"),
+}
+
+
 def _context(
     followup: FollowUp,
     *,
@@ -473,37 +541,59 @@ def _context(
     restitutions: list[Restitution],
     fixes: list[DoneFix],
 ) -> dict[str, Any]:
+    """One follow-up's context, worded in its language: days, times and
+    money as the customer reads them, in their zone."""
     ticket = followup.ticket
+    zone = followup.customer.zone
+    with translation.override(followup.language):
+        locale = babel_locale(followup.language)
+        gifts = []
+        for r in restitutions:
+            money = format_currency(r.amount, r.currency, locale=locale)
+            gifts.append(
+                {
+                    "kind": r.kind,
+                    "get_kind_display": str(r.get_kind_display()),
+                    "amount": r.amount,
+                    "currency": r.currency,
+                    "money": money,
+                    "described": str(_DESCRIBED[RestitutionKind(r.kind)]) % {"money": money},
+                }
+            )
+        return {
+            "customer": {"name": ticket.customer.name, "email": ticket.customer.email},
+            "ticket": {"reference": ticket.reference, "subject": ticket.subject},
+            "commitment": _kept_promise(commitment, zone),
+            "restitutions": gifts,
+            "restitutions_listed": format_list([g["described"] for g in gifts], locale=locale)
+            if gifts
+            else "",
+            "process_fixes": [
+                {
+                    "failsafe_change": fix.failsafe_change,
+                    # The day as the customer lived it: a fix done late on the 8th
+                    # in UTC was done on the 9th in Tokyo.
+                    "done_on": customer_date(fix.done_at, zone),
+                }
+                for fix in fixes
+            ],
+        }
+
+
+def _kept_promise(commitment: Commitment | None, zone: ZoneInfo) -> dict[str, Any] | None:
+    """The promise, once kept: on time (``kept``), or late, with the day it
+    was kept. One not kept yet is not told: a follow-up cannot say we did
+    what we have not done (a plan's ``{% if commitment.kept %}...{% else %}``
+    would have told an open promise as kept late)."""
+    if commitment is None or commitment.fulfilled_at is None:
+        return None
     return {
-        "customer": {"name": ticket.customer.name, "email": ticket.customer.email},
-        "ticket": {
-            "reference": ticket.reference,
-            "subject": ticket.subject,
-            "our_part": ticket.our_part,
-        },
-        "commitment": (
-            {"promise": commitment.promise, "due_at": commitment.due_at, "kept": commitment.kept}
-            if commitment
-            else None
-        ),
-        "restitutions": [
-            {
-                "kind": r.kind,
-                "get_kind_display": r.get_kind_display(),
-                "amount": r.amount,
-                "currency": r.currency,
-            }
-            for r in restitutions
-        ],
-        "process_fixes": [
-            {
-                "failsafe_change": fix.failsafe_change,
-                # The day as the customer lived it: a fix done late on the 8th
-                # in UTC was done on the 9th in Tokyo.
-                "done_on": customer_date(fix.done_at, followup.customer.zone),
-            }
-            for fix in fixes
-        ],
+        "promise": commitment.promise,
+        "kept": bool(commitment.kept),
+        "fulfilled_on": customer_date(commitment.fulfilled_at, zone),
+        "due_on": customer_date(commitment.due_at, zone),
+        "due_at": gettext("%(when)s, %(zone)s")
+        % {"when": customer_datetime(commitment.due_at, zone), "zone": zone_name(zone)},
     }
 
 
@@ -515,31 +605,95 @@ def _compiled(source: str) -> Template:
 
 
 def render_template(source: str, context: dict[str, Any]) -> str:
-    return _compiled(source).render(Context(context, autoescape=False)).strip()
+    """A plan's template rendered as plain text; the blank lines its empty
+    ``{% if %}`` parts leave are closed up."""
+    text = _compiled(source).render(Context(context, autoescape=False))
+    lines = "\n".join(line.rstrip() for line in text.strip().splitlines())
+    return re.sub(r"\n{3,}", "\n\n", lines)
+
+
+# The one-click answers under every follow-up, best first.
+RATING_LABELS = {
+    5: gettext_lazy("Very well"),
+    4: gettext_lazy("Well"),
+    3: gettext_lazy("Neither well nor badly"),
+    2: gettext_lazy("Badly"),
+    1: gettext_lazy("Very badly"),
+}
+
+
+@dataclass(frozen=True)
+class FollowUpEmail:
+    """What the customer reads. The plain text and the HTML are rendered
+    from the same parts, so they say the same."""
+
+    subject: str
+    text: str
+    html: str
+    language: str  # a BCP 47 tag, as in the HTML's lang
+    from_email: str
+
+
+def compose_followup_email(
+    followup: FollowUp, context: dict[str, Any], links: Links
+) -> FollowUpEmail:
+    """The follow-up as its customer reads it, all in its language: the
+    plan's words under exactly one greeting (the plan's own, when it opens
+    with one, as plans written before the email added one do), signed by
+    the ticket's agent, with the five one-click ratings and the way out.
+    Reads the ticket, its customer and its assignee (select_related them)."""
+    ticket = followup.ticket
+    customer = followup.customer
+    agent_name = staff_name(ticket.assignee)
+    with translation.override(followup.language):
+        title = " ".join(render_template(followup.subject_template, context).split())
+        body = render_template(followup.body_template, context)
+        tag = language_tag(followup.language)
+        parts = {
+            "lang": tag,
+            "title": title,
+            "greeting": greeting_for(body, customer.name),
+            "body": body,
+            "question": gettext("How are we doing?"),
+            "ratings": [
+                {"rating": rating, "url": url, "label": str(RATING_LABELS[rating])}
+                for rating, url in links.ratings
+            ],
+            "signature": agent_name,
+            "footer": gettext("Reference %(reference)s. Reply to this email to reach us.")
+            % {"reference": ticket.reference},
+            "unsubscribe": {"url": links.unsubscribe, "label": gettext("Stop these follow-ups")},
+        }
+        return FollowUpEmail(
+            # The reference at the end, as on the step emails: what the
+            # customer sees first is what the mail is about.
+            subject=f"{title} [{ticket.reference}]",
+            text=render_to_string("emails/followup.txt", parts).strip() + "\n",
+            html=render_to_string("emails/followup.html", parts),
+            language=tag,
+            from_email=from_address(agent_name),
+        )
 
 
 def build_followup_email(followup: FollowUp, context: dict[str, Any]) -> EmailMultiAlternatives:
     """The follow-up's email, from its ``email_contexts`` entry: no query."""
     links = links_for(followup)
-    subject = f"[{followup.ticket.reference}] " + " ".join(
-        render_template(followup.subject_template, context).split()
-    )
-    text = render_template(followup.body_template, context)
-    page = {"text": text, "links": links, **context}
+    letter = compose_followup_email(followup, context, links)
     email = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string("emails/followup.txt", page),
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        subject=letter.subject,
+        body=letter.text,
+        from_email=letter.from_email,
         to=[formataddr((followup.customer.name, followup.customer.email))],
         headers={
             "Message-ID": followup.message_id,
             "X-Helpdesk-Ticket": followup.ticket.reference,
+            "Content-Language": letter.language,
             # RFC 8058: one-click unsubscribe, by POST, with an https URL in production.
             "List-Unsubscribe": f"<{links.unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
-    email.attach_alternative(render_to_string("emails/followup.html", page), "text/html")
+    email.attach_alternative(letter.html, "text/html")
     return email
 
 

@@ -36,8 +36,9 @@ def form_data(
     }
     for i, (day, subject, body) in enumerate(steps):
         data[f"steps-{i}-offset_days"] = str(day)
-        data[f"steps-{i}-subject_template"] = subject
-        data[f"steps-{i}-body_template"] = body
+        # str(): the default plan's texts are lazily translated.
+        data[f"steps-{i}-subject_template"] = str(subject)
+        data[f"steps-{i}-body_template"] = str(body)
         if i in delete:
             data[f"steps-{i}-DELETE"] = "on"
     return data
@@ -174,3 +175,80 @@ def test_the_pages_cost_the_same_queries_whatever_the_plans_size(supervisor: Use
     )
 
     assert (_count_queries(client, PLANS), _count_queries(client, edit("minor"))) == few
+
+
+# --- Other languages -------------------------------------------------------------------
+
+
+def test_a_supervisor_writes_a_step_in_another_language(supervisor: User) -> None:
+    client = console_client(supervisor)
+    page = client.get(edit("minor")).content.decode()
+    assert "<summary>Other languages</summary>" in page
+    assert "Português (Brasil)" in page
+    assert "style=" not in page.split("<main", 1)[-1]  # classes only, under the CSP
+    data = form_data([(2, "Two days on", "How is it going?")])
+    data["steps-0-subject_template_pt_br"] = "Dois dias depois"
+    data["steps-0-body_template_pt_br"] = "Como vai, {{ customer.name }}?"
+
+    response = client.post(edit("minor"), data)
+
+    assert response.status_code == 302
+    plan = FollowUpPlan.objects.get(severity="minor")
+    [step] = plan.steps.all()
+    assert step.translations == {
+        "pt-br": {"subject": "Dois dias depois", "body": "Como vai, {{ customer.name }}?"}
+    }
+    assert FollowUpPlanChange.objects.get().new == [
+        [2, "Two days on", "How is it going?", step.translations]
+    ]
+    # The page again: the language unfolded, with its text.
+    again = client.get(edit("minor")).content.decode()
+    assert '<details class="step-languages" open>' in again
+    assert "Dois dias depois" in again
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"subject_template_de": "Hallo", "body_template_de": "{% if customer %}"},
+            "Deutsch: The template has an error",
+        ),
+        (
+            {"subject_template_fr": "Bonjour", "body_template_fr": "{% debug %}"},
+            "Français: The debug tag is not allowed",
+        ),
+        (
+            {"subject_template_es": "Hola"},
+            "Español: give both a subject and a body, or neither",
+        ),
+    ],
+)
+def test_a_bad_translation_is_refused_with_a_clear_message_and_nothing_saved(
+    supervisor: User, fields: dict[str, str], message: str
+) -> None:
+    before = plan_steps("minor")
+    data = form_data([(2, "Two days on", "How is it going?")])
+    data.update({f"steps-0-{name}": value for name, value in fields.items()})
+
+    response = console_client(supervisor).post(edit("minor"), data)
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert message in page
+    assert "Nothing was saved" in page
+    assert '<details class="step-languages" open>' in page  # the problem is in view
+    assert plan_steps("minor") == before
+    assert not FollowUpPlanChange.objects.exists()
+
+
+def test_the_default_plan_starts_with_no_other_languages_until_the_catalogue_has_them(
+    supervisor: User,
+) -> None:
+    FollowUpPlan.objects.filter(severity="minor").delete()
+
+    response = console_client(supervisor).get(edit("minor"))
+
+    # No catalogue yet: every language reads the English, and none is a copy of it.
+    assert all(not f.initial["translations"] for f in response.context["formset"].initial_forms)
+    assert '<details class="step-languages">' in response.content.decode()

@@ -67,7 +67,9 @@ def test_follow_ups_arrive_once_each_in_the_customers_morning(
     wait_for_mail(smtp_sink, 1)
     [mail] = smtp_sink.received
     assert mail["Message-ID"] == first.message_id
-    assert "We packed it badly." in mail.get_body(("plain",)).get_content()
+    told = mail.get_body(("plain",)).get_content()
+    assert "A new vase ships today." in told  # the promise, kept
+    assert "We packed it badly." not in told  # our part is the staff's
     # The sweep again, later the same day: nothing is sent twice.
     followups_claim_due(now=first.due_at + timedelta(hours=2))
     wait_for_mail(smtp_sink, 2, timeout=2)

@@ -249,11 +249,13 @@ def without_boundary(message: Any) -> bytes:
 
 def test_the_batch_writes_each_email_as_its_own_tickets_rows_say(supervisor: User) -> None:
     plain, rich, other = (rebuilding() for _ in range(3))
+    # A later promise, kept: the one the emails tell (one still open is not told).
     Commitment.objects.create(
         ticket=rich,
         promise="A second, later promise.",
         due_at=timezone.now() + timedelta(days=3),
         created_at=timezone.now() + timedelta(seconds=1),
+        fulfilled_at=timezone.now() + timedelta(seconds=2),
     )
     for amount in ("10.00", "5.00"):
         restitution_grant(

@@ -123,3 +123,66 @@ def test_the_admin_refuses_a_plan_without_steps(admin_staff: User, plan: FollowU
     assert response.status_code == 200
     assert b"at least one step" in response.content
     assert plan_steps("minor") == before
+
+
+def test_an_admin_writes_a_step_in_another_language(admin_staff: User, plan: FollowUpPlan) -> None:
+    client = Client()
+    client.force_login(admin_staff)
+    assert b"In Deutsch" in client.get(f"/admin/recovery/followupplan/{plan.pk}/change/").content
+
+    response = client.post(
+        f"/admin/recovery/followupplan/{plan.pk}/change/",
+        form_data(
+            plan,
+            subject_template_de="Wie geht es?",
+            body_template_de="Ist alles in Ordnung?",
+        ),
+    )
+
+    assert response.status_code == 302, response.content[:2000]
+    step = plan.steps.get()
+    assert step.translations == {"de": {"subject": "Wie geht es?", "body": "Ist alles in Ordnung?"}}
+    assert FollowUpPlanChange.objects.get(plan=plan).new[0][3] == step.translations
+
+
+def test_a_broken_template_in_a_translation_is_refused(
+    admin_staff: User, plan: FollowUpPlan
+) -> None:
+    client = Client()
+    client.force_login(admin_staff)
+    before = list(plan.steps.values_list("translations", flat=True))
+
+    response = client.post(
+        f"/admin/recovery/followupplan/{plan.pk}/change/",
+        form_data(plan, subject_template_fr="Bonjour", body_template_fr="{% if customer %}"),
+    )
+
+    assert response.status_code == 200
+    assert "Français: The template has an error" in response.content.decode()
+    assert list(plan.steps.values_list("translations", flat=True)) == before
+    assert not FollowUpPlanChange.objects.exists()
+
+
+def test_an_admin_adds_the_plan_of_a_severity_on_the_default(admin_staff: User) -> None:
+    FollowUpPlan.objects.filter(severity="critical").delete()
+    client = Client()
+    client.force_login(admin_staff)
+    assert client.get("/admin/recovery/followupplan/add/").status_code == 200
+
+    response = client.post(
+        "/admin/recovery/followupplan/add/",
+        {
+            "severity": "critical",
+            "steps-TOTAL_FORMS": "1",
+            "steps-INITIAL_FORMS": "0",
+            "steps-MIN_NUM_FORMS": "0",
+            "steps-MAX_NUM_FORMS": "1000",
+            "steps-0-offset_days": "2",
+            "steps-0-subject_template": "Two days on",
+            "steps-0-body_template": "How is it going?",
+        },
+    )
+
+    assert response.status_code == 302, response.content[:3000]
+    assert plan_steps("critical") == [(2, "Two days on", "How is it going?")]
+    assert FollowUpPlan.objects.get(severity="critical").updated_by == admin_staff
