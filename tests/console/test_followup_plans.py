@@ -1,5 +1,6 @@
 """Supervisors see and edit the follow-up plans in the console."""
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -7,6 +8,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import User
 from recovery.followup_defaults import DEFAULT_STEPS
@@ -242,13 +244,30 @@ def test_a_bad_translation_is_refused_with_a_clear_message_and_nothing_saved(
     assert not FollowUpPlanChange.objects.exists()
 
 
-def test_the_default_plan_starts_with_no_other_languages_until_the_catalogue_has_them(
+def test_the_default_plan_opens_with_each_language_the_catalogues_translate(
     supervisor: User,
 ) -> None:
     FollowUpPlan.objects.filter(severity="minor").delete()
 
     response = console_client(supervisor).get(edit("minor"))
 
-    # No catalogue yet: every language reads the English, and none is a copy of it.
+    first = response.context["formset"].initial_forms[0].initial
+    assert first["subject_template"] == "Is everything all right now?"
+    assert set(first["translations"]) == {"es", "pt-br", "de", "fr"}
+    assert first["translations"]["pt-br"]["subject"] == "Está tudo certo agora?"
+    assert first["translations"]["de"]["subject"] == "Ist jetzt alles in Ordnung?"
+
+
+def test_a_language_the_catalogues_do_not_translate_is_left_empty_not_copied(
+    supervisor: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy of the English saved as, say, Portuguese would send English
+    text marked lang="pt-BR"."""
+    FollowUpPlan.objects.filter(severity="minor").delete()
+    english_only = SimpleNamespace(override=lambda language: translation.override("en"))
+    monkeypatch.setattr("console.followup_plans.translation", english_only)
+
+    response = console_client(supervisor).get(edit("minor"))
+
     assert all(not f.initial["translations"] for f in response.context["formset"].initial_forms)
     assert '<details class="step-languages">' in response.content.decode()

@@ -148,15 +148,16 @@ def test_recovering_a_mishap_from_the_console(
     followups_claim_due(now=first.due_at)
     assert followup_deliver(followup_id=first.pk)
     [email] = [m for m in mail.outbox if m.extra_headers.get("Message-ID") == first.message_id]
-    link = re.search(r"https?://\S+/feedback/\S+/", email.body)
+    # One click on "Very well" records it; the page then asks for a word more.
+    link = re.search(r"Very well: (https?://\S+/feedback/\S+/)", email.body)
     assert link is not None
-    page.goto(link.group(0))
-    expect(page.get_by_role("heading", name="How are we doing, Lena Fischer?")).to_be_visible()
-    page.locator("input[name=rating][value='5']").check()
-    page.get_by_label("Anything you would like to tell us").fill("You saved the day after all.")
+    page.goto(link.group(1))
+    expect(page.get_by_role("heading", name="Thank you, Lena Fischer")).to_be_visible()
+    expect(page.locator("input[name=rating][value='5']")).to_be_checked()
+    page.get_by_label("Would you like to tell us more?").fill("You saved the day after all.")
     screenshot(page, "07-feedback")
     page.get_by_role("button", name="Send").click()
-    expect(page.get_by_role("heading", name="Thank you, Lena Fischer")).to_be_visible()
+    expect(page.get_by_text("Your changes are saved.")).to_be_visible()
 
     # The supervisor's dashboard shows the rating.
     sign_in(page, base, supervisor)
