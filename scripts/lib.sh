@@ -37,34 +37,30 @@ ensure_venv() {
     fi
 }
 
-# The browser tests drive the OS's Chromium (Playwright cannot download one
-# here): install Debian's package when it is missing. Needs root or sudo.
-ensure_chromium() {
-    if command -v chromium >/dev/null 2>&1; then
+# Install Debian's PACKAGE unless COMMAND is already there. Needs root or sudo.
+ensure_debian_package() {
+    local command="$1" package="$2" why="$3"
+    if command -v "$command" >/dev/null 2>&1; then
         return 0
     fi
-    echo "==> Installing Chromium for the browser tests (apt-get)"
+    echo "==> Installing $package $why (apt-get)"
     local sudo=""
     if [ "$(id -u)" -ne 0 ]; then
         sudo="sudo"
     fi
     $sudo apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "$package"
+}
+
+# The browser tests drive the OS's Chromium (Playwright cannot download one here).
+ensure_chromium() {
+    ensure_debian_package chromium chromium "for the browser tests"
 }
 
 # The catalogue test runs makemessages, which needs GNU gettext's xgettext
 # (the desk itself compiles its catalogues with Babel and needs none).
 ensure_gettext() {
-    if command -v xgettext >/dev/null 2>&1; then
-        return 0
-    fi
-    echo "==> Installing GNU gettext for the catalogue test (apt-get)"
-    local sudo=""
-    if [ "$(id -u)" -ne 0 ]; then
-        sudo="sudo"
-    fi
-    $sudo apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q gettext
+    ensure_debian_package xgettext gettext "for the catalogue test"
 }
 
 # The front-end libraries (Chart.js for the dashboard) from package-lock.json,
