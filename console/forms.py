@@ -14,7 +14,7 @@ from accounts.models import User
 from core.errors import DomainError, RuleViolation, StepsMissing
 from recovery.forms import StepTranslationsMixin, steps_of
 from recovery.models import RestitutionKind
-from recovery.services.followups import validate_template
+from recovery.services.followup_emails import validate_template
 from recovery.services.followups_plans import (
     BODY_LIMIT,
     MAX_DAY,

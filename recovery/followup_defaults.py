@@ -8,7 +8,7 @@ account of what went wrong, and never open with a greeting: the email adds
 exactly one, and the agent's name below. Whatever they state is true when
 the mail goes out: the context only holds a promise once it is kept, gifts
 still in force, and process fixes that are done (see recovery.services.
-followups.email_contexts).
+followup_emails.email_contexts).
 
 The texts are Django templates marked for translation: each is resolved in
 the customer's language when the follow-ups are scheduled, so a row keeps

@@ -9,12 +9,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import RuleViolation
-from recovery.services.followups import (
-    FEEDBACK_COMMENT_LIMIT,
-    RATING_LABELS,
-    RATINGS,
-    validate_template,
-)
+from recovery.services.followup_emails import RATING_LABELS, validate_template
+from recovery.services.followup_links import RATINGS
+from recovery.services.followup_responses import FEEDBACK_COMMENT_LIMIT
 from recovery.services.followups_plans import (
     BODY_LIMIT,
     SUBJECT_LIMIT,

@@ -15,20 +15,22 @@ from core.languages import speaking
 from recovery.forms import RATING_LABELS, FeedbackForm
 from recovery.models import Feedback, FollowUp
 from recovery.selectors import customer_opted_out, feedback_for
-from recovery.services.followups import (
-    FEEDBACK_COMMENT_LIMIT,
+from recovery.services.followup_links import (
     RATINGS,
     UNSUBSCRIBE_SALT,
-    AlreadyRated,
     FeedbackLink,
     LinkExpired,
     LinkInvalid,
+    feedback_from_link,
+    followup_from_link,
+)
+from recovery.services.followup_responses import (
+    FEEDBACK_COMMENT_LIMIT,
+    AlreadyRated,
     customer_resubscribe,
     customer_unsubscribe,
-    feedback_from_link,
     feedback_record,
     feedback_revise,
-    followup_from_link,
 )
 
 

@@ -42,12 +42,8 @@ from inbound.services import inbound_receive
 from recovery.models import FollowUp, Restitution, SpendEntry
 from recovery.models.authority import SpendCounter
 from recovery.services import authority_policy_set
-from recovery.services.followups import (
-    SEND_BATCH,
-    build_followup_email,
-    email_contexts,
-    followups_deliver,
-)
+from recovery.services.followup_emails import build_followup_email, email_contexts
+from recovery.services.followups import SEND_BATCH, followups_deliver
 from recovery.tasks import sweep_followups
 from tickets.models import Kind, Severity
 from tickets.services import (

@@ -27,9 +27,8 @@ from recovery.services import (
     restitution_grant,
 )
 from recovery.services.authority import period_start
+from recovery.services.followup_responses import customer_unsubscribe, feedback_record
 from recovery.services.followups import (
-    customer_unsubscribe,
-    feedback_record,
     followup_deliver,
     followups_claim_due,
     tickets_restore_finished,

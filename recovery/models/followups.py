@@ -24,7 +24,7 @@ class FollowUpPlanStep(models.Model):
     """One check-in: how many days after resolution, and what it says. The
     templates may use {{ customer.name }}, {{ ticket }}, {{ commitment }}
     (once kept), {{ restitutions }} (in force) and {{ process_fixes }} (the
-    done ones only); see recovery.services.followups.email_contexts.
+    done ones only); see recovery.services.followup_emails.email_contexts.
 
     The subject and body are English; ``translations`` holds them in the
     other languages we send in, where a supervisor wrote them:

@@ -14,7 +14,7 @@ from accounts.models import Customer, User
 from accounts.roles import Role
 from recovery.models import FollowUp
 from recovery.services import restitution_grant
-from recovery.services.followups import customer_unsubscribe, feedback_record
+from recovery.services.followup_responses import customer_unsubscribe, feedback_record
 from tests.console.conftest import console_client
 from tests.factories import CustomerFactory, QueueFactory, StaffFactory, TicketFactory, advance
 from tickets.models import Kind, Status, Ticket

@@ -23,7 +23,7 @@ from accounts.models import User
 from accounts.roles import Role
 from console.dashboard import csv_cell
 from recovery.services import restitution_grant
-from recovery.services.followups import feedback_record
+from recovery.services.followup_responses import feedback_record
 from tests.console.conftest import console_client
 from tests.factories import StaffFactory, TicketFactory, advance
 from tickets.models import Kind, Ticket

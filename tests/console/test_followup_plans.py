@@ -14,7 +14,7 @@ from accounts.models import User
 from recovery.followup_defaults import DEFAULT_STEPS
 from recovery.models import FollowUpPlan, FollowUpPlanChange
 from recovery.services import PlanStep, followup_plan_set
-from recovery.services.followups import plan_steps
+from recovery.services.followups_plans import plan_steps
 from tests.console.conftest import console_client
 
 pytestmark = pytest.mark.django_db

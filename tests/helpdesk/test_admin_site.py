@@ -16,7 +16,7 @@ from accounts.services import staff_issue_token
 from inbound.services import inbound_receive
 from recovery.models import FollowUp, WebhookEndpoint
 from recovery.services import authority_policy_set
-from recovery.services.followups import feedback_record
+from recovery.services.followup_responses import feedback_record
 from recovery.services.followups_plans import PlanStep, followup_plan_set
 from recovery.services.process_fixes import process_fix_create
 from recovery.services.restitutions import restitution_grant

@@ -12,7 +12,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User
-from recovery.services.followups import links_for
+from recovery.services.followup_links import links_for
 from tests.console.conftest import console_client
 from tests.factories import TicketFactory, advance
 from tickets.models import Kind, Ticket

@@ -18,14 +18,13 @@ from accounts.models import User
 from recovery.models import FollowUp, ProcessFix, Restitution
 from recovery.services import followups as service
 from recovery.services import process_fix_create, process_fix_set_status, restitution_grant
-from recovery.services.followups import (
+from recovery.services.followup_emails import (
     DoneFix,
     _context,
     build_followup_email,
     email_contexts,
-    followups_claim_due,
-    followups_deliver,
 )
+from recovery.services.followups import followups_claim_due, followups_deliver
 from recovery.tasks import followup_send_batch_task, followup_send_task
 from tests.factories import TicketFactory, advance
 from tests.smtp import SmtpSink, free_port

@@ -15,7 +15,7 @@ from core.errors import NotPermitted, RuleViolation
 from recovery.followup_defaults import DEFAULT_STEPS
 from recovery.models import FollowUp, FollowUpPlan, FollowUpPlanChange
 from recovery.services import PlanStep, followup_plan_set
-from recovery.services.followups import plan_steps
+from recovery.services.followups_plans import plan_steps
 from tests.factories import TicketFactory, advance
 from tickets.models import Kind, Severity, Status
 from tickets.services import ticket_resolve
@@ -140,7 +140,7 @@ def test_a_plan_change_affects_only_mishaps_resolved_after_it(supervisor: User) 
 def test_a_plan_template_reaches_only_plain_values(supervisor: User) -> None:
     """A template cannot read past what the email needs: no password hash, no
     staff email, whatever a supervisor writes."""
-    from recovery.services.followups import email_contexts, render_template
+    from recovery.services.followup_emails import email_contexts, render_template
 
     followup_plan_set(
         severity=Severity.MAJOR,

@@ -26,12 +26,9 @@ from recovery.services import (
     restitution_grant,
     restitution_void,
 )
-from recovery.services.followups import (
-    email_contexts,
-    followups_claim_due,
-    followups_deliver,
-    links_for,
-)
+from recovery.services.followup_emails import email_contexts
+from recovery.services.followup_links import links_for
+from recovery.services.followups import followups_claim_due, followups_deliver
 from tests.factories import TicketFactory, advance
 from tickets.models import Commitment, Kind, Severity, Status, Ticket
 

@@ -14,16 +14,14 @@ from django.utils import timezone
 from accounts.models import User
 from recovery.models import Feedback, FollowUp, FollowUpOptOut, FollowUpPlan, ProcessFix
 from recovery.services import process_fix_create, process_fix_set_status
+from recovery.services.followup_links import FEEDBACK_SALT, UNSUBSCRIBE_SALT, links_for
 from recovery.services.followups import (
-    FEEDBACK_SALT,
     MAX_ATTEMPTS,
     QUEUED_TIMEOUT,
-    UNSUBSCRIBE_SALT,
     FollowUpSendFailed,
     followup_deliver,
     followups_claim_due,
     followups_deliver,
-    links_for,
     morning_slot,
     tickets_restore_finished,
 )

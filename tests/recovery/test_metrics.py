@@ -13,7 +13,7 @@ from recovery.metrics import bucket_for, budget_for_range, trust_metrics, trust_
 from recovery.models import Feedback
 from recovery.services import restitution_grant
 from recovery.services.authority import Policy
-from recovery.services.followups import feedback_record
+from recovery.services.followup_responses import feedback_record
 from tests.conftest import client_for
 from tests.factories import TicketFactory, advance
 from tickets.models import Kind

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from recovery.models import Feedback
-from recovery.services.followups import links_for
+from recovery.services.followup_links import links_for
 from tests.e2e.conftest import ARTIFACTS, screenshot
 from tests.factories import TicketFactory, advance
 from tickets.models import Kind

@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from recovery.services import approval_decide, authority_policy_set, restitution_grant
+from recovery.services.followup_responses import feedback_record
 from recovery.services.followups import (
     MAX_ATTEMPTS,
     FollowUpSendFailed,
-    feedback_record,
     followup_deliver,
     followups_claim_due,
 )
