@@ -26,9 +26,9 @@ MAX_REFERENCES = 20
 
 
 @dataclass(frozen=True)
-class TicketEmail:
-    """What the customer reads. The plain text and the HTML are rendered
-    from the same parts, so they say the same."""
+class CustomerEmail:
+    """What a customer reads (a step email, a reply, a follow-up). The plain
+    text and the HTML are rendered from the same parts, so they say the same."""
 
     subject: str
     text: str
@@ -84,7 +84,7 @@ def ticket_subject(ticket: Ticket) -> str:
 
 def compose_ticket_email(
     *, ticket: Ticket, body: str, author: User | None, due_at: datetime | None = None
-) -> TicketEmail:
+) -> CustomerEmail:
     """The email for ``body`` written on ``ticket`` by ``author``; with
     ``due_at`` for a commitment, whose due time it states in the customer's
     zone. Reads nothing beyond the ticket's customer."""
@@ -108,7 +108,7 @@ def compose_ticket_email(
             "footer": gettext("Reply to this email to write to us. Reference %(reference)s.")
             % {"reference": ticket.reference},
         }
-        return TicketEmail(
+        return CustomerEmail(
             subject=ticket_subject(ticket),
             text=render_to_string("emails/ticket_message.txt", parts).strip() + "\n",
             html=render_to_string("emails/ticket_message.html", parts),

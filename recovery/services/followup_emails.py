@@ -5,7 +5,6 @@ language, and the email itself, with its one-click ratings and way out."""
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from email.utils import formataddr
 from functools import lru_cache
@@ -25,7 +24,7 @@ from core.errors import RuleViolation
 from core.languages import babel_locale, language_tag
 from recovery.models import FollowUp, ProcessFix, Restitution, RestitutionKind
 from recovery.services.followup_links import Links, links_for
-from tickets.emails import from_address, staff_name
+from tickets.emails import CustomerEmail, from_address, staff_name
 from tickets.models import Commitment
 from tickets.voice import greeting_for
 
@@ -205,21 +204,9 @@ RATING_LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class FollowUpEmail:
-    """What the customer reads. The plain text and the HTML are rendered
-    from the same parts, so they say the same."""
-
-    subject: str
-    text: str
-    html: str
-    language: str  # a BCP 47 tag, as in the HTML's lang
-    from_email: str
-
-
 def compose_followup_email(
     followup: FollowUp, context: dict[str, Any], links: Links
-) -> FollowUpEmail:
+) -> CustomerEmail:
     """The follow-up as its customer reads it, all in its language: the
     plan's words under exactly one greeting (the plan's own, when it opens
     with one, as plans written before the email added one do), signed by
@@ -247,7 +234,7 @@ def compose_followup_email(
             % {"reference": ticket.reference},
             "unsubscribe": {"url": links.unsubscribe, "label": gettext("Stop these follow-ups")},
         }
-        return FollowUpEmail(
+        return CustomerEmail(
             # The reference at the end, as on the step emails: what the
             # customer sees first is what the mail is about.
             subject=f"{title} [{ticket.reference}]",
