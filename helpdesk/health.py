@@ -1,11 +1,27 @@
 """``/healthz``: is this process able to serve? Database and broker must be
 reachable (200, else 503); the worker's last heartbeat is reported, not
-required, since a web process can serve while workers restart."""
+required, since a web process can serve while workers restart.
 
+It answers within two seconds whatever its dependencies do, since a load
+balancer's probe that hangs holds a web thread and then marks every instance
+down at once. The checks run side by side in threads of their own, each on
+its own connection with short timeouts (``HELPDESK_HEALTH_SOCKET_TIMEOUT``),
+and the probe waits for them at most ``HELPDESK_HEALTH_TIMEOUT`` in all: a
+check not done by then is reported ``"timeout"``. Its thread is left to end
+on its own socket timeout, within about two seconds.
+"""
+
+import copy
 import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from django.db import DatabaseError, connection
+from django.conf import settings
+from django.core.cache import BaseCache, caches
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.utils import load_backend
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -16,34 +32,78 @@ from helpdesk.heartbeat import heartbeat_age_seconds, last_heartbeat, request_he
 
 logger = logging.getLogger(__name__)
 
-BROKER_TIMEOUT_SECONDS = 2
+# The probe's own query; a test swaps it for a slow one.
+DATABASE_QUERY = "SELECT 1"
+_NO_WORKER: dict[str, Any] = {"last_seen": None, "age_seconds": None, "source": None}
 
 
-def check_database() -> tuple[bool, str]:
+def _probe_database_connection() -> BaseDatabaseWrapper:
+    """A connection of the probe's own, never the request's: it is opened and
+    closed in the check's thread, with a short connect timeout."""
+    settings_dict = copy.deepcopy(connections.settings[DEFAULT_DB_ALIAS])
+    if settings_dict["ENGINE"] == "django.db.backends.postgresql":
+        # libpq treats anything under 2 s as 2 s; the overall deadline covers it.
+        options = settings_dict.setdefault("OPTIONS", {})
+        options["connect_timeout"] = settings.HELPDESK_HEALTH_SOCKET_TIMEOUT
+    backend = load_backend(settings_dict["ENGINE"])
+    wrapper: BaseDatabaseWrapper = backend.DatabaseWrapper(settings_dict, DEFAULT_DB_ALIAS)
+    return wrapper
+
+
+def check_database() -> str:
+    probe = None
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+        probe = _probe_database_connection()
+        if probe.vendor == "postgresql":
+            # A statement timeout local to a transaction (set_config(..., true)
+            # is SET LOCAL), so it ends with it even behind a pooler that
+            # hands the server connection on.
+            probe.set_autocommit(False)
+        with probe.cursor() as cursor:
+            if probe.vendor == "postgresql":
+                timeout = f"{int(settings.HELPDESK_HEALTH_SOCKET_TIMEOUT * 1000)}ms"
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
+            cursor.execute(DATABASE_QUERY)
             cursor.fetchone()
-    except DatabaseError as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure means "unreachable"
         logger.warning("healthz: database unreachable: %s", exc)
-        return False, "unreachable"
-    return True, "ok"
+        return "unreachable"
+    finally:
+        if probe is not None:
+            probe.close()
+    return "ok"
 
 
-def check_broker() -> tuple[bool, str]:
+def check_broker(store: BaseCache) -> str:
+    """Connects to the broker with the probe's short timeouts and, over the
+    same connection, queues a heartbeat for a worker to run (at most one per
+    interval across all probes)."""
+    timeout = settings.HELPDESK_HEALTH_SOCKET_TIMEOUT
     try:
-        with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_TIMEOUT_SECONDS)
+        with celery_app.connection_for_write(
+            connect_timeout=timeout,
+            # Ignored by the filesystem transport of the local mode.
+            transport_options={"socket_connect_timeout": timeout, "socket_timeout": timeout},
+        ) as conn:
+            conn.ensure_connection(max_retries=0)
+            try:
+                request_heartbeat(store=store, producer=conn.Producer())
+            except Exception:  # a cache hiccup must not fail the probe
+                logger.exception("healthz: could not queue a heartbeat")
     except Exception as exc:  # noqa: BLE001 - any failure means "unreachable"
         logger.warning("healthz: broker unreachable: %s", exc)
-        return False, "unreachable"
-    return True, "ok"
+        return "unreachable"
+    return "ok"
 
 
-def worker_status() -> dict[str, Any]:
-    record = last_heartbeat()
+def worker_status(store: BaseCache) -> dict[str, Any]:
+    try:
+        record = last_heartbeat(store=store)
+    except Exception:
+        logger.exception("healthz: could not read the heartbeat")
+        return dict(_NO_WORKER)
     if record is None:
-        return {"last_seen": None, "age_seconds": None, "source": None}
+        return dict(_NO_WORKER)
     return {
         "last_seen": record["ran_at"],
         "age_seconds": round(heartbeat_age_seconds(record), 1),
@@ -51,26 +111,52 @@ def worker_status() -> dict[str, Any]:
     }
 
 
+def _run_within(budget: float, checks: dict[str, Callable[[], Any]]) -> dict[str, Future[Any]]:
+    """Starts every check at once and returns when all are done or the budget
+    is spent, whichever comes first; the threads of unfinished checks are not
+    waited for."""
+    pool = ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="healthz")
+    try:
+        futures = {name: pool.submit(check) for name, check in checks.items()}
+        wait(futures.values(), timeout=budget)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return futures
+
+
+def _outcome(future: Future[Any], *, late: Any, failed: Any) -> Any:
+    if not future.done():
+        return late
+    try:
+        return future.result()
+    except Exception:  # the checks catch their own errors; this is a backstop
+        logger.exception("healthz: check failed")
+        return failed
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    database_ok, database = check_database()
-    broker_ok, broker = check_broker()
-    healthy = database_ok and broker_ok
-    if broker_ok:
-        try:
-            request_heartbeat()
-        except Exception:  # a cache hiccup must not fail the probe
-            logger.exception("healthz: could not queue a heartbeat")
-    try:
-        worker = worker_status()
-    except Exception:
-        logger.exception("healthz: could not read the heartbeat")
-        worker = {"last_seen": None, "age_seconds": None, "source": None}
+    # One cache object for both threads (it is thread-safe), so its Redis
+    # connections are kept from one probe to the next.
+    store = caches["health"]
+    futures = _run_within(
+        settings.HELPDESK_HEALTH_TIMEOUT,
+        {
+            "database": check_database,
+            "broker": lambda: check_broker(store),
+            "worker": lambda: worker_status(store),
+        },
+    )
+    checks = {
+        name: _outcome(futures[name], late="timeout", failed="unreachable")
+        for name in ("database", "broker")
+    }
+    healthy = all(result == "ok" for result in checks.values())
     body = {
         "status": "ok" if healthy else "unavailable",
         "time": timezone.now().isoformat(),
-        "checks": {"database": database, "broker": broker},
-        "worker": worker,
+        "checks": checks,
+        "worker": _outcome(futures["worker"], late=dict(_NO_WORKER), failed=dict(_NO_WORKER)),
     }
     return JsonResponse(body, status=200 if healthy else 503)

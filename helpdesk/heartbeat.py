@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import TypedDict
 
 from celery import shared_task
-from django.core.cache import cache
+from django.core.cache import BaseCache, cache
 from django.utils import timezone
+from kombu import Producer
 
 HEARTBEAT_KEY = "worker-heartbeat"
 _THROTTLE_KEY = "worker-heartbeat-requested"
@@ -36,16 +37,26 @@ def heartbeat(source: str, queued_at: str | None = None) -> None:
     cache.set(HEARTBEAT_KEY, record, timeout=None)
 
 
-def request_heartbeat() -> bool:
-    """Queue a heartbeat from the web process, at most once per interval."""
-    if not cache.add(_THROTTLE_KEY, True, timeout=REQUEST_INTERVAL_SECONDS):
+def request_heartbeat(*, store: BaseCache | None = None, producer: Producer | None = None) -> bool:
+    """Queue a heartbeat from the web process, at most once per interval.
+
+    ``/healthz`` passes its own cache and a producer on its own broker
+    connection, whose short timeouts keep it within its time budget when
+    Redis hangs. Tried once: a heartbeat lost is asked for again after the
+    interval.
+    """
+    if not (store or cache).add(_THROTTLE_KEY, True, timeout=REQUEST_INTERVAL_SECONDS):
         return False
-    heartbeat.delay(source="web", queued_at=timezone.now().isoformat())
+    heartbeat.apply_async(
+        kwargs={"source": "web", "queued_at": timezone.now().isoformat()},
+        producer=producer,
+        retry=False,
+    )
     return True
 
 
-def last_heartbeat() -> Heartbeat | None:
-    record: Heartbeat | None = cache.get(HEARTBEAT_KEY)
+def last_heartbeat(*, store: BaseCache | None = None) -> Heartbeat | None:
+    record: Heartbeat | None = (store or cache).get(HEARTBEAT_KEY)
     return record
 
 

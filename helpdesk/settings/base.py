@@ -108,6 +108,15 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A server that accepts the TCP connection but never answers (overloaded,
+    # half-failed over) would hold a worker or a web thread until the OS gives
+    # up, minutes later. Long enough for a busy server under load; libpq
+    # counts it per address and treats anything under 2 s as 2 s. A value in
+    # DATABASE_URL (?connect_timeout=) wins. /healthz uses a stricter one.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The local web server and Celery worker write to one file at once: WAL and
     # immediate transactions turn "database is locked" into a short wait.
@@ -263,12 +272,30 @@ SECURE_REFERRER_POLICY = "same-origin"
 REDIS_URL = env("REDIS_URL", default="")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 
+# Every socket to Redis has a timeout: without one, a Redis that hangs
+# without closing its connections (frozen, paused VM, failover behind a NAT)
+# holds the caller forever. A healthy Redis answers in milliseconds; these
+# leave room for a loaded one while bounding what a hang costs a request (the
+# throttles then let it through, see helpdesk/api/throttling.py).
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=2)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=3)
+# /healthz must answer within two seconds whatever its dependencies do, so it
+# spends at most this long in all (checks run side by side, one not done by
+# then is "timeout") and each of its own sockets to Redis, the broker and
+# PostgreSQL waits at most HELPDESK_HEALTH_SOCKET_TIMEOUT (helpdesk/health.py).
+HELPDESK_HEALTH_TIMEOUT = env.float("HELPDESK_HEALTH_TIMEOUT", default=1.5)
+HELPDESK_HEALTH_SOCKET_TIMEOUT = 1.0
+
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="helpdesk"),
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            },
         }
     }
 else:
@@ -286,6 +313,14 @@ if REDIS_URL:
     CACHES["throttle"]["KEY_PREFIX"] = CACHES["default"]["KEY_PREFIX"] + "-throttle"
 else:
     CACHES["throttle"]["LOCATION"] = str(VAR_DIR / "cache-throttle")
+# The same store as the default, for /healthz alone: it reads the worker's
+# heartbeat with the probe's short timeouts, not the application's.
+CACHES["health"] = {**CACHES["default"]}
+if REDIS_URL:
+    CACHES["health"]["OPTIONS"] = {
+        "socket_connect_timeout": HELPDESK_HEALTH_SOCKET_TIMEOUT,
+        "socket_timeout": HELPDESK_HEALTH_SOCKET_TIMEOUT,
+    }
 
 # Sessions read from the cache and written through to the database: a
 # console page does not query the database for its session, and a cache
@@ -307,7 +342,20 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Longer than any task's hard time limit, so a running task is never
     # redelivered to a second worker while the first still holds it.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        # Bounds the synchronous commands (a publish, the connection's PING),
+        # which otherwise wait forever on a hung broker and hold the web
+        # request that queued a task: with CELERY_TASK_PUBLISH_RETRY_POLICY
+        # below, at most three tries. Longer than the cache's because a
+        # worker under load publishes in bursts. The worker's BRPOP is not
+        # affected: the broker answers it within a second by itself, and
+        # kombu drops a connection whose answer is overdue
+        # (health_check_interval).
+        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+        "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=5),
+    }
+# No result backend (CELERY_TASK_IGNORE_RESULT): nothing else talks to Redis.
 
 # What SPEC decides: a task is acknowledged only when it finished, returns to
 # the queue if its worker dies, and a worker holds one task at a time.

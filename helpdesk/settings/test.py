@@ -15,7 +15,8 @@ SECRET_KEY = env("SECRET_KEY", default="test-only-secret-key-not-for-any-deploym
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-CACHES["default"]["KEY_PREFIX"] = "helpdesk-test"
+# /healthz reads the worker's heartbeat through "health", the same store.
+CACHES["default"]["KEY_PREFIX"] = CACHES["health"]["KEY_PREFIX"] = "helpdesk-test"
 # Throttle counts in memory, emptied before each test (tests/conftest.py).
 CACHES["throttle"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

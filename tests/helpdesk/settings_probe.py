@@ -14,6 +14,8 @@ print(
             "DB_NAME": str(settings.DATABASES["default"]["NAME"]),
             "BROKER": settings.CELERY_BROKER_URL,
             "CACHE": settings.CACHES["default"]["BACKEND"],
+            "CACHE_OPTIONS": settings.CACHES["default"].get("OPTIONS", {}),
+            "DB_OPTIONS": settings.DATABASES["default"].get("OPTIONS", {}),
             "EMAIL_BACKEND": settings.EMAIL_BACKEND,
             "EMAIL_FILE_PATH": str(getattr(settings, "EMAIL_FILE_PATH", "")),
             "EMAIL_HOST": settings.EMAIL_HOST,

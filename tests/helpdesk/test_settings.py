@@ -139,7 +139,14 @@ def test_production_mode_uses_the_real_services(tmp_path: Path) -> None:
     assert loaded["ACKS_LATE"] is True
     assert loaded["REJECT_ON_WORKER_LOST"] is True
     assert loaded["PREFETCH"] == 1
-    assert loaded["TRANSPORT_OPTIONS"] == {"visibility_timeout": 3600}
+    # No socket to PostgreSQL or Redis waits forever on a server that hangs.
+    assert loaded["TRANSPORT_OPTIONS"] == {
+        "visibility_timeout": 3600,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    }
+    assert loaded["CACHE_OPTIONS"] == {"socket_connect_timeout": 2, "socket_timeout": 3}
+    assert loaded["DB_OPTIONS"] == {"connect_timeout": 5}
     assert loaded["ALLOW_DEMO"] is False
 
 
