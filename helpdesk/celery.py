@@ -1,12 +1,17 @@
 """The Celery app. Its settings live in Django settings under ``CELERY_``;
 the beat schedule is defined here and nowhere else."""
 
+import logging
 import os
+from pathlib import Path
+from typing import Any, NoReturn
 
 from celery import Celery
+from celery.beat import PersistentScheduler
 from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.local")
+logger = logging.getLogger(__name__)
 
 app = Celery("helpdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -58,3 +63,38 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/5"),
     },
 }
+
+
+def ensure_schedule_directory(schedule_file: Path) -> None:
+    """Makes sure beat can write its schedule file, creating its folder (one
+    level) if need be; otherwise stops beat with one line naming the setting
+    and the path. Celery alone reports a missing folder as a corrupted
+    schedule, in pages of tracebacks, and exits."""
+    folder = schedule_file.parent
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as exc:
+        _stop_beat(
+            f"cannot create HELPDESK_VAR_DIR {folder} for its schedule file "
+            f"({exc.strerror}): create it, writable by beat, or set HELPDESK_VAR_DIR."
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        _stop_beat(
+            f"HELPDESK_VAR_DIR {folder} is not writable by beat (user id {os.getuid()}), "
+            "which keeps its schedule file there."
+        )
+
+
+def _stop_beat(reason: str) -> NoReturn:
+    logger.critical("celery beat cannot start: %s", reason)
+    raise SystemExit(1)
+
+
+class BeatScheduler(PersistentScheduler):
+    """Celery's file-backed scheduler, which checks its folder first
+    (CELERY_BEAT_SCHEDULER in settings)."""
+
+    def setup_schedule(self) -> Any:
+        # Set by PersistentScheduler.__init__, unknown to celery-types.
+        ensure_schedule_directory(Path(self.schedule_filename))  # type: ignore[attr-defined]
+        return super().setup_schedule()

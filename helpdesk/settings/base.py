@@ -380,6 +380,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Celery's own scheduler, which first makes sure the schedule's folder exists
+# (creating it if it can) and otherwise stops beat with one line naming it.
+CELERY_BEAT_SCHEDULER = "helpdesk.celery:BeatScheduler"
 
 if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured(
