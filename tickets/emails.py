@@ -68,6 +68,13 @@ def staff_name(user: User | None) -> str:
     return (user.get_full_name() or user.username) if user else ""
 
 
+def desk_name() -> str:
+    """The name the desk signs with when no agent does: DEFAULT_FROM_EMAIL's
+    display name ("Helpdesk"), else its address."""
+    desk, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return desk or address
+
+
 def from_address(agent_name: str) -> str:
     """The desk's address, under the agent's name: "Ana Costa (Helpdesk)"."""
     desk, address = parseaddr(settings.DEFAULT_FROM_EMAIL)

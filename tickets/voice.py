@@ -3,6 +3,7 @@ email, opened by exactly one greeting (theirs when they wrote one, else
 ours) and signed with their name."""
 
 import re
+import unicodedata
 
 from django.utils.translation import gettext
 
@@ -10,7 +11,7 @@ from django.utils.translation import gettext
 # ones): an agent who starts with one of these has greeted the customer.
 _GREETING = re.compile(
     r"^(hi|hello|hey|dear|good (morning|afternoon|evening|day)|greetings"
-    r"|hola|buen[oa]s|estimad[oa]|querid[oa]"
+    r"|hola|buen[oa]s|buen d[ií]a|estimad[oa]|querid[oa]"
     r"|ol[áa]|oi|prezad[oa]|car[oa]|bom dia|boa (tarde|noite)"
     r"|hallo|liebe[rs]?|sehr geehrte[rs]?|guten (tag|morgen|abend)|moin|servus"
     r"|bonjour|bonsoir|salut|ch[èe]re?s?|madame|monsieur)\b",
@@ -25,12 +26,17 @@ def opens_with_greeting(body: str, customer_name: str) -> bool:
     first = next((line.strip() for line in body.splitlines() if line.strip()), "")
     if _GREETING.match(first):
         return True
-    names = [part.lower() for part in customer_name.split() if len(part) > 1]
-    return (
-        len(first) <= _ADDRESS_LIMIT
-        and first.endswith((",", ":", "!"))
-        and any(name in first.lower() for name in names)
-    )
+    if len(first) > _ADDRESS_LIMIT or not first.endswith((",", ":", "!")):
+        return False
+    # Whole words, accents aside: "Ed" is not in "We fixed it!", and "María,"
+    # addresses a customer stored as Maria.
+    words = set(re.findall(r"\w+", _plain(first)))
+    return any(part in words for part in re.findall(r"\w{2,}", _plain(customer_name)))
+
+
+def _plain(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 def greeting_for(body: str, customer_name: str) -> str:

@@ -24,7 +24,7 @@ from core.errors import RuleViolation
 from core.languages import babel_locale, language_tag
 from recovery.models import FollowUp, ProcessFix, Restitution, RestitutionKind
 from recovery.services.followup_links import Links, links_for
-from tickets.emails import CustomerEmail, from_address, staff_name
+from tickets.emails import CustomerEmail, desk_name, from_address, staff_name
 from tickets.models import Commitment
 from tickets.voice import greeting_for
 
@@ -229,7 +229,9 @@ def compose_followup_email(
                 {"rating": rating, "url": url, "label": str(RATING_LABELS[rating])}
                 for rating, url in links.ratings
             ],
-            "signature": agent_name,
+            # Someone always signs: the texts speak as a person ("I read every
+            # answer"), and a ticket nobody was assigned still had a desk.
+            "signature": agent_name or desk_name(),
             "footer": gettext("Reference %(reference)s. Reply to this email to reach us.")
             % {"reference": ticket.reference},
             "unsubscribe": {"url": links.unsubscribe, "label": gettext("Stop these follow-ups")},

@@ -161,8 +161,20 @@ def customer_unsubscribe(*, followup: FollowUp) -> int:
         Ticket.objects.select_for_update(of=("self",)).filter(pk__in=ticket_ids).order_by("pk")
     )
     customer = Customer.objects.select_for_update().get(pk=followup.customer_id)
-    FollowUpOptOut.objects.get_or_create(customer=customer, defaults={"via_followup": followup})
+    _, opted_out = FollowUpOptOut.objects.get_or_create(
+        customer=customer, defaults={"via_followup": followup}
+    )
+    # A resolution that committed while we waited for the customer's lock
+    # scheduled follow-ups we had not seen: theirs go too. Holding that lock,
+    # no resolution can schedule more before the opt-out is committed.
+    late = set(
+        FollowUp.objects.filter(customer_id=customer.pk, status__in=pending)
+        .exclude(ticket_id__in=ticket_ids)
+        .values_list("ticket_id", flat=True)
+    )
+    tickets += list(Ticket.objects.filter(pk__in=late).order_by("pk"))
     cancelled = 0
+    told = set()
     for ticket in tickets:
         count = cancel_pending(FollowUp.objects.filter(ticket=ticket), UNSUBSCRIBED)
         if count:
@@ -172,7 +184,16 @@ def customer_unsubscribe(*, followup: FollowUp) -> int:
                 action="customer_unsubscribed",
                 payload={"cancelled": count},
             )
+            told.add(ticket.pk)
         cancelled += count
+    if opted_out and followup.ticket_id not in told:
+        # The opt-out itself is a change worth its audit row, even with nothing pending.
+        record_event(
+            ticket=followup.ticket,
+            actor=None,
+            action="customer_unsubscribed",
+            payload={"cancelled": 0},
+        )
     return cancelled
 
 
@@ -209,6 +230,7 @@ def customer_resubscribe(*, followup: FollowUp) -> int:
         return 0
     opt_out.delete()
     restored = 0
+    told = set()
     for ticket in tickets:
         if ticket.status not in FOLLOWING_UP or ticket.resolved_at is None:
             continue
@@ -232,5 +254,13 @@ def customer_resubscribe(*, followup: FollowUp) -> int:
                 action="customer_resubscribed",
                 payload={"rescheduled": count, "left_cancelled": missed},
             )
+            told.add(ticket.pk)
         restored += count
+    if followup.ticket_id not in told:
+        record_event(
+            ticket=followup.ticket,
+            actor=None,
+            action="customer_resubscribed",
+            payload={"rescheduled": 0, "left_cancelled": 0},
+        )
     return restored

@@ -241,6 +241,17 @@ def _mishap_texts(severity: str, language: str) -> list[StepText]:
 
 
 def _defaults(steps: Sequence[tuple[int, Any, Any]], language: str) -> list[StepText]:
-    """The code's steps (lazily translated) as the catalogue of ``language`` says them."""
-    with translation.override(language):
-        return [StepText(day, str(subject), str(body), language) for day, subject, body in steps]
+    """The code's steps (lazily translated) as the catalogue of ``language``
+    says them; a step it does not translate (a catalogue not compiled on this
+    host, a string added since) is all English, so its lang says English."""
+    texts = []
+    for day, subject, body in steps:
+        with translation.override(FALLBACK):
+            english = (str(subject), str(body))
+        with translation.override(language):
+            own = (str(subject), str(body))
+        if language != FALLBACK and own == english:
+            texts.append(StepText(day, *english, FALLBACK))
+        else:
+            texts.append(StepText(day, *own, language))
+    return texts

@@ -2,6 +2,7 @@
 the change is recorded, and only later schedules see it."""
 
 from importlib import import_module
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -246,6 +247,27 @@ def test_the_default_plan_is_translated_when_it_is_scheduled() -> None:
     with translation.override("de"):
         assert [(f.subject_template, f.body_template) for f in followups] == [
             (str(subject), str(body)) for _, subject, body in DEFAULT_STEPS
+        ]
+
+
+def test_a_default_step_the_catalogue_lacks_is_scheduled_in_english_marked_english(
+    settings: Any, tmp_path: Path
+) -> None:
+    """A host whose catalogues were not compiled must not send English marked German."""
+    FollowUpPlan.objects.filter(severity=Severity.MINOR).delete()
+    settings.LOCALE_PATHS = [tmp_path]  # no catalogue of ours at all
+    translation.trans_real._translations = {}
+    ticket = TicketFactory(kind=Kind.MISHAP)
+    type(ticket.customer).objects.filter(pk=ticket.customer_id).update(locale="de")
+    try:
+        followups = list(advance(ticket, to=Status.REBUILDING).followups.order_by("due_at"))
+    finally:
+        translation.trans_real._translations = {}
+
+    assert [f.language for f in followups] == ["en", "en", "en"]
+    with translation.override("en"):
+        assert [f.subject_template for f in followups] == [
+            str(subject) for _, subject, _ in DEFAULT_STEPS
         ]
 
 

@@ -196,6 +196,18 @@ def test_a_default_follow_up_has_one_greeting_and_is_signed_by_the_agent() -> No
             assert "Charged twice" not in body
 
 
+def test_a_follow_up_on_a_ticket_nobody_holds_is_signed_by_the_desk() -> None:
+    ticket = resolved(customer_name="Lena Fischer")
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=None)
+
+    emails = send(Ticket.objects.get(pk=ticket.pk))
+
+    for email in emails:
+        assert "\nHelpdesk\n" in str(email.body)
+        assert "<p>Helpdesk</p>" in html_of(email)
+        assert email.from_email == "Helpdesk <help@localhost>"
+
+
 def test_an_answered_questions_check_in_has_one_greeting_too() -> None:
     ticket = resolved(kind=Kind.QUESTION, customer_name="Lena Fischer")
 

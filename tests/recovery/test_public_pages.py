@@ -438,3 +438,19 @@ def test_a_bad_link_knows_no_customer_and_is_in_english() -> None:
     response = Client().get("/feedback/not-a-signed-token/")
 
     assert '<html lang="en">' in html(response)
+
+
+def test_opting_out_and_back_in_with_nothing_pending_is_still_on_the_record() -> None:
+    followup = first_followup()
+    FollowUp.objects.filter(ticket=followup.ticket).update(
+        status=FollowUp.Status.SENT, sent_at=timezone.now()
+    )
+
+    assert customer_unsubscribe(followup=followup) == 0
+    assert customer_unsubscribe(followup=followup) == 0  # already out: nothing new to record
+    assert customer_resubscribe(followup=followup) == 0
+
+    ticket = followup.ticket
+    assert events(ticket, "customer_unsubscribed") == [{"cancelled": 0}]
+    assert events(ticket, "customer_resubscribed") == [{"rescheduled": 0, "left_cancelled": 0}]
+    assert not FollowUpOptOut.objects.filter(customer=followup.customer).exists()

@@ -26,6 +26,8 @@ from tickets.voice import greeting_for, opens_with_greeting
         "Chère Maria,",
         "Maria,\n\nWe are on it.",
         "Maria Silva:\nWe are on it.",
+        "María:\nYa está.",
+        "Buen día María:",
     ],
 )
 def test_an_agent_who_greets_gets_no_second_greeting(body: str) -> None:
@@ -46,6 +48,19 @@ def test_an_agent_who_greets_gets_no_second_greeting(body: str) -> None:
 def test_an_agent_who_does_not_greet_gets_ours(body: str) -> None:
     assert not opens_with_greeting(body, "Maria Silva")
     assert greeting_for(body, "Maria Silva") == "Hello Maria Silva,"
+
+
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        ("Ed Jones", "We fixed it!"),
+        ("Ana Costa", "We managed to fix the delivery:"),
+        ("Al Li", "We called the carrier, all is well!"),
+    ],
+)
+def test_a_name_inside_another_word_is_no_greeting(name: str, body: str) -> None:
+    assert not opens_with_greeting(body, name)
+    assert greeting_for(body, name) == f"Hello {name},"
 
 
 def test_our_greeting_without_a_name_greets_all_the_same() -> None:
