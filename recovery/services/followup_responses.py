@@ -115,7 +115,10 @@ def feedback_revise(*, followup: FollowUp, rating: int, comment: str) -> Feedbac
         locked, before=before, rating=rating, comment=comment, new_words=comment != said_before
     )
     if news:
-        alert_raise(ticket=ticket, kind=Alert.Kind.LOW_RATING, detail=news)
+        # Taking a low rating back is good news, not another low rating: its
+        # own kind, so nobody reads "Low rating" in the subject and calls.
+        kind = Alert.Kind.RATING_RAISED if rating > LOW_RATING else Alert.Kind.LOW_RATING
+        alert_raise(ticket=ticket, kind=kind, detail=news)
     return feedback
 
 

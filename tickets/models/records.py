@@ -95,6 +95,7 @@ class Alert(models.Model):
         APPROVAL_DECIDED = "approval_decided", "Approval decided"
         FOLLOWUP_FAILED = "followup_failed", "Follow-up could not be sent"
         LOW_RATING = "low_rating", "Low rating after recovery"
+        RATING_RAISED = "rating_raised", "Low rating taken back"
 
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="alerts")
     kind = models.CharField(max_length=40, choices=Kind.choices)
