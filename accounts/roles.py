@@ -86,6 +86,9 @@ _ADMIN = _SUPERVISOR | {
     "recovery.add_webhookendpoint",
     "recovery.change_webhookendpoint",
     "recovery.view_webhookdelivery",
+    # Every outgoing email and webhook; changing one means sending it again.
+    "outbox.view_outboxitem",
+    "outbox.change_outboxitem",
     "inbound.ingest_email",
     "inbound.view_inboundemail",
     "inbound.change_inboundemail",

@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 from celery import Celery
 from celery.beat import PersistentScheduler
 from celery.schedules import crontab
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.local")
 logger = logging.getLogger(__name__)
@@ -30,9 +31,10 @@ app.conf.beat_schedule = {
         "task": "tickets.check_timeliness",
         "schedule": crontab(minute="*"),
     },
-    "tickets-requeue-stalled-messages": {
-        "task": "tickets.requeue_stalled_messages",
-        "schedule": crontab(minute="*/5"),
+    # Rows of workers that died due again, and workers for whatever is due.
+    "outbox-sweep": {
+        "task": "outbox.sweep",
+        "schedule": settings.HELPDESK_OUTBOX_SWEEP_SECONDS,
     },
     "recovery-sweep-followups": {
         "task": "recovery.sweep_followups",
@@ -41,10 +43,6 @@ app.conf.beat_schedule = {
     "recovery-restore-finished-tickets": {
         "task": "recovery.restore_finished_tickets",
         "schedule": crontab(minute=23),
-    },
-    "recovery-requeue-stalled-webhooks": {
-        "task": "recovery.requeue_stalled_webhooks",
-        "schedule": crontab(minute="*/5"),
     },
     "recovery-purge-idempotency-keys": {
         "task": "recovery.purge_idempotency_keys",

@@ -49,7 +49,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     # Locks an account out after failed sign-ins (see "Sign-in lockout" below).
     "axes",
-    # Our apps, in dependency order: accounts <- tickets <- recovery, inbound <- console, demo.
+    # Our apps, in dependency order: outbox <- accounts <- tickets <- recovery,
+    # inbound <- console, demo.
+    "outbox",
     "accounts",
     "tickets",
     "recovery",
@@ -566,6 +568,30 @@ HELPDESK_IDEMPOTENCY_TTL = timedelta(hours=24)
 # --- Follow-ups -------------------------------------------------------------------
 
 # Follow-ups arrive in the customer's morning, in their own time zone.
+# --- The outbox (outbox/): every outgoing email and webhook ---------------------
+# A worker's claim on a batch lapses this long after its last renewal (it
+# renews at half-time), and beat's sweep, every HELPDESK_OUTBOX_SWEEP_SECONDS,
+# makes the rows of a worker that died due again.
+HELPDESK_OUTBOX_LEASE = timedelta(seconds=env.float("HELPDESK_OUTBOX_LEASE_SECONDS", default=120))
+HELPDESK_OUTBOX_SWEEP_SECONDS = env.float("HELPDESK_OUTBOX_SWEEP_SECONDS", default=60)
+# Rows a task, over one SMTP connection; a batch claims nothing new after
+# HELPDESK_OUTBOX_BATCH_SECONDS, well inside the task's soft time limit.
+HELPDESK_OUTBOX_BATCH = env.int("HELPDESK_OUTBOX_BATCH", default=50)
+HELPDESK_OUTBOX_BATCH_SECONDS = env.float("HELPDESK_OUTBOX_BATCH_SECONDS", default=60)
+# At most this many tasks queued by one sweep (each goes on while it finds full batches).
+HELPDESK_OUTBOX_SWEEP_TASKS = env.int("HELPDESK_OUTBOX_SWEEP_TASKS", default=8)
+# A temporary failure (4xx, refused, timeout, DNS) is retried after
+# RETRY_BASE, doubled each time up to RETRY_CAP, with jitter, for RETRY_FOR
+# after the first failure: greylisting takes minutes, and RFC 5321 suggests
+# days before giving up.
+HELPDESK_OUTBOX_RETRY_BASE = timedelta(
+    seconds=env.float("HELPDESK_OUTBOX_RETRY_BASE_SECONDS", default=60)
+)
+HELPDESK_OUTBOX_RETRY_CAP = timedelta(
+    seconds=env.float("HELPDESK_OUTBOX_RETRY_CAP_SECONDS", default=1800)
+)
+HELPDESK_OUTBOX_RETRY_FOR = timedelta(hours=env.float("HELPDESK_OUTBOX_RETRY_HOURS", default=48))
+
 HELPDESK_FOLLOWUP_WINDOW_START = env.int("HELPDESK_FOLLOWUP_WINDOW_START", default=9)
 HELPDESK_FOLLOWUP_WINDOW_END = env.int("HELPDESK_FOLLOWUP_WINDOW_END", default=11)
 if not 0 <= HELPDESK_FOLLOWUP_WINDOW_START < HELPDESK_FOLLOWUP_WINDOW_END <= 24:

@@ -73,8 +73,8 @@ class FollowUpPlanChange(models.Model):
 
 
 class FollowUp(models.Model):
-    """A check-in scheduled for a customer. The row, not a broker message, is
-    the source of truth: beat sweeps due rows, a worker sends each once."""
+    """A check-in scheduled for a customer: beat's sweep hands a due row to
+    the outbox, which sends it at least once (deduplicable by Message-ID)."""
 
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
@@ -97,10 +97,11 @@ class FollowUp(models.Model):
     language = models.CharField(max_length=10, default="en")
     due_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    # Handed to the outbox (outbox/) at queued_at; its sends are counted here
+    # by the outbox's hooks (recovery/services/followup_delivery.py).
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.TextField(blank=True)

@@ -26,7 +26,7 @@ class WebhookEndpoint(models.Model):
 
 
 class WebhookDelivery(models.Model):
-    """One event for one endpoint, delivered by a task after commit."""
+    """One event for one endpoint, delivered through the outbox after commit."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -41,9 +41,8 @@ class WebhookDelivery(models.Model):
     event_id = models.CharField(max_length=64, unique=True)
     payload = models.JSONField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # Counted by the outbox's hooks, which deliver it (recovery/services/webhooks.py).
     attempts = models.PositiveIntegerField(default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
 

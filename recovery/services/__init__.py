@@ -5,7 +5,7 @@ from recovery.services.followups_plans import PlanStep, followup_plan_set
 from recovery.services.idempotency import idempotency_keys_purge, run_idempotent
 from recovery.services.process_fixes import process_fix_create, process_fix_set_status
 from recovery.services.restitutions import approval_decide, restitution_grant, restitution_void
-from recovery.services.webhooks import webhook_deliver, webhook_emit
+from recovery.services.webhooks import webhook_emit
 
 __all__ = [
     "PlanStep",
@@ -20,6 +20,5 @@ __all__ = [
     "restitution_grant",
     "restitution_void",
     "run_idempotent",
-    "webhook_deliver",
     "webhook_emit",
 ]

@@ -1,31 +1,32 @@
 """Signed webhooks: events are rows written in the change's transaction and
-delivered by a task after commit, so a slow or dead receiver never holds up
-the request, and a lost task is swept again."""
+delivered through the outbox (``outbox/``) after commit, so a slow or dead
+receiver never holds up the request; every attempt is logged for the admins."""
 
 import hashlib
 import hmac
 import json
+import logging
 import time
-import urllib.error
-import urllib.request
 import uuid
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from core.delivery import claimable, waiting_since
 from core.errors import RuleViolation
+from outbox.models import OutboxItem
+from outbox.services import outbox_enqueue, outbox_item
+from outbox.sources import Attempt, Composed, Skip, Source, Webhook
 from recovery.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
+logger = logging.getLogger(__name__)
+
 SIGNATURE_HEADER = "X-Helpdesk-Signature"
-TIMEOUT_SECONDS = 5
-MAX_ATTEMPTS = 8
-CLAIM_TIMEOUT = timedelta(minutes=5)
-REQUEUE_AFTER = timedelta(minutes=45)  # longer than the longest retry wait
+SOURCE = "recovery.webhook"
 
 
 MIN_SECRET_CHARS = 16
@@ -64,29 +65,39 @@ def webhook_endpoint_save(
 
 
 def webhook_emit(*, event: str, data: dict[str, Any]) -> list[WebhookDelivery]:
-    """Record the event for every active endpoint that wants it and queue the
-    deliveries on commit. For use inside the service's transaction."""
-    from recovery.tasks import webhook_deliver_task
-
+    """Record the event for every active endpoint that wants it, each with
+    its outbox row. For use inside the service's transaction."""
     deliveries = []
     for endpoint in WebhookEndpoint.objects.filter(active=True):
         if event not in endpoint.events:
             continue
         event_id = uuid.uuid4().hex
-        delivery = WebhookDelivery.objects.create(
-            endpoint=endpoint,
-            event=event,
-            event_id=event_id,
-            payload={
-                "id": event_id,
-                "type": event,
-                "created_at": timezone.now().isoformat(),
-                "data": data,
-            },
+        deliveries.append(
+            WebhookDelivery.objects.create(
+                endpoint=endpoint,
+                event=event,
+                event_id=event_id,
+                payload={
+                    "id": event_id,
+                    "type": event,
+                    "created_at": timezone.now().isoformat(),
+                    "data": data,
+                },
+            )
         )
-        # celery-types does not know delay_on_commit (Celery 5.4) yet.
-        webhook_deliver_task.delay_on_commit(delivery.pk)  # type: ignore[attr-defined]
-        deliveries.append(delivery)
+    outbox_enqueue(
+        [
+            outbox_item(
+                source=SOURCE,
+                source_id=delivery.pk,
+                kind=OutboxItem.Kind.WEBHOOK,
+                message_id=delivery.event_id,
+                reference=f"{delivery.event} {delivery.event_id}",
+                recipient=delivery.endpoint.url,
+            )
+            for delivery in deliveries
+        ]
+    )
     return deliveries
 
 
@@ -97,83 +108,74 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
-class WebhookFailed(Exception):
-    pass
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is a failed delivery: following it would turn our signed POST
-    into a bodiless GET elsewhere and call the event delivered."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
-def webhook_deliver(*, delivery_id: int) -> bool:
-    """POST the event to its endpoint, once it answers 2xx. Every attempt is
-    recorded. Returns False when there is nothing to do."""
-    now = timezone.now()
-    claimed = (
-        WebhookDelivery.objects.filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING)
-        .filter(claimable(now, CLAIM_TIMEOUT))
-        .update(claimed_at=now, last_attempt_at=now, attempts=F("attempts") + 1)
+def _compose(delivery_ids: Sequence[int]) -> Mapping[int, Composed]:
+    """Each pending delivery as a signed POST, signed as it goes out."""
+    deliveries = WebhookDelivery.objects.select_related("endpoint").filter(
+        pk__in=delivery_ids, status=WebhookDelivery.Status.PENDING
     )
-    if not claimed:
-        return False
-    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
-    if not delivery.endpoint.active:
-        # Switched off by an admin after the event: stop, and say why.
-        WebhookAttempt.objects.create(delivery=delivery, error="Endpoint inactive; not sent.")
-        WebhookDelivery.objects.filter(pk=delivery_id).update(
-            status=WebhookDelivery.Status.FAILED, claimed_at=None
+    composed: dict[int, Composed] = {}
+    for delivery in deliveries:
+        if not delivery.endpoint.active:
+            # Switched off by an admin after the event: not sent, and why.
+            composed[delivery.pk] = Skip("Endpoint inactive; not sent.")
+            continue
+        body = json.dumps(delivery.payload, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+        timestamp = int(time.time())
+        composed[delivery.pk] = Webhook(
+            url=delivery.endpoint.url,
+            body=body,
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "helpdesk-webhooks/1",
+                SIGNATURE_HEADER: sign(delivery.endpoint.secret, timestamp, body),
+                "X-Helpdesk-Event": delivery.event,
+                "X-Helpdesk-Delivery": delivery.event_id,
+            },
         )
-        return False
-    body = json.dumps(delivery.payload, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
-    timestamp = int(time.time())
-    request = urllib.request.Request(  # noqa: S310 - admins configure http(s) endpoints only
-        delivery.endpoint.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "helpdesk-webhooks/1",
-            SIGNATURE_HEADER: sign(delivery.endpoint.secret, timestamp, body),
-            "X-Helpdesk-Event": delivery.event,
-            "X-Helpdesk-Delivery": delivery.event_id,
-        },
-    )
-    started = time.monotonic()
-    status_code, error = None, ""
-    try:
-        with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
-            status_code = response.status
-    except urllib.error.HTTPError as exc:
-        status_code, error = exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        error = f"{type(exc).__name__}: {exc}"
-    duration = int((time.monotonic() - started) * 1000)
+    return composed
+
+
+def _log(delivery_id: int, attempt: Attempt) -> None:
     WebhookAttempt.objects.create(
-        delivery=delivery, status_code=status_code, error=error[:2000], duration_ms=duration
+        delivery_id=delivery_id,
+        status_code=attempt.status_code,
+        error=attempt.error[:2000],
+        duration_ms=attempt.duration_ms,
     )
-    if status_code is not None and 200 <= status_code < 300:
-        WebhookDelivery.objects.filter(pk=delivery_id).update(
-            status=WebhookDelivery.Status.DELIVERED, delivered_at=timezone.now(), claimed_at=None
-        )
-        return True
-    final = delivery.attempts >= MAX_ATTEMPTS
+
+
+def _delivered(delivery_id: int, at: datetime, attempt: Attempt) -> None:
+    _log(delivery_id, attempt)
     WebhookDelivery.objects.filter(pk=delivery_id).update(
-        status=WebhookDelivery.Status.FAILED if final else WebhookDelivery.Status.PENDING,
-        claimed_at=None,
+        status=WebhookDelivery.Status.DELIVERED, delivered_at=at, attempts=F("attempts") + 1
     )
-    raise WebhookFailed(error or f"HTTP {status_code}")
 
 
-def webhooks_requeue_stalled(*, now: datetime | None = None) -> list[int]:
-    now = now or timezone.now()
-    stalled = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING).filter(
-        waiting_since(now - REQUEUE_AFTER) | Q(claimed_at__lt=now - CLAIM_TIMEOUT)
-    )
-    return list(stalled.values_list("pk", flat=True)[:1000])
+def _attempt_failed(delivery_id: int, attempt: Attempt) -> None:
+    _log(delivery_id, attempt)
+    WebhookDelivery.objects.filter(pk=delivery_id).update(attempts=F("attempts") + 1)
+
+
+def _failed(delivery_id: int, error: str) -> None:
+    WebhookDelivery.objects.filter(pk=delivery_id).update(status=WebhookDelivery.Status.FAILED)
+    logger.error("Webhook delivery %s failed for good: %s", delivery_id, error)
+
+
+def _cancelled(delivery_id: int, reason: str) -> None:
+    _log(delivery_id, Attempt(error=reason))
+    WebhookDelivery.objects.filter(pk=delivery_id).update(status=WebhookDelivery.Status.FAILED)
+
+
+def _requeued(delivery_id: int) -> None:
+    WebhookDelivery.objects.filter(pk=delivery_id).update(status=WebhookDelivery.Status.PENDING)
+
+
+WEBHOOKS = Source(
+    name=SOURCE,
+    compose=_compose,
+    delivered=_delivered,
+    attempt_failed=_attempt_failed,
+    failed=_failed,
+    cancelled=_cancelled,
+    requeued=_requeued,
+)

@@ -19,7 +19,6 @@ class Message(models.Model):
     class Delivery(models.TextChoices):
         NOT_SENT = "not_sent", "Not emailed"
         PENDING = "pending", "Waiting to be sent"
-        SENDING = "sending", "Being sent"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
@@ -44,9 +43,9 @@ class Message(models.Model):
     delivery_status = models.CharField(
         max_length=10, choices=Delivery.choices, default=Delivery.NOT_SENT
     )
+    # Kept by the outbox as it sends (tickets/services/delivery.py).
     delivery_attempts = models.PositiveIntegerField(default=0)
     delivery_error = models.TextField(blank=True)
-    delivery_claimed_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

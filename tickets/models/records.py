@@ -96,14 +96,14 @@ class Alert(models.Model):
         FOLLOWUP_FAILED = "followup_failed", "Follow-up could not be sent"
         LOW_RATING = "low_rating", "Low rating after recovery"
         RATING_RAISED = "rating_raised", "Low rating taken back"
+        EMAIL_FAILED = "email_failed", "Email to the customer could not be delivered"
 
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="alerts")
     kind = models.CharField(max_length=40, choices=Kind.choices)
     detail = models.TextField()
     recipients = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Its email's delivery, kept by the outbox (tickets/services/alerts.py).
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)

@@ -1,7 +1,6 @@
 """Every change to tickets goes through one of these functions."""
 
-from tickets.services.alerts import alert_deliver, alert_raise
-from tickets.services.delivery import message_deliver, messages_requeue_stalled
+from tickets.services.alerts import alert_raise
 from tickets.services.lifecycle import (
     ticket_acknowledge,
     ticket_apologize,
@@ -17,12 +16,9 @@ from tickets.services.tickets import ticket_convert_to_mishap, ticket_create, ti
 from tickets.services.timeliness import tickets_close_quiet, timeliness_check
 
 __all__ = [
-    "alert_deliver",
     "alert_raise",
     "message_create",
-    "message_deliver",
     "message_receive",
-    "messages_requeue_stalled",
     "queue_create",
     "queue_update",
     "severity_target_set",

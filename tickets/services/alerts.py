@@ -1,21 +1,27 @@
-from datetime import datetime, timedelta
+"""Staff alerts: recorded for the console and emailed once through the
+outbox (``outbox/``), to the people who can act on them."""
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db.models import F, Q
+from django.core.mail import EmailMessage
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
-from core.delivery import claimable, waiting_since
+from outbox.models import OutboxItem
+from outbox.services import outbox_enqueue, outbox_item
+from outbox.sources import Attempt, Composed, Email, Skip, Source
+from tickets.message_ids import our_message_id
 from tickets.models import Alert, Ticket
 
-# A claim older than this is taken to belong to a worker that died.
-CLAIM_TIMEOUT = timedelta(minutes=10)
-MAX_ATTEMPTS = 5
-# Longer than any retry's wait, so an alert waiting for its retry is left alone.
-REQUEUE_AFTER = timedelta(minutes=10)
+logger = logging.getLogger(__name__)
+
+SOURCE = "tickets.alert"
 
 
 def alert_raise(
@@ -48,39 +54,18 @@ def alert_raise(
 
 
 def _queue_alert(alert: Alert) -> None:
-    from tickets.tasks import alert_send_email
-
-    # celery-types does not know delay_on_commit (Celery 5.4) yet.
-    alert_send_email.delay_on_commit(alert.pk)  # type: ignore[attr-defined]
-
-
-def alert_deliver(*, alert_id: int) -> bool:
-    """Email the alert to its recipients, once. Returns False when there was
-    nothing to do (sent, failed for good, or claimed by another worker).
-    After ``MAX_ATTEMPTS`` refusals the alert is marked failed."""
-    now = timezone.now()
-    claimed = (
-        Alert.objects.filter(pk=alert_id, sent_at=None, failed_at=None)
-        .filter(claimable(now, CLAIM_TIMEOUT))
-        .update(claimed_at=now, last_attempt_at=now, attempts=F("attempts") + 1)
+    ticket = alert.ticket
+    outbox_enqueue(
+        [
+            outbox_item(
+                source=SOURCE,
+                source_id=alert.pk,
+                kind=OutboxItem.Kind.EMAIL,
+                message_id=our_message_id(reference=ticket.reference, unique=f"alert-{alert.pk}"),
+                reference=f"{ticket.reference} alert: {alert.get_kind_display()}",
+            )
+        ]
     )
-    if not claimed:
-        return False
-    alert = Alert.objects.select_related("ticket").get(pk=alert_id)
-    addresses = [u.email for u in alert.recipients.all() if u.email]
-    try:
-        if addresses:
-            subject, text = alert_email(alert)
-            send_mail(subject=subject, message=text, from_email=None, recipient_list=addresses)
-    except Exception as exc:
-        Alert.objects.filter(pk=alert_id).update(
-            claimed_at=None,
-            last_error=f"{type(exc).__name__}: {exc}"[:2000],
-            failed_at=timezone.now() if alert.attempts >= MAX_ATTEMPTS else None,
-        )
-        raise
-    Alert.objects.filter(pk=alert_id).update(sent_at=timezone.now(), last_error="")
-    return True
 
 
 def console_url(name: str, *args: object) -> str:
@@ -106,12 +91,48 @@ def alert_email(alert: Alert) -> tuple[str, str]:
     return f"[{ticket.reference}] {alert.get_kind_display()}", text
 
 
-def alerts_requeue_stalled(*, now: datetime | None = None) -> list[int]:
-    """Ids of alerts whose task was lost (a broker restart, a killed worker),
-    for beat to queue again."""
-    now = now or timezone.now()
-    abandoned = Q(claimed_at__lt=now - CLAIM_TIMEOUT)
-    stalled = Alert.objects.filter(sent_at=None, failed_at=None).filter(
-        waiting_since(now - REQUEUE_AFTER) | abandoned
+def _compose(alert_ids: Sequence[int]) -> Mapping[int, Composed]:
+    alerts = (
+        Alert.objects.select_related("ticket")
+        .prefetch_related("recipients")
+        .filter(pk__in=alert_ids, sent_at=None, failed_at=None)
     )
-    return list(stalled.values_list("pk", flat=True)[:1000])
+    composed: dict[int, Composed] = {}
+    for alert in alerts:
+        addresses = [u.email for u in alert.recipients.all() if u.email and u.is_active]
+        if not addresses:
+            composed[alert.pk] = Skip("None of its recipients has an email address.")
+            continue
+        subject, text = alert_email(alert)
+        composed[alert.pk] = Email(EmailMessage(subject=subject, body=text, to=addresses))
+    return composed
+
+
+def _delivered(alert_id: int, at: datetime, attempt: Attempt) -> None:
+    Alert.objects.filter(pk=alert_id).update(sent_at=at, attempts=F("attempts") + 1, last_error="")
+
+
+def _attempt_failed(alert_id: int, attempt: Attempt) -> None:
+    Alert.objects.filter(pk=alert_id).update(
+        attempts=F("attempts") + 1, last_error=attempt.error[:2000]
+    )
+
+
+def _failed(alert_id: int, error: str) -> None:
+    """Still in the console; whoever watches the logs is told it did not go."""
+    Alert.objects.filter(pk=alert_id).update(failed_at=timezone.now(), last_error=error[:2000])
+    logger.error("Alert %s could not be emailed: %s", alert_id, error)
+
+
+def _requeued(alert_id: int) -> None:
+    Alert.objects.filter(pk=alert_id).update(failed_at=None)
+
+
+ALERTS = Source(
+    name=SOURCE,
+    compose=_compose,
+    delivered=_delivered,
+    attempt_failed=_attempt_failed,
+    failed=_failed,
+    requeued=_requeued,
+)

@@ -1,89 +1,107 @@
-"""Sending a public message to the customer, once.
-
-A worker claims the message with a conditional UPDATE (so two workers, or a
-retry racing a duplicate delivery, never both send), sends outside any
-transaction, then marks it sent. A claim left by a dead worker expires.
-"""
+"""Public messages to the customer, through the outbox (``outbox/``): a row
+written with the message, composed when it is sent, and the message's
+delivery state kept by the hooks below in the outbox's own transactions."""
 
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
-from django.db.models import F, Q
-from django.utils import timezone
+from django.db.models import F
 
+from outbox.failures import describe
+from outbox.models import OutboxItem
+from outbox.services import outbox_enqueue, outbox_item
+from outbox.sources import Attempt, Composed, Email, Source, Unsendable
 from tickets.emails import build_ticket_email
-from tickets.models import Message
+from tickets.models import Alert, Message
 
 logger = logging.getLogger(__name__)
 
-CLAIM_TIMEOUT = timedelta(minutes=10)
-# After this many refusals by the mail server the message is marked failed.
-MAX_ATTEMPTS = 5
-# A message pending this long after its last attempt (or creation) lost its
-# task (a broker restart): queue it again. Longer than any retry's wait, so a
-# message waiting for its retry is left alone.
-REQUEUE_AFTER = timedelta(minutes=10)
+SOURCE = "tickets.message"
 
 
-class DeliveryFailed(Exception):
-    """The mail server could not be reached or refused for now: retry."""
-
-
-class DeliveryImpossible(Exception):
-    """The message can never be sent as it is (an address no server accepts)."""
-
-
-def message_deliver(*, message_id: int) -> bool:
-    """Email the message to the customer. Returns False when there is nothing
-    to do: already sent, failed for good, or being sent by another worker.
-    Raises ``DeliveryFailed`` when the mail server refused; on the final
-    attempt (``MAX_ATTEMPTS``) the message is then marked failed, to be shown
-    to the agent."""
-    now = timezone.now()
-    claimable = Q(delivery_status=Message.Delivery.PENDING) | Q(
-        delivery_status=Message.Delivery.SENDING, delivery_claimed_at__lt=now - CLAIM_TIMEOUT
+def message_queue_email(message: Message) -> None:
+    """Email a public message to the customer once the transaction commits.
+    For use inside the service's transaction that writes the message."""
+    ticket = message.ticket
+    outbox_enqueue(
+        [
+            outbox_item(
+                source=SOURCE,
+                source_id=message.pk,
+                kind=OutboxItem.Kind.EMAIL,
+                message_id=message.email_message_id or "",
+                reference=f"{ticket.reference} message {message.pk}",
+                recipient=ticket.customer.email,
+            )
+        ]
     )
-    claimed = Message.objects.filter(claimable, pk=message_id).update(
-        delivery_status=Message.Delivery.SENDING,
-        delivery_claimed_at=now,
-        delivery_attempts=F("delivery_attempts") + 1,
+
+
+def _compose(message_ids: Sequence[int]) -> Mapping[int, Composed]:
+    messages = Message.objects.select_related("ticket__customer", "author").filter(
+        pk__in=message_ids, delivery_status=Message.Delivery.PENDING
     )
-    if not claimed:
-        return False
-    message = Message.objects.select_related("ticket__customer", "author").get(pk=message_id)
-    final_attempt = message.delivery_attempts >= MAX_ATTEMPTS
-    try:
-        build_ticket_email(message).send()
-    except OSError as exc:  # smtplib's errors are OSErrors, as are refused connections
-        # The claim time stays as the time of the last attempt (see REQUEUE_AFTER).
-        Message.objects.filter(pk=message_id).update(
-            delivery_status=Message.Delivery.FAILED if final_attempt else Message.Delivery.PENDING,
-            delivery_error=f"{type(exc).__name__}: {exc}"[:2000],
-        )
-        raise DeliveryFailed(str(exc)) from exc
-    except Exception as exc:  # a header Django cannot encode, a broken template
-        logger.exception("Message %s cannot be emailed", message_id)
-        Message.objects.filter(pk=message_id).update(
-            delivery_status=Message.Delivery.FAILED,
-            delivery_error=f"{type(exc).__name__}: {exc}"[:2000],
-        )
-        raise DeliveryImpossible(str(exc)) from exc
+    composed: dict[int, Composed] = {}
+    for message in messages:
+        try:
+            composed[message.pk] = Email(build_ticket_email(message))
+        except Exception as exc:  # a header Django cannot encode, a broken template
+            logger.exception("Message %s cannot be emailed", message.pk)
+            composed[message.pk] = Unsendable(describe(exc))
+    return composed
+
+
+def _delivered(message_id: int, at: datetime, attempt: Attempt) -> None:
     Message.objects.filter(pk=message_id).update(
-        delivery_status=Message.Delivery.SENT, delivered_at=timezone.now(), delivery_error=""
+        delivery_status=Message.Delivery.SENT,
+        delivered_at=at,
+        delivery_attempts=F("delivery_attempts") + 1,
+        delivery_error="",
     )
-    return True
 
 
-def messages_requeue_stalled(*, now: datetime | None = None) -> list[int]:
-    """Ids of messages whose send task was lost, for beat to queue again."""
-    now = now or timezone.now()
-    quiet_since = now - REQUEUE_AFTER
-    pending = Q(delivery_status=Message.Delivery.PENDING) & (
-        Q(delivery_claimed_at__lt=quiet_since)
-        | Q(delivery_claimed_at=None, created_at__lt=quiet_since)
+def _attempt_failed(message_id: int, attempt: Attempt) -> None:
+    Message.objects.filter(pk=message_id).update(
+        delivery_attempts=F("delivery_attempts") + 1, delivery_error=attempt.error[:2000]
     )
-    stalled = Message.objects.filter(
-        pending
-        | Q(delivery_status=Message.Delivery.SENDING, delivery_claimed_at__lt=now - CLAIM_TIMEOUT)
+
+
+def _failed(message_id: int, error: str) -> None:
+    """Shown on the message, and the ticket's assignee told: the customer
+    has not heard what the agent wrote."""
+    from tickets.services.alerts import alert_raise
+
+    Message.objects.filter(pk=message_id).update(
+        delivery_status=Message.Delivery.FAILED, delivery_error=error[:2000]
     )
-    return list(stalled.values_list("pk", flat=True)[:1000])
+    message = Message.objects.select_related("ticket__customer", "ticket__assignee").get(
+        pk=message_id
+    )
+    ticket = message.ticket
+    alert_raise(
+        ticket=ticket,
+        kind=Alert.Kind.EMAIL_FAILED,
+        detail=(
+            f"The email to {ticket.customer.name} <{ticket.customer.email}> could not be "
+            f"delivered ({error}). Check their address, or reach them another way."
+        ),
+        # Nobody holds the ticket: the supervisors are told.
+        recipients=[ticket.assignee] if ticket.assignee else None,
+    )
+
+
+def _requeued(message_id: int) -> None:
+    Message.objects.filter(pk=message_id, public=True).update(
+        delivery_status=Message.Delivery.PENDING
+    )
+
+
+MESSAGES = Source(
+    name=SOURCE,
+    compose=_compose,
+    delivered=_delivered,
+    attempt_failed=_attempt_failed,
+    failed=_failed,
+    requeued=_requeued,
+)

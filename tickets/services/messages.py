@@ -9,6 +9,7 @@ from tickets.message_ids import our_message_id
 from tickets.models import Message, Ticket
 from tickets.services.access import ensure_can_act
 from tickets.services.attachments import add_attachments, clean_attachments
+from tickets.services.delivery import message_queue_email
 from tickets.services.events import record_event
 
 MAX_BODY_CHARS = 100_000
@@ -64,11 +65,7 @@ def add_agent_message(
         delivery_status=Message.Delivery.PENDING if public else Message.Delivery.NOT_SENT,
     )
     if public:
-        from tickets.tasks import message_send_email
-
-        # celery-types does not know delay_on_commit (Celery 5.4) yet.
-
-        message_send_email.delay_on_commit(message.pk)  # type: ignore[attr-defined]
+        message_queue_email(message)
     return message
 
 
