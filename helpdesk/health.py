@@ -15,6 +15,7 @@ import copy
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -50,8 +51,24 @@ def _probe_database_connection() -> BaseDatabaseWrapper:
     return wrapper
 
 
-def check_database() -> str:
+# A backlog is counted up to this many rows: the probe stays cheap whatever its size.
+BACKLOG_COUNT_LIMIT = 10_000
+_OUTBOX_QUERIES = (
+    # Rows due and not yet taken by a worker, counted on the outbox's
+    # partial index of pending rows (outbox/models.py).
+    "SELECT count(*) FROM (SELECT 1 FROM outbox_outboxitem"
+    " WHERE status = 'pending' AND due_at <= %s LIMIT %s) AS due",
+    "SELECT min(due_at) FROM outbox_outboxitem WHERE status = 'pending' AND due_at <= %s",
+    "SELECT count(*) FROM outbox_outboxitem WHERE status = 'sending'",
+)
+
+
+def check_database() -> tuple[str, dict[str, Any] | None]:
+    """Whether the database answers, and the outbox's backlog read over the
+    same connection: how many rows are due and not taken, the oldest of
+    them, and how many workers hold right now."""
     probe = None
+    outbox = None
     try:
         probe = _probe_database_connection()
         if probe.vendor == "postgresql":
@@ -65,13 +82,37 @@ def check_database() -> str:
                 cursor.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
             cursor.execute(DATABASE_QUERY)
             cursor.fetchone()
+            outbox = _outbox_backlog(probe, cursor)
     except Exception as exc:  # noqa: BLE001 - any failure means "unreachable"
         logger.warning("healthz: database unreachable: %s", exc)
-        return "unreachable"
+        return "unreachable", outbox
     finally:
         if probe is not None:
             probe.close()
-    return "ok"
+    return "ok", outbox
+
+
+def _outbox_backlog(probe: BaseDatabaseWrapper, cursor: Any) -> dict[str, Any]:
+    now = timezone.now()
+    at = probe.ops.adapt_datetimefield_value(now)
+    due_sql, oldest_sql, sending_sql = _OUTBOX_QUERIES
+    cursor.execute(due_sql, [at, BACKLOG_COUNT_LIMIT])
+    due = cursor.fetchone()[0]
+    cursor.execute(oldest_sql, [at])
+    oldest = cursor.fetchone()[0]
+    cursor.execute(sending_sql)
+    sending = cursor.fetchone()[0]
+    if isinstance(oldest, str):  # SQLite hands back text
+        oldest = datetime.fromisoformat(oldest)
+    if oldest is not None and timezone.is_naive(oldest):
+        oldest = timezone.make_aware(oldest, UTC)
+    return {
+        "due": due,
+        "due_counted_up_to": BACKLOG_COUNT_LIMIT,
+        "sending": sending,
+        "oldest_due_at": oldest.isoformat() if oldest else None,
+        "oldest_due_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else None,
+    }
 
 
 def check_broker(store: BaseCache) -> str:
@@ -148,9 +189,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
             "worker": lambda: worker_status(store),
         },
     )
+    database, outbox = _outcome(
+        futures["database"], late=("timeout", None), failed=("unreachable", None)
+    )
     checks = {
-        name: _outcome(futures[name], late="timeout", failed="unreachable")
-        for name in ("database", "broker")
+        "database": database,
+        "broker": _outcome(futures["broker"], late="timeout", failed="unreachable"),
     }
     healthy = all(result == "ok" for result in checks.values())
     body = {
@@ -158,5 +202,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "time": timezone.now().isoformat(),
         "checks": checks,
         "worker": _outcome(futures["worker"], late=dict(_NO_WORKER), failed=dict(_NO_WORKER)),
+        # Reported, not required: a backlog is for the operator to read.
+        "outbox": outbox,
     }
     return JsonResponse(body, status=200 if healthy else 503)

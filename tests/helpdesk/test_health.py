@@ -193,3 +193,47 @@ def test_answers_in_time_while_redis_is_frozen(
     elapsed, response = timed_probe()
     assert response.status_code == 200, response.json()
     assert elapsed < ANSWER_WITHIN_SECONDS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reports_the_outbox_backlog_and_its_oldest_due_row() -> None:
+    """Read on the probe's own connection, so the rows must be committed."""
+    from datetime import timedelta
+    from uuid import uuid4
+
+    from django.utils import timezone
+
+    from outbox.models import OutboxItem
+
+    now = timezone.now()
+
+    def row(number: int, **fields: Any) -> OutboxItem:
+        return OutboxItem(
+            source="test", source_id=number, kind="email", message_id=f"<{number}@t>", **fields
+        )
+
+    OutboxItem.objects.bulk_create(
+        [
+            row(1, due_at=now - timedelta(minutes=7)),
+            row(2, due_at=now - timedelta(minutes=1)),
+            row(3, due_at=now + timedelta(hours=1)),  # waiting for its retry: not due
+            row(4, status="sending", lease_token=uuid4(), lease_until=now + timedelta(minutes=2)),
+            row(5, status="sent", sent_at=now),
+        ]
+    )
+
+    body = Client().get("/healthz").json()
+
+    outbox = body["outbox"]
+    assert outbox["due"] == 2
+    assert outbox["sending"] == 1
+    assert outbox["oldest_due_at"] == (now - timedelta(minutes=7)).isoformat()
+    assert 7 * 60 <= outbox["oldest_due_age_seconds"] < 7 * 60 + 30
+
+
+@pytest.mark.django_db
+def test_an_empty_outbox_has_no_oldest_row() -> None:
+    body = Client().get("/healthz").json()
+
+    assert body["outbox"]["due"] == 0
+    assert body["outbox"]["oldest_due_at"] is None

@@ -1,0 +1,283 @@
+"""Delivering outbox rows: once each, failures by kind, leases (outbox/dispatch.py)."""
+
+import smtplib
+import socket
+from datetime import timedelta
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.core import mail
+from django.db import OperationalError
+from django.utils import timezone
+
+from outbox import dispatch as dispatch_module
+from outbox.dispatch import outbox_dispatch, retry_delay
+from outbox.models import OutboxItem
+from outbox.sources import Postpone, Skip, Unsendable
+from tests.outbox import backends
+from tests.outbox.conftest import FakeSource, enqueue, fail_with
+
+pytestmark = pytest.mark.django_db
+
+Status = OutboxItem.Status
+
+
+def rows() -> dict[int, OutboxItem]:
+    return {row.source_id: row for row in OutboxItem.objects.all()}
+
+
+def test_a_batch_goes_over_one_connection_each_with_its_stable_message_id(
+    source: FakeSource,
+) -> None:
+    enqueue(1, 2, 3)
+
+    done = outbox_dispatch()
+
+    assert len(done.sent) == 3
+    assert len(backends.connections_opened) == 1
+    assert source.compose_calls == 1  # the whole batch composed at once
+    assert sorted(m.extra_headers["Message-ID"] for m in mail.outbox) == [
+        "<test-1@helpdesk.test>",
+        "<test-2@helpdesk.test>",
+        "<test-3@helpdesk.test>",
+    ]
+    for row in rows().values():
+        assert row.status == Status.SENT
+        assert row.attempts == 1
+        assert row.sent_at is not None
+        assert row.lease_token is None
+    assert sorted(call[1] for call in source.hooks("delivered")) == [1, 2, 3]
+
+
+def test_a_sent_row_is_never_sent_again(source: FakeSource) -> None:
+    enqueue(1)
+    outbox_dispatch()
+
+    again = outbox_dispatch(item_ids=list(OutboxItem.objects.values_list("pk", flat=True)))
+
+    assert again.claimed == 0
+    assert len(mail.outbox) == 1
+
+
+def test_rows_not_yet_due_wait(source: FakeSource) -> None:
+    enqueue(1, due_at=timezone.now() + timedelta(minutes=5))
+
+    assert outbox_dispatch().claimed == 0
+    assert mail.outbox == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        smtplib.SMTPResponseException(451, b"4.7.1 Greylisted, try again later"),
+        smtplib.SMTPRecipientsRefused({"c1@example.com": (450, b"Mailbox busy")}),
+        smtplib.SMTPServerDisconnected("Connection unexpectedly closed"),
+        ConnectionRefusedError(111, "Connection refused"),
+        TimeoutError("timed out"),
+        socket.gaierror(-3, "Temporary failure in name resolution"),
+    ],
+    ids=["4xx", "recipient-4xx", "disconnected", "refused", "timeout", "dns"],
+)
+def test_a_temporary_failure_is_retried_later_with_its_error_on_the_row(
+    source: FakeSource, error: BaseException
+) -> None:
+    enqueue(1, 2)
+    fail_with(1, error)
+    before = timezone.now()
+
+    done = outbox_dispatch()
+
+    row = rows()[1]
+    assert row.status == Status.PENDING
+    assert row.attempts == 1
+    assert type(error).__name__ in row.last_error
+    assert row.first_failure_at is not None
+    # The first wait: between half and all of HELPDESK_OUTBOX_RETRY_BASE (60 s).
+    assert before + timedelta(seconds=29) <= row.due_at <= timezone.now() + timedelta(seconds=61)
+    assert source.hooks("failed") == []
+    assert [call[1] for call in source.hooks("attempt_failed")] == [1]
+    # The other mail of the batch went, on a new connection after the failure.
+    assert rows()[2].status == Status.SENT
+    assert list(done.retrying) == [row.pk]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        smtplib.SMTPResponseException(554, b"5.7.1 Message rejected"),
+        smtplib.SMTPRecipientsRefused({"c1@example.com": (550, b"5.1.1 No such user")}),
+        smtplib.SMTPSenderRefused(553, b"5.1.8 Sender rejected", "desk@example.com"),
+        ValueError("Header values can't contain newlines"),
+    ],
+    ids=["5xx", "unknown-address", "sender-5xx", "unencodable"],
+)
+def test_a_permanent_failure_fails_at_once_and_tells_its_source(
+    source: FakeSource, error: BaseException
+) -> None:
+    enqueue(1)
+    fail_with(1, error)
+
+    done = outbox_dispatch()
+
+    row = rows()[1]
+    assert row.status == Status.FAILED
+    assert row.failed_at is not None
+    assert row.attempts == 1
+    assert [call[1] for call in source.hooks("failed")] == [1]
+    assert source.hooks("failed")[0][2] == row.last_error
+    assert list(done.failed) == [row.pk]
+
+
+def test_temporary_failures_give_up_after_the_retry_period(
+    source: FakeSource, settings: Any
+) -> None:
+    enqueue(1)
+    fail_with(1, smtplib.SMTPResponseException(421, b"4.3.2 Service not available"))
+    outbox_dispatch()
+    # Refused ever since, for longer than HELPDESK_OUTBOX_RETRY_FOR.
+    OutboxItem.objects.update(
+        due_at=timezone.now(),
+        first_failure_at=timezone.now() - settings.HELPDESK_OUTBOX_RETRY_FOR,
+    )
+
+    outbox_dispatch()
+
+    row = rows()[1]
+    assert row.status == Status.FAILED
+    assert row.attempts == 2
+    assert row.last_error.startswith("Gave up after 2 attempts since ")
+    assert "421" in row.last_error
+    assert len(source.hooks("failed")) == 1
+
+
+def test_a_success_after_failures_starts_the_retry_period_afresh(source: FakeSource) -> None:
+    enqueue(1)
+    fail_with(1, smtplib.SMTPResponseException(451, b"Try later"))
+    outbox_dispatch()
+    backends.failures.clear()
+    OutboxItem.objects.update(due_at=timezone.now())
+
+    outbox_dispatch()
+
+    row = rows()[1]
+    assert (row.status, row.attempts, row.last_error, row.first_failure_at) == (
+        Status.SENT,
+        2,
+        "",
+        None,
+    )
+
+
+def test_what_the_source_says_instead_of_an_email(source: FakeSource) -> None:
+    morning = timezone.now() + timedelta(hours=9)
+    source.answers = {
+        1: Skip("The follow-up was cancelled."),
+        2: Postpone(morning),
+        3: Unsendable("TemplateSyntaxError: unclosed tag"),
+    }
+    enqueue(1, 2, 3)
+
+    outbox_dispatch()
+
+    skipped, postponed, unsendable = rows()[1], rows()[2], rows()[3]
+    assert (skipped.status, skipped.last_error) == (
+        Status.CANCELLED,
+        "The follow-up was cancelled.",
+    )
+    assert source.hooks("cancelled") == [("cancelled", 1, "The follow-up was cancelled.")]
+    assert (postponed.status, postponed.due_at, postponed.attempts) == (Status.PENDING, morning, 0)
+    assert unsendable.status == Status.FAILED
+    assert source.hooks("failed") == [("failed", 3, "TemplateSyntaxError: unclosed tag")]
+    assert mail.outbox == []
+
+
+def test_rows_claimed_by_a_worker_are_not_taken_by_another(source: FakeSource) -> None:
+    enqueue(1, 2)
+    token = "00000000-0000-0000-0000-000000000001"
+    OutboxItem.objects.filter(source_id=1).update(
+        status=Status.SENDING, lease_token=token, lease_until=timezone.now() + timedelta(minutes=2)
+    )
+
+    done = outbox_dispatch()
+
+    assert done.claimed == 1
+    assert [m.extra_headers["Message-ID"] for m in mail.outbox] == ["<test-2@helpdesk.test>"]
+    assert rows()[1].status == Status.SENDING
+
+
+def test_a_long_batch_hands_the_rest_on(source: FakeSource, settings: Any) -> None:
+    settings.HELPDESK_OUTBOX_BATCH_SECONDS = 0
+    enqueue(1, 2, 3)
+
+    done = outbox_dispatch()
+
+    assert len(done.sent) == 1  # at least one row a task
+    assert len(done.released) == 2
+    assert sorted(r.status for r in rows().values()) == [
+        Status.PENDING,
+        Status.PENDING,
+        Status.SENT,
+    ]
+    assert not OutboxItem.objects.exclude(status=Status.SENT).exclude(lease_token=None).exists()
+
+
+def test_a_row_whose_lease_was_lost_mid_batch_is_left_to_its_new_holder(
+    source: FakeSource, settings: Any
+) -> None:
+    """The sweep made it due again (this worker looked dead) and another
+    worker took it: this batch must not send it too."""
+    enqueue(1, 2)
+    real_renew = dispatch_module._renew
+
+    def taken_over_before_renewal(items: Any, lease: Any) -> set[int]:
+        OutboxItem.objects.filter(source_id=2).update(
+            lease_token="00000000-0000-0000-0000-0000000000ff"
+        )
+        return real_renew(items, lease)
+
+    with (
+        mock.patch.object(dispatch_module.Lease, "renewed", autospec=True),
+        mock.patch.object(dispatch_module, "_renew", taken_over_before_renewal),
+    ):
+        lease_length = settings.HELPDESK_OUTBOX_LEASE
+        settings.HELPDESK_OUTBOX_LEASE = timedelta(0)  # renewal due before every row
+        try:
+            outbox_dispatch()
+        finally:
+            settings.HELPDESK_OUTBOX_LEASE = lease_length
+
+    assert [m.extra_headers["Message-ID"] for m in mail.outbox] == ["<test-1@helpdesk.test>"]
+    assert rows()[2].status == Status.SENDING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_mark_sent_survives_a_lost_database_connection(source: FakeSource) -> None:
+    """The server accepted the mail; the connection drops as we record it:
+    recorded on a new connection, and the mail is not sent again."""
+    enqueue(1)
+    real_settle = dispatch_module._settle_sent
+    failures = iter([OperationalError("server closed the connection unexpectedly")])
+
+    def settle_after_a_drop(*args: Any) -> None:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        real_settle(*args)
+
+    with mock.patch.object(dispatch_module, "_settle_sent", settle_after_a_drop):
+        done = outbox_dispatch()
+
+    assert len(done.sent) == 1
+    assert len(mail.outbox) == 1
+    assert rows()[1].status == Status.SENT
+    assert len(source.hooks("delivered")) == 1
+
+
+def test_retry_waits_grow_to_the_cap_with_jitter(settings: Any) -> None:
+    settings.HELPDESK_OUTBOX_RETRY_BASE = timedelta(seconds=60)
+    settings.HELPDESK_OUTBOX_RETRY_CAP = timedelta(minutes=30)
+    for attempts, full in [(1, 60), (2, 120), (3, 240), (6, 1800), (40, 1800)]:
+        waits = {retry_delay(attempts).total_seconds() for _ in range(20)}
+        assert all(full / 2 <= wait <= full for wait in waits), (attempts, waits)
+        assert len(waits) > 1  # jittered, so refused rows do not return together
