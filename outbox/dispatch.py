@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -168,7 +169,8 @@ def _deliver_one(
         failure: Failure | None = Failure(composed.error, permanent=True)
         attempt = Attempt(error=composed.error)
     elif isinstance(composed, Email):
-        composed.message.extra_headers["Message-ID"] = item.message_id
+        if item.message_id:  # the row's, whatever the source built: the same on every attempt
+            composed.message.extra_headers["Message-ID"] = item.message_id
         started = time.monotonic()
         failure = mail.send(composed.message)
         duration = int((time.monotonic() - started) * 1000)
@@ -201,6 +203,11 @@ class _MailSession:
                 self.connection.open()
             message.connection = self.connection
             message.send()
+        except SoftTimeLimitExceeded:
+            # The task is out of time, not the mail at fault: the row is
+            # released (or reclaimed) like a dead worker's.
+            self.close()
+            raise
         # Whatever went wrong with this one mail (a refusal, an address that
         # cannot be encoded, a dropped connection) is its own failure.
         except Exception as exc:  # noqa: BLE001
