@@ -171,6 +171,8 @@ def followups_claim_due(*, now: datetime | None = None) -> list[int]:
         )
         ids = [row.pk for row in due]
         FollowUp.objects.filter(pk__in=ids).update(status=FollowUp.Status.QUEUED, queued_at=now)
+        # Due at once by the outbox's clock (no due_at): a sweep run for a later
+        # ``now`` must not hold its rows back until that time comes.
         outbox_enqueue(
             [
                 outbox_item(
@@ -180,7 +182,6 @@ def followups_claim_due(*, now: datetime | None = None) -> list[int]:
                     message_id=row.message_id,
                     reference=f"{REFERENCE_PREFIX}{row.ticket_id:06d} follow-up {row.step_number}",
                     recipient=row.customer.email,
-                    due_at=now,
                 )
                 for row in due
             ]

@@ -1,8 +1,10 @@
-"""Follow-ups sent in batches (issue 8, workload 4): the sweep queues a send
-task per SEND_BATCH rows, and each task sends its rows over one SMTP
-connection, reading them in a fixed number of queries, each mail once."""
+"""Follow-ups sent in batches through the outbox (issue 8, workload 4; issue
+15): the sweep gives each due follow-up its outbox row and queues a dispatch
+task per HELPDESK_OUTBOX_BATCH rows, and each batch sends its rows over one
+SMTP connection, reading them in a fixed number of queries, each mail once."""
 
 import smtplib
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -10,22 +12,26 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
+from outbox.dispatch import Dispatch, outbox_dispatch
+from outbox.models import OutboxItem
+from outbox.tasks import outbox_dispatch_task
 from recovery.models import FollowUp, ProcessFix, Restitution
-from recovery.services import followups as service
 from recovery.services import process_fix_create, process_fix_set_status, restitution_grant
+from recovery.services.followup_delivery import SOURCE
 from recovery.services.followup_emails import (
     DoneFix,
     _context,
     build_followup_email,
     email_contexts,
 )
-from recovery.services.followups import followups_claim_due, followups_deliver
-from recovery.tasks import followup_send_batch_task, followup_send_task
+from recovery.services.followups import followups_claim_due
+from tests.delivery import item_for, make_due
 from tests.factories import TicketFactory, advance
 from tests.smtp import SmtpSink, free_port
 from tickets.models import Commitment, Kind, Ticket
@@ -34,6 +40,7 @@ pytestmark = pytest.mark.django_db
 
 QUEUED = FollowUp.Status.QUEUED
 SENT = FollowUp.Status.SENT
+PENDING = OutboxItem.Status.PENDING
 
 
 def rebuilding(zone: str = "Europe/Berlin", **kwargs: Any) -> Ticket:
@@ -56,6 +63,17 @@ def queued(*tickets: Ticket, per_ticket: int = 3) -> list[int]:
     return ids
 
 
+def rows_of(followup_ids: Sequence[int]) -> list[int]:
+    """The outbox rows of ``followup_ids``, in the same order."""
+    return [item_for(SOURCE, pk).pk for pk in followup_ids]
+
+
+def dispatch(followup_ids: Sequence[int]) -> Dispatch:
+    """One batch of the outbox, as a worker runs it, for these follow-ups' rows
+    (the tickets' own step emails wait in the outbox too: not this test's)."""
+    return outbox_dispatch(item_ids=rows_of(followup_ids))
+
+
 @pytest.fixture
 def connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
     """Every SMTP connection opened, by address."""
@@ -70,6 +88,17 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
     return opened
 
 
+def greylist(sink: SmtpSink) -> None:
+    """The sink answers "try again later" (451) where it would refuse (554)."""
+    refuse = sink.handler.handle_DATA
+
+    async def handle_DATA(server: Any, session: Any, envelope: Any) -> str:
+        reply = await refuse(server, session, envelope)
+        return "451 4.7.1 Greylisted, try again later" if reply.startswith("554") else reply
+
+    sink.handler.handle_DATA = handle_DATA
+
+
 def message_ids(sink: SmtpSink) -> list[str]:
     return [str(mail["Message-ID"]) for mail in sink.received]
 
@@ -77,148 +106,203 @@ def message_ids(sink: SmtpSink) -> list[str]:
 # --- Sending a batch ----------------------------------------------------------------------
 
 
+def test_the_sweep_gives_each_due_follow_up_its_outbox_row() -> None:
+    ids = queued(rebuilding(), per_ticket=2)
+
+    items = [item_for(SOURCE, pk) for pk in ids]
+    followups = {row.pk: row for row in FollowUp.objects.filter(pk__in=ids)}
+    assert [(item.kind, item.status) for item in items] == [("email", PENDING)] * 2
+    assert all(item.due_at <= timezone.now() for item in items)
+    assert [item.message_id for item in items] == [followups[pk].message_id for pk in ids]
+    assert {item.recipient for item in items} == {followups[ids[0]].customer.email}
+
+
 def test_a_batch_is_sent_over_one_connection_each_mail_once(
     smtp_sink: SmtpSink, connections: list[tuple[str, int]]
 ) -> None:
     ids = queued(rebuilding(), rebuilding())
 
-    dispatch = followups_deliver(followup_ids=ids)
+    done = dispatch(ids)
 
     rows = {row.pk: row for row in FollowUp.objects.filter(pk__in=ids)}
-    assert dispatch.sent == ids
-    assert (dispatch.failed, dispatch.left) == ({}, [])
+    assert done.sent == rows_of(ids)
+    assert (done.retrying, done.failed, done.released) == ({}, {}, [])
     assert len(connections) == 1
     assert message_ids(smtp_sink) == [rows[pk].message_id for pk in ids]
-    assert {(row.status, row.attempts, row.claimed_at is not None) for row in rows.values()} == {
+    assert {(row.status, row.attempts, row.sent_at is not None) for row in rows.values()} == {
         (SENT, 1, True)
     }
+    assert {item_for(SOURCE, pk).status for pk in ids} == {OutboxItem.Status.SENT}
 
 
-@pytest.mark.parametrize("size", [2, 6])
-def test_a_batch_reads_in_the_same_number_of_queries_whatever_its_size(size: int) -> None:
-    tickets = [rebuilding() for _ in range(size // 2)]
-    ids = queued(*tickets, per_ticket=2)
+def test_a_batch_costs_the_same_queries_whatever_its_size_but_each_mails_mark_sent() -> None:
+    """The rows, their tickets' commitments, restitutions and fixes are read
+    once for the batch; what grows with it is only each mail's own short
+    transaction marking its outbox row and its follow-up sent."""
+    tickets = [rebuilding() for _ in range(19)]
+    ids = queued(*tickets, per_ticket=3)[:55]
 
-    with CaptureQueriesContext(connection) as captured:
-        dispatch = followups_deliver(followup_ids=ids)
+    counted: dict[int, list[str]] = {}
+    for batch in (rows_of(ids[:5]), rows_of(ids[5:])):
+        mail.outbox.clear()
+        with CaptureQueriesContext(connection) as captured:
+            done = outbox_dispatch(item_ids=batch)
+        assert (len(done.sent), len(mail.outbox)) == (len(batch), len(batch))
+        counted[len(batch)] = [q["sql"].split()[0] for q in captured.captured_queries]
 
-    assert len(dispatch.sent) == size
-    statements = [q["sql"].split()[0] for q in captured.captured_queries]
-    # The rows with their tickets and customers, then commitments, restitutions
-    # and process fixes; then per mail its claim and its mark-sent.
-    assert statements.count("SELECT") == 4
-    assert statements.count("UPDATE") == 2 * size
-    assert len(statements) == 4 + 2 * size
+    # Claim (a savepoint around SELECT ... FOR UPDATE SKIP LOCKED and the
+    # UPDATE that leases), the claimed rows, then the follow-ups with their
+    # tickets and customers, commitments, restitutions and process fixes.
+    fixed_selects, fixed = 6, 9
+    # Per mail: its own transaction (a savepoint in the test's) with the
+    # outbox row's UPDATE and the follow-up's.
+    per_mail = 4
+    small, large = counted[5], counted[50]
+    assert small.count("SELECT") == large.count("SELECT") == fixed_selects
+    assert (small.count("UPDATE"), large.count("UPDATE")) == (1 + 2 * 5, 1 + 2 * 50)
+    assert len(small) == fixed + per_mail * 5
+    assert len(large) - len(small) == 45 * per_mail
 
 
-def test_rows_no_longer_queued_are_skipped(smtp_sink: SmtpSink) -> None:
+def test_rows_no_longer_queued_are_not_sent(smtp_sink: SmtpSink) -> None:
     sent, cancelled, waiting = queued(rebuilding())
     FollowUp.objects.filter(pk=sent).update(status=SENT, sent_at=timezone.now())
     FollowUp.objects.filter(pk=cancelled).update(status=FollowUp.Status.CANCELLED)
 
-    dispatch = followups_deliver(followup_ids=[sent, cancelled, waiting])
+    done = dispatch([sent, cancelled, waiting])
 
-    assert dispatch.sent == [waiting]
+    assert done.sent == rows_of([waiting])
+    assert sorted(done.skipped) == sorted(rows_of([sent, cancelled]))
     assert message_ids(smtp_sink) == [FollowUp.objects.get(pk=waiting).message_id]
     assert FollowUp.objects.get(pk=cancelled).status == FollowUp.Status.CANCELLED
+    assert item_for(SOURCE, cancelled).status == OutboxItem.Status.CANCELLED
 
 
-def test_a_row_claimed_by_another_task_is_left_to_it(smtp_sink: SmtpSink) -> None:
+def test_a_row_claimed_by_another_worker_is_left_to_it(smtp_sink: SmtpSink) -> None:
     theirs, mine = queued(rebuilding(), per_ticket=2)
-    FollowUp.objects.filter(pk=theirs).update(claimed_at=timezone.now())
+    OutboxItem.objects.filter(pk=item_for(SOURCE, theirs).pk).update(
+        status=OutboxItem.Status.SENDING,
+        lease_token="00000000-0000-0000-0000-000000000001",
+        lease_until=timezone.now() + timedelta(minutes=2),
+    )
 
-    assert followups_deliver(followup_ids=[theirs, mine]).sent == [mine]
+    assert dispatch([theirs, mine]).sent == rows_of([mine])
     assert FollowUp.objects.get(pk=theirs).status == QUEUED
+    assert message_ids(smtp_sink) == [FollowUp.objects.get(pk=mine).message_id]
 
 
-def test_running_a_batch_task_twice_sends_nothing_twice(smtp_sink: SmtpSink) -> None:
+def test_running_a_dispatch_task_twice_sends_nothing_twice(smtp_sink: SmtpSink) -> None:
     ids = queued(rebuilding(), rebuilding())
 
-    followup_send_batch_task.apply(args=[ids])
-    followup_send_batch_task.apply(args=[ids])
+    outbox_dispatch_task.apply(args=[rows_of(ids)])
+    outbox_dispatch_task.apply(args=[rows_of(ids)])
 
     assert len(smtp_sink.received) == len(ids)
     assert set(FollowUp.objects.filter(pk__in=ids).values_list("attempts", flat=True)) == {1}
 
 
-def test_a_refused_mail_is_retried_alone_and_the_rest_of_the_batch_is_sent(
-    smtp_sink: SmtpSink, connections: list[tuple[str, int]], monkeypatch: pytest.MonkeyPatch
+def test_a_mail_put_off_is_retried_alone_and_the_rest_of_the_batch_is_sent(
+    smtp_sink: SmtpSink, connections: list[tuple[str, int]]
 ) -> None:
     first, refused, last = tickets = [rebuilding() for _ in range(3)]
     ids = queued(*tickets, per_ticket=1)
     smtp_sink.handler.refuse_recipients = {refused.customer.email}
-    retries: list[tuple[Any, dict[str, Any]]] = []
-    monkeypatch.setattr(
-        followup_send_task, "apply_async", lambda args, **options: retries.append((args, options))
-    )
+    greylist(smtp_sink)
 
-    followup_send_batch_task.apply(args=[ids])
+    done = dispatch(ids)
 
     rows = {row.ticket_id: row for row in FollowUp.objects.filter(pk__in=ids)}
     assert (rows[first.pk].status, rows[last.pk].status) == (SENT, SENT)
-    failed = rows[refused.pk]
-    assert (failed.status, failed.attempts, failed.claimed_at) == (QUEUED, 1, None)
-    assert "554" in failed.last_error
-    assert retries == [((failed.pk,), {"countdown": 10})]
+    put_off = rows[refused.pk]
+    assert (put_off.status, put_off.attempts) == (QUEUED, 1)
+    assert "451" in put_off.last_error
+    item = item_for(SOURCE, put_off.pk)
+    assert done.retrying == {item.pk: item.last_error}
+    assert (item.status, item.attempts) == (PENDING, 1)
+    assert item.due_at > timezone.now()  # after a backoff, not at once
     assert message_ids(smtp_sink) == [rows[first.pk].message_id, rows[last.pk].message_id]
     # After the refusal the next mail starts a new session.
     assert len(connections) == 2
 
+    # Its wait over and the server willing, it alone goes.
+    smtp_sink.handler.refuse_recipients = set()
+    make_due(SOURCE)
+    assert dispatch(ids).sent == [item.pk]
+    put_off.refresh_from_db()
+    assert (put_off.status, put_off.attempts, put_off.last_error) == (SENT, 2, "")
+    assert message_ids(smtp_sink)[2:] == [put_off.message_id]
 
-def test_an_unreachable_server_costs_no_attempt_and_the_rows_stay_queued(
-    settings: Any, caplog: pytest.LogCaptureFixture
+
+def test_an_unreachable_server_leaves_the_follow_ups_queued_for_a_later_try(
+    smtp_sink: SmtpSink, settings: Any
 ) -> None:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens
+    """Nobody listening is temporary: each row is tried, waits its backoff
+    and goes once the server is back; nothing fails and nobody is alerted."""
+    sink_port = settings.EMAIL_PORT
+    settings.EMAIL_PORT = free_port()  # nobody listens
     ids = queued(rebuilding())
 
-    dispatch = followups_deliver(followup_ids=ids)
-    # The task retries the rows (at once here, eagerly), then leaves them to the sweep.
-    followup_send_batch_task.apply(args=[ids])
+    done = dispatch(ids)
 
-    assert (dispatch.sent, dispatch.failed, dispatch.left) == ([], {}, ids)
-    assert dispatch.unreachable
+    assert (done.sent, done.failed) == ([], {})
+    assert sorted(done.retrying) == sorted(rows_of(ids))
     rows = FollowUp.objects.filter(pk__in=ids)
-    assert {(r.status, r.attempts, r.claimed_at) for r in rows} == {(QUEUED, 0, None)}
-    assert "left to the sweep" in caplog.text
+    assert {(r.status, r.attempts) for r in rows} == {(QUEUED, 1)}
+    assert all("refused" in r.last_error.lower() for r in rows)
+    items = [item_for(SOURCE, pk) for pk in ids]
+    assert {item.status for item in items} == {PENDING}
+    assert all(item.due_at > timezone.now() for item in items)
+
+    settings.EMAIL_PORT = sink_port
+    make_due(SOURCE)
+    assert dispatch(ids).sent == rows_of(ids)
+    assert message_ids(smtp_sink) == [FollowUp.objects.get(pk=pk).message_id for pk in ids]
+    assert set(FollowUp.objects.filter(pk__in=ids).values_list("status", flat=True)) == {SENT}
 
 
 def test_a_batch_out_of_time_hands_the_rest_to_a_new_task(
-    monkeypatch: pytest.MonkeyPatch,
+    settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = queued(rebuilding())
-    monkeypatch.setattr(service, "BATCH_TIME_LIMIT", 0.0)
+    settings.HELPDESK_OUTBOX_BATCH_SECONDS = 0
     handed: list[list[int]] = []
-    monkeypatch.setattr(followup_send_batch_task, "delay", handed.append)
+    monkeypatch.setattr(outbox_dispatch_task, "delay", handed.append)
 
-    followup_send_batch_task.apply(args=[ids])
+    outbox_dispatch_task.apply(args=[rows_of(ids)])
 
     # One row a task at least, whatever the time.
     assert FollowUp.objects.get(pk=ids[0]).status == SENT
-    assert handed == [ids[1:]]
+    assert handed == [rows_of(ids[1:])]
     assert set(FollowUp.objects.filter(pk__in=ids[1:]).values_list("status", "attempts")) == {
         (QUEUED, 0)
     }
+    assert {item_for(SOURCE, pk).status for pk in ids[1:]} == {PENDING}
 
 
-def test_the_night_guard_puts_off_only_the_customers_at_night(smtp_sink: SmtpSink) -> None:
+def test_the_night_guard_puts_off_only_the_customers_at_night(
+    smtp_sink: SmtpSink, settings: Any
+) -> None:
+    settings.HELPDESK_FOLLOWUP_SEND_ONLY_IN_WINDOW = True
     night = datetime(2030, 7, 1, 1, 0, tzinfo=UTC)  # 03:00 in Berlin, 10:00 in Tokyo
     with time_machine.travel(night, tick=False):
         berlin, tokyo = queued(rebuilding("Europe/Berlin"), rebuilding("Asia/Tokyo"), per_ticket=1)
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(service.settings, "HELPDESK_FOLLOWUP_SEND_ONLY_IN_WINDOW", True)
-            dispatch = followups_deliver(followup_ids=[berlin, tokyo])
+        done = dispatch([berlin, tokyo])
 
-    assert dispatch.sent == [tokyo]
+    assert done.sent == rows_of([tokyo])
+    assert done.postponed == rows_of([berlin])
     waiting = FollowUp.objects.get(pk=berlin)
-    local = waiting.due_at.astimezone(ZoneInfo("Europe/Berlin"))
-    assert (waiting.status, waiting.attempts, waiting.queued_at) == (
-        FollowUp.Status.SCHEDULED,
-        0,
-        None,
-    )
+    assert (waiting.status, waiting.attempts, waiting.sent_at) == (QUEUED, 0, None)
+    item = item_for(SOURCE, berlin)
+    local = item.due_at.astimezone(ZoneInfo("Europe/Berlin"))
+    assert (item.status, item.attempts) == (PENDING, 0)
     assert (local.date().isoformat(), 9 <= local.hour < 11) == ("2030-07-01", True)
     assert message_ids(smtp_sink) == [FollowUp.objects.get(pk=tokyo).message_id]
+
+    # Its morning come, it goes.
+    with time_machine.travel(item.due_at + timedelta(minutes=1), tick=False):
+        assert dispatch([berlin]).sent == [item.pk]
+    assert FollowUp.objects.get(pk=berlin).status == SENT
+    assert message_ids(smtp_sink)[1:] == [waiting.message_id]
 
 
 # --- The email, from the batch's reads -------------------------------------------------------
@@ -303,23 +387,30 @@ def test_the_batch_writes_each_email_as_its_own_tickets_rows_say(supervisor: Use
         "Two people check each parcel.",
         "Pick lists are scanned.",
     ]
+    by_id = {followup.pk: followup for followup in followups}
+    mail.outbox.clear()
     with time_machine.travel(timezone.now(), tick=False):
         for followup in followups:
             batch = build_followup_email(followup, contexts[followup.pk]).message()
             alone = build_followup_email(followup, per_ticket_context(followup)).message()
             # Byte for byte, but for the multipart boundary, random in each message.
             assert without_boundary(batch) == without_boundary(alone)
+        # And what the outbox's batch actually sends is that same email.
+        assert len(dispatch(ids).sent) == len(ids)
+        for pk, sent in zip(ids, mail.outbox, strict=True):
+            alone = build_followup_email(by_id[pk], per_ticket_context(by_id[pk])).message()
+            assert without_boundary(sent.message()) == without_boundary(alone)
 
 
 # --- The sweep ---------------------------------------------------------------------------------
 
 
-def test_the_sweep_queues_one_send_task_per_batch_of_rows(
-    monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+def test_the_sweep_queues_one_dispatch_task_per_batch_of_rows(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ) -> None:
-    monkeypatch.setattr(service, "SEND_BATCH", 4)
+    settings.HELPDESK_OUTBOX_BATCH = 4
     tasks: list[list[int]] = []
-    monkeypatch.setattr(followup_send_batch_task, "delay", tasks.append)
+    monkeypatch.setattr(outbox_dispatch_task, "delay", tasks.append)
     tickets = [rebuilding() for _ in range(4)]
     due = list(
         FollowUp.objects.filter(ticket__in=tickets)
@@ -333,4 +424,4 @@ def test_the_sweep_queues_one_send_task_per_batch_of_rows(
 
     assert sorted(claimed) == sorted(due)
     assert [len(batch) for batch in tasks] == [4, 4, 2]  # ceil(10 / 4) tasks
-    assert [pk for batch in tasks for pk in batch] == claimed
+    assert [pk for batch in tasks for pk in batch] == rows_of(claimed)

@@ -1,5 +1,6 @@
 """The rebuilding period: scheduling, sweeping, sending once, the customer's links."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,22 +13,24 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
+from outbox.dispatch import outbox_dispatch
+from outbox.models import OutboxItem
+from outbox.services import outbox_sweep
+from outbox.tasks import outbox_dispatch_task
 from recovery.models import Feedback, FollowUp, FollowUpOptOut, FollowUpPlan, ProcessFix
 from recovery.services import process_fix_create, process_fix_set_status
+from recovery.services.followup_delivery import SOURCE
 from recovery.services.followup_links import FEEDBACK_SALT, UNSUBSCRIBE_SALT, links_for
 from recovery.services.followups import (
-    MAX_ATTEMPTS,
-    QUEUED_TIMEOUT,
-    FollowUpSendFailed,
-    followup_deliver,
     followups_claim_due,
-    followups_deliver,
     morning_slot,
     tickets_restore_finished,
 )
+from tests import delivery
 from tests.conftest import client_for
+from tests.delivery import deliver_outbox, item_for
 from tests.factories import TicketFactory, advance
-from tests.smtp import SmtpSink
+from tests.smtp import SmtpSink, free_port
 from tickets.models import Alert, Kind, Status, Ticket
 from tickets.services import ticket_close, ticket_reopen
 
@@ -45,6 +48,14 @@ def rebuilding(zone: str = "Europe/Berlin", **kwargs: Any) -> Ticket:
 def make_due(ticket: Ticket) -> list[FollowUp]:
     ticket.followups.update(due_at=timezone.now() - timedelta(minutes=1))
     return list(ticket.followups.all())
+
+
+def outbox_row(followup: FollowUp) -> OutboxItem:
+    return item_for(SOURCE, followup.pk)
+
+
+def message_id(mail: Any) -> str:
+    return str(mail["Message-ID"])
 
 
 # --- Scheduling ---------------------------------------------------------------------
@@ -150,10 +161,12 @@ def test_a_question_follow_up_is_sent_with_the_rating_link(smtp_sink: SmtpSink) 
     [followup] = make_due(answered(customer_name="Lena Fischer", subject="Gift wrap?"))
     followups_claim_due()
 
-    assert followup_deliver(followup_id=followup.pk) is True
+    # A frozen clock: signed links carry the second they were made in.
+    with time_machine.travel(timezone.now(), tick=False):
+        assert deliver_outbox(source=SOURCE).sent == [outbox_row(followup).pk]
+        links = links_for(followup)
 
     [mail] = smtp_sink.received
-    links = links_for(followup)
     text = mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
     html = mail.get_body(("html",)).get_content()
     assert mail["Subject"] == f"How did we do? [{followup.ticket.reference}]"
@@ -201,23 +214,61 @@ def test_the_sweep_queues_due_rows_only() -> None:
     assert followups_claim_due() == []
 
 
-def test_a_row_queued_long_ago_is_swept_again() -> None:
-    due = sorted(f.pk for f in make_due(rebuilding()))
-    assert sorted(followups_claim_due()) == due
-    assert followups_claim_due() == []
+def test_a_sweep_run_for_a_later_time_hands_its_rows_over_due_now() -> None:
+    ticket = rebuilding()
+    first = ticket.followups.order_by("due_at").first()
 
-    with time_machine.travel(timezone.now() + QUEUED_TIMEOUT + timedelta(seconds=1)):
-        assert sorted(followups_claim_due()) == due
+    assert followups_claim_due(now=first.due_at + timedelta(minutes=1)) == [first.pk]
+
+    # Due by the outbox's clock, not held back until the sweep's ``now``.
+    assert outbox_row(first).due_at <= timezone.now()
+    assert deliver_outbox(source=SOURCE).sent == [outbox_row(first).pk]
+
+
+def test_follow_ups_whose_worker_died_mid_send_are_sent_once_its_claim_lapses(
+    smtp_sink: SmtpSink, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    followups = make_due(rebuilding())
+    assert sorted(followups_claim_due()) == sorted(f.pk for f in followups)
+    assert followups_claim_due() == []  # queued once: one outbox row each
+    # A worker claimed their rows and was killed: no task of theirs is left.
+    rows = OutboxItem.objects.filter(source=SOURCE)
+    rows.update(
+        status=OutboxItem.Status.SENDING,
+        lease_token=uuid.uuid4(),
+        lease_until=timezone.now() + settings.HELPDESK_OUTBOX_LEASE,
+    )
+    assert deliver_outbox(source=SOURCE).claimed == 0  # still its, for now
+    queued_tasks: list[Any] = []
+    monkeypatch.setattr(outbox_dispatch_task, "delay", queued_tasks.append)
+
+    with time_machine.travel(
+        timezone.now() + settings.HELPDESK_OUTBOX_LEASE + timedelta(seconds=1)
+    ):
+        swept = outbox_sweep()
+        assert swept.reclaimed == 3
+        assert queued_tasks  # workers are sent to them
+        deliver_outbox(source=SOURCE)
+
+    assert sorted(message_id(m) for m in smtp_sink.received) == sorted(
+        f.message_id for f in followups
+    )
+    assert set(
+        FollowUp.objects.filter(pk__in=[f.pk for f in followups]).values_list("status", "attempts")
+    ) == {(FollowUp.Status.SENT, 1)}
 
 
 def test_a_follow_up_is_sent_once_with_its_headers_and_links(smtp_sink: SmtpSink) -> None:
     [followup, *_] = make_due(rebuilding(customer_name="Aiko Tanaka"))
     followups_claim_due()
 
+    row = outbox_row(followup)
+
     # A frozen clock: signed links carry the second they were made in.
     with time_machine.travel(timezone.now(), tick=False):
-        assert followup_deliver(followup_id=followup.pk) is True
-        assert followup_deliver(followup_id=followup.pk) is False
+        assert outbox_dispatch(item_ids=[row.pk]).sent == [row.pk]
+        # A duplicate task for its row finds it sent.
+        assert outbox_dispatch(item_ids=[row.pk]).claimed == 0
         unsubscribe = links_for(followup).unsubscribe
 
     [mail] = smtp_sink.received
@@ -235,25 +286,60 @@ def test_a_follow_up_is_sent_once_with_its_headers_and_links(smtp_sink: SmtpSink
     assert "/feedback/" in mail.get_body(("html",)).get_content()
 
 
-def test_a_refused_follow_up_is_retried_then_failed_and_the_agent_told(
-    smtp_sink: SmtpSink,
+def test_a_refused_follow_up_fails_at_once_and_the_agent_is_told(smtp_sink: SmtpSink) -> None:
+    [followup, *_] = make_due(rebuilding())
+    followups_claim_due()
+    smtp_sink.handler.refuse_next = 1
+    row = outbox_row(followup)
+
+    dispatch = outbox_dispatch(item_ids=[row.pk])
+
+    followup.refresh_from_db()
+    row.refresh_from_db()
+    assert (followup.status, followup.attempts) == (FollowUp.Status.FAILED, 1)
+    assert "554" in followup.last_error
+    assert row.pk in dispatch.failed
+    assert row.status == OutboxItem.Status.FAILED
+    alert = Alert.objects.get(kind=Alert.Kind.FOLLOWUP_FAILED)
+    assert list(alert.recipients.all()) == [followup.ticket.assignee]
+    assert "554" in alert.detail
+    assert followup.ticket.events.get(action="followup_failed").payload["followup"] == followup.pk
+    # Not tried again: a refusal for good is not worth another.
+    delivery.make_due(SOURCE)
+    assert outbox_dispatch(item_ids=[row.pk]).claimed == 0
+    assert smtp_sink.received == []
+
+
+def test_a_follow_up_that_cannot_reach_the_server_is_retried_then_failed_and_the_agent_told(
+    settings: Any, no_smtp_server: None
 ) -> None:
     [followup, *_] = make_due(rebuilding())
     followups_claim_due()
-    smtp_sink.handler.refuse_next = MAX_ATTEMPTS
 
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        with pytest.raises(FollowUpSendFailed):
-            followup_deliver(followup_id=followup.pk)
+    for attempt in (1, 2, 3):
+        delivery.make_due(SOURCE)
+        assert outbox_dispatch(item_ids=[outbox_row(followup).pk]).retrying
         followup.refresh_from_db()
-        expected = FollowUp.Status.FAILED if attempt == MAX_ATTEMPTS else FollowUp.Status.QUEUED
-        assert followup.status == expected
+        row = outbox_row(followup)
+        assert (followup.status, followup.attempts) == (FollowUp.Status.QUEUED, attempt)
+        assert (row.status, row.attempts) == (OutboxItem.Status.PENDING, attempt)
+        assert row.due_at > timezone.now()  # a backoff before the next try
+        assert "refused" in followup.last_error.lower()
+    assert not Alert.objects.filter(kind=Alert.Kind.FOLLOWUP_FAILED).exists()
 
-    assert followup.attempts == MAX_ATTEMPTS
-    assert "554" in followup.last_error
+    # Still no server when the retry period is over: it fails for good.
+    OutboxItem.objects.filter(pk=row.pk).update(
+        first_failure_at=timezone.now() - settings.HELPDESK_OUTBOX_RETRY_FOR
+    )
+    delivery.make_due(SOURCE)
+    assert row.pk in outbox_dispatch(item_ids=[row.pk]).failed
+
+    followup.refresh_from_db()
+    assert (followup.status, followup.attempts) == (FollowUp.Status.FAILED, 4)
+    assert followup.last_error.startswith("Gave up after 4 attempts")
     alert = Alert.objects.get(kind=Alert.Kind.FOLLOWUP_FAILED)
     assert list(alert.recipients.all()) == [followup.ticket.assignee]
-    assert smtp_sink.received == []
+    assert "after 4 tries" in alert.detail
 
 
 # --- The customer's links --------------------------------------------------------------------
@@ -431,6 +517,25 @@ def test_the_api_lists_a_tickets_follow_ups_and_cancels_one() -> None:
     )
 
 
+def test_the_api_shows_a_follow_ups_tries_and_last_error(no_smtp_server: None) -> None:
+    ticket = rebuilding()
+    [followup, *_] = make_due(ticket)
+    followups_claim_due()
+    api = client_for(ticket.assignee)
+
+    # Nobody listens: tried, to be tried again.
+    assert outbox_dispatch(item_ids=[outbox_row(followup).pk]).retrying
+    [listed] = [
+        f
+        for f in api.get(f"/api/v1/tickets/{ticket.pk}/follow-ups/").json()
+        if f["id"] == followup.pk
+    ]
+
+    assert (listed["status"], listed["attempts"]) == ("queued", 1)
+    assert "refused" in listed["last_error"].lower()
+    assert listed["sent_at"] is None
+
+
 # --- Found in review -------------------------------------------------------------------
 
 
@@ -444,12 +549,13 @@ def test_a_null_character_in_a_comment_is_refused_not_a_server_error() -> None:
     assert not Feedback.objects.exists()
 
 
+@pytest.mark.parametrize("trouble", ["refused", "unreachable"])
 def test_a_follow_up_cancelled_during_a_failed_send_stays_cancelled(
-    smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+    smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch, settings: Any, trouble: str
 ) -> None:
     [followup, *_] = make_due(rebuilding())
     followups_claim_due()
-    from recovery.services import followups as service
+    from recovery.services import followup_delivery as service
 
     real_build = service.build_followup_email
 
@@ -458,13 +564,26 @@ def test_a_follow_up_cancelled_during_a_failed_send_stays_cancelled(
         return real_build(row, context)
 
     monkeypatch.setattr(service, "build_followup_email", build_then_cancel)
-    smtp_sink.handler.refuse_next = 1
+    sink_port = settings.EMAIL_PORT
+    if trouble == "refused":  # for good
+        smtp_sink.handler.refuse_next = 1
+    else:  # for now
+        settings.EMAIL_PORT = free_port()
 
-    with pytest.raises(FollowUpSendFailed):
-        followup_deliver(followup_id=followup.pk)
+    row = outbox_row(followup)
+    assert outbox_dispatch(item_ids=[row.pk]).sent == []
+    # The server willing again, a retry (if any) finds the follow-up cancelled.
+    monkeypatch.undo()
+    settings.EMAIL_PORT = sink_port
+    delivery.make_due(SOURCE)
+    outbox_dispatch(item_ids=[row.pk])
 
     assert FollowUp.objects.get(pk=followup.pk).status == FollowUp.Status.CANCELLED
-    assert followup.pk not in followups_claim_due(now=timezone.now() + QUEUED_TIMEOUT * 2)
+    expected = {"refused": OutboxItem.Status.FAILED, "unreachable": OutboxItem.Status.CANCELLED}
+    assert outbox_row(followup).status == expected[trouble]
+    assert not Alert.objects.filter(kind=Alert.Kind.FOLLOWUP_FAILED).exists()
+    assert not followup.ticket.events.filter(action="followup_failed").exists()
+    assert smtp_sink.received == []
 
 
 def test_a_follow_up_due_while_workers_were_down_waits_for_the_morning(
@@ -476,15 +595,25 @@ def test_a_follow_up_due_while_workers_were_down_waits_for_the_morning(
     with time_machine.travel(night, tick=False):
         [followup, *_] = make_due(ticket)
         followups_claim_due()
-        sent = followup_deliver(followup_id=followup.pk)
+        row = outbox_row(followup)
+        dispatch = outbox_dispatch(item_ids=[row.pk])
 
     followup.refresh_from_db()
-    local = followup.due_at.astimezone(ZoneInfo("Europe/Berlin"))
-    assert sent is False
+    row.refresh_from_db()
+    local = row.due_at.astimezone(ZoneInfo("Europe/Berlin"))
+    assert (dispatch.sent, dispatch.postponed) == ([], [row.pk])
     assert smtp_sink.received == []
-    assert followup.status == FollowUp.Status.SCHEDULED
+    assert (followup.status, followup.attempts) == (FollowUp.Status.QUEUED, 0)
+    assert (row.status, row.attempts) == (OutboxItem.Status.PENDING, 0)
     assert (local.date().isoformat(), 9 <= local.hour < 11) == ("2030-07-01", True)
-    assert followup.attempts == 0
+
+    # Not a minute before its morning; then it goes.
+    with time_machine.travel(row.due_at - timedelta(minutes=1), tick=False):
+        assert outbox_dispatch(item_ids=[row.pk]).claimed == 0
+    with time_machine.travel(row.due_at + timedelta(minutes=1), tick=False):
+        assert outbox_dispatch(item_ids=[row.pk]).sent == [row.pk]
+    assert FollowUp.objects.get(pk=followup.pk).status == FollowUp.Status.SENT
+    assert [message_id(m) for m in smtp_sink.received] == [followup.message_id]
 
 
 @pytest.mark.django_db
@@ -552,7 +681,7 @@ def send_all(ticket: Ticket) -> list[EmailMultiAlternatives]:
     ids = [followup.pk for followup in make_due(ticket)]
     mail.outbox.clear()
     followups_claim_due()
-    assert followups_deliver(followup_ids=ids).sent == ids
+    assert deliver_outbox(source=SOURCE).sent == [item_for(SOURCE, pk).pk for pk in ids]
     return list(mail.outbox)
 
 

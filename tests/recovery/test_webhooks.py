@@ -1,6 +1,7 @@
 """Signed webhooks to a real HTTP receiver on 127.0.0.1 (SPEC, "Authority and
 restitution": a granted restitution emits a signed webhook with retries, and
-delivery never blocks the request)."""
+delivery never blocks the request). Each delivery has its outbox row
+("recovery.webhook"), which the outbox dispatches after commit (issue 15)."""
 
 import hashlib
 import hmac
@@ -14,23 +15,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-import time_machine
 from celery.contrib.testing.worker import TestWorkController
 from django.utils import timezone
 
 from accounts.models import User
 from helpdesk.celery import app as celery_app
+from outbox import http
+from outbox.dispatch import Dispatch, outbox_dispatch
+from outbox.http import TIMEOUT_SECONDS
+from outbox.models import OutboxItem
+from outbox.services import outbox_sweep
+from outbox.tasks import outbox_dispatch_task
 from recovery.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from recovery.services.webhooks import (
-    CLAIM_TIMEOUT,
-    MAX_ATTEMPTS,
-    REQUEUE_AFTER,
-    TIMEOUT_SECONDS,
-    WebhookFailed,
-    webhook_deliver,
-    webhooks_requeue_stalled,
-)
+from recovery.services.webhooks import SOURCE
 from tests.conftest import client_for
+from tests.delivery import item_for, make_due
 from tests.factories import TicketFactory
 from tests.smtp import free_port
 from tickets.models import Kind, Ticket
@@ -160,6 +159,15 @@ def deliveries(endpoint: WebhookEndpoint) -> list[WebhookDelivery]:
     return list(endpoint.deliveries.order_by("id"))
 
 
+def row_of(delivery: WebhookDelivery) -> OutboxItem:
+    return item_for(SOURCE, delivery.pk)
+
+
+def deliver(delivery: WebhookDelivery) -> Dispatch:
+    """One try at ``delivery``, as a worker makes it, if its row is due."""
+    return outbox_dispatch(item_ids=[row_of(delivery).pk])
+
+
 def wait_for(condition: Callable[[], object], timeout: float) -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -188,8 +196,11 @@ def test_a_grant_within_limits_is_delivered_signed_to_the_receiver(
     assert delivery.status == WebhookDelivery.Status.PENDING
     assert delivery.attempts == 0
     assert receiver.snapshot() == []  # nothing is sent in the request
+    row = row_of(delivery)
+    assert (row.kind, row.status) == (OutboxItem.Kind.WEBHOOK, OutboxItem.Status.PENDING)
+    assert (row.message_id, row.recipient) == (delivery.event_id, receiver.url)
 
-    assert webhook_deliver(delivery_id=delivery.pk) is True
+    assert deliver(delivery).sent == [row.pk]
 
     [received] = receiver.snapshot()
     timestamp = verified(received)
@@ -218,8 +229,11 @@ def test_a_grant_within_limits_is_delivered_signed_to_the_receiver(
     assert delivery.delivered_at is not None
     assert delivery.attempts == 1
 
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (OutboxItem.Status.SENT, 1)
+
     # Running the task again (a duplicate message) sends nothing more.
-    assert webhook_deliver(delivery_id=delivery.pk) is False
+    assert deliver(delivery).claimed == 0
     assert len(receiver.snapshot()) == 1
 
 
@@ -231,7 +245,7 @@ def test_a_signature_made_with_another_secret_or_body_does_not_verify(
     endpoint = endpoint_for(receiver.url)
     grant(agent, mishap(agent))
     [delivery] = deliveries(endpoint)
-    webhook_deliver(delivery_id=delivery.pk)
+    deliver(delivery)
     [received] = receiver.snapshot()
 
     with pytest.raises(AssertionError, match="signature"):
@@ -257,7 +271,7 @@ def test_a_void_emits_restitution_voided(agent: User, receiver: Receiver) -> Non
     events = [d.event for d in deliveries(endpoint)]
     assert events == ["restitution.granted", "restitution.voided"]
     void_delivery = deliveries(endpoint)[1]
-    assert webhook_deliver(delivery_id=void_delivery.pk) is True
+    assert deliver(void_delivery).sent == [row_of(void_delivery).pk]
     [received] = receiver.snapshot()
     verified(received)
     assert received.event["type"] == "restitution.voided"
@@ -288,7 +302,7 @@ def test_a_grant_awaiting_approval_emits_nothing_until_a_supervisor_approves(
     sent = deliveries(endpoint)
     assert [d.event for d in sent] == ["approval.decided", "restitution.granted"]
     for delivery in sent:
-        assert webhook_deliver(delivery_id=delivery.pk) is True
+        assert deliver(delivery).sent == [row_of(delivery).pk]
     decided, granted = receiver.snapshot()
     verified(decided)
     verified(granted)
@@ -320,7 +334,7 @@ def test_a_rejection_emits_approval_decided_only(
     assert rejected.status_code == 200
     [delivery] = deliveries(endpoint)
     assert delivery.event == "approval.decided"
-    webhook_deliver(delivery_id=delivery.pk)
+    deliver(delivery)
     [received] = receiver.snapshot()
     verified(received)
     assert received.event["data"]["decision"] == "rejected"
@@ -339,6 +353,7 @@ def test_endpoints_not_subscribed_or_inactive_get_nothing(agent: User, receiver:
     assert deliveries(voids_only) == []
     assert deliveries(inactive) == []
     assert WebhookDelivery.objects.count() == 1
+    assert OutboxItem.objects.filter(source=SOURCE).count() == 1
 
 
 # --- Failures and retries --------------------------------------------------------
@@ -350,61 +365,112 @@ class Failing:
     url: str
 
 
-@pytest.fixture(params=["down", "500"])
-def failing(request: pytest.FixtureRequest, receiver: Receiver) -> Failing:
-    """A receiver that answers 500, or a local port where nothing listens."""
+@pytest.fixture(params=["down", "500", "timeout"])
+def failing(
+    request: pytest.FixtureRequest, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> Failing:
+    """A receiver that answers 500, one too slow to answer in time, or a
+    local port where nothing listens."""
     if request.param == "down":
         return Failing("down", f"http://127.0.0.1:{free_port()}/hooks")
-    receiver.status = 500
-    return Failing("500", receiver.url)
+    if request.param == "timeout":
+        monkeypatch.setattr(http, "TIMEOUT_SECONDS", 0.3)
+        receiver.delay = 1.0
+    else:
+        receiver.status = 500
+    return Failing(request.param, receiver.url)
 
 
 @pytest.mark.django_db
-def test_a_failed_attempt_is_recorded_and_the_delivery_stays_pending(
+def test_a_failed_attempt_is_recorded_and_the_delivery_retried_later(
     agent: User, failing: Failing
 ) -> None:
     endpoint = endpoint_for(failing.url)
     grant(agent, mishap(agent))
     [delivery] = deliveries(endpoint)
+    row = row_of(delivery)
 
-    with pytest.raises(WebhookFailed):
-        webhook_deliver(delivery_id=delivery.pk)
+    done = deliver(delivery)
 
+    assert list(done.retrying) == [row.pk]
     [attempt] = WebhookAttempt.objects.filter(delivery=delivery)
     if failing.trouble == "down":
         assert attempt.status_code is None
         assert "refused" in attempt.error.lower()
+    elif failing.trouble == "timeout":
+        assert attempt.status_code is None
+        assert "timed out" in attempt.error.lower()
     else:
         assert attempt.status_code == 500
         assert "500" in attempt.error
     delivery.refresh_from_db()
     assert delivery.status == WebhookDelivery.Status.PENDING
     assert delivery.attempts == 1
-    assert delivery.claimed_at is None  # free for the next retry
     assert delivery.delivered_at is None
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.last_error) == (
+        OutboxItem.Status.PENDING,
+        1,
+        attempt.error,
+    )
+    # Tried again after a backoff, not at once.
+    assert row.due_at > timezone.now()
+    assert deliver(delivery).claimed == 0
 
 
 @pytest.mark.django_db
-def test_after_the_last_attempt_the_delivery_is_failed(agent: User, failing: Failing) -> None:
+def test_a_delivery_failing_for_the_whole_retry_period_is_failed(
+    agent: User, failing: Failing, settings: Any
+) -> None:
     endpoint = endpoint_for(failing.url)
     grant(agent, mishap(agent))
     [delivery] = deliveries(endpoint)
+    row = row_of(delivery)
 
-    for _ in range(MAX_ATTEMPTS - 1):
-        with pytest.raises(WebhookFailed):
-            webhook_deliver(delivery_id=delivery.pk)
+    for tries in (1, 2, 3):
+        make_due(SOURCE)
+        assert list(deliver(delivery).retrying) == [row.pk]
         delivery.refresh_from_db()
-        assert delivery.status == WebhookDelivery.Status.PENDING
-    with pytest.raises(WebhookFailed):
-        webhook_deliver(delivery_id=delivery.pk)
+        assert (delivery.status, delivery.attempts) == (WebhookDelivery.Status.PENDING, tries)
+    # The retry period (HELPDESK_OUTBOX_RETRY_FOR) since the first failure is over.
+    OutboxItem.objects.filter(pk=row.pk).update(
+        first_failure_at=timezone.now() - settings.HELPDESK_OUTBOX_RETRY_FOR
+    )
+    make_due(SOURCE)
+    assert list(deliver(delivery).failed) == [row.pk]
 
     delivery.refresh_from_db()
     assert delivery.status == WebhookDelivery.Status.FAILED
-    assert delivery.attempts == MAX_ATTEMPTS
-    assert WebhookAttempt.objects.filter(delivery=delivery).count() == MAX_ATTEMPTS
+    assert delivery.attempts == 4
+    assert WebhookAttempt.objects.filter(delivery=delivery).count() == 4
+    row.refresh_from_db()
+    assert row.status == OutboxItem.Status.FAILED
+    assert row.last_error.startswith("Gave up after 4 attempts")
     # A failed delivery is not tried again.
-    assert webhook_deliver(delivery_id=delivery.pk) is False
-    assert WebhookAttempt.objects.filter(delivery=delivery).count() == MAX_ATTEMPTS
+    make_due(SOURCE)
+    assert deliver(delivery).claimed == 0
+    assert WebhookAttempt.objects.filter(delivery=delivery).count() == 4
+
+
+@pytest.mark.django_db
+def test_a_receiver_that_is_gone_fails_the_delivery_at_once(
+    agent: User, receiver: Receiver
+) -> None:
+    endpoint = endpoint_for(receiver.url)
+    grant(agent, mishap(agent))
+    [delivery] = deliveries(endpoint)
+    receiver.status = 410
+
+    assert list(deliver(delivery).failed) == [row_of(delivery).pk]
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (WebhookDelivery.Status.FAILED, 1)
+    [attempt] = WebhookAttempt.objects.filter(delivery=delivery)
+    assert (attempt.status_code, attempt.error) == (410, "HTTP 410")
+    assert row_of(delivery).status == OutboxItem.Status.FAILED
+    make_due(SOURCE)
+    assert deliver(delivery).claimed == 0
+    assert len(receiver.snapshot()) == 1
 
 
 @pytest.mark.django_db
@@ -413,22 +479,23 @@ def test_a_retry_after_a_500_delivers(agent: User, receiver: Receiver) -> None:
     grant(agent, mishap(agent))
     [delivery] = deliveries(endpoint)
     receiver.status = 500
-    with pytest.raises(WebhookFailed):
-        webhook_deliver(delivery_id=delivery.pk)
+    assert deliver(delivery).retrying
 
     receiver.status = 200
-    assert webhook_deliver(delivery_id=delivery.pk) is True
+    make_due(SOURCE)
+    assert deliver(delivery).sent == [row_of(delivery).pk]
 
     first, second = receiver.snapshot()
     # The same event both times, so the receiver can drop duplicates by its id.
     assert first.event == second.event
+    assert first.headers["x-helpdesk-delivery"] == second.headers["x-helpdesk-delivery"]
     verified(second)
     codes = list(
         WebhookAttempt.objects.filter(delivery=delivery).values_list("status_code", flat=True)
     )
     assert codes == [500, 200]
     delivery.refresh_from_db()
-    assert delivery.status == WebhookDelivery.Status.DELIVERED
+    assert (delivery.status, delivery.attempts) == (WebhookDelivery.Status.DELIVERED, 2)
 
 
 @pytest.mark.django_db
@@ -438,14 +505,14 @@ def test_a_redirect_is_not_taken_for_a_delivery(agent: User, receiver: Receiver)
     [delivery] = deliveries(endpoint)
     receiver.status, receiver.location = 302, "/welcome"
 
-    with pytest.raises(WebhookFailed):
-        webhook_deliver(delivery_id=delivery.pk)
+    assert deliver(delivery).retrying
 
     assert [(r.method, r.path) for r in receiver.snapshot()] == [("POST", "/hooks/helpdesk")]
     [attempt] = WebhookAttempt.objects.filter(delivery=delivery)
     assert attempt.status_code == 302
     delivery.refresh_from_db()
     assert delivery.status == WebhookDelivery.Status.PENDING
+    assert delivery.delivered_at is None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -475,6 +542,7 @@ def test_the_grant_request_never_waits_for_the_receiver(
     assert delivery.status == WebhookDelivery.Status.PENDING
     assert delivery.attempts == 0
     assert not WebhookAttempt.objects.exists()
+    assert row_of(delivery).status == OutboxItem.Status.PENDING
 
 
 @pytest.mark.django_db(transaction=True)
@@ -512,7 +580,11 @@ def test_a_real_worker_delivers_the_granted_event(
 
 
 @pytest.mark.django_db
-def test_requeue_finds_old_unclaimed_deliveries_only(agent: User, receiver: Receiver) -> None:
+def test_the_sweep_delivers_what_lost_tasks_and_dead_workers_left_and_nothing_else(
+    agent: User, receiver: Receiver, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not committed (the test's transaction), so no delivery task was ever
+    queued: the sweep alone must find the deliveries due and send each once."""
     endpoint = endpoint_for(receiver.url)
     ticket = mishap(agent)
 
@@ -520,48 +592,69 @@ def test_requeue_finds_old_unclaimed_deliveries_only(agent: User, receiver: Rece
         assert grant(agent, ticket, amount="1.00").status_code == 201
         return endpoint.deliveries.latest("id")
 
-    long_ago = timezone.now() - REQUEUE_AFTER - timedelta(minutes=5)
-    with time_machine.travel(long_ago, tick=False):
-        lost = emitted()  # its task never ran
-        delivered = emitted()
-        webhook_deliver(delivery_id=delivered.pk)
-        failed_long_ago = emitted()
-        receiver.status = 500
-        with pytest.raises(WebhookFailed):
-            webhook_deliver(delivery_id=failed_long_ago.pk)
-        receiver.status = 200
-        claimed_by_a_dead_worker = emitted()
-    with time_machine.travel(timezone.now() - CLAIM_TIMEOUT - timedelta(minutes=1), tick=False):
-        # A worker claimed it and was killed mid-send: the claim was never released.
-        WebhookDelivery.objects.filter(pk=claimed_by_a_dead_worker.pk).update(
-            claimed_at=timezone.now(), attempts=1
-        )
-    fresh = emitted()
-    retrying = emitted()
+    lost = emitted()  # its task never ran
+    delivered = emitted()
+    assert deliver(delivered).sent
+    waited_out = emitted()  # failed, and its backoff is over
     receiver.status = 500
-    with pytest.raises(WebhookFailed):
-        webhook_deliver(delivery_id=retrying.pk)
+    assert deliver(waited_out).retrying
+    OutboxItem.objects.filter(pk=row_of(waited_out).pk).update(
+        due_at=timezone.now() - timedelta(seconds=1)
+    )
+    retrying = emitted()  # failed, and still waiting out its backoff
+    assert deliver(retrying).retrying
+    receiver.status = 200
+    # A worker claimed it and was killed mid-send: its lease is never released.
+    claimed_by_a_dead_worker = emitted()
+    OutboxItem.objects.filter(pk=row_of(claimed_by_a_dead_worker).pk).update(
+        status=OutboxItem.Status.SENDING,
+        lease_token="00000000-0000-0000-0000-000000000001",
+        lease_until=timezone.now() - timedelta(seconds=1),
+    )
+    before = len(receiver.snapshot())
+    tasks: list[Any] = []
+    monkeypatch.setattr(outbox_dispatch_task, "delay", tasks.append)
 
-    stalled = webhooks_requeue_stalled()
+    swept = outbox_sweep()
+    for _ in tasks:  # the workers the sweep sent
+        outbox_dispatch(item_ids=None)
 
-    assert sorted(stalled) == sorted([lost.pk, failed_long_ago.pk, claimed_by_a_dead_worker.pk])
-    assert fresh.pk not in stalled
-    assert delivered.pk not in stalled
-    assert retrying.pk not in stalled
+    assert swept.reclaimed == 1
+    sent_ids = [r.event["id"] for r in receiver.snapshot()[before:]]
+    assert sorted(sent_ids) == sorted(
+        d.event_id for d in (lost, waited_out, claimed_by_a_dead_worker)
+    )
+    statuses = {
+        d.pk: WebhookDelivery.objects.get(pk=d.pk).status
+        for d in (lost, delivered, waited_out, retrying, claimed_by_a_dead_worker)
+    }
+    assert statuses == {
+        lost.pk: WebhookDelivery.Status.DELIVERED,
+        delivered.pk: WebhookDelivery.Status.DELIVERED,
+        waited_out.pk: WebhookDelivery.Status.DELIVERED,
+        retrying.pk: WebhookDelivery.Status.PENDING,
+        claimed_by_a_dead_worker.pk: WebhookDelivery.Status.DELIVERED,
+    }
+    assert WebhookAttempt.objects.filter(delivery=delivered).count() == 1
 
 
 @pytest.mark.django_db
-def test_an_endpoint_switched_off_after_the_event_is_not_called() -> None:
-    endpoint = WebhookEndpoint.objects.create(
-        url="http://127.0.0.1:9/never", secret="s" * 20, events=["restitution.granted"]
-    )
-    delivery = WebhookDelivery.objects.create(
-        endpoint=endpoint, event="restitution.granted", event_id="e1", payload={"id": "e1"}
-    )
+def test_an_endpoint_switched_off_after_the_event_is_not_called(
+    agent: User, receiver: Receiver
+) -> None:
+    endpoint = endpoint_for(receiver.url)
+    grant(agent, mishap(agent))
+    [delivery] = deliveries(endpoint)
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(active=False)
 
-    assert webhook_deliver(delivery_id=delivery.pk) is False
+    assert deliver(delivery).skipped == [row_of(delivery).pk]
 
+    assert receiver.snapshot() == []
     delivery.refresh_from_db()
     assert delivery.status == WebhookDelivery.Status.FAILED
     assert delivery.attempt_log.get().error == "Endpoint inactive; not sent."
+    row = row_of(delivery)
+    assert (row.status, row.last_error) == (
+        OutboxItem.Status.CANCELLED,
+        "Endpoint inactive; not sent.",
+    )
