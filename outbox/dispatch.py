@@ -132,17 +132,21 @@ def _deliver(items: list[OutboxItem], lease: Lease, dispatch: Dispatch) -> None:
     composed = _while_leased(lambda: _compose(items), lease)
     deadline = time.monotonic() + settings.HELPDESK_OUTBOX_BATCH_SECONDS
     mail = _MailSession()
+    # Rows reclaimed by the sweep while this batch was late to renew: someone
+    # else's now, the rest of the batch through (the next renewal is half a
+    # lease away, and would not see them: they are no longer ours to renew).
+    lost: set[int] = set()
     try:
         for index, item in enumerate(items):
             if index and time.monotonic() > deadline:  # at least one row a task
-                rest = [row.pk for row in items[index:]]
+                rest = [row.pk for row in items[index:] if row.pk not in lost]
                 _while_leased(partial(_release, rest, lease), lease)
                 dispatch.released.extend(rest)
                 return
             if time.monotonic() > lease.renew_at:
-                lost = _while_leased(partial(_renew, items[index:], lease), lease)
-                if item.pk in lost:  # reclaimed by the sweep: someone else's now
-                    continue
+                lost |= _while_leased(partial(_renew, items[index:], lease), lease)
+            if item.pk in lost:
+                continue
             _deliver_one(item, composed.get(item.pk), lease, dispatch, mail)
     finally:
         mail.close()
