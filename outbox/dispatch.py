@@ -67,13 +67,13 @@ class Dispatch:
 
 
 class Lease:
-    """This batch's claim on its rows. Its deadlines are kept on this
-    process's monotonic clock, a little inside the row's ``lease_until``."""
+    """This batch's claim on its rows. Its deadlines are kept on ``clock``,
+    a little inside the row's ``lease_until``."""
 
     def __init__(self, length: timedelta) -> None:
         self.token = uuid.uuid4()
         self.length = length
-        self._mark(time.monotonic())
+        self._mark(clock())
 
     def _mark(self, started: float) -> None:
         self.expires = started + self.length.total_seconds()
@@ -85,9 +85,14 @@ class Lease:
     def renewed(self, started: float) -> None:
         self._mark(started)
 
-    @property
-    def held(self) -> bool:
-        return time.monotonic() < self.expires
+
+def clock() -> float:
+    """Seconds on a clock that goes on while the machine sleeps (Linux's
+    CLOCK_BOOTTIME; the monotonic clock elsewhere), so a worker whose host
+    was suspended past its lease knows its lease is gone when it wakes."""
+    if hasattr(time, "CLOCK_BOOTTIME"):
+        return time.clock_gettime(time.CLOCK_BOOTTIME)
+    return time.monotonic()
 
 
 def outbox_dispatch(*, item_ids: Sequence[int] | None = None) -> Dispatch:
@@ -109,6 +114,20 @@ def outbox_dispatch(*, item_ids: Sequence[int] | None = None) -> Dispatch:
 
 
 def _claim(item_ids: Sequence[int] | None, lease: Lease) -> list[OutboxItem]:
+    """Take up to a batch of due rows under this lease, and read them back by
+    its token: a connection lost as the claim commits leaves us not knowing
+    whether it did, and the token tells (rows claimed and never read would
+    otherwise wait for the lease to lapse)."""
+    try:
+        _claim_rows(item_ids, lease)
+    except (OperationalError, InterfaceError) as exc:
+        connection.close()
+        logger.warning("Database connection lost while claiming: %s", describe(exc))
+    mine = OutboxItem.objects.filter(lease_token=lease.token, status=Status.SENDING)
+    return _while_leased(lambda: list(mine.order_by("due_at", "id")), lease)
+
+
+def _claim_rows(item_ids: Sequence[int] | None, lease: Lease) -> None:
     now = timezone.now()
     with transaction.atomic():
         due = OutboxItem.objects.select_for_update(skip_locked=True).filter(
@@ -124,13 +143,11 @@ def _claim(item_ids: Sequence[int] | None, lease: Lease) -> list[OutboxItem]:
         OutboxItem.objects.filter(pk__in=ids).update(
             status=Status.SENDING, lease_token=lease.token, lease_until=lease.until()
         )
-    by_id = {item.pk: item for item in OutboxItem.objects.filter(pk__in=ids)}
-    return [by_id[pk] for pk in ids]
 
 
 def _deliver(items: list[OutboxItem], lease: Lease, dispatch: Dispatch) -> None:
     composed = _while_leased(lambda: _compose(items), lease)
-    deadline = time.monotonic() + settings.HELPDESK_OUTBOX_BATCH_SECONDS
+    deadline = clock() + settings.HELPDESK_OUTBOX_BATCH_SECONDS
     mail = _MailSession()
     # Rows reclaimed by the sweep while this batch was late to renew: someone
     # else's now, the rest of the batch through (the next renewal is half a
@@ -138,12 +155,12 @@ def _deliver(items: list[OutboxItem], lease: Lease, dispatch: Dispatch) -> None:
     lost: set[int] = set()
     try:
         for index, item in enumerate(items):
-            if index and time.monotonic() > deadline:  # at least one row a task
+            if index and clock() > deadline:  # at least one row a task
                 rest = [row.pk for row in items[index:] if row.pk not in lost]
                 _while_leased(partial(_release, rest, lease), lease)
                 dispatch.released.extend(rest)
                 return
-            if time.monotonic() > lease.renew_at:
+            if clock() > lease.renew_at:
                 lost |= _while_leased(partial(_renew, items[index:], lease), lease)
             if item.pk in lost:
                 continue
@@ -175,9 +192,9 @@ def _deliver_one(
     elif isinstance(composed, Email):
         if item.message_id:  # the row's, whatever the source built: the same on every attempt
             composed.message.extra_headers["Message-ID"] = item.message_id
-        started = time.monotonic()
+        started = clock()
         failure = mail.send(composed.message)
-        duration = int((time.monotonic() - started) * 1000)
+        duration = int((clock() - started) * 1000)
         attempt = Attempt(error=failure.error if failure else "", duration_ms=duration)
     else:
         attempt, failure = post(composed)
@@ -340,7 +357,7 @@ def _release_quietly(ids: Sequence[int], lease: Lease) -> None:
 
 def _renew(items: Sequence[OutboxItem], lease: Lease) -> set[int]:
     """Extend the claim on the rows still ahead; returns those no longer ours."""
-    started = time.monotonic()
+    started = clock()
     ids = [item.pk for item in items]
     renewed = OutboxItem.objects.filter(
         pk__in=ids, status=Status.SENDING, lease_token=lease.token
@@ -374,7 +391,7 @@ def _while_leased(write: Callable[[], T], lease: Lease) -> T:
             return write()
         except (OperationalError, InterfaceError) as exc:
             connection.close()  # the next query opens a new one
-            if time.monotonic() + pause >= lease.expires:
+            if clock() + pause >= lease.expires:
                 raise
             logger.warning("Database connection lost, trying again: %s", describe(exc))
             time.sleep(pause)

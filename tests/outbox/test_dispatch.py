@@ -281,3 +281,24 @@ def test_retry_waits_grow_to_the_cap_with_jitter(settings: Any) -> None:
         waits = {retry_delay(attempts).total_seconds() for _ in range(20)}
         assert all(full / 2 <= wait <= full for wait in waits), (attempts, waits)
         assert len(waits) > 1  # jittered, so refused rows do not return together
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_whose_commit_was_not_heard_back_is_read_by_its_token(
+    source: FakeSource,
+) -> None:
+    """The claim committed, the connection dropped before we heard so: the
+    batch finds its rows by its lease token and sends them now, not after
+    the lease lapses."""
+    enqueue(1, 2)
+    real_claim = dispatch_module._claim_rows
+
+    def claim_then_drop(*args: Any) -> None:
+        real_claim(*args)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    with mock.patch.object(dispatch_module, "_claim_rows", claim_then_drop):
+        done = outbox_dispatch()
+
+    assert len(done.sent) == 2
+    assert sorted(r.status for r in rows().values()) == [Status.SENT, Status.SENT]
