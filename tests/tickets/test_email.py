@@ -44,15 +44,6 @@ def deliver_on_commit(django_capture_on_commit_callbacks: Any, settings: Any) ->
         app.conf.task_always_eager = False
 
 
-@pytest.fixture
-def queued_tasks(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """The dispatch tasks queued (their argument: item ids, or None for any
-    due rows), kept here instead of going to the broker."""
-    queued: list[Any] = []
-    monkeypatch.setattr(outbox_dispatch_task, "delay", queued.append)
-    return queued
-
-
 # --- Helpers ---------------------------------------------------------------------------
 
 

@@ -80,14 +80,6 @@ def alert_for_supervisor() -> Alert:
     return Alert.objects.get(ticket=ticket)
 
 
-@pytest.fixture
-def queued_tasks(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """The dispatch tasks the sweep queues, kept here instead of going to the broker."""
-    queued: list[Any] = []
-    monkeypatch.setattr(outbox_dispatch_task, "delay", queued.append)
-    return queued
-
-
 def test_an_alert_left_by_a_dead_worker_is_swept_again(
     mailoutbox: list[Any], settings: Any, queued_tasks: list[Any]
 ) -> None:
