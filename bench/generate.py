@@ -48,12 +48,15 @@ SEARCH_INDEXES = ("tickets_message_body_fts", "tickets_ticket_subject_fts")
 CHUNK = 2000  # tickets per round of COPYs: bounded memory, frequent progress
 
 # The order matters for TRUNCATE ... CASCADE only in that every table the
-# generator writes is named or reached; SpendCounter has no foreign key.
+# generator writes is named or reached; SpendCounter has no foreign key, nor
+# has the outbox: its rows name what they deliver (messages, alerts,
+# follow-ups, webhooks, all of tickets) by id, ids a reset hands out again.
 RESET_TABLES = (
     "tickets_ticket",
     "tickets_queue",
     "accounts_customer",
     "recovery_spendcounter",
+    "outbox_outboxitem",
 )
 
 

@@ -13,7 +13,9 @@ def deliver_outbox(*, source: str | None = None, rounds: int = 100) -> Dispatch:
     what all the batches did, together."""
     total = Dispatch()
     for _ in range(rounds):
-        due = OutboxItem.objects.filter(status=OutboxItem.Status.PENDING, due_at__lte=timezone.now())
+        due = OutboxItem.objects.filter(
+            status=OutboxItem.Status.PENDING, due_at__lte=timezone.now()
+        )
         if source:
             due = due.filter(source=source)
         ids = list(due.values_list("pk", flat=True)[:500])
@@ -41,3 +43,8 @@ def make_due(source: str | None = None) -> int:
 
 def item_for(source: str, source_id: int) -> OutboxItem:
     return OutboxItem.objects.get(source=source, source_id=source_id)
+
+
+def deliver_item(source: str, source_id: int) -> Dispatch:
+    """Dispatch the one row of ``source_id``, as the task queued on its commit would."""
+    return outbox_dispatch(item_ids=[item_for(source, source_id).pk])

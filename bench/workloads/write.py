@@ -25,7 +25,7 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, QuerySet, Sum
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
@@ -39,11 +39,14 @@ from bench.servers import celery_worker, conninfo, gunicorn, smtp_sink
 from bench.workloads import Context, workload
 from helpdesk.celery import app as celery_app
 from inbound.services import inbound_receive
+from outbox.dispatch import outbox_dispatch
+from outbox.models import OutboxItem
+from outbox.services import outbox_enqueue, outbox_item
 from recovery.models import FollowUp, Restitution, SpendEntry
 from recovery.models.authority import SpendCounter
 from recovery.services import authority_policy_set
+from recovery.services.followup_delivery import SOURCE as FOLLOWUPS
 from recovery.services.followup_emails import build_followup_email, email_contexts
-from recovery.services.followups import SEND_BATCH, followups_deliver
 from recovery.tasks import sweep_followups
 from tickets.models import Kind, Severity
 from tickets.services import (
@@ -417,9 +420,11 @@ def _rebuilding_tickets(*, count: int, tag: str) -> list[int]:
 
 
 def _due_followups(*, total: int, tag: str, tickets: int) -> tuple[list[int], list[FollowUp]]:
-    """``total`` due follow-ups on rebuilding tickets, plus SEND_BATCH more
-    (the samples, not swept): one send task's batch, to count the queries per
-    mail, the first of which gives the floor its message."""
+    """``total`` due follow-ups on rebuilding tickets, plus a batch more
+    (HELPDESK_OUTBOX_BATCH, the samples, not swept): one dispatch task's
+    batch, to count the queries per mail, the first of which gives the floor
+    its message."""
+    batch = settings.HELPDESK_OUTBOX_BATCH
     ticket_ids = _rebuilding_tickets(count=tickets, tag=tag)
     scheduled = list(FollowUp.objects.filter(ticket_id__in=ticket_ids).order_by("id"))
     # Benchmark setup, not a write path of the product: the services schedule
@@ -436,18 +441,32 @@ def _due_followups(*, total: int, tag: str, tickets: int) -> tuple[list[int], li
             due_at=row.due_at,
         )
         for n, row in enumerate(
-            scheduled[i % len(scheduled)] for i in range(total + SEND_BATCH - len(scheduled))
+            scheduled[i % len(scheduled)] for i in range(total + batch - len(scheduled))
         )
     ]
     FollowUp.objects.bulk_create(extra, batch_size=2000)
     rows = FollowUp.objects.filter(ticket_id__in=ticket_ids).order_by("id")
-    samples = list(rows.select_related("customer", "ticket__customer").reverse()[:SEND_BATCH])
-    if rows.count() != total + SEND_BATCH:
+    samples = list(rows.select_related("customer", "ticket__customer").reverse()[:batch])
+    if rows.count() != total + batch:
         raise RuntimeError("The follow-ups were not all created.")
-    # The samples wait queued (as if swept) for the in-process send.
-    FollowUp.objects.filter(pk__in=[s.pk for s in samples]).update(
-        status=FollowUp.Status.QUEUED, queued_at=timezone.now()
-    )
+    # The samples wait queued with their outbox rows, as the sweep leaves
+    # them, for the in-process dispatch (the task this queues is purged).
+    with transaction.atomic():
+        FollowUp.objects.filter(pk__in=[s.pk for s in samples]).update(
+            status=FollowUp.Status.QUEUED, queued_at=timezone.now()
+        )
+        outbox_enqueue(
+            [
+                outbox_item(
+                    source=FOLLOWUPS,
+                    source_id=s.pk,
+                    kind=OutboxItem.Kind.EMAIL,
+                    message_id=s.message_id,
+                    recipient=s.customer.email,
+                )
+                for s in samples
+            ]
+        )
     FollowUp.objects.filter(ticket_id__in=ticket_ids, status=FollowUp.Status.SCHEDULED).update(
         due_at=timezone.now() - timedelta(minutes=1)
     )
@@ -470,19 +489,20 @@ def _smtp_floor(*, port: int, count: int, raw: bytes, sender: str) -> Timing:
 
 def _sweep_and_wait(*, mine: QuerySet[FollowUp], total: int, timeout: float) -> tuple[Timing, int]:
     """What beat does, as fast as it can: sweep until nothing is due, then
-    wait until every follow-up is sent (or failed)."""
+    wait until the outbox has every follow-up sent (or failed for good)."""
     started = time.perf_counter()
     sweeps = 0
     while sweep_followups():  # the beat task's own code, 500 rows a sweep
         sweeps += 1
+    rows = OutboxItem.objects.filter(source=FOLLOWUPS, source_id__in=mine.values("pk"))
     pause = 0.02 if total < 1000 else 0.1
     while True:
-        done = mine.filter(status__in=[FollowUp.Status.SENT, FollowUp.Status.FAILED]).count()
+        done = rows.filter(status__in=[OutboxItem.Status.SENT, OutboxItem.Status.FAILED]).count()
         if done >= total or time.perf_counter() - started > timeout:
             break
         time.sleep(pause)
     wall = time.perf_counter() - started
-    sent = mine.filter(status=FollowUp.Status.SENT).count()
+    sent = rows.filter(status=OutboxItem.Status.SENT).count()
     return Timing(operations=sent, wall=wall), sweeps
 
 
@@ -501,6 +521,11 @@ def dispatch(context: Context) -> Result:
     pool = "prefork"
     concurrency = int(os.environ.get("BENCH_WORKER_CONCURRENCY") or 2 * (os.cpu_count() or 1))
     sample_ids = [s.pk for s in samples]
+    sample_items = list(
+        OutboxItem.objects.filter(source=FOLLOWUPS, source_id__in=sample_ids).values_list(
+            "pk", flat=True
+        )
+    )
     mine = FollowUp.objects.filter(ticket_id__in=ticket_ids).exclude(pk__in=sample_ids)
     # The sweep takes every due follow-up in the database, not only ours.
     others_due = (
@@ -531,11 +556,11 @@ def dispatch(context: Context) -> Result:
             ),
             _counting_queries() as queries,
         ):
-            if len(followups_deliver(followup_ids=sample_ids).sent) != len(samples):
+            if len(outbox_dispatch(item_ids=sample_items).sent) != len(samples):
                 raise RuntimeError("The sample follow-ups were not all sent.")
         with celery_worker(smtp_port=sink.port, pool=pool, concurrency=concurrency):
             work, sweeps = _sweep_and_wait(mine=mine, total=total, timeout=1800 if full else 60)
-    # Amortised over one send task's batch, as the worker runs them.
+    # Amortised over one dispatch task's batch, as the worker runs them.
     work.queries = queries[0] / len(samples)
     statuses = dict(mine.values_list("status").annotate(n=Count("id")))
     notes = [
@@ -548,19 +573,21 @@ def dispatch(context: Context) -> Result:
             if others_due
             else ")"
         ),
-        f"{sweeps} sweeps of up to 500, in send tasks of {SEND_BATCH}; "
-        f"worker: --pool {pool} --concurrency {concurrency}",
+        f"{sweeps} sweeps of up to 500, in outbox dispatch tasks of "
+        f"{settings.HELPDESK_OUTBOX_BATCH}; worker: --pool {pool} --concurrency {concurrency}",
         f"{work.queries:.2f} queries per mail, amortised over a batch of {len(samples)} "
-        "(the batch's reads, then a claim and a mark-sent UPDATE per mail)",
+        "(the batch's claim and reads, then the outbox row's and the follow-up's "
+        "mark-sent UPDATEs per mail)",
         "the night guard (HELPDESK_FOLLOWUP_SEND_ONLY_IN_WINDOW) is off for the worker",
     ]
     return Result(
         name="dispatch",
         description=(
             f"{total} due follow-ups swept (the beat task's code, back to back) and sent by "
-            f"ONE Celery worker on Redis ({pool}, {concurrency} processes) to a local SMTP "
-            "sink; throughput is sent mails/s until the last is marked sent; queries/op are "
-            "per mail, amortised over one send task's batch. Floor: a raw smtplib loop over "
+            f"ONE Celery worker on Redis ({pool}, {concurrency} processes) through the outbox "
+            "to a local SMTP sink; throughput is sent mails/s until the outbox has the last "
+            "marked sent; queries/op are per mail, amortised over one dispatch task's batch. "
+            "Floor: a raw smtplib loop over "
             "one connection, the same rendered follow-up each time, to the same sink."
         ),
         workload=work,

@@ -11,40 +11,36 @@ finished plans) is done by calling the same sweep services at the moments
 beat would have. The stories are decided up front with a seeded
 ``random.Random``, so the history is the same on every run of a given day.
 
-Why delivery is synchronous here: the services queue the customer emails,
-staff alerts and follow-up sends for a worker (``delay_on_commit``). Left
-to a worker, the whole history would reach it at once, as hundreds of tasks
-sending hundreds of emails stamped with today's time. Instead, right after
-each step, what it queued is delivered by the same delivery services a
-worker calls (``message_deliver``, ``alert_deliver``, ``followup_deliver``),
-inside the frozen clock and with Django's dummy email backend: every row
-ends sent, answered or cancelled when it would have, nothing from the past
-is left for beat's sweeps, and no email leaves. The tasks the services
-queued as well run in this process when the history commits (Celery's
-eager mode) instead of going to the broker; being idempotent, each finds
-its row done and returns.
+Why delivery is synchronous here: the services write the customer emails,
+staff alerts and follow-ups to the outbox, for a worker. Left to a worker,
+the whole history would reach it at once, hundreds of emails stamped with
+today's time. Instead, right after each step, what is due is dispatched in
+this process by the outbox's own dispatch (``outbox_dispatch``, what the
+worker's task runs; see ``living.Worker``), inside the frozen clock and with
+Django's dummy email backend: every row ends sent, answered or cancelled
+when it would have, nothing from the past is left for beat's sweeps, and no
+email leaves. The dispatch tasks the outbox queued as well run in this
+process when the history commits (Celery's eager mode) instead of going to
+the broker; each finds its rows done and returns.
 """
 
 import logging
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 from celery import current_app
 from django.db import transaction
-from django.db.models.signals import post_save
 from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import User
 from demo.history.customers import HISTORY_CUSTOMERS
-from demo.history.living import Desk
+from demo.history.living import Desk, Worker
 from demo.history.stories import HISTORY_DAYS, Storyteller
 from demo.history.timeline import Timeline
 from recovery.models import WebhookEndpoint
-from tickets.models import Alert, Message, Queue, Ticket
-from tickets.services import alert_deliver, message_deliver
+from tickets.models import Queue, Ticket
 from tickets.services.timeliness import targets_by_severity
 
 __all__ = ["HISTORY_CUSTOMERS", "HISTORY_DAYS", "seed_demo_history"]
@@ -72,20 +68,21 @@ def seed_demo_history(
         named_customers=named_customers,
         targets=targets_by_severity(),
     ).stories()
+    worker = Worker()
     desk = Desk(
         timeline=timeline,
         rng=rng,
         supervisor=supervisor,
         queues={queue.slug: queue for queue in Queue.objects.all()},
+        worker=worker,
     )
     with (
         _tasks_run_in_process(),
         override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"),
         transaction.atomic(),
-        _deliveries_after_each_step() as deliver,
     ):
         desk.begin(stories)
-        timeline.run(after_each=deliver)
+        timeline.run(after_each=worker)
     return len(desk.stories)
 
 
@@ -105,35 +102,3 @@ def _tasks_run_in_process() -> Iterator[None]:
     finally:
         conf.task_always_eager = previous
         trace.setLevel(level)
-
-
-@contextmanager
-def _deliveries_after_each_step() -> Iterator[Callable[[], None]]:
-    """What a worker does right after a step: email the customer messages
-    and staff alerts it queued. Each is noted as it is created (``post_save``),
-    rather than looked for after every step."""
-    queued: list[tuple[Callable[..., bool], dict[str, int]]] = []
-
-    def message_saved(instance: Message, created: bool, **kwargs: Any) -> None:
-        if created and instance.delivery_status == Message.Delivery.PENDING:
-            queued.append((message_deliver, {"message_id": instance.pk}))
-
-    def alert_saved(instance: Alert, created: bool, **kwargs: Any) -> None:
-        if created:
-            queued.append((alert_deliver, {"alert_id": instance.pk}))
-
-    def deliver() -> None:
-        for service, ids in queued:
-            service(**ids)
-        queued.clear()
-
-    post_save.connect(message_saved, sender=Message, weak=False, dispatch_uid=_DISPATCH[0])
-    post_save.connect(alert_saved, sender=Alert, weak=False, dispatch_uid=_DISPATCH[1])
-    try:
-        yield deliver
-    finally:
-        post_save.disconnect(sender=Message, dispatch_uid=_DISPATCH[0])
-        post_save.disconnect(sender=Alert, dispatch_uid=_DISPATCH[1])
-
-
-_DISPATCH = ("demo.history.message_saved", "demo.history.alert_saved")

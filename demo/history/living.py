@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 from functools import partial
 
 from django.conf import settings
+from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
@@ -19,6 +20,8 @@ from demo.history.texts import (
     Question,
 )
 from demo.history.timeline import Timeline
+from outbox.dispatch import outbox_dispatch
+from outbox.models import OutboxItem
 from recovery.models import FollowUp, Period, ProcessFix, Restitution
 from recovery.services import (
     approval_decide,
@@ -27,12 +30,9 @@ from recovery.services import (
     restitution_grant,
 )
 from recovery.services.authority import period_start
+from recovery.services.followup_delivery import SOURCE as FOLLOWUPS
 from recovery.services.followup_responses import customer_unsubscribe, feedback_record
-from recovery.services.followups import (
-    followup_deliver,
-    followups_claim_due,
-    tickets_restore_finished,
-)
+from recovery.services.followups import followups_claim_due, tickets_restore_finished
 from tickets.models import Kind, Queue, Status, Ticket
 from tickets.services import (
     ticket_acknowledge,
@@ -51,6 +51,26 @@ AGENT_CHANNELS = ("phone", "chat", "social")
 PENDING = (FollowUp.Status.SCHEDULED, FollowUp.Status.QUEUED)
 
 
+class Worker:
+    """A Celery worker's part, in this process: right after each step, the
+    outbox rows that are due (under the frozen clock) are dispatched, batch
+    after batch, by the code the outbox's task runs. Only the rows the
+    history writes: anything that waited before the seeding is the real
+    worker's."""
+
+    def __init__(self) -> None:
+        self.after = OutboxItem.objects.aggregate(last=Max("pk"))["last"] or 0
+
+    def __call__(self) -> None:
+        while True:
+            due = OutboxItem.objects.filter(
+                status=OutboxItem.Status.PENDING, due_at__lte=timezone.now(), pk__gt=self.after
+            )
+            ids = list(due.values_list("pk", flat=True)[: settings.HELPDESK_OUTBOX_BATCH])
+            if not ids or not outbox_dispatch(item_ids=ids).claimed:
+                return
+
+
 class Desk:
     """The desk over the history: agents, the supervisor and beat."""
 
@@ -61,8 +81,10 @@ class Desk:
         rng: random.Random,
         supervisor: User,
         queues: dict[str, Queue],
+        worker: Worker,
     ) -> None:
         self.timeline = timeline
+        self.worker = worker
         self.rng = rng
         self.supervisor = supervisor
         self.queues = queues
@@ -196,15 +218,24 @@ class Desk:
         return len(due)
 
     def sweep_followups(self) -> None:
-        """Beat's sweep and a worker's sends, at the moment they were due."""
-        claimed = followups_claim_due()
-        for followup_id in claimed:
-            followup_deliver(followup_id=followup_id)
-        for followup in FollowUp.objects.filter(pk__in=claimed).order_by("pk"):
-            if followup.status == FollowUp.Status.SCHEDULED:  # put off to the morning
-                self.timeline.at(followup.due_at, self.sweep_followups)
-            elif followup.status == FollowUp.Status.SENT:
+        """Beat's sweep, then a worker's sends, at the moment they were due."""
+        self._send_followups(followups_claim_due())
+
+    def _send_followups(self, followup_ids: list[int]) -> None:
+        self.worker()
+        for followup in FollowUp.objects.filter(pk__in=followup_ids).order_by("pk"):
+            if followup.status == FollowUp.Status.SENT:
                 self._after_sent(followup)
+                continue
+            # Still queued: put off to the customer's morning, when its outbox row is due.
+            waiting = OutboxItem.objects.filter(
+                source=FOLLOWUPS,
+                source_id=followup.pk,
+                status=OutboxItem.Status.PENDING,
+                due_at__gt=timezone.now(),
+            ).first()
+            if followup.status == FollowUp.Status.QUEUED and waiting is not None:
+                self.timeline.at(waiting.due_at, partial(self._send_followups, [followup.pk]))
 
     def _after_sent(self, followup: FollowUp) -> None:
         story = self.stories[followup.ticket_id]

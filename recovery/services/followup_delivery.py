@@ -88,6 +88,8 @@ def _failed(followup_id: int, error: str) -> None:
         pk=followup_id
     )
     ticket = followup.ticket
+    # A refusal for good now fails at its first try.
+    tries = "1 try" if followup.attempts == 1 else f"{followup.attempts} tries"
     record_event(
         ticket=ticket,
         actor=None,
@@ -99,7 +101,7 @@ def _failed(followup_id: int, error: str) -> None:
         kind=Alert.Kind.FOLLOWUP_FAILED,
         detail=(
             f"Follow-up {followup.step_number} to {ticket.customer.name} could not be sent "
-            f"after {followup.attempts} tries ({error}). Check their email address, or write "
+            f"after {tries} ({error}). Check their email address, or write "
             "to them yourself."
         ),
         recipients=[ticket.assignee] if ticket.assignee else None,

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
+from outbox.models import OutboxItem
 from recovery.models import FollowUp, Restitution, SpendEntry
-from recovery.services.followups import SEND_BATCH
+from recovery.services.followup_delivery import SOURCE as FOLLOWUPS
 from tickets.models import Ticket
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -75,11 +77,16 @@ def test_the_write_workloads_run_beside_their_floors(
     dispatch = results["dispatch"]
     assert dispatch["workload"]["operations"] == 30
     assert dispatch["notes"][0] == "sent 30 of 30 follow-ups"
-    # The floor's 30, the in-process samples (one send task's batch), the worker's 30.
-    assert f"the sink accepted {30 + SEND_BATCH + 30} messages" in dispatch["notes"][1]
+    # The floor's 30, the in-process samples (one dispatch task's batch), the worker's 30.
+    batch = settings.HELPDESK_OUTBOX_BATCH
+    assert f"the sink accepted {30 + batch + 30} messages" in dispatch["notes"][1]
     assert set(FollowUp.objects.values_list("status", flat=True)) == {FollowUp.Status.SENT}
-    assert FollowUp.objects.count() == 30 + SEND_BATCH
-    # Amortised over the batch: a claim and a mark-sent a mail, and the batch's reads.
+    assert FollowUp.objects.count() == 30 + batch
+    # Each sent through the outbox, once.
+    sent = OutboxItem.objects.filter(source=FOLLOWUPS, status=OutboxItem.Status.SENT)
+    assert sent.count() == 30 + batch
+    # Amortised over the batch: the outbox row's and the follow-up's mark-sent
+    # a mail, and the batch's claim and reads.
     assert 2 < dispatch["workload"]["queries"] < 3
 
     ingest = results["ingest"]

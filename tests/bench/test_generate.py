@@ -14,10 +14,12 @@ from django.utils import timezone
 from accounts.models import Customer, User
 from bench.desk import LONG_SUBJECT
 from bench.generate import AGENT_PREFIX
+from outbox.models import OutboxItem
 from recovery.models import FollowUp, Restitution, SpendCounter, SpendEntry
 from tests.conftest import client_for
 from tests.console.conftest import console_client
 from tickets.models import Commitment, Message, Queue, Ticket, TicketEvent
+from tickets.services import message_create
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the generator writes with PostgreSQL's COPY"
@@ -157,6 +159,24 @@ def test_a_second_run_refuses_without_reset_and_replaces_with_it(desk: None) -> 
     assert Ticket.objects.count() == TICKETS
     assert Customer.objects.count() == TICKETS // 4
     assert TicketEvent.objects.filter(action="created").count() == TICKETS
+
+
+def reply_to_an_acknowledged_ticket() -> Message:
+    ticket = Ticket.objects.filter(status="acknowledged").exclude(assignee=None).first()
+    assert ticket is not None
+    assert ticket.assignee is not None
+    return message_create(ticket=ticket, actor=ticket.assignee, body="Any news?", public=True)
+
+
+def test_a_reset_empties_the_outbox_with_the_tickets_it_delivers_for(desk: None) -> None:
+    reply_to_an_acknowledged_ticket()
+
+    generate("--reset")
+
+    assert not OutboxItem.objects.exists()
+    # The emptied tables hand out their ids again: a new reply gets its outbox row.
+    reply = reply_to_an_acknowledged_ticket()
+    assert OutboxItem.objects.get().source_id == reply.pk
 
 
 def test_it_needs_postgresql(db: None, monkeypatch: pytest.MonkeyPatch) -> None:

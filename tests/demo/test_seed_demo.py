@@ -24,14 +24,13 @@ from demo.history.stories import Storyteller
 from demo.history.texts import MISHAPS, QUESTIONS
 from demo.management.commands.seed_demo import CUSTOMERS, DEMO_PASSWORD, STAFF
 from demo.tickets import DEMO_TICKETS
+from outbox.models import OutboxItem
 from recovery.metrics import trust_metrics
 from recovery.models import Feedback, FollowUp, ProcessFix, Restitution, WebhookDelivery
 from recovery.services.followups import followups_claim_due, tickets_restore_finished
-from recovery.services.webhooks import webhooks_requeue_stalled
 from tests.factories import TicketFactory
 from tickets.models import Message, Severity, Status, Ticket
-from tickets.services import messages_requeue_stalled, tickets_close_quiet, timeliness_check
-from tickets.services.alerts import alerts_requeue_stalled
+from tickets.services import tickets_close_quiet, timeliness_check
 from tickets.services.timeliness import DEFAULT_TARGETS, Target
 
 DEMO_SUBJECTS = {subject for subject, *_ in DEMO_TICKETS}
@@ -195,12 +194,16 @@ class TestASeededDesk:
         assert timeliness_check(now=seeded) == 0
         assert tickets_close_quiet(now=seeded) == 0
         assert tickets_restore_finished(now=seeded) == 0
-        assert messages_requeue_stalled(now=seeded) == []
-        assert alerts_requeue_stalled(now=seeded) == []
-        assert webhooks_requeue_stalled(now=seeded) == []
+        # The outbox's sweep would find nothing due, nor any claim to take back.
+        assert not OutboxItem.objects.filter(
+            status=OutboxItem.Status.PENDING, due_at__lte=seeded
+        ).exists()
+        assert not OutboxItem.objects.filter(status=OutboxItem.Status.SENDING).exists()
         history = {"created_at__lt": seeded}
+        assert not OutboxItem.objects.filter(**history, status=OutboxItem.Status.FAILED).exists()
+        assert OutboxItem.objects.filter(**history, status=OutboxItem.Status.SENT).count() > 500
         assert not Message.objects.filter(
-            **history, delivery_status__in=[Message.Delivery.PENDING, Message.Delivery.SENDING]
+            **history, delivery_status=Message.Delivery.PENDING
         ).exists()
         assert not FollowUp.objects.filter(
             due_at__lt=seeded, status__in=[FollowUp.Status.SCHEDULED, FollowUp.Status.QUEUED]

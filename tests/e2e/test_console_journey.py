@@ -12,8 +12,10 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import User
 from accounts.roles import Role
-from recovery.models import Restitution
-from recovery.services.followups import followup_deliver, followups_claim_due
+from recovery.models import FollowUp, Restitution
+from recovery.services.followup_delivery import SOURCE as FOLLOWUPS
+from recovery.services.followups import followups_claim_due
+from tests.delivery import deliver_item
 from tests.e2e.conftest import screenshot
 from tests.factories import TEST_PASSWORD, StaffFactory
 from tickets.models import Ticket
@@ -145,8 +147,9 @@ def test_recovering_a_mishap_from_the_console(
     # The day-1 follow-up reaches the customer, who rates us from its link.
     first = ticket.followups.order_by("due_at").first()
     assert first is not None
-    followups_claim_due(now=first.due_at)
-    assert followup_deliver(followup_id=first.pk)
+    FollowUp.objects.filter(pk=first.pk).update(due_at=timezone.now())  # its day has come
+    assert followups_claim_due() == [first.pk]
+    assert deliver_item(FOLLOWUPS, first.pk).sent
     [email] = [m for m in mail.outbox if m.extra_headers.get("Message-ID") == first.message_id]
     # One click on "Very well" records it; the page then asks for a word more.
     link = re.search(r"Very well: (https?://\S+/feedback/\S+/)", email.body)

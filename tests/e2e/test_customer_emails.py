@@ -1,7 +1,7 @@
 """Every email a customer can receive, as their mail client shows it: the
 whole recovery of a mishap (acknowledge, apologize, commit, a reply, resolve,
 then the day 1, 7 and 30 follow-ups) and a question's check-in, sent through
-the real senders to an English and a Brazilian customer, each opened in
+the outbox to an English and a Brazilian customer, each opened in
 Chromium and kept as a screenshot in test-artifacts/emails/."""
 
 import re
@@ -17,7 +17,9 @@ from django.core.mail import EmailMultiAlternatives
 from playwright.sync_api import Page
 
 from recovery.models import FollowUp
-from recovery.services.followups import followup_deliver, followups_claim_due
+from recovery.services.followup_delivery import SOURCE as FOLLOWUPS
+from recovery.services.followups import followups_claim_due
+from tests.delivery import deliver_item
 from tests.factories import TicketFactory
 from tickets.models import Kind, Message, Ticket
 from tickets.services import (
@@ -27,7 +29,7 @@ from tickets.services import (
     ticket_commit,
     ticket_resolve,
 )
-from tickets.services.delivery import message_deliver
+from tickets.services.delivery import SOURCE as MESSAGES
 from tickets.voice import opens_with_greeting
 
 EMAILS = Path(__file__).resolve().parents[2] / "test-artifacts" / "emails"
@@ -140,7 +142,7 @@ def greetings(text: str, name: str) -> list[str]:
 def sent_for(ticket: Ticket) -> list[EmailMultiAlternatives]:
     """Deliver what the ticket has waiting (messages, then due follow-ups)."""
     for message in ticket.messages.filter(delivery_status=Message.Delivery.PENDING):
-        message_deliver(message_id=message.pk)
+        assert deliver_item(MESSAGES, message.pk).sent
     return list(mail.outbox)
 
 
@@ -173,7 +175,7 @@ def mishap_emails(who: Customer) -> list[tuple[str, EmailMultiAlternatives]]:
     for followup in followups:
         with time_machine.travel(followup.due_at + timedelta(minutes=1), tick=False):
             followups_claim_due()
-            assert followup_deliver(followup_id=followup.pk) is True
+            assert deliver_item(FOLLOWUPS, followup.pk).sent
         names.append(f"follow-up-day-{followup.offset_days}")
     assert [f.status for f in ticket.followups.all()] == [FollowUp.Status.SENT] * len(followups)
     assert len(sent) == 5
@@ -198,7 +200,7 @@ def question_checkin(who: Customer) -> tuple[str, EmailMultiAlternatives]:
     mail.outbox.clear()
     with time_machine.travel(followup.due_at + timedelta(minutes=1), tick=False):
         followups_claim_due()
-        assert followup_deliver(followup_id=followup.pk) is True
+        assert deliver_item(FOLLOWUPS, followup.pk).sent
     [checkin] = mail.outbox
     return ("question-check-in", checkin)
 

@@ -15,17 +15,15 @@ from django.utils import timezone
 
 from accounts.models import User
 from recovery.services import approval_decide, authority_policy_set, restitution_grant
+from recovery.services.followup_delivery import SOURCE as FOLLOWUPS
 from recovery.services.followup_responses import feedback_record
-from recovery.services.followups import (
-    MAX_ATTEMPTS,
-    FollowUpSendFailed,
-    followup_deliver,
-    followups_claim_due,
-)
+from recovery.services.followups import followups_claim_due
+from tests.delivery import deliver_item, make_due
 from tests.factories import TicketFactory, advance
 from tests.smtp import SmtpSink
 from tickets.models import Alert, Kind, Ticket
-from tickets.services import alert_deliver, alert_raise, timeliness_check
+from tickets.services import alert_raise, timeliness_check
+from tickets.services.alerts import SOURCE as ALERTS
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +39,7 @@ def emailed(kind: str) -> EmailMessage:
     """The one email of the one alert of ``kind``."""
     alert = Alert.objects.get(kind=kind)
     mail.outbox.clear()
-    assert alert_deliver(alert_id=alert.pk) is True
+    assert deliver_item(ALERTS, alert.pk).sent
     [sent] = mail.outbox
     return sent
 
@@ -142,8 +140,7 @@ def test_a_missed_target_says_what_to_do_and_links_to_the_ticket(agent: User) ->
     ticket = TicketFactory(actor=agent, kind=Kind.MISHAP)
     with time_machine.travel(timezone.now() + timedelta(hours=4, minutes=1)):
         timeliness_check()
-
-    sent = emailed(Alert.Kind.ACKNOWLEDGE_BREACH)
+        sent = emailed(Alert.Kind.ACKNOWLEDGE_BREACH)
 
     assert sent.to == [agent.email]
     assert "was due to be acknowledged within 4 hours and still is not." in sent.body
@@ -185,21 +182,40 @@ def test_a_failed_follow_up_says_what_to_do(agent: User, smtp_sink: SmtpSink) ->
     ticket = advance(TicketFactory(actor=agent, kind=Kind.MISHAP), to="rebuilding")
     ticket.followups.update(due_at=timezone.now() - timedelta(minutes=1))
     [followup_id, *_] = followups_claim_due()
-    smtp_sink.handler.refuse_next = MAX_ATTEMPTS
-    for _ in range(MAX_ATTEMPTS):
-        with pytest.raises(FollowUpSendFailed):
-            followup_deliver(followup_id=followup_id)
+    # The customer's server refuses the address for good: failed at the first try.
+    smtp_sink.handler.refuse_next = 1
+    assert list(deliver_item(FOLLOWUPS, followup_id).failed)
 
     alert = Alert.objects.get(kind=Alert.Kind.FOLLOWUP_FAILED)
-    assert alert_deliver(alert_id=alert.pk) is True
+    assert deliver_item(ALERTS, alert.pk).sent
 
     [sent] = smtp_sink.received
     assert sent["To"] == agent.email
     text = sent.get_content().replace("\r\n", "\n")
-    assert f"could not be sent after {MAX_ATTEMPTS} tries (" in text
+    assert "could not be sent after 1 try (" in text
     assert "554" in text
     assert "Check their email address, or write to them yourself." in text
     assert f"Open the ticket:\n{ticket_url(ticket)}\n" in text
+
+
+@pytest.mark.usefixtures("no_smtp_server")
+def test_a_follow_up_that_could_not_be_sent_for_days_says_how_many_tries(
+    agent: User, settings: Any
+) -> None:
+    settings.HELPDESK_OUTBOX_RETRY_FOR = timedelta(hours=48)
+    ticket = advance(TicketFactory(actor=agent, kind=Kind.MISHAP), to="rebuilding")
+    ticket.followups.update(due_at=timezone.now() - timedelta(minutes=1))
+    [followup_id, *_] = followups_claim_due()
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        assert list(deliver_item(FOLLOWUPS, followup_id).retrying)
+        traveller.shift(timedelta(hours=48))
+        make_due()
+        assert list(deliver_item(FOLLOWUPS, followup_id).failed)
+        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # back up
+        sent = emailed(Alert.Kind.FOLLOWUP_FAILED)
+
+    assert "could not be sent after 2 tries (Gave up after 2 attempts since " in sent.body
+    assert "ConnectionRefusedError" in sent.body
 
 
 def test_a_staff_email_is_in_english_whatever_the_customers_language(agent: User) -> None:

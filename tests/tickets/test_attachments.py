@@ -4,9 +4,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import User
 from core.errors import RuleViolation
+from tests.delivery import deliver_item
 from tests.factories import TicketFactory
 from tickets.models import Attachment, Message
-from tickets.services import message_create, message_deliver
+from tickets.services import message_create
+from tickets.services.delivery import SOURCE as MESSAGES
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +23,7 @@ def test_a_reply_keeps_its_files_and_emails_them(agent: User) -> None:
     message = message_create(
         ticket=ticket, actor=agent, body="Here is the label.", public=True, attachments=[upload()]
     )
-    message_deliver(message_id=message.pk)
+    assert deliver_item(MESSAGES, message.pk).sent
 
     stored = message.attachments.get()
     assert (stored.name, stored.size, stored.content_type) == (

@@ -1,8 +1,9 @@
-"""Outbound ticket email: what the customer receives, threading, and the
-once-only delivery with its retries (tickets.emails, tickets.services.delivery,
-tickets.tasks)."""
+"""Outbound ticket email: what the customer receives, threading, and its
+delivery through the outbox, once, with its retries (tickets.emails,
+tickets.services.delivery, outbox)."""
 
 import logging
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -15,28 +16,24 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import Customer
+from outbox.dispatch import retry_delay
+from outbox.models import OutboxItem
+from outbox.services import outbox_sweep
+from outbox.tasks import outbox_dispatch_task
+from tests.delivery import deliver_item, item_for, make_due
 from tests.factories import TicketFactory, advance
-from tests.smtp import SmtpSink
+from tests.smtp import SmtpSink, free_port
 from tickets.emails import MAX_REFERENCES, staff_name
-from tickets.models import Kind, Message, Ticket
+from tickets.models import Alert, Kind, Message, Ticket
 from tickets.services import message_create, ticket_acknowledge, ticket_commit
-from tickets.services.delivery import (
-    CLAIM_TIMEOUT,
-    MAX_ATTEMPTS,
-    REQUEUE_AFTER,
-    DeliveryFailed,
-    DeliveryImpossible,
-    message_deliver,
-    messages_requeue_stalled,
-)
-from tickets.tasks import backoff_seconds, message_send_email
+from tickets.services.delivery import SOURCE
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def deliver_on_commit(django_capture_on_commit_callbacks: Any, settings: Any) -> Iterator[Any]:
-    """Run on-commit callbacks (the queued email tasks) eagerly, in-process."""
+    """Run on-commit callbacks (the queued dispatch tasks) eagerly, in-process."""
     from helpdesk.celery import app
 
     settings.CELERY_TASK_ALWAYS_EAGER = True
@@ -64,10 +61,15 @@ def reply(ticket: Ticket, body: str = "We are looking into it.") -> Message:
     return message_create(ticket=ticket, actor=ticket.assignee, body=body, public=True)
 
 
-def claimed_by_another_worker(message: Message, *, at: datetime) -> None:
-    """What a worker's claim leaves on the row while it is sending."""
-    Message.objects.filter(pk=message.pk).update(
-        delivery_status=Message.Delivery.SENDING, delivery_claimed_at=at, delivery_attempts=1
+def deliver(message: Message) -> bool:
+    """Dispatch the message's outbox row as its task would: True if it was sent now."""
+    return bool(deliver_item(SOURCE, message.pk).sent)
+
+
+def claimed_by_another_worker(message: Message, *, until: datetime) -> None:
+    """What a worker's claim leaves on the outbox row while it is sending."""
+    OutboxItem.objects.filter(pk=item_for(SOURCE, message.pk).pk).update(
+        status=OutboxItem.Status.SENDING, lease_token=uuid.uuid4(), lease_until=until
     )
 
 
@@ -87,7 +89,7 @@ def test_first_reply_email_has_reference_subject_customer_address_and_both_bodie
     ticket = ticket_for_maria()
     message = reply(ticket, body="A new vase ships today.")
 
-    assert message_deliver(message_id=message.pk) is True
+    assert deliver(message) is True
 
     [envelope] = smtp_sink.handler.envelopes
     assert envelope.rcpt_tos == ["maria@example.com"]
@@ -116,7 +118,7 @@ def test_later_replies_are_threaded_on_the_earlier_ones_in_order(smtp_sink: Smtp
     first, second, third = (reply(ticket, body=f"Update {n}.") for n in (1, 2, 3))
 
     for message in (first, second, third):
-        assert message_deliver(message_id=message.pk) is True
+        assert deliver(message) is True
 
     received = smtp_sink.received
     assert [r["Message-ID"] for r in received] == [
@@ -142,7 +144,7 @@ def test_first_reply_is_threaded_on_the_customers_inbound_message_id(
     ticket_acknowledge(ticket=ticket, actor=ticket.assignee, message="We have your message.")
     acknowledgement = ticket.messages.get(step="acknowledge")
 
-    assert message_deliver(message_id=acknowledgement.pk) is True
+    assert deliver(acknowledgement) is True
 
     [received] = smtp_sink.received
     assert received["Subject"] == f"Re: My vase arrived broken [HD-{ticket.pk:06d}]"
@@ -158,7 +160,7 @@ def test_long_threads_keep_the_first_and_latest_references() -> None:
     earlier = [reply(ticket, body=f"Update {n}.") for n in range(MAX_REFERENCES + 4)]
     latest = reply(ticket, body="The last one.")
 
-    assert message_deliver(message_id=latest.pk) is True
+    assert deliver(latest) is True
 
     sent = mail.outbox[0].message()
     expected = [earlier[0].email_message_id] + [
@@ -172,7 +174,7 @@ def test_long_threads_keep_the_first_and_latest_references() -> None:
 def test_html_part_escapes_the_body_and_plain_text_keeps_it_verbatim() -> None:
     message = reply(ticket_for_maria(), body="Use <b>code</b> R&D-42 at checkout.")
 
-    assert message_deliver(message_id=message.pk) is True
+    assert deliver(message) is True
 
     [sent] = mail.outbox
     assert "Use <b>code</b> R&D-42 at checkout." in sent.body
@@ -187,7 +189,7 @@ def test_a_customer_name_with_a_comma_is_quoted_in_the_to_header(smtp_sink: Smtp
     ticket = TicketFactory(customer_name="Silva, Maria", customer_email="maria@example.com")
     message = reply(ticket)
 
-    assert message_deliver(message_id=message.pk) is True
+    assert deliver(message) is True
 
     [received] = smtp_sink.received
     [to] = received["To"].addresses
@@ -202,14 +204,18 @@ def test_a_message_that_cannot_be_encoded_fails_for_good_without_retrying(
     message = reply(ticket)
     Customer.objects.filter(pk=ticket.customer_id).update(email="maria@exa\nmple.com")
 
-    with pytest.raises(DeliveryImpossible):
-        message_deliver(message_id=message.pk)
+    dispatch = deliver_item(SOURCE, message.pk)
 
+    item = item_for(SOURCE, message.pk)
+    assert list(dispatch.failed) == [item.pk]
+    assert item.status == OutboxItem.Status.FAILED
     message.refresh_from_db()
     assert message.delivery_status == Message.Delivery.FAILED
+    assert message.delivery_attempts == 1
     assert "newlines" in message.delivery_error
     assert smtp_sink.received == []
-    assert message_deliver(message_id=message.pk) is False
+    make_due()
+    assert deliver(message) is False
 
 
 @pytest.mark.django_db
@@ -229,7 +235,7 @@ def test_the_commitment_email_holds_the_due_time_in_the_customers_zone() -> None
     commitment = ticket.messages.get(step="commit")
 
     for message in (acknowledgement, commitment):
-        assert message_deliver(message_id=message.pk) is True
+        assert deliver(message) is True
 
     told_ack, told_commit = mail.outbox
     [(html, _)] = told_commit.alternatives
@@ -273,7 +279,7 @@ def test_internal_note_is_never_emailed(deliver_on_commit: Any) -> None:
     note.refresh_from_db()
     assert note.delivery_status == Message.Delivery.NOT_SENT
     assert note.email_message_id is None
-    assert message_deliver(message_id=note.pk) is False
+    assert not OutboxItem.objects.filter(source=SOURCE, source_id=note.pk).exists()
     assert mail.outbox == []
 
 
@@ -282,7 +288,7 @@ def test_the_customers_own_message_is_never_emailed_back() -> None:
     ticket = ticket_for_maria(customer_message_id="<first@mail.customer.example>")
     inbound = ticket.messages.get()
 
-    assert message_deliver(message_id=inbound.pk) is False
+    assert not OutboxItem.objects.filter(source=SOURCE, source_id=inbound.pk).exists()
     assert mail.outbox == []
 
 
@@ -293,41 +299,66 @@ def test_the_customers_own_message_is_never_emailed_back() -> None:
 def test_delivering_twice_sends_one_email() -> None:
     message = reply(ticket_for_maria())
 
-    assert message_deliver(message_id=message.pk) is True
-    assert message_deliver(message_id=message.pk) is False
+    assert deliver(message) is True
+    assert deliver(message) is False
 
     assert len(mail.outbox) == 1
     message.refresh_from_db()
     assert message.delivery_status == Message.Delivery.SENT
     assert message.delivery_attempts == 1
+    assert item_for(SOURCE, message.pk).status == OutboxItem.Status.SENT
 
 
 @pytest.mark.django_db
-def test_message_being_sent_by_another_worker_is_not_sent_again() -> None:
+def test_two_tasks_for_one_message_send_it_once(queued_tasks: list[Any]) -> None:
+    """The task queued on commit and the one a sweep queued for the same row
+    (the first was late, not lost): one email."""
     message = reply(ticket_for_maria())
-    claimed_by_another_worker(message, at=timezone.now() - CLAIM_TIMEOUT + timedelta(minutes=1))
+    assert outbox_sweep().tasks == 1
 
-    assert message_deliver(message_id=message.pk) is False
+    outbox_dispatch_task(item_ids=[item_for(SOURCE, message.pk).pk])
+    [any_due] = queued_tasks
+    outbox_dispatch_task(item_ids=any_due)
+
+    assert len(mail.outbox) == 1
+    message.refresh_from_db()
+    assert message.delivery_attempts == 1
+
+
+@pytest.mark.django_db
+def test_message_being_sent_by_another_worker_is_not_sent_again(queued_tasks: list[Any]) -> None:
+    message = reply(ticket_for_maria())
+    claimed_by_another_worker(message, until=timezone.now() + timedelta(minutes=1))
+
+    assert deliver(message) is False
+    # The sweep leaves a claim that has not lapsed alone.
+    assert outbox_sweep().reclaimed == 0
 
     assert mail.outbox == []
+    assert item_for(SOURCE, message.pk).status == OutboxItem.Status.SENDING
     message.refresh_from_db()
-    assert message.delivery_status == Message.Delivery.SENDING
-    assert message.delivery_attempts == 1
+    assert message.delivery_status == Message.Delivery.PENDING
+    assert message.delivery_attempts == 0
 
 
 @pytest.mark.django_db
-def test_a_stale_claim_is_taken_over_and_the_message_sent() -> None:
+def test_a_lapsed_claim_is_taken_over_and_the_message_sent(
+    settings: Any, queued_tasks: list[Any]
+) -> None:
     with time_machine.travel(T0, tick=False) as traveller:
         message = reply(ticket_for_maria())
-        claimed_by_another_worker(message, at=timezone.now())
-        traveller.shift(CLAIM_TIMEOUT + timedelta(seconds=1))
+        # A worker claimed it and died before the server accepted the mail.
+        claimed_by_another_worker(message, until=timezone.now() + settings.HELPDESK_OUTBOX_LEASE)
+        traveller.shift(settings.HELPDESK_OUTBOX_LEASE + timedelta(seconds=1))
 
-        assert message_deliver(message_id=message.pk) is True
+        assert outbox_sweep().reclaimed == 1
+        assert deliver(message) is True
 
     assert len(mail.outbox) == 1
     message.refresh_from_db()
     assert message.delivery_status == Message.Delivery.SENT
-    assert message.delivery_attempts == 2
+    # Only attempts that ended are counted: the dead worker's never did.
+    assert message.delivery_attempts == 1
 
 
 # --- Failures and retries --------------------------------------------------------------
@@ -335,56 +366,88 @@ def test_a_stale_claim_is_taken_over_and_the_message_sent() -> None:
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("no_smtp_server")
-def test_unreachable_mail_server_raises_and_leaves_the_message_pending() -> None:
+def test_unreachable_mail_server_leaves_the_message_pending_for_a_retry() -> None:
     message = reply(ticket_for_maria())
 
-    with pytest.raises(DeliveryFailed):
-        message_deliver(message_id=message.pk)
+    dispatch = deliver_item(SOURCE, message.pk)
 
+    item = item_for(SOURCE, message.pk)
+    assert list(dispatch.retrying) == [item.pk]
+    assert item.status == OutboxItem.Status.PENDING
+    assert item.due_at > timezone.now()  # after its backoff
+    assert item.last_attempt_at is not None
     message.refresh_from_db()
     assert message.delivery_status == Message.Delivery.PENDING
     assert message.delivery_attempts == 1
     assert "ConnectionRefusedError" in message.delivery_error
-    assert message.delivery_claimed_at is not None  # the time of the last attempt
     assert message.delivered_at is None
 
 
 @pytest.mark.django_db
-def test_refused_message_stays_pending_until_the_last_attempt_then_fails(
-    smtp_sink: SmtpSink,
+@pytest.mark.usefixtures("no_smtp_server")
+def test_an_unreachable_server_is_retried_until_the_retry_period_ends_then_the_message_fails(
+    settings: Any,
 ) -> None:
-    smtp_sink.handler.refuse_next = MAX_ATTEMPTS + 1
-    message = reply(ticket_for_maria())
+    settings.HELPDESK_OUTBOX_RETRY_FOR = timedelta(hours=1)
+    with time_machine.travel(T0, tick=False) as traveller:
+        ticket = ticket_for_maria()
+        message = reply(ticket)
+        for attempt in (1, 2):
+            make_due()
+            assert deliver(message) is False
+            message.refresh_from_db()
+            assert message.delivery_status == Message.Delivery.PENDING
+            assert message.delivery_attempts == attempt
+            traveller.shift(timedelta(minutes=20))
 
-    for attempt in range(1, MAX_ATTEMPTS):
-        with pytest.raises(DeliveryFailed):
-            message_deliver(message_id=message.pk)
-        message.refresh_from_db()
-        assert message.delivery_status == Message.Delivery.PENDING
-        assert message.delivery_attempts == attempt
-        assert "554" in message.delivery_error
+        traveller.shift(timedelta(minutes=21))  # an hour after the first failure
+        make_due()
+        dispatch = deliver_item(SOURCE, message.pk)
 
-    with pytest.raises(DeliveryFailed):
-        message_deliver(message_id=message.pk)
+    item = item_for(SOURCE, message.pk)
+    assert list(dispatch.failed) == [item.pk]
+    assert item.status == OutboxItem.Status.FAILED
     message.refresh_from_db()
     assert message.delivery_status == Message.Delivery.FAILED
-    assert message.delivery_attempts == MAX_ATTEMPTS
-    assert "554" in message.delivery_error
+    assert message.delivery_attempts == 3
+    assert "Gave up after 3 attempts" in message.delivery_error
+    assert "ConnectionRefusedError" in message.delivery_error
 
+
+@pytest.mark.django_db
+def test_a_message_refused_for_good_fails_at_once_and_its_assignee_is_told(
+    smtp_sink: SmtpSink,
+) -> None:
+    smtp_sink.handler.refuse_next = 5
+    ticket = ticket_for_maria()
+    message = reply(ticket)
+
+    assert deliver(message) is False
+
+    message.refresh_from_db()
+    assert message.delivery_status == Message.Delivery.FAILED
+    assert message.delivery_attempts == 1
+    assert "554" in message.delivery_error
+    alert = Alert.objects.get(ticket=ticket, kind=Alert.Kind.EMAIL_FAILED)
+    assert list(alert.recipients.all()) == [ticket.assignee]
+    assert "maria@example.com" in alert.detail
+    assert "554" in alert.detail
     # Failed for good: not tried again.
-    assert message_deliver(message_id=message.pk) is False
-    assert smtp_sink.handler.refused == MAX_ATTEMPTS
+    make_due()
+    assert deliver(message) is False
+    assert smtp_sink.handler.refused == 1
     assert smtp_sink.handler.envelopes == []
 
 
 @pytest.mark.django_db
-def test_a_successful_send_clears_the_previous_error(smtp_sink: SmtpSink) -> None:
-    smtp_sink.handler.refuse_next = 1
+def test_a_successful_send_clears_the_previous_error(smtp_sink: SmtpSink, settings: Any) -> None:
     message = reply(ticket_for_maria())
-    with pytest.raises(DeliveryFailed):
-        message_deliver(message_id=message.pk)
+    port, settings.EMAIL_PORT = settings.EMAIL_PORT, free_port()  # the server is away
+    assert deliver(message) is False
+    settings.EMAIL_PORT = port
 
-    assert message_deliver(message_id=message.pk) is True
+    make_due()
+    assert deliver(message) is True
 
     message.refresh_from_db()
     assert message.delivery_status == Message.Delivery.SENT
@@ -394,107 +457,132 @@ def test_a_successful_send_clears_the_previous_error(smtp_sink: SmtpSink) -> Non
 
 
 @pytest.mark.django_db
-def test_send_task_retries_a_refused_message_until_it_fails(
+def test_the_dispatch_task_marks_a_refused_message_failed_and_says_so(
     smtp_sink: SmtpSink, caplog: pytest.LogCaptureFixture
 ) -> None:
-    smtp_sink.handler.refuse_next = MAX_ATTEMPTS + 5
+    smtp_sink.handler.refuse_next = 5
     message = reply(ticket_for_maria())
 
-    with caplog.at_level(logging.WARNING, logger="tickets.tasks"):
-        result = message_send_email.apply(args=[message.pk])
+    with caplog.at_level(logging.WARNING, logger="outbox.dispatch"):
+        result = outbox_dispatch_task.apply(args=[[item_for(SOURCE, message.pk).pk]])
 
     assert result.successful()
     message.refresh_from_db()
     assert message.delivery_status == Message.Delivery.FAILED
-    assert message.delivery_attempts == MAX_ATTEMPTS
-    assert smtp_sink.handler.refused == MAX_ATTEMPTS
+    assert message.delivery_attempts == 1
+    assert smtp_sink.handler.refused == 1
     assert smtp_sink.handler.envelopes == []
-    assert f"Message {message.pk} could not be emailed" in caplog.text
+    assert f"Outbox row {item_for(SOURCE, message.pk).pk} failed for good" in caplog.text
 
 
 @pytest.mark.django_db
-def test_send_task_delivers_once_the_server_accepts_again(smtp_sink: SmtpSink) -> None:
-    smtp_sink.handler.refuse_next = 2
+def test_a_dispatch_task_delivers_once_the_server_accepts_again(
+    smtp_sink: SmtpSink, settings: Any
+) -> None:
     message = reply(ticket_for_maria())
+    port, settings.EMAIL_PORT = settings.EMAIL_PORT, free_port()  # the server is away
+    outbox_dispatch_task.apply(args=[[item_for(SOURCE, message.pk).pk]])
+    outbox_dispatch_task.apply(args=[None])  # not due again yet: nothing to do
+    settings.EMAIL_PORT = port
 
-    message_send_email.apply(args=[message.pk])
+    make_due()
+    # The kind of task the sweep queues: any due rows.
+    outbox_dispatch_task.apply(args=[None])
 
     message.refresh_from_db()
     assert message.delivery_status == Message.Delivery.SENT
-    assert message.delivery_attempts == 3
+    assert message.delivery_attempts == 2
     assert len(smtp_sink.received) == 1
-
-
-def test_retry_backoff_doubles_and_stays_within_the_broker_visibility_timeout() -> None:
-    delays = [backoff_seconds(n) for n in range(message_send_email.max_retries)]
-
-    assert delays == [30, 60, 120, 240]
-    assert backoff_seconds(20) == 900
-    visibility_timeout = django_settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(
-        "visibility_timeout", 3600
-    )
-    assert backoff_seconds(100) < visibility_timeout
-
-
-# --- Requeueing lost sends -------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_requeue_returns_a_pending_message_older_than_the_requeue_delay() -> None:
-    with time_machine.travel(T0, tick=False) as traveller:
-        message = reply(ticket_for_maria())
-        traveller.shift(REQUEUE_AFTER + timedelta(seconds=1))
-
-        assert messages_requeue_stalled() == [message.pk]
-
-
-@pytest.mark.django_db
-def test_requeue_leaves_a_fresh_pending_message_alone() -> None:
-    with time_machine.travel(T0, tick=False) as traveller:
-        reply(ticket_for_maria())
-        traveller.shift(REQUEUE_AFTER - timedelta(seconds=1))
-
-        assert messages_requeue_stalled() == []
-
-
-@pytest.mark.django_db
-def test_requeue_leaves_sent_messages_and_notes_alone() -> None:
-    with time_machine.travel(T0, tick=False) as traveller:
-        ticket = ticket_for_maria()
-        sent = reply(ticket)
-        assert message_deliver(message_id=sent.pk) is True
-        assert ticket.assignee is not None
-        message_create(ticket=ticket, actor=ticket.assignee, body="A note.", public=False)
-        traveller.shift(timedelta(days=1))
-
-        assert messages_requeue_stalled() == []
-
-
-@pytest.mark.django_db
-def test_requeue_returns_a_message_whose_sender_died_but_not_one_still_sending() -> None:
-    with time_machine.travel(T0, tick=False) as traveller:
-        ticket = ticket_for_maria()
-        abandoned, in_flight = reply(ticket), reply(ticket)
-        claimed_by_another_worker(abandoned, at=timezone.now())
-        traveller.shift(CLAIM_TIMEOUT - timedelta(minutes=1))
-        claimed_by_another_worker(in_flight, at=timezone.now())
-        traveller.shift(timedelta(minutes=1, seconds=1))
-
-        assert messages_requeue_stalled() == [abandoned.pk]
 
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("no_smtp_server")
-def test_requeue_leaves_a_message_waiting_for_its_retry_alone() -> None:
+def test_each_retry_waits_about_twice_as_long_up_to_the_cap() -> None:
+    message = reply(ticket_for_maria())
+    base = django_settings.HELPDESK_OUTBOX_RETRY_BASE
+    for attempt in (1, 2, 3):
+        make_due()
+        before = timezone.now()
+        deliver(message)
+        wait = item_for(SOURCE, message.pk).due_at - before
+        # Drawn between half and all of base * 2^(attempt-1), so rows refused
+        # together do not come back together.
+        full = base * 2 ** (attempt - 1)
+        assert full / 2 <= wait <= full + timedelta(seconds=5)
+
+    cap = django_settings.HELPDESK_OUTBOX_RETRY_CAP
+    assert cap / 2 <= retry_delay(100) <= cap
+
+
+# --- The sweep: lost tasks and dead workers ---------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_sweep_hands_a_message_whose_task_was_lost_to_a_worker(
+    queued_tasks: list[Any],
+) -> None:
+    message = reply(ticket_for_maria())  # its task, queued on commit, is lost
+
+    sweep = outbox_sweep()
+
+    assert (sweep.due, sweep.tasks) == (1, 1)
+    [any_due] = queued_tasks
+    outbox_dispatch_task(item_ids=any_due)
+    message.refresh_from_db()
+    assert message.delivery_status == Message.Delivery.SENT
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_the_sweep_leaves_sent_messages_and_notes_alone(queued_tasks: list[Any]) -> None:
+    with time_machine.travel(T0, tick=False) as traveller:
+        ticket = ticket_for_maria()
+        sent = reply(ticket)
+        assert deliver(sent) is True
+        assert ticket.assignee is not None
+        message_create(ticket=ticket, actor=ticket.assignee, body="A note.", public=False)
+        traveller.shift(timedelta(days=1))
+
+        sweep = outbox_sweep()
+
+    assert (sweep.reclaimed, sweep.due, sweep.tasks) == (0, 0, 0)
+    assert queued_tasks == []
+
+
+@pytest.mark.django_db
+def test_the_sweep_reclaims_a_message_whose_sender_died_but_not_one_still_sending(
+    settings: Any, queued_tasks: list[Any]
+) -> None:
+    lease = settings.HELPDESK_OUTBOX_LEASE
+    with time_machine.travel(T0, tick=False) as traveller:
+        ticket = ticket_for_maria()
+        abandoned, in_flight = reply(ticket), reply(ticket)
+        claimed_by_another_worker(abandoned, until=timezone.now() + lease)
+        traveller.shift(lease - timedelta(seconds=30))
+        claimed_by_another_worker(in_flight, until=timezone.now() + lease)
+        traveller.shift(timedelta(seconds=31))
+
+        sweep = outbox_sweep()
+
+    assert (sweep.reclaimed, sweep.due, sweep.tasks) == (1, 1, 1)
+    assert item_for(SOURCE, abandoned.pk).status == OutboxItem.Status.PENDING
+    assert item_for(SOURCE, in_flight.pk).status == OutboxItem.Status.SENDING
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("no_smtp_server")
+def test_the_sweep_leaves_a_message_waiting_for_its_retry_alone(queued_tasks: list[Any]) -> None:
     with time_machine.travel(T0, tick=False) as traveller:
         message = reply(ticket_for_maria())
-        traveller.shift(REQUEUE_AFTER * 2)
-        with pytest.raises(DeliveryFailed):
-            message_deliver(message_id=message.pk)
-        # The task's retry is due after backoff_seconds(0); beat runs before it.
-        traveller.shift(timedelta(seconds=10))
+        assert deliver(message) is False
+        # Beat runs before the backoff has passed...
+        traveller.shift(django_settings.HELPDESK_OUTBOX_RETRY_BASE / 2 - timedelta(seconds=1))
+        assert outbox_sweep().due == 0
+        # ...and hands it to a worker once it has.
+        traveller.shift(django_settings.HELPDESK_OUTBOX_RETRY_BASE / 2 + timedelta(seconds=2))
+        assert outbox_sweep().due == 1
 
-        assert messages_requeue_stalled() == []
+    assert len(queued_tasks) == 1
 
 
 # --- A person's voice, in the customer's language ------------------------------------------
@@ -513,7 +601,7 @@ def test_an_agent_who_greets_is_not_greeted_over_and_signs_the_email() -> None:
     agent.save(update_fields=["first_name", "last_name"])
     message = reply(ticket, body="Hi Maria,\n\nA new vase ships today.")
 
-    assert message_deliver(message_id=message.pk) is True
+    assert deliver(message) is True
 
     [sent] = mail.outbox
     for body in (sent.body, _html(sent)):
@@ -542,7 +630,7 @@ def test_a_brazilian_customer_reads_portuguese_marked_pt_br() -> None:
         )
     commitment = ticket.messages.get(step="commit")
 
-    assert message_deliver(message_id=commitment.pk) is True
+    assert deliver(commitment) is True
 
     sent = mail.outbox[-1]
     html = _html(sent)
@@ -564,7 +652,7 @@ def test_a_customer_in_a_language_we_do_not_ship_reads_english_marked_en(locale:
     Customer.objects.filter(pk=ticket.customer_id).update(locale=locale)
     message = reply(ticket)
 
-    assert message_deliver(message_id=message.pk) is True
+    assert deliver(message) is True
 
     [sent] = mail.outbox
     assert '<html lang="en">' in _html(sent)

@@ -1,5 +1,6 @@
 """Races and edge cases found in review, each pinned by a test."""
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -9,19 +10,17 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.errors import NotPermitted, RuleViolation, StepsMissing
+from outbox.models import OutboxItem
+from outbox.services import outbox_sweep
+from outbox.tasks import outbox_dispatch_task
 from recovery.models import ProcessFix
 from recovery.services import process_fix_create, process_fix_set_status
 from tests.conftest import client_for
+from tests.delivery import deliver_item, item_for, make_due
 from tests.factories import StaffFactory, TicketFactory, advance
 from tickets.models import Alert, Kind, Status, Ticket
-from tickets.services import alerts, timeliness
-from tickets.services.alerts import (
-    CLAIM_TIMEOUT,
-    MAX_ATTEMPTS,
-    REQUEUE_AFTER,
-    alert_deliver,
-    alerts_requeue_stalled,
-)
+from tickets.services import timeliness
+from tickets.services.alerts import SOURCE as ALERTS
 from tickets.services.lifecycle import ticket_acknowledge
 
 pytestmark = pytest.mark.django_db
@@ -81,45 +80,66 @@ def alert_for_supervisor() -> Alert:
     return Alert.objects.get(ticket=ticket)
 
 
-def test_an_alert_left_by_a_dead_worker_is_swept_again(mailoutbox: list[Any]) -> None:
+def test_an_alert_left_by_a_dead_worker_is_swept_again(
+    mailoutbox: list[Any], settings: Any, queued_tasks: list[Any]
+) -> None:
     alert = alert_for_supervisor()
-    Alert.objects.filter(pk=alert.pk).update(claimed_at=timezone.now())  # worker died mid-send
+    lease = settings.HELPDESK_OUTBOX_LEASE
+    # A worker claimed it and died mid-send.
+    OutboxItem.objects.filter(pk=item_for(ALERTS, alert.pk).pk).update(
+        status=OutboxItem.Status.SENDING,
+        lease_token=uuid.uuid4(),
+        lease_until=timezone.now() + lease,
+    )
 
-    assert alert_deliver(alert_id=alert.pk) is False  # the redelivered task backs off
-    assert alert.pk not in alerts_requeue_stalled()
-    with time_machine.travel(timezone.now() + CLAIM_TIMEOUT + timedelta(seconds=1)):
-        assert alert.pk in alerts_requeue_stalled()
-        assert alert_deliver(alert_id=alert.pk) is True
+    assert not deliver_item(ALERTS, alert.pk).claimed  # the redelivered task backs off
+    assert outbox_sweep().reclaimed == 0
+    with time_machine.travel(timezone.now() + lease + timedelta(seconds=1)):
+        assert outbox_sweep().reclaimed == 1
+        assert deliver_item(ALERTS, alert.pk).sent
 
     assert len(mailoutbox) == 1
-
-
-def test_an_alert_whose_task_was_lost_is_swept_again() -> None:
-    alert = alert_for_supervisor()
-
-    assert alert.pk not in alerts_requeue_stalled()
-    with time_machine.travel(timezone.now() + REQUEUE_AFTER + timedelta(seconds=1)):
-        assert alerts_requeue_stalled() == [alert.pk]
-
-
-def test_an_alert_refused_every_time_is_marked_failed(monkeypatch: pytest.MonkeyPatch) -> None:
-    alert = alert_for_supervisor()
-
-    def refuse(**kwargs: Any) -> None:
-        raise OSError("mail server down")
-
-    monkeypatch.setattr(alerts, "send_mail", refuse)
-    for _ in range(MAX_ATTEMPTS):
-        with pytest.raises(OSError, match="mail server down"):
-            alert_deliver(alert_id=alert.pk)
-
     alert.refresh_from_db()
-    assert alert.failed_at is not None
-    assert alert.attempts == MAX_ATTEMPTS
-    assert "mail server down" in alert.last_error
-    assert alert_deliver(alert_id=alert.pk) is False
-    with time_machine.travel(timezone.now() + REQUEUE_AFTER * 2):
-        assert alerts_requeue_stalled() == []
+    assert alert.sent_at is not None
+
+
+def test_an_alert_whose_task_was_lost_is_swept_again(
+    mailoutbox: list[Any], queued_tasks: list[Any]
+) -> None:
+    alert = alert_for_supervisor()  # its task, queued on commit, is lost
+
+    assert outbox_sweep().due == 1
+    [any_due] = queued_tasks
+    outbox_dispatch_task(item_ids=any_due)
+
+    assert len(mailoutbox) == 1
+    alert.refresh_from_db()
+    assert alert.sent_at is not None
+
+
+@pytest.mark.usefixtures("no_smtp_server")
+def test_an_alert_refused_until_the_retry_period_ends_is_marked_failed(
+    settings: Any, queued_tasks: list[Any]
+) -> None:
+    settings.HELPDESK_OUTBOX_RETRY_FOR = timedelta(hours=1)
+    alert = alert_for_supervisor()
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        for _ in range(2):
+            assert list(deliver_item(ALERTS, alert.pk).retrying)
+            traveller.shift(timedelta(minutes=31))
+            make_due()
+        assert list(deliver_item(ALERTS, alert.pk).failed)
+
+        alert.refresh_from_db()
+        assert alert.failed_at is not None
+        assert alert.sent_at is None
+        assert alert.attempts == 3
+        assert "ConnectionRefusedError" in alert.last_error
+        assert "Gave up after 3 attempts" in alert.last_error
+        make_due()
+        assert not deliver_item(ALERTS, alert.pk).claimed
+        traveller.shift(timedelta(days=1))
+        assert outbox_sweep().due == 0
 
 
 def test_a_new_ticket_does_not_rename_a_known_customer() -> None:

@@ -11,14 +11,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
+from tests.delivery import deliver_item
 from tests.factories import StaffFactory, TicketFactory, advance
 from tickets.models import Alert, Kind, Severity, SeverityTarget, Status, Ticket, TicketEvent
-from tickets.services import (
-    alert_deliver,
-    ticket_reopen,
-    tickets_close_quiet,
-    timeliness_check,
-)
+from tickets.services import ticket_reopen, tickets_close_quiet, timeliness_check
+from tickets.services.alerts import SOURCE as ALERTS
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 # The seeded targets for a minor ticket (migration 0002).
@@ -255,8 +252,8 @@ def test_an_alert_is_emailed_once_to_its_recipients(clock: Any, supervisors: lis
     alert = ticket.alerts.get()
     assert ticket.assignee is not None
 
-    assert alert_deliver(alert_id=alert.pk) is True
-    assert alert_deliver(alert_id=alert.pk) is False
+    assert deliver_item(ALERTS, alert.pk).sent
+    assert not deliver_item(ALERTS, alert.pk).claimed
 
     [sent] = mail.outbox
     assert sorted(sent.to) == sorted([ticket.assignee.email, *(s.email for s in supervisors)])
