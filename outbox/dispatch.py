@@ -39,6 +39,7 @@ from outbox.models import OutboxItem
 from outbox.sources import (
     Attempt,
     Composed,
+    Delivered,
     Email,
     Postpone,
     Skip,
@@ -153,6 +154,7 @@ def _deliver(items: list[OutboxItem], lease: Lease, dispatch: Dispatch) -> None:
     # else's now, the rest of the batch through (the next renewal is half a
     # lease away, and would not see them: they are no longer ours to renew).
     lost: set[int] = set()
+    records: list[tuple[OutboxItem, Delivered]] = []
     try:
         for index, item in enumerate(items):
             if index and clock() > deadline:  # at least one row a task
@@ -164,9 +166,11 @@ def _deliver(items: list[OutboxItem], lease: Lease, dispatch: Dispatch) -> None:
                 lost |= _while_leased(partial(_renew, items[index:], lease), lease)
             if item.pk in lost:
                 continue
-            _deliver_one(item, composed.get(item.pk), lease, dispatch, mail)
+            _deliver_one(item, composed.get(item.pk), lease, dispatch, mail, records)
     finally:
         mail.close()
+        if records:
+            _while_leased(partial(_record_delivered, records), lease)
 
 
 def _deliver_one(
@@ -175,6 +179,7 @@ def _deliver_one(
     lease: Lease,
     dispatch: Dispatch,
     mail: "_MailSession",
+    records: list[tuple[OutboxItem, Delivered]],
 ) -> None:
     if composed is None:
         composed = Skip("Its source has nothing to send.")
@@ -199,7 +204,8 @@ def _deliver_one(
     else:
         attempt, failure = post(composed)
     if failure is None:
-        _while_leased(lambda: _settle_sent(item, lease, attempt), lease)
+        sent_at = _while_leased(lambda: _mark_sent(item), lease)
+        records.append((item, Delivered(item.source_id, sent_at, attempt)))
         dispatch.sent.append(item.pk)
         return
     gave_up = _while_leased(lambda: _settle_failure(item, lease, failure, attempt), lease)
@@ -267,13 +273,14 @@ def _mine(item: OutboxItem, lease: Lease) -> Any:
     return OutboxItem.objects.filter(pk=item.pk, status=Status.SENDING, lease_token=lease.token)
 
 
-@transaction.atomic
-def _settle_sent(item: OutboxItem, lease: Lease, attempt: Attempt) -> None:
+def _mark_sent(item: OutboxItem) -> datetime:
+    """The row is sent, in one statement committed at once, before the next
+    mail goes: this is the whole window for a duplicate. Done even if the
+    lease lapsed meanwhile, since the mail did go: a second worker that took
+    the row over then finds it sent and sends nothing. Its source records
+    the delivery with the batch's others (``_record_delivered``)."""
     now = timezone.now()
-    # Done even if the lease lapsed meanwhile: the mail did go. A second
-    # worker that took the row over then finds it sent and sends nothing.
-    marked = OutboxItem.objects.filter(pk=item.pk, status__in=[Status.SENDING, Status.PENDING])
-    if not marked.update(
+    OutboxItem.objects.filter(pk=item.pk, status__in=[Status.SENDING, Status.PENDING]).update(
         status=Status.SENT,
         sent_at=now,
         last_attempt_at=now,
@@ -282,9 +289,30 @@ def _settle_sent(item: OutboxItem, lease: Lease, attempt: Attempt) -> None:
         first_failure_at=None,
         lease_token=None,
         lease_until=None,
-    ):
-        return  # marked by an earlier try whose commit we did not hear back from
-    source_for(item.source).delivered(item.source_id, now, attempt)
+    )
+    # No row updated: an earlier try committed and we did not hear back; it
+    # is recorded all the same (recorded_at makes that once).
+    return now
+
+
+@transaction.atomic
+def _record_delivered(records: Sequence[tuple[OutboxItem, Delivered]]) -> None:
+    """Each source records its rows delivered, once each (a sweep may have
+    recorded those of a batch it took for dead), in one transaction."""
+    unrecorded = set(
+        OutboxItem.objects.select_for_update()
+        .filter(pk__in=[item.pk for item, _ in records], status=Status.SENT, recorded_at=None)
+        .values_list("pk", flat=True)
+    )
+    if not unrecorded:
+        return
+    OutboxItem.objects.filter(pk__in=unrecorded).update(recorded_at=timezone.now())
+    by_source: dict[str, list[Delivered]] = defaultdict(list)
+    for item, delivered in records:
+        if item.pk in unrecorded:
+            by_source[item.source].append(delivered)
+    for name, deliveries in by_source.items():
+        source_for(name).delivered(deliveries)
 
 
 @transaction.atomic

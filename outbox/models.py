@@ -44,6 +44,9 @@ class OutboxItem(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When its source recorded the delivery (a follow-up marked sent): with
+    # the batch's others, after the sends; by the sweep for a worker that died.
+    recorded_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
@@ -73,6 +76,12 @@ class OutboxItem(models.Model):
                 fields=["lease_until"], name="outbox_leased", condition=Q(status="sending")
             ),
             models.Index(fields=["lease_token"], name="outbox_lease_token"),
+            # The sweep's look for deliveries no source has recorded.
+            models.Index(
+                fields=["sent_at"],
+                name="outbox_unrecorded",
+                condition=Q(status="sent", recorded_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

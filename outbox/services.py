@@ -3,6 +3,7 @@ reclaims lapsed claims and queues what is due, an admin's retry, a source's
 cancel. Delivery itself is in ``outbox.dispatch``."""
 
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from outbox.models import OutboxItem
-from outbox.sources import source_for
+from outbox.sources import Attempt, Delivered, source_for
 
 logger = logging.getLogger(__name__)
 
@@ -97,12 +98,14 @@ class Sweep:
     reclaimed: int
     due: int
     tasks: int
+    recorded: int = 0
 
 
 def outbox_sweep(*, now: datetime | None = None) -> Sweep:
     """Beat's sweep: rows whose worker died (their lease lapsed) are waiting
-    again, and workers are sent to whatever is due, including rows whose
-    task was lost with a broker that restarted. A task that finds its rows
+    again, the deliveries it made and did not live to record are recorded,
+    and workers are sent to whatever is due, including rows whose task was
+    lost with a broker that restarted. A task that finds its rows
     taken does nothing, so queuing one too many costs little; at most
     HELPDESK_OUTBOX_SWEEP_TASKS are queued a sweep, and each task goes on to
     the next batch while it finds full ones."""
@@ -114,10 +117,37 @@ def outbox_sweep(*, now: datetime | None = None) -> Sweep:
     )
     if reclaimed:
         logger.warning("Reclaimed %s outbox rows whose worker stopped", reclaimed)
+    recorded = _record_stray_deliveries(now)
     size = settings.HELPDESK_OUTBOX_BATCH
     most = settings.HELPDESK_OUTBOX_SWEEP_TASKS
     due = OutboxItem.objects.filter(status=Status.PENDING, due_at__lte=now)[: size * most].count()
     tasks = min(-(-due // size), most)
     for _ in range(tasks):
         outbox_dispatch_task.delay(None)
-    return Sweep(reclaimed=reclaimed, due=due, tasks=tasks)
+    return Sweep(reclaimed=reclaimed, due=due, tasks=tasks, recorded=recorded)
+
+
+@transaction.atomic
+def _record_stray_deliveries(now: datetime) -> int:
+    """Rows a worker marked sent and died before its sources recorded them
+    (it records a batch's at its end, well inside a lease)."""
+    stray = list(
+        OutboxItem.objects.select_for_update(skip_locked=True)
+        .filter(
+            status=Status.SENT,
+            recorded_at=None,
+            sent_at__lt=now - settings.HELPDESK_OUTBOX_LEASE,
+        )
+        .order_by("sent_at")[:1000]
+    )
+    if not stray:
+        return 0
+    OutboxItem.objects.filter(pk__in=[item.pk for item in stray]).update(recorded_at=now)
+    by_source: dict[str, list[Delivered]] = defaultdict(list)
+    for item in stray:
+        assert item.sent_at is not None  # noqa: S101 - status sent has its time (a constraint)
+        by_source[item.source].append(Delivered(item.source_id, item.sent_at, Attempt()))
+    for name, deliveries in by_source.items():
+        source_for(name).delivered(deliveries)
+    logger.warning("Recorded %s deliveries of a worker that stopped", len(stray))
+    return len(stray)

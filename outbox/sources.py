@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.mail import EmailMessage
+from django.db.models import Case, DateTimeField, Value, When
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,21 @@ class Attempt:
     duration_ms: int = 0
 
 
+@dataclass(frozen=True)
+class Delivered:
+    source_id: int
+    at: datetime
+    attempt: Attempt
+
+
+def delivered_at(deliveries: Sequence[Delivered]) -> Case:
+    """Each row's own delivery time, for one UPDATE of all of them."""
+    return Case(
+        *[When(pk=d.source_id, then=Value(d.at)) for d in deliveries],
+        output_field=DateTimeField(),
+    )
+
+
 def _nothing(source_id: int, reason: str = "") -> None:
     return None
 
@@ -68,8 +84,10 @@ class Source:
     name: str
     # Source ids -> what to send for each (an id left out is skipped).
     compose: Callable[[Sequence[int]], Mapping[int, Composed]]
-    # A source id delivered at that moment, by that attempt.
-    delivered: Callable[[int, datetime, Attempt], None]
+    # Rows delivered, each at its moment by its attempt: recorded together
+    # after a batch's sends (the outbox's own row says sent the moment the
+    # server accepts), in one transaction, once each.
+    delivered: Callable[[Sequence[Delivered]], None]
     # A source id whose attempt failed; it is tried again unless ``failed`` follows.
     attempt_failed: Callable[[int, Attempt], None]
     # A source id that failed for good, with the error: tell the people who should know.

@@ -12,7 +12,16 @@ from django.db.models import F
 from django.utils import timezone
 
 from outbox.failures import describe
-from outbox.sources import Attempt, Composed, Email, Postpone, Source, Unsendable
+from outbox.sources import (
+    Attempt,
+    Composed,
+    Delivered,
+    Email,
+    Postpone,
+    Source,
+    Unsendable,
+    delivered_at,
+)
 from recovery.models import FollowUp
 from recovery.services.followup_emails import build_followup_email, email_contexts
 from tickets.models import Alert
@@ -64,11 +73,17 @@ def _next_morning(followup: FollowUp, now: datetime) -> datetime | None:
     return morning_slot(day=day, zone=zone, spread_key=followup.pk)
 
 
-def _delivered(followup_id: int, at: datetime, attempt: Attempt) -> None:
+def _delivered(deliveries: Sequence[Delivered]) -> None:
     # Recorded as sent even if cancelled during the send: the mail did go.
     FollowUp.objects.filter(
-        pk=followup_id, status__in=[FollowUp.Status.QUEUED, FollowUp.Status.CANCELLED]
-    ).update(status=FollowUp.Status.SENT, sent_at=at, attempts=F("attempts") + 1, last_error="")
+        pk__in=[d.source_id for d in deliveries],
+        status__in=[FollowUp.Status.QUEUED, FollowUp.Status.CANCELLED],
+    ).update(
+        status=FollowUp.Status.SENT,
+        sent_at=delivered_at(deliveries),
+        attempts=F("attempts") + 1,
+        last_error="",
+    )
 
 
 def _attempt_failed(followup_id: int, attempt: Attempt) -> None:

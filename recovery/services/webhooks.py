@@ -9,7 +9,6 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -20,7 +19,7 @@ from django.utils import timezone
 from core.errors import RuleViolation
 from outbox.models import OutboxItem
 from outbox.services import outbox_enqueue, outbox_item
-from outbox.sources import Attempt, Composed, Skip, Source, Webhook
+from outbox.sources import Attempt, Composed, Delivered, Skip, Source, Webhook, delivered_at
 from recovery.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
@@ -144,10 +143,23 @@ def _log(delivery_id: int, attempt: Attempt) -> None:
     )
 
 
-def _delivered(delivery_id: int, at: datetime, attempt: Attempt) -> None:
-    _log(delivery_id, attempt)
-    WebhookDelivery.objects.filter(pk=delivery_id).update(
-        status=WebhookDelivery.Status.DELIVERED, delivered_at=at, attempts=F("attempts") + 1
+def _delivered(deliveries: Sequence[Delivered]) -> None:
+    WebhookAttempt.objects.bulk_create(
+        [
+            WebhookAttempt(
+                delivery_id=d.source_id,
+                attempted_at=d.at,
+                status_code=d.attempt.status_code,
+                error=d.attempt.error[:2000],
+                duration_ms=d.attempt.duration_ms,
+            )
+            for d in deliveries
+        ]
+    )
+    WebhookDelivery.objects.filter(pk__in=[d.source_id for d in deliveries]).update(
+        status=WebhookDelivery.Status.DELIVERED,
+        delivered_at=delivered_at(deliveries),
+        attempts=F("attempts") + 1,
     )
 
 

@@ -35,7 +35,9 @@ class FakeSource:
         return Source(
             name=NAME,
             compose=self.compose,
-            delivered=lambda i, at, attempt: self.calls.append(("delivered", i)),
+            delivered=lambda deliveries: self.calls.extend(
+                ("delivered", d.source_id) for d in deliveries
+            ),
             attempt_failed=lambda i, attempt: self.calls.append(
                 ("attempt_failed", i, attempt.error)
             ),

@@ -256,16 +256,16 @@ def test_the_mark_sent_survives_a_lost_database_connection(source: FakeSource) -
     """The server accepted the mail; the connection drops as we record it:
     recorded on a new connection, and the mail is not sent again."""
     enqueue(1)
-    real_settle = dispatch_module._settle_sent
+    real_mark = dispatch_module._mark_sent
     failures = iter([OperationalError("server closed the connection unexpectedly")])
 
-    def settle_after_a_drop(*args: Any) -> None:
+    def mark_after_a_drop(*args: Any) -> Any:
         error = next(failures, None)
         if error is not None:
             raise error
-        real_settle(*args)
+        return real_mark(*args)
 
-    with mock.patch.object(dispatch_module, "_settle_sent", settle_after_a_drop):
+    with mock.patch.object(dispatch_module, "_mark_sent", mark_after_a_drop):
         done = outbox_dispatch()
 
     assert len(done.sent) == 1
@@ -302,3 +302,40 @@ def test_a_claim_whose_commit_was_not_heard_back_is_read_by_its_token(
 
     assert len(done.sent) == 2
     assert sorted(r.status for r in rows().values()) == [Status.SENT, Status.SENT]
+
+
+def test_a_batch_records_its_deliveries_with_their_sources_once_at_its_end(
+    source: FakeSource,
+) -> None:
+    enqueue(1, 2, 3)
+
+    outbox_dispatch()
+
+    assert sorted(source.hooks("delivered")) == [
+        ("delivered", 1),
+        ("delivered", 2),
+        ("delivered", 3),
+    ]
+    assert all(row.recorded_at is not None for row in rows().values())
+
+
+def test_deliveries_a_dead_worker_did_not_record_are_recorded_by_the_sweep(
+    source: FakeSource, settings: Any
+) -> None:
+    """Marked sent, then killed before its batch's end: the mails went, and
+    the sweep tells their sources once the lease they were sent under is over."""
+    from outbox.services import outbox_sweep
+
+    enqueue(1, 2)
+    with mock.patch.object(dispatch_module, "_record_delivered"):
+        outbox_dispatch()
+    assert source.hooks("delivered") == []
+
+    with mock.patch("outbox.tasks.outbox_dispatch_task.delay"):
+        assert outbox_sweep().recorded == 0  # still inside the lease: the worker may yet
+        OutboxItem.objects.update(sent_at=timezone.now() - settings.HELPDESK_OUTBOX_LEASE)
+        assert outbox_sweep().recorded == 2
+        assert outbox_sweep().recorded == 0
+
+    assert sorted(source.hooks("delivered")) == [("delivered", 1), ("delivered", 2)]
+    assert len(mail.outbox) == 2

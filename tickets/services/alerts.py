@@ -3,7 +3,6 @@ outbox (``outbox/``), to the people who can act on them."""
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -15,7 +14,7 @@ from accounts.models import User
 from accounts.roles import Role
 from outbox.models import OutboxItem
 from outbox.services import outbox_enqueue, outbox_item
-from outbox.sources import Attempt, Composed, Email, Skip, Source
+from outbox.sources import Attempt, Composed, Delivered, Email, Skip, Source, delivered_at
 from tickets.message_ids import our_message_id
 from tickets.models import Alert, Ticket
 
@@ -108,8 +107,10 @@ def _compose(alert_ids: Sequence[int]) -> Mapping[int, Composed]:
     return composed
 
 
-def _delivered(alert_id: int, at: datetime, attempt: Attempt) -> None:
-    Alert.objects.filter(pk=alert_id).update(sent_at=at, attempts=F("attempts") + 1, last_error="")
+def _delivered(deliveries: Sequence[Delivered]) -> None:
+    Alert.objects.filter(pk__in=[d.source_id for d in deliveries]).update(
+        sent_at=delivered_at(deliveries), attempts=F("attempts") + 1, last_error=""
+    )
 
 
 def _attempt_failed(alert_id: int, attempt: Attempt) -> None:

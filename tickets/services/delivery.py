@@ -4,14 +4,21 @@ delivery state kept by the hooks below in the outbox's own transactions."""
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 
 from django.db.models import F
 
 from outbox.failures import describe
 from outbox.models import OutboxItem
 from outbox.services import outbox_enqueue, outbox_item
-from outbox.sources import Attempt, Composed, Email, Source, Unsendable
+from outbox.sources import (
+    Attempt,
+    Composed,
+    Delivered,
+    Email,
+    Source,
+    Unsendable,
+    delivered_at,
+)
 from tickets.emails import build_ticket_email
 from tickets.models import Alert, Message
 
@@ -52,10 +59,10 @@ def _compose(message_ids: Sequence[int]) -> Mapping[int, Composed]:
     return composed
 
 
-def _delivered(message_id: int, at: datetime, attempt: Attempt) -> None:
-    Message.objects.filter(pk=message_id).update(
+def _delivered(deliveries: Sequence[Delivered]) -> None:
+    Message.objects.filter(pk__in=[d.source_id for d in deliveries]).update(
         delivery_status=Message.Delivery.SENT,
-        delivered_at=at,
+        delivered_at=delivered_at(deliveries),
         delivery_attempts=F("delivery_attempts") + 1,
         delivery_error="",
     )
