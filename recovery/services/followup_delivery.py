@@ -80,7 +80,7 @@ def _delivered(deliveries: Sequence[Delivered]) -> None:
         status__in=[FollowUp.Status.QUEUED, FollowUp.Status.CANCELLED],
     ).update(
         status=FollowUp.Status.SENT,
-        sent_at=delivered_at(deliveries),
+        sent_at=delivered_at(SOURCE),
         attempts=F("attempts") + 1,
         last_error="",
     )

@@ -158,7 +158,7 @@ def _delivered(deliveries: Sequence[Delivered]) -> None:
     )
     WebhookDelivery.objects.filter(pk__in=[d.source_id for d in deliveries]).update(
         status=WebhookDelivery.Status.DELIVERED,
-        delivered_at=delivered_at(deliveries),
+        delivered_at=delivered_at(SOURCE),
         attempts=F("attempts") + 1,
     )
 

@@ -109,7 +109,7 @@ def _compose(alert_ids: Sequence[int]) -> Mapping[int, Composed]:
 
 def _delivered(deliveries: Sequence[Delivered]) -> None:
     Alert.objects.filter(pk__in=[d.source_id for d in deliveries]).update(
-        sent_at=delivered_at(deliveries), attempts=F("attempts") + 1, last_error=""
+        sent_at=delivered_at(SOURCE), attempts=F("attempts") + 1, last_error=""
     )
 
 

@@ -62,7 +62,7 @@ def _compose(message_ids: Sequence[int]) -> Mapping[int, Composed]:
 def _delivered(deliveries: Sequence[Delivered]) -> None:
     Message.objects.filter(pk__in=[d.source_id for d in deliveries]).update(
         delivery_status=Message.Delivery.SENT,
-        delivered_at=delivered_at(deliveries),
+        delivered_at=delivered_at(SOURCE),
         delivery_attempts=F("delivery_attempts") + 1,
         delivery_error="",
     )
