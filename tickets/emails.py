@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from accounts.models import User
 from core.dates import customer_datetime, zone_name
 from core.languages import language_tag, speaking
+from core.mail import CustomerMail
 from tickets.models import Commitment, Message, Ticket
 from tickets.voice import greeting_for
 
@@ -142,7 +143,7 @@ def build_ticket_email(message: Message) -> EmailMultiAlternatives:
             references = [references[0], *references[-(MAX_REFERENCES - 1) :]]
         headers["In-Reply-To"] = ancestors[-1]
         headers["References"] = " ".join(references)
-    email = EmailMultiAlternatives(
+    email = CustomerMail(
         subject=letter.subject,
         body=letter.text,
         from_email=letter.from_email,

@@ -22,6 +22,7 @@ from django.utils.translation import gettext, gettext_lazy
 from core.dates import customer_date, customer_datetime, zone_name
 from core.errors import RuleViolation
 from core.languages import babel_locale, language_tag
+from core.mail import CustomerMail
 from recovery.models import FollowUp, ProcessFix, Restitution, RestitutionKind
 from recovery.services.followup_links import Links, links_for
 from tickets.emails import CustomerEmail, desk_name, from_address, staff_name
@@ -251,7 +252,7 @@ def build_followup_email(followup: FollowUp, context: dict[str, Any]) -> EmailMu
     """The follow-up's email, from its ``email_contexts`` entry: no query."""
     links = links_for(followup)
     letter = compose_followup_email(followup, context, links)
-    email = EmailMultiAlternatives(
+    email = CustomerMail(
         subject=letter.subject,
         body=letter.text,
         from_email=letter.from_email,
