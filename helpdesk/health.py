@@ -82,7 +82,10 @@ def check_database() -> tuple[str, dict[str, Any] | None]:
                 cursor.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
             cursor.execute(DATABASE_QUERY)
             cursor.fetchone()
-            outbox = _outbox_backlog(probe, cursor)
+            try:
+                outbox = _outbox_backlog(probe, cursor)
+            except Exception as exc:  # noqa: BLE001 - reported, never required
+                logger.warning("healthz: could not read the outbox's backlog: %s", exc)
     except Exception as exc:  # noqa: BLE001 - any failure means "unreachable"
         logger.warning("healthz: database unreachable: %s", exc)
         return "unreachable", outbox

@@ -9,7 +9,9 @@ server accepts it, before the next is sent. A worker that dies leaves its
 rows leased; beat's sweep makes them due again once the lease lapses.
 
 The one window: a worker killed after the server accepted a mail and before
-its mark-sent committed. That mail is sent again, with the same Message-ID
+its mark-sent committed (or stopped, or a single send slower than the half
+lease left at its last renewal, one minute by default, so that the sweep
+took its rows back). That mail is sent again, with the same Message-ID
 (or webhook delivery id), for the receiver to drop. A lost database
 connection at that moment does not open the window: the mark-sent is tried
 again, reconnecting, for as long as the lease holds.
@@ -32,7 +34,7 @@ from django.core.mail import get_connection
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from outbox.failures import Failure, describe, smtp_failure
+from outbox.failures import Failure, describe, session_failure, smtp_failure
 from outbox.http import post
 from outbox.models import OutboxItem
 from outbox.sources import (
@@ -174,7 +176,7 @@ def _deliver(items: list[OutboxItem], lease: Lease, dispatch: Dispatch) -> None:
 
 def _deliver_one(
     item: OutboxItem,
-    composed: Composed | None,
+    composed: Composed | Failure | None,
     lease: Lease,
     dispatch: Dispatch,
     mail: "_MailSession",
@@ -190,8 +192,11 @@ def _deliver_one(
         _while_leased(lambda: _settle_postponed(item, lease, composed.until), lease)
         dispatch.postponed.append(item.pk)
         return
-    if isinstance(composed, Unsendable):
-        failure: Failure | None = Failure(composed.error, permanent=True)
+    if isinstance(composed, Failure):
+        failure: Failure | None = composed
+        attempt = Attempt(error=composed.error)
+    elif isinstance(composed, Unsendable):
+        failure = Failure(composed.error, permanent=True)
         attempt = Attempt(error=composed.error)
     elif isinstance(composed, Email):
         if item.message_id:  # the row's, whatever the source built: the same on every attempt
@@ -201,7 +206,12 @@ def _deliver_one(
         duration = int((clock() - started) * 1000)
         attempt = Attempt(error=failure.error if failure else "", duration_ms=duration)
     else:
-        attempt, failure = post(composed)
+        try:
+            attempt, failure = post(composed)
+        except Exception as exc:  # whatever it is, this row's alone: retried
+            logger.exception("Webhook %s could not be posted", item.pk)
+            failure = Failure(describe(exc), permanent=False)
+            attempt = Attempt(error=failure.error)
     if failure is None:
         sent_at = _while_leased(lambda: _mark_sent(item), lease)
         records.append((item, Delivered(item.source_id, sent_at, attempt)))
@@ -223,10 +233,14 @@ class _MailSession:
         self.connection: Any = None
 
     def send(self, message: Any) -> Failure | None:
-        try:
-            if self.connection is None:
+        if self.connection is None:
+            try:
                 self.connection = get_connection()
                 self.connection.open()
+            except Exception as exc:  # noqa: BLE001 - no session: nothing against the mail
+                self.close()
+                return session_failure(exc)
+        try:
             message.connection = self.connection
             message.send()
         except SoftTimeLimitExceeded:
@@ -251,14 +265,24 @@ class _MailSession:
         self.connection = None
 
 
-def _compose(items: list[OutboxItem]) -> dict[int, Composed]:
+def _compose(items: list[OutboxItem]) -> dict[int, Composed | Failure]:
     """What to send for each row, asked of each source once for the batch."""
     by_source: dict[str, list[OutboxItem]] = defaultdict(list)
     for item in items:
         by_source[item.source].append(item)
-    composed: dict[int, Composed] = {}
+    composed: dict[int, Composed | Failure] = {}
     for name, rows in by_source.items():
-        answers: Mapping[int, Composed] = source_for(name).compose([r.source_id for r in rows])
+        try:
+            answers: Mapping[int, Composed] = source_for(name).compose([r.source_id for r in rows])
+        except (OperationalError, InterfaceError):
+            raise  # the connection: tried again by the caller
+        except Exception as exc:  # one source's fault is its rows' alone
+            logger.exception("Outbox source %s could not compose %s rows", name, len(rows))
+            # Tried again after a backoff, and failed for good after
+            # HELPDESK_OUTBOX_RETRY_FOR if it never mends.
+            failure = Failure(describe(exc), permanent=False)
+            answers = {}
+            composed.update({row.pk: failure for row in rows})
         for row in rows:
             if row.source_id in answers:
                 composed[row.pk] = answers[row.source_id]
@@ -275,9 +299,11 @@ def _mine(item: OutboxItem, lease: Lease) -> Any:
 def _mark_sent(item: OutboxItem) -> datetime:
     """The row is sent, in one statement committed at once, before the next
     mail goes: this is the whole window for a duplicate. Done even if the
-    lease lapsed meanwhile, since the mail did go: a second worker that took
-    the row over then finds it sent and sends nothing. Its source records
-    the delivery with the batch's others (``_record_delivered``).
+    lease lapsed meanwhile, since the mail did go; a worker that took the
+    row over after that (one send outlasting the half lease left at the
+    last renewal) may have sent it too, so HELPDESK_OUTBOX_LEASE must stay
+    well above the slowest send. Its source records the delivery with the
+    batch's others (``_record_delivered``).
 
     Plain SQL: this runs once a mail, and the ORM's compiling of the same
     UPDATE cost more CPU than the server's work on it (``docs/performance.md``)."""

@@ -8,6 +8,7 @@ HELPDESK_OUTBOX_RETRY_FOR. Permanent: the receiver refused the message for
 good (SMTP 5xx, an address it does not know, HTTP 410 Gone), or the message
 cannot be built at all: retrying would only fail again."""
 
+import http.client
 import smtplib
 import urllib.error
 from dataclasses import dataclass
@@ -24,8 +25,16 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
+def session_failure(exc: BaseException) -> Failure:
+    """The mail server could not be reached or would not start a session
+    (refused, a 421 or 554 greeting, a 535 for a password just rotated):
+    whatever its code, that says nothing against the message, so it waits."""
+    return Failure(describe(exc), permanent=False)
+
+
 def smtp_failure(exc: BaseException) -> Failure:
-    """A failure to send one email, by what the server (or the network) said."""
+    """A failure to send one email on an open session, by what the server
+    (or the network) said about it."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         return Failure(describe(exc), permanent=any(code >= 500 for code in codes))
@@ -45,6 +54,6 @@ def http_failure(exc: BaseException | None, status_code: int | None) -> Failure:
     rotated), so it is retried; an address that is not a URL is not."""
     if status_code is not None:
         return Failure(f"HTTP {status_code}", permanent=status_code == 410, status_code=status_code)
-    if isinstance(exc, urllib.error.URLError | OSError):
+    if isinstance(exc, urllib.error.URLError | OSError | http.client.HTTPException):
         return Failure(describe(exc), permanent=False)
     return Failure(describe(exc) if exc else "No answer", permanent=True)

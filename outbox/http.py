@@ -1,5 +1,6 @@
 """POSTing a webhook: one try, a short timeout, no redirects."""
 
+import http.client
 import time
 import urllib.error
 import urllib.request
@@ -35,7 +36,9 @@ def post(webhook: Webhook) -> tuple[Attempt, Failure | None]:
             status_code = response.status
     except urllib.error.HTTPError as exc:
         status_code = exc.code
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    # An answer that is not HTTP (a TLS port spoken to in clear, a line too
+    # long) reaches us unwrapped by urllib: a failure like any other.
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
         error = exc
     duration = int((time.monotonic() - started) * 1000)
     failure = None if status_code and 200 <= status_code < 300 else http_failure(error, status_code)

@@ -117,13 +117,18 @@ def outbox_sweep(*, now: datetime | None = None) -> Sweep:
     )
     if reclaimed:
         logger.warning("Reclaimed %s outbox rows whose worker stopped", reclaimed)
-    recorded = _record_stray_deliveries(now)
     size = settings.HELPDESK_OUTBOX_BATCH
     most = settings.HELPDESK_OUTBOX_SWEEP_TASKS
     due = OutboxItem.objects.filter(status=Status.PENDING, due_at__lte=now)[: size * most].count()
     tasks = min(-(-due // size), most)
     for _ in range(tasks):
         outbox_dispatch_task.delay(None)
+    # Last, and on its own: a source's hook that fails must not stop the rest.
+    try:
+        recorded = _record_stray_deliveries(now)
+    except Exception:
+        logger.exception("Could not record the deliveries of a worker that stopped")
+        recorded = 0
     return Sweep(reclaimed=reclaimed, due=due, tasks=tasks, recorded=recorded)
 
 

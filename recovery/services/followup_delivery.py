@@ -24,7 +24,7 @@ from outbox.sources import (
 )
 from recovery.models import FollowUp
 from recovery.services.followup_emails import build_followup_email, email_contexts
-from tickets.models import Alert
+from tickets.models import Alert, Ticket
 from tickets.services.alerts import alert_raise
 from tickets.services.events import record_event
 
@@ -94,6 +94,10 @@ def _attempt_failed(followup_id: int, attempt: Attempt) -> None:
 
 def _failed(followup_id: int, error: str) -> None:
     """Failed for good: on the ticket's record, and its assignee told."""
+    # The ticket first, the order reopen and restore take (they lock it, then
+    # cancel its follow-ups): the other order could deadlock with them.
+    ticket_id = FollowUp.objects.filter(pk=followup_id).values_list("ticket_id", flat=True)
+    Ticket.objects.select_for_update(of=("self",)).filter(pk__in=ticket_id).first()
     failed = FollowUp.objects.filter(pk=followup_id, status=FollowUp.Status.QUEUED).update(
         status=FollowUp.Status.FAILED, last_error=error[:2000]
     )

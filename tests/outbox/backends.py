@@ -9,10 +9,14 @@ from django.core.mail.backends.locmem import EmailBackend
 
 failures: dict[str, BaseException] = {}
 connections_opened: list[int] = []
+# Raised by every open() while set: a server that will not start a session.
+open_failure: list[BaseException] = []
 
 
 class ScriptedBackend(EmailBackend):
     def open(self) -> bool:
+        if open_failure:
+            raise open_failure[0]
         connections_opened.append(id(self))
         return True
 

@@ -22,9 +22,12 @@ class FakeSource:
         self.answers: dict[int, Composed] = {}
         self.calls: list[tuple[Any, ...]] = []
         self.compose_calls = 0
+        self.broken: Exception | None = None
 
     def compose(self, ids: Sequence[int]) -> Mapping[int, Composed]:
         self.compose_calls += 1
+        if self.broken is not None:
+            raise self.broken
         return {
             i: self.answers.get(i)
             or Email(EmailMessage(f"Mail {i}", "Hello", to=[f"c{i}@example.com"]))
@@ -55,10 +58,12 @@ def source(settings: Any) -> Iterator[FakeSource]:
     settings.EMAIL_BACKEND = "tests.outbox.backends.ScriptedBackend"
     backends.failures.clear()
     backends.connections_opened.clear()
+    backends.open_failure.clear()
     test_source = FakeSource()
     register(test_source.source())
     yield test_source
     backends.failures.clear()
+    backends.open_failure.clear()
 
 
 def enqueue(*source_ids: int, due_at: datetime | None = None) -> list[OutboxItem]:

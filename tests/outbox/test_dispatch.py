@@ -339,3 +339,36 @@ def test_deliveries_a_dead_worker_did_not_record_are_recorded_by_the_sweep(
 
     assert sorted(source.hooks("delivered")) == [("delivered", 1), ("delivered", 2)]
     assert len(mail.outbox) == 2
+
+
+def test_a_server_that_will_not_start_a_session_fails_nothing_for_good(
+    source: FakeSource,
+) -> None:
+    """A 535 for a relay password just rotated is a 5xx, but it says nothing
+    against the mails: they wait, and none is failed or alerted."""
+    enqueue(1, 2)
+    backends.open_failure.append(smtplib.SMTPAuthenticationError(535, b"5.7.8 Bad credentials"))
+
+    done = outbox_dispatch()
+
+    assert done.failed == {}
+    assert len(done.retrying) == 2
+    assert {(r.status, r.attempts) for r in rows().values()} == {(Status.PENDING, 1)}
+    assert "535" in rows()[1].last_error
+    assert source.hooks("failed") == []
+
+
+def test_a_source_that_cannot_compose_costs_its_own_rows_an_attempt_only(
+    source: FakeSource,
+) -> None:
+    """Its rows wait for a retry (a bug fixed meanwhile, or gone for good
+    after HELPDESK_OUTBOX_RETRY_FOR); the batch is not abandoned."""
+    enqueue(1, 2)
+    source.broken = RuntimeError("a template tag that does not exist")
+
+    done = outbox_dispatch()
+
+    assert len(done.retrying) == 2
+    assert {(r.status, r.attempts) for r in rows().values()} == {(Status.PENDING, 1)}
+    assert "RuntimeError: a template tag" in rows()[1].last_error
+    assert OutboxItem.objects.filter(status=Status.SENDING).count() == 0

@@ -55,6 +55,25 @@ def test_the_sweep_reclaims_rows_whose_worker_died_and_queues_what_is_due(
     assert delay.call_args_list == [mock.call(None), mock.call(None)]
 
 
+def test_a_source_hook_that_fails_does_not_stop_the_sweep_queuing(
+    source: FakeSource, settings: Any
+) -> None:
+    enqueue(1, 2)
+    OutboxItem.objects.filter(source_id=1).update(
+        status=Status.SENT,
+        sent_at=timezone.now() - settings.HELPDESK_OUTBOX_LEASE - timedelta(seconds=1),
+    )
+
+    with (
+        mock.patch("outbox.tasks.outbox_dispatch_task.delay") as delay,
+        mock.patch("outbox.services.source_for", side_effect=RuntimeError("hook broke")),
+    ):
+        sweep = outbox_sweep()
+
+    assert (sweep.due, sweep.tasks, sweep.recorded) == (1, 1, 0)
+    assert delay.call_count == 1
+
+
 def test_the_sweep_queues_at_most_its_share_of_tasks(source: FakeSource, settings: Any) -> None:
     settings.HELPDESK_OUTBOX_BATCH = 1
     settings.HELPDESK_OUTBOX_SWEEP_TASKS = 3
@@ -181,3 +200,36 @@ def test_admins_see_the_outbox_and_can_send_a_failed_row_again(source: FakeSourc
 
 def test_the_outbox_is_not_for_supervisors() -> None:
     assert admin_client("supervisor").get("/admin/outbox/outboxitem/").status_code in {302, 403}
+
+
+def test_a_receiver_that_does_not_speak_http_is_a_temporary_failure() -> None:
+    """A TLS port spoken to in clear, or anything that answers garbage:
+    urllib lets http.client's error through unwrapped."""
+    import socket
+    import threading
+
+    from outbox.http import post
+    from outbox.sources import Webhook
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def answer_garbage() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"\x16\x03\x01 not http at all\r\n\r\n")
+        conn.close()
+
+    thread = threading.Thread(target=answer_garbage, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+
+    attempt, failure = post(Webhook(url=f"http://127.0.0.1:{port}/", body=b"{}", headers={}))
+
+    thread.join(timeout=5)
+    listener.close()
+    assert failure is not None
+    assert failure.permanent is False
+    assert "BadStatusLine" in failure.error
+    assert attempt.error == failure.error

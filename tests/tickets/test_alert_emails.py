@@ -230,3 +230,27 @@ def test_a_staff_email_is_in_english_whatever_the_customers_language(agent: User
 
     assert "Low rating after recovery" in sent.subject
     assert "Open the ticket:" in sent.body
+
+
+def test_an_alert_nobody_can_be_emailed_is_marked_not_sent(agent: User) -> None:
+    """Its outbox row is dropped, and the alert says why: it stays in the
+    console, and does not wait for a send that will never come."""
+    ticket = mishap(agent)
+    User.objects.filter(pk=agent.pk).update(email="")
+    with transaction.atomic():
+        alert = alert_raise(
+            ticket=ticket, kind=Alert.Kind.REPEAT_FAILURE, detail="Again.", recipients=[agent]
+        )
+
+    deliver_item(ALERTS, alert.pk)
+
+    alert.refresh_from_db()
+    assert alert.sent_at is None
+    assert alert.failed_at is not None
+    assert alert.last_error == "None of its recipients has an email address."
+    assert emailed_count(Alert.Kind.REPEAT_FAILURE) == 0
+
+
+def emailed_count(kind: str) -> int:
+    label = str(Alert.Kind(kind).label)
+    return sum(label in m.subject for m in mail.outbox)

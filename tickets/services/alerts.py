@@ -125,6 +125,11 @@ def _failed(alert_id: int, error: str) -> None:
     logger.error("Alert %s could not be emailed: %s", alert_id, error)
 
 
+def _cancelled(alert_id: int, reason: str) -> None:
+    """Not emailed (nobody it names has an address): still in the console."""
+    Alert.objects.filter(pk=alert_id).update(failed_at=timezone.now(), last_error=reason[:2000])
+
+
 def _requeued(alert_id: int) -> None:
     Alert.objects.filter(pk=alert_id).update(failed_at=None)
 
@@ -135,5 +140,6 @@ ALERTS = Source(
     delivered=_delivered,
     attempt_failed=_attempt_failed,
     failed=_failed,
+    cancelled=_cancelled,
     requeued=_requeued,
 )
