@@ -580,11 +580,19 @@ def outbox_statuses() -> Counter[str]:
 
 
 def all_sent() -> bool:
-    return not OutboxItem.objects.exclude(status=OutboxItem.Status.SENT).exists()
+    """Every row sent and recorded by its source (a follow-up marked sent):
+    a batch records its deliveries at its end, the sweep those of a worker
+    that died."""
+    return not (
+        OutboxItem.objects.exclude(status=OutboxItem.Status.SENT).exists()
+        or OutboxItem.objects.filter(recorded_at=None).exists()
+    )
 
 
 def not_sent() -> str:
-    rows = OutboxItem.objects.exclude(status=OutboxItem.Status.SENT).order_by("id")
+    rows = OutboxItem.objects.exclude(
+        status=OutboxItem.Status.SENT, recorded_at__isnull=False
+    ).order_by("id")
     return f"{outbox_statuses()}; not sent: " + ", ".join(
         f"{r.pk} {r.source} {r.status} due={r.due_at:%H:%M:%S} lease={r.lease_until} "
         f"attempts={r.attempts} {r.last_error[:80]}"
