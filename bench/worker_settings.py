@@ -14,7 +14,7 @@ from importlib import import_module
 _base = import_module(os.environ["BENCH_BASE_SETTINGS"])
 globals().update({name: value for name, value in vars(_base).items() if name.isupper()})
 
-EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_BACKEND = "core.mail.SMTPBackend"
 EMAIL_HOST = "127.0.0.1"
 EMAIL_PORT = int(os.environ["BENCH_SMTP_PORT"])
 EMAIL_USE_TLS = False

@@ -4,7 +4,8 @@ ambiguous. Formatted by Babel from CLDR, in the language active now (see
 core.languages.speaking): "8. Dezember 2026", "terça-feira, 8 de dezembro
 de 2026 17:00"."""
 
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
@@ -15,8 +16,14 @@ from core.languages import babel_locale, current_language
 
 def customer_date(moment: datetime, zone: ZoneInfo) -> str:
     """The day ``moment`` falls on in ``zone``: "December 8, 2026"."""
-    locale = babel_locale(current_language())
-    return babel_dates.format_date(timezone.localtime(moment, zone).date(), "long", locale=locale)
+    return _long_date(timezone.localtime(moment, zone).date(), babel_locale(current_language()))
+
+
+# A follow-up batch names the same few days and zones in every mail, and
+# Babel reads its CLDR patterns again for each: formatted once a process.
+@lru_cache(maxsize=4096)
+def _long_date(day: date, locale: str) -> str:
+    return str(babel_dates.format_date(day, "long", locale=locale))
 
 
 def customer_datetime(moment: datetime, zone: ZoneInfo) -> str:
@@ -34,4 +41,9 @@ def customer_datetime(moment: datetime, zone: ZoneInfo) -> str:
 def zone_name(zone: ZoneInfo) -> str:
     """The zone by the place it is kept in, in the reader's language:
     "Brazil (São Paulo) Time", "heure : Brésil (São Paulo)"."""
-    return str(babel_dates.get_timezone_location(zone, locale=babel_locale(current_language())))
+    return _zone_name(zone, babel_locale(current_language()))
+
+
+@lru_cache(maxsize=1024)
+def _zone_name(zone: ZoneInfo, locale: str) -> str:
+    return str(babel_dates.get_timezone_location(zone, locale=locale))

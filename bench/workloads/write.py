@@ -547,7 +547,7 @@ def dispatch(context: Context) -> Result:
         )
         with (
             override_settings(
-                EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+                EMAIL_BACKEND="core.mail.SMTPBackend",
                 EMAIL_HOST="127.0.0.1",
                 EMAIL_PORT=sink.port,
                 EMAIL_USE_TLS=False,

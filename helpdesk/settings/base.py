@@ -407,7 +407,10 @@ def _filemail_path(url: str) -> str:
 # Locally every "sent" email is a file under var/mail, for a person to open.
 _email_url = env.str("EMAIL_URL", default=f"filemail://{VAR_DIR / 'mail'}")
 _email = env.email_url_config(_email_url)
-EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+# smtp:// and its kin send through Django's SMTP backend made lighter (core.mail).
+EMAIL_BACKEND = _email["EMAIL_BACKEND"].replace(
+    "django.core.mail.backends.smtp.EmailBackend", "core.mail.SMTPBackend"
+)
 _file_path = _filemail_path(_email_url) if _email_url.startswith("filemail:") else ""
 EMAIL_FILE_PATH = _file_path or str(VAR_DIR / "mail")
 EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"

@@ -33,7 +33,9 @@ def links_for(followup: FollowUp) -> Links:
     base = settings.HELPDESK_PUBLIC_URL
 
     def signed(payload: dict[str, int], salt: str) -> str:
-        return signing.dumps(payload, salt=salt, compress=True)
+        # Not compressed: zlib never shortens payloads this small, and a
+        # token it does not shorten is the same token uncompressed.
+        return signing.dumps(payload, salt=salt)
 
     # {"f": pk} is also the shape of every link sent before one-click ratings,
     # so those emails' links keep working (see feedback_from_link).

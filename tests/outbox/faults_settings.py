@@ -10,4 +10,4 @@ shortened waits come from the environment too (``faults.worker_env``).
 
 from helpdesk.settings.test import *  # noqa: F403
 
-EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_BACKEND = "core.mail.SMTPBackend"
