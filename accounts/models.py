@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 
 from accounts.roles import ROLE_PRECEDENCE, Role
 from accounts.validators import validate_locale, validate_time_zone
+from core.addresses import MailboxField
 
 
 class User(AbstractUser):
@@ -44,7 +45,7 @@ class Customer(models.Model):
     """Someone we serve. Identified by email, without regard to case."""
 
     name = models.CharField(max_length=200)
-    email = models.EmailField(max_length=254)
+    email = MailboxField(max_length=254)
     time_zone = models.CharField(
         max_length=64,
         blank=True,

@@ -2,6 +2,7 @@
 its change: atomic, validated before anything is written, audited."""
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from accounts.models import Customer, StaffChange, User
 from accounts.roles import Role
 from accounts.selectors import customers_with_email
 from accounts.validators import validate_locale, validate_time_zone
+from core.addresses import validate_mailbox
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,12 @@ def clean_name(name: str, *, field: str = "name") -> str:
     return name
 
 
-def _validate_email(value: str, *, field: str = "email") -> str:
+def _validate_email(
+    value: str, *, field: str = "email", validate: Callable[[str], None] = validate_email
+) -> str:
     value = value.strip()
     try:
-        validate_email(value)
+        validate(value)
     except ValidationError:
         raise ValidationError({field: f"{value!r} is not a valid email address."}) from None
     return value
@@ -189,7 +193,8 @@ def upsert_customer(
     Runs in its caller's transaction (opening a ticket needs no savepoint of
     its own); ``customer_upsert`` is the service, in a transaction of its own.
     """
-    email = _validate_email(email)
+    # A customer's address may be internationalised (RFC 6532); staff's stay ASCII.
+    email = _validate_email(email, validate=validate_mailbox)
     name = clean_name(name)
     if time_zone is not None:
         validate_time_zone(time_zone)

@@ -19,7 +19,16 @@ from inbound.services import inbound_discard, inbound_retry
 
 @admin.register(InboundEmail)
 class InboundEmailAdmin(ReadOnlyAdmin):
-    list_display = ("received_at", "sender", "subject", "status", "outcome", "reason", "ticket")
+    list_display = (
+        "received_at",
+        "sender",
+        "subject",
+        "status",
+        "outcome",
+        "reason",
+        "retry_can_help",
+        "ticket",
+    )
     list_filter = ("status", "outcome", "source")
     search_fields = ("sender", "subject", "message_id")
     list_select_related = ("ticket",)

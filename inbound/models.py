@@ -31,6 +31,11 @@ class InboundEmail(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVED)
     outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
     reason = models.TextField(blank=True, help_text="Why it was ignored or quarantined.")
+    retry_can_help = models.BooleanField(
+        default=True,
+        help_text="False when trying again cannot change the outcome (a sender's address "
+        "nobody can write to, nothing readable): discard it, or write to the person yourself.",
+    )
     ticket = models.ForeignKey(
         "tickets.Ticket", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

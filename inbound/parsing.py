@@ -7,19 +7,20 @@ IndexError, AttributeError, LookupError, its own HeaderParseError...), so the
 reads below catch Exception on purpose (BLE001): one bad header or part must
 cost that header or part, not the message."""
 
-import html
 import re
 from dataclasses import dataclass, field
-from email import policy
+from email import errors, policy
 from email.headerregistry import BaseHeader
 from email.message import Message
 from email.parser import BytesParser
-from email.policy import EmailPolicy
-from email.utils import getaddresses, parseaddr
+from email.policy import EmailPolicy, compat32
 from functools import lru_cache
 from typing import Any
 
 import nh3
+
+from inbound.bodies import Attachment, read_body
+from inbound.senders import read_sender
 
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 # Tags and attributes kept when a customer's HTML is shown to staff: text
@@ -59,13 +60,6 @@ PARSING_POLICY = _HeaderCachingPolicy()
 
 
 @dataclass
-class Attachment:
-    name: str
-    content_type: str
-    content: bytes
-
-
-@dataclass
 class ParsedEmail:
     message_id: str = ""
     in_reply_to: list[str] = field(default_factory=list)
@@ -94,10 +88,45 @@ def parse(raw: bytes) -> ParsedEmail:
     result.in_reply_to = MESSAGE_ID.findall(_header(message, "In-Reply-To", result))
     result.references = MESSAGE_ID.findall(_header(message, "References", result))
     result.subject = " ".join(_header(message, "Subject", result).split())[:300]
-    result.sender_name, result.sender_email = _sender(message, result)
+    result.sender_name, result.sender_email = read_sender(message, result.problems)
     result.automatic = automatic_reason(message, result)
-    _read_body(message, result)
+    body = read_body(_structure(message, raw), result.problems)
+    result.text = body.text.replace("\x00", "")
+    result.html = body.html.replace("\x00", "")
+    result.attachments = body.attachments
     return result
+
+
+# What Python's default policy reports when it could not find a multipart's
+# parts: Outlook's unquoted boundaries (``boundary=----=_NextPart_000...``)
+# read as a boundary of "----".
+_LOST_PARTS = (
+    errors.StartBoundaryNotFoundDefect,
+    errors.NoBoundaryInMultipartDefect,
+    errors.MultipartInvariantViolationDefect,
+)
+
+
+def _structure(message: Message, raw: bytes) -> Message:
+    """The message whose parts to read: the one parsed, or, when that lost
+    its parts, the same bytes as ``compat32`` reads them (its older
+    parameter parsing takes such a boundary whole), if that finds them."""
+    if not _lost_parts(message):
+        return message
+    try:
+        again = BytesParser(policy=compat32).parsebytes(raw)
+    except Exception:  # noqa: BLE001 - keep what the first reading found
+        return message
+    return message if _lost_parts(again) else again
+
+
+def _lost_parts(message: Message) -> bool:
+    try:
+        return any(
+            isinstance(defect, _LOST_PARTS) for part in message.walk() for defect in part.defects
+        )
+    except Exception:  # noqa: BLE001
+        return True
 
 
 def _header(message: Message, name: str, result: ParsedEmail) -> str:
@@ -113,20 +142,6 @@ def _header(message: Message, name: str, result: ParsedEmail) -> str:
 def _first_id(value: str) -> str:
     found = MESSAGE_ID.search(value)
     return found.group(0)[:255] if found else ""
-
-
-def _sender(message: Message, result: ParsedEmail) -> tuple[str, str]:
-    for name in ("Reply-To", "From", "Sender"):
-        value = _header(message, name, result)
-        if not value:
-            continue
-        for display, address in getaddresses([value]):
-            if "@" in address and " " not in address.strip():
-                return display.strip()[:200], address.strip().lower()
-        fallback = parseaddr(value)
-        if "@" in fallback[1]:
-            return fallback[0].strip()[:200], fallback[1].strip().lower()
-    return "", ""
 
 
 AUTOMATIC_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
@@ -151,100 +166,8 @@ def automatic_reason(message: Message, result: ParsedEmail) -> str:
     return ""
 
 
-def _read_body(message: Message, result: ParsedEmail) -> None:
-    texts: list[str] = []
-    htmls: list[str] = []
-    for part in _leaves(message, result):
-        try:
-            disposition = part.get_content_disposition()
-            filename = part.get_filename()
-            content_type = part.get_content_type()
-        except Exception as exc:  # noqa: BLE001
-            result.problems.append(f"unreadable part: {exc}")
-            continue
-        is_text = content_type in ("text/plain", "text/html")
-        if disposition == "attachment" or filename or not is_text:
-            payload = _payload(part, result)
-            if payload is not None and content_type != "message/delivery-status":
-                name = _clean_name(filename or "", content_type)
-                result.attachments.append(Attachment(name, content_type, payload))
-            continue
-        text = _text(part, result)
-        if text is None:
-            continue
-        (htmls if content_type == "text/html" else texts).append(text)
-    result.html = "\n".join(htmls).replace("\x00", "")
-    result.text = "\n\n".join(t.strip() for t in texts if t.strip()).replace("\x00", "")
-    if not result.text and result.html:
-        result.text = text_from_html(result.html)
-
-
-def _leaves(part: Message, result: ParsedEmail, depth: int = 0) -> list[Message]:
-    """The parts to read, in order. A forwarded message (message/rfc822) is
-    one part, kept whole as an .eml, not merged into this one's text."""
-    try:
-        if part.get_content_type() == "message/rfc822" or not part.is_multipart():
-            return [part]
-        children = part.get_payload()
-    except Exception as exc:  # noqa: BLE001
-        result.problems.append(f"unreadable structure: {exc}")
-        return []
-    if depth > 20 or not isinstance(children, list):
-        result.problems.append("nested too deep")
-        return []
-    return [
-        leaf
-        for child in children
-        if isinstance(child, Message)
-        for leaf in _leaves(child, result, depth + 1)
-    ]
-
-
-def _payload(part: Message, result: ParsedEmail) -> bytes | None:
-    try:
-        if part.get_content_type() == "message/rfc822":
-            inner = part.get_payload()
-            inner = inner[0] if isinstance(inner, list) and inner else inner
-            return inner.as_bytes() if isinstance(inner, Message) else None
-        payload = part.get_payload(decode=True)
-    except Exception as exc:  # noqa: BLE001
-        result.problems.append(f"undecodable attachment: {exc}")
-        return None
-    return payload if isinstance(payload, bytes) else None
-
-
-def _text(part: Message, result: ParsedEmail) -> str | None:
-    try:
-        payload = part.get_payload(decode=True)
-    except Exception as exc:  # noqa: BLE001
-        result.problems.append(f"undecodable text: {exc}")
-        return None
-    if not isinstance(payload, bytes):
-        return None
-    charset = part.get_content_charset() or "utf-8"
-    try:
-        return payload.decode(charset, errors="replace")
-    except Exception:  # noqa: BLE001 - unknown (LookupError) or unusable (idna) charsets
-        result.problems.append(f"unknown character set {charset!r}; read as UTF-8")
-        return payload.decode("utf-8", errors="replace")
-
-
-def _clean_name(filename: str, content_type: str) -> str:
-    name = re.sub(r"[\x00-\x1f/\\]", "_", filename).strip() or "attachment"
-    if name == "attachment" and content_type == "message/rfc822":
-        name = "forwarded.eml"
-    elif name == "attachment" and "/" in content_type:
-        name = f"attachment.{content_type.split('/')[1][:10]}"
-    return name[-255:]
-
-
 def sanitize_html(source: str) -> str:
     """The customer's HTML, safe to show to staff."""
     return nh3.clean(
         source, tags=SAFE_TAGS, attributes=SAFE_ATTRIBUTES, link_rel="noopener nofollow"
     )
-
-
-def text_from_html(source: str) -> str:
-    spaced = re.sub(r"(?i)<\s*(br|/p|/div|/li|/tr|/h\d)\s*/?>", "\n", source)
-    return html.unescape(nh3.clean(spaced, tags=set())).strip()

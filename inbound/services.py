@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from accounts.models import User
+from core.addresses import validate_mailbox
 from core.errors import PayloadTooLarge, RuleViolation
 from inbound.models import InboundEmail
 from inbound.parsing import ParsedEmail, parse, sanitize_html
@@ -100,6 +102,7 @@ _HANDLED_FIELDS = [
     "status",
     "outcome",
     "reason",
+    "retry_can_help",
     "ticket",
     "ticket_message",
     "processed_at",
@@ -131,6 +134,7 @@ def _process(email_id: int, *, raw: bytes | None) -> InboundEmail:
         InboundEmail.objects.filter(pk=email_id).update(
             status=Status.QUARANTINED,
             reason=f"Could not be handled: {exc}".replace("\x00", "")[:2000],
+            retry_can_help=True,  # a fix to the desk may well help
             processed_at=timezone.now(),
         )
         return InboundEmail.objects.get(pk=email_id)
@@ -150,18 +154,32 @@ def inbound_process_stalled(*, older_than: timedelta = timedelta(minutes=5)) -> 
 
 
 def _handle(email: InboundEmail, parsed: ParsedEmail) -> None:
+    email.retry_can_help = True
     if is_our_message_id(parsed.message_id):
         _ignore(email, "our own outgoing message came back")
     elif parsed.automatic:
         _ignore(email, f"automatic message ({parsed.automatic})")
     elif not parsed.sender_email:
-        _quarantine(email, "no usable sender address", parsed)
+        _quarantine(email, "no usable sender address", parsed, retry_can_help=False)
+    elif problem := _unusable_sender(parsed.sender_email):
+        _quarantine(email, problem, parsed, retry_can_help=False)
     elif problem := _over_limits(parsed):
         _quarantine(email, problem, parsed)
     elif not (parsed.text.strip() or parsed.attachments):
-        _quarantine(email, "no readable content", parsed)
+        _quarantine(email, "no readable content", parsed, retry_can_help=False)
     else:
         _thread(email, parsed)
+
+
+def _unusable_sender(address: str) -> str:
+    """Why nobody could write back to ``address``, or "": the rule a
+    customer's address is kept by (``core.addresses``), asked before the
+    ticket services would refuse it."""
+    try:
+        validate_mailbox(address)
+    except ValidationError:
+        return f"the sender's address {address!r} cannot be written to"
+    return ""
 
 
 def _ignore(email: InboundEmail, reason: str) -> None:
@@ -169,10 +187,15 @@ def _ignore(email: InboundEmail, reason: str) -> None:
     email.status, email.reason = Status.IGNORED, reason
 
 
-def _quarantine(email: InboundEmail, reason: str, parsed: ParsedEmail) -> None:
+def _quarantine(
+    email: InboundEmail, reason: str, parsed: ParsedEmail, *, retry_can_help: bool = True
+) -> None:
     details = "; ".join(parsed.problems)
     email.status = Status.QUARANTINED
     email.reason = f"{reason}" + (f" ({details})" if details else "")
+    if not retry_can_help:
+        email.reason += "; trying again cannot help"
+    email.retry_can_help = retry_can_help
 
 
 def _over_limits(parsed: ParsedEmail) -> str:
@@ -253,6 +276,11 @@ def inbound_retry(*, email: InboundEmail, actor: User) -> InboundEmail:
     """An admin tries a quarantined message again (after a fix, a new limit)."""
     if email.status not in (Status.QUARANTINED, Status.RECEIVED):
         raise RuleViolation("Only a quarantined or unhandled message can be retried.")
+    if not email.retry_can_help:
+        raise RuleViolation(
+            f"Trying again cannot help ({email.reason}): discard it, or write to "
+            "the sender yourself."
+        )
     logger.info("%s retries inbound email %s", actor, email.pk)
     return inbound_process(email_id=email.pk)
 

@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext
 
 from accounts.models import User
+from core.addresses import mailbox
 from core.dates import customer_datetime, zone_name
 from core.languages import language_tag, speaking
 from core.mail import CustomerMail
@@ -147,7 +148,7 @@ def build_ticket_email(message: Message) -> EmailMultiAlternatives:
         subject=letter.subject,
         body=letter.text,
         from_email=letter.from_email,
-        to=[formataddr((customer.name, customer.email))],
+        to=[mailbox(customer.name, customer.email)],
         headers=headers,
     )
     email.attach_alternative(letter.html, "text/html")

@@ -8,10 +8,10 @@ checks them; nothing is written and nothing is queued."""
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import formataddr
 from typing import Any
 
 from accounts.models import User
+from core.addresses import mailbox
 from tickets.emails import compose_ticket_email
 from tickets.models import Ticket
 from tickets.services.access import ensure_can_act
@@ -38,7 +38,7 @@ def email_preview(
     customer = ticket.customer
     return EmailPreview(
         from_email=letter.from_email,
-        to=formataddr((customer.name, customer.email)),
+        to=mailbox(customer.name, customer.email),
         subject=letter.subject,
         text=letter.text,
         html=letter.html,

@@ -6,7 +6,6 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from email.utils import formataddr
 from functools import lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -19,6 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext, gettext_lazy
 
+from core.addresses import mailbox
 from core.dates import customer_date, customer_datetime, zone_name
 from core.errors import RuleViolation
 from core.languages import babel_locale, language_tag
@@ -256,7 +256,7 @@ def build_followup_email(followup: FollowUp, context: dict[str, Any]) -> EmailMu
         subject=letter.subject,
         body=letter.text,
         from_email=letter.from_email,
-        to=[formataddr((followup.customer.name, followup.customer.email))],
+        to=[mailbox(followup.customer.name, followup.customer.email)],
         headers={
             "Message-ID": followup.message_id,
             "X-Helpdesk-Ticket": followup.ticket.reference,

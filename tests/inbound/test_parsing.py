@@ -5,7 +5,8 @@ import base64
 from email import policy
 from email.parser import BytesParser
 
-from inbound.parsing import PARSING_POLICY, parse, sanitize_html, text_from_html
+from inbound.bodies import text_from_html
+from inbound.parsing import PARSING_POLICY, parse, sanitize_html
 
 
 def test_rfc2047_encoded_words_in_the_subject_and_sender() -> None:
@@ -83,7 +84,7 @@ def test_html_is_sanitized_and_text_derived() -> None:
     assert "onclick" not in clean
     assert "javascript:" not in clean
     assert 'href="https://ok.example"' in clean
-    assert text_from_html("<p>One</p><p>Two &amp; three</p>") == "One\nTwo & three"
+    assert text_from_html("<p>One</p><p>Two &amp; three</p>") == "One\n\nTwo & three"
 
 
 def test_reply_to_is_preferred_to_from() -> None:

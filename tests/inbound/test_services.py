@@ -350,7 +350,7 @@ def test_html_only_mail_gets_text_and_sanitized_html() -> None:
 
     stored = email.ticket_message
     assert stored is not None
-    assert stored.body == "Hello there\nSecond line & more"
+    assert stored.body == "Hello there\n\nSecond line & more"  # paragraphs apart, as shown
     assert "<script" not in stored.body_html
     assert "<img" not in stored.body_html
     assert "<b>there</b>" in stored.body_html
