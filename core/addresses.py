@@ -31,6 +31,9 @@ def validate_mailbox(value: str) -> None:
     """Django's email validation, which also accepts IDNA domains, widened
     to RFC 6532's UTF-8 local parts."""
     local, at, domain = value.rpartition("@")
+    if "." not in domain:
+        # "localhost", "xxxxx": Django allows the first; no mail from outside reaches either.
+        raise ValidationError("Enter a valid email address.", code="invalid")
     if not at or not local or local.isascii():
         validate_email(value)
         return

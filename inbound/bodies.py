@@ -79,6 +79,10 @@ def _read(part: Message, body: Body, problems: list[str], depth: int) -> None:
     if content_type == "message/rfc822":
         # A forwarded message is one part, kept whole as an .eml, not merged into this one's text.
         _attach(part, content_type, body, problems)
+    elif content_type.startswith("multipart/") and not isinstance(children, list):
+        # Its parts could not be found (no boundary, or one never used): what
+        # it holds is no file the sender attached, and no text they wrote.
+        problems.append(f"a {content_type} part whose parts could not be found")
     elif isinstance(children, list):
         readable = [child for child in children if isinstance(child, Message)]
         if content_type == "multipart/alternative":
@@ -119,10 +123,19 @@ def _choose_alternative(
         None,
     )
     rich = next((own for own in reversed(read) if own.html), None)
+    if plain is not None and rich is not None and _placeholder(plain.text, rich.text):
+        plain = None
     if plain is not None:
         body.pieces.append(Piece(plain.text, html=rich.html if rich else ""))
     elif rich is not None:
         body.pieces.append(Piece(rich.text, html=rich.html))
+
+
+def _placeholder(plain: str, rich: str) -> bool:
+    """A plain alternative that only says to read the HTML one ("This is an
+    HTML message. Please use an HTML capable mail program"): the HTML's
+    words are the sender's."""
+    return len(plain) < 300 and "html" in plain.lower() and len(rich) > 2 * len(plain)
 
 
 def _text(part: Message, problems: list[str]) -> str | None:

@@ -79,6 +79,7 @@ class ParsedEmail:
 
 def parse(raw: bytes) -> ParsedEmail:
     result = ParsedEmail()
+    raw = _readable_headers(raw)
     try:
         message = BytesParser(policy=PARSING_POLICY).parsebytes(raw)
     except Exception as exc:  # noqa: BLE001 - the parser is lenient; this is the last resort
@@ -95,6 +96,39 @@ def parse(raw: bytes) -> ParsedEmail:
     result.html = body.html.replace("\x00", "")
     result.attachments = body.attachments
     return result
+
+
+_FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]+:")
+# RFC 5322's obsolete syntax (4.5.3), which readers must accept: spaces
+# before the colon ("From  : John Doe"), which Python reads as the end of the
+# headers (or, first, as an mbox "From " line).
+_OBSOLETE_FIELD = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]+:")
+_END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
+
+
+def _readable_headers(raw: bytes) -> bytes:
+    """``raw`` with its header block as a person reads it: an obsolete field
+    name written with spaces before its colon made plain, and a stray line
+    that is no field (``quite Delivered-To: ...``) read as the end of the
+    field before it, rather than, as Python would, as the end of every
+    header (the sender's among them). The same bytes when nothing is amiss;
+    what is stored is always the message as it came."""
+    end = _END_OF_HEADERS.search(raw)
+    head, rest = (raw[: end.start()], raw[end.start() :]) if end else (raw, b"")
+    lines = head.splitlines(keepends=True)
+    mended = []
+    for index, line in enumerate(lines):
+        obsolete = _OBSOLETE_FIELD.match(line)
+        if obsolete:
+            line = obsolete.group(1) + line[obsolete.end() - 1 :]
+        elif not (_FIELD.match(line) or line[:1] in (b" ", b"\t")):
+            if index == 0 and line.startswith(b"From "):
+                mended.append(line)  # an mbox separator, which Python skips
+                continue
+            line = b" " + line
+        mended.append(line)
+    repaired = b"".join(mended)
+    return raw if repaired == head else repaired + rest
 
 
 # What Python's default policy reports when it could not find a multipart's
@@ -145,7 +179,13 @@ def _first_id(value: str) -> str:
 
 
 AUTOMATIC_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
-AUTOMATIC_SENDERS = re.compile(r"^(mailer-daemon|postmaster|no-?reply|bounces?)[@+]", re.I)
+AUTOMATIC_SENDERS = re.compile(
+    r"^(mailer-daemon|postmaster|bounces?)[@+]|^[^@]*(no-?reply|do-?not-?reply)[^@]*@", re.I
+)
+# A list's headers (RFC 2369, RFC 2919, ezmlm's own): a list or a newsletter
+# wrote to everyone on it, not a customer to us.
+LIST_HEADERS = ("List-Id", "List-Unsubscribe", "Mailing-List")
+REPORT_TYPES = {"multipart/report", "message/delivery-status", "message/disposition-notification"}
 
 
 def automatic_reason(message: Message, result: ParsedEmail) -> str:
@@ -159,7 +199,10 @@ def automatic_reason(message: Message, result: ParsedEmail) -> str:
     for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"):
         if _header(message, name, result) and name != "X-Auto-Response-Suppress":
             return f"{name} header"
-    if message.get_content_type() == "multipart/report":
+    for name in LIST_HEADERS:
+        if value := _header(message, name, result).strip():
+            return f"mailing list or newsletter ({name}: {value[:80]})"
+    if message.get_content_type() in REPORT_TYPES:
         return "delivery or read report"
     if AUTOMATIC_SENDERS.match(result.sender_email or ""):
         return f"sent by {result.sender_email}"

@@ -9,7 +9,7 @@ Whether the address can be written to is decided by the services
 import re
 import unicodedata
 from email.message import Message
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses
 
 from inbound.bodies import decode_words
 
@@ -29,21 +29,34 @@ def read_sender(message: Message, problems: list[str]) -> tuple[str, str]:
 
 def _mailbox(message: Message, header: str, problems: list[str]) -> tuple[str, str]:
     parsed, written = _read(message, header, problems)
-    for name, address in getaddresses([parsed]) if parsed else []:
-        if _plain(address):
-            return name or _comment_name(written), address
-    # No address the parser could make out: the one a reader would see.
-    candidates = {match.lower(): match for match in _ADDRESS.findall(written)}
+    # With encoded words, as written first: Python's parser puts spaces
+    # between adjacent ones ("Чаплы гина"), which RFC 2047 says to join.
+    # Otherwise its reading first: it knows comments and quoted pairs.
+    # A name only a comment gives (jo@x.com (Jo)) is in the second reading.
+    order = (written, parsed) if "=?" in written else (parsed, written)
+    found = [
+        (decode_words(name), address)
+        for source in order
+        if source
+        for name, address in getaddresses([source])
+        if _plain(address)
+    ]
+    if found:
+        address = found[0][1]
+        same = [name for name, other in found if name and other.lower() == address.lower()]
+        return (same[0] if same else ""), address
+    # No address a parser could make out: the one a reader would see.
+    text = decode_words(written)
+    candidates = {match.lower(): match for match in _ADDRESS.findall(text)}
     if len(candidates) == 1:
         (address,) = candidates.values()
-        name = written.replace(address, " ").strip(" \t<>\"'()")
-        return name, address
+        return text.replace(address, " ").strip(" \t<>\"'()"), address
     return "", ""
 
 
 def _read(message: Message, header: str, problems: list[str]) -> tuple[str, str]:
-    """The header as the parser reads it, and as it was written (its encoded
-    words decoded; raw 8-bit bytes read as UTF-8)."""
+    """The header as the parser reads it, and as it was written (raw 8-bit
+    bytes read as UTF-8, encoded words left for the caller)."""
     try:
         value = message.get(header)
         parsed = str(value) if value is not None else ""
@@ -52,7 +65,6 @@ def _read(message: Message, header: str, problems: list[str]) -> tuple[str, str]
         problems.append(f"unreadable {header} header: {exc}")
         return "", ""
     written = str(raw).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    written = decode_words(written)
     return parsed.replace("\x00", ""), " ".join(written.replace("\x00", "").split())
 
 
@@ -61,16 +73,12 @@ def _plain(address: str) -> bool:
     return bool(at and local and domain) and not any(c in address for c in ' "\t<>')
 
 
-def _comment_name(written: str) -> str:
-    """The name of ``jo@x.com (Jo Bloggs)``, an older way of writing it."""
-    name, _ = parseaddr(written)
-    return name
-
-
 def _clean_name(name: str, address: str) -> str:
     """One line, no control characters, spaces folded; not the address again."""
     name = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in name)
-    name = " ".join(name.split()).strip(" '\"")
+    name = " ".join(name.split())
+    if len(name) > 1 and name[0] == name[-1] and name[0] in "'\"":
+        name = name[1:-1].strip()
     if name.lower() == address.lower():
         return ""
     return name[:MAX_NAME_CHARS]

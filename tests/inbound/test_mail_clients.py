@@ -192,7 +192,7 @@ def test_raw_utf8_headers_are_read_as_utf8() -> None:
     [
         ("Content-Type: application/octet-stream", "attachment.bin"),
         ("Content-Type: application/pdf", "attachment.pdf"),
-        ("Content-Type: multipart/x-unknown-alternative", "attachment.bin"),
+        ("Content-Type: application/x-unknown-thing", "attachment.bin"),
         ('Content-Type: application/pdf; name="=?utf-8?q?R=C3=A9sum=C3=A9.pdf?="', "Résumé.pdf"),
     ],
 )
@@ -207,3 +207,55 @@ def test_an_attachment_keeps_its_name_or_gets_a_whole_one(part: str, name: str) 
     [attachment] = parse(raw).attachments
 
     assert attachment.name == name
+
+
+def test_a_multipart_whose_parts_cannot_be_found_is_quarantined_as_unreadable() -> None:
+    raw = message(
+        "From: pat@example.com\nSubject: Broken\nMIME-Version: 1.0\nContent-Type: multipart/mixed",
+        "--nobody-knows\nContent-Type: text/plain\n\nlost\n--nobody-knows--\n",
+    )
+
+    email = inbound_receive(raw=raw, source="pipe").email
+
+    assert email.status == InboundEmail.Status.QUARANTINED
+    assert email.reason.startswith("no readable content")
+    assert "parts could not be found" in email.reason
+
+
+# --- Headers as a person reads them ---------------------------------------------------------
+
+
+def test_obsolete_spaces_before_a_colon_and_a_stray_line_do_not_end_the_headers() -> None:
+    raw = message(
+        "From  : John Doe <jdoe@machine.example>\nReceived: by x.example\n"
+        "quite Delivered-To: a@b.example\nSubject     : Saying Hello",
+        "This is a message just to say hello.",
+    )
+
+    parsed = parse(raw)
+
+    assert (parsed.sender_name, parsed.sender_email) == ("John Doe", "jdoe@machine.example")
+    assert parsed.subject == "Saying Hello"
+    assert parsed.text == "This is a message just to say hello."
+
+
+def test_adjacent_encoded_words_make_one_name() -> None:
+    raw = message(
+        "From: =?UTF-8?B?TXlTdXJ2ZXk=?=\n =?UTF-8?B?LmNvbSAmIEM=?=\n"
+        " =?UTF-8?B?YXJvbA==?= <c@x.example>",
+        "x",
+    )
+
+    assert parse(raw).sender_name == "MySurvey.com & Carol"
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["List-Id: <users.lists.example>", "List-Unsubscribe: <https://x.example/u>",
+     "Mailing-List: contact users-help@lists.example; run by ezmlm"],
+)  # fmt: skip
+def test_a_list_or_newsletter_is_ignored(header: str) -> None:
+    email = inbound_receive(raw=message(f"From: a@x.example\n{header}", "news"), source="pipe")
+
+    assert email.email.status == InboundEmail.Status.IGNORED
+    assert "mailing list or newsletter" in email.email.reason
