@@ -10,6 +10,7 @@ import zoneinfo
 from decimal import Decimal
 from typing import Any
 
+from django.core.validators import EmailValidator
 from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive
@@ -17,6 +18,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from core.addresses import validate_mailbox
 from core.errors import RuleViolation
 from core.money import CURRENCIES, DECIMAL_PLACES, MAX_DIGITS
 
@@ -37,6 +39,19 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return str(super().to_internal_value(data))
+
+
+class MailboxField(serializers.EmailField):
+    """A customer's email address, internationalised ones included (RFC 6532,
+    ``core.addresses``): Django's validator, which DRF's EmailField runs,
+    refuses ``jdöe@mächine.example``. Still ``format: email`` in the schema."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 254)
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, EmailValidator)] + [
+            validate_mailbox
+        ]
 
 
 class StrictBooleanField(serializers.BooleanField):

@@ -262,6 +262,22 @@ def test_a_ticket_an_agent_opens_is_assigned_to_them(agent: User) -> None:
     assert Ticket.objects.get(pk=response.json()["id"]).assignee == agent
 
 
+@pytest.mark.parametrize(
+    ("address", "status"),
+    [("jdöe@mächine.example", 201), ("jo@bücher.example", 201), ("xxxxx@xxxxx", 400), ("0", 400)],
+)
+def test_a_customer_address_is_taken_as_people_have_them(
+    agent: User, address: str, status: int
+) -> None:
+    response = client_for(agent).post(TICKETS, ticket_body(customer_email=address), format="json")
+
+    assert response.status_code == status, response.json()
+    if status == 400:
+        assert response.json()["errors"]["customer_email"] == ["Enter a valid email address."]
+    else:
+        assert Ticket.objects.get(pk=response.json()["id"]).customer.email == address
+
+
 def test_an_agent_can_open_a_ticket_for_a_named_colleague(
     agent: User, colleague: User, queue: Queue
 ) -> None:

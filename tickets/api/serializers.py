@@ -7,11 +7,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.addresses import validate_mailbox
 from core.serializers import (
     AwareDateTimeField,
     ExistingPrimaryKeyField,
     ExistingSlugField,
+    MailboxField,
     RejectUnknownFieldsMixin,
     StrictBooleanField,
     StrictCharField,
@@ -226,7 +226,7 @@ class TicketCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     kind = StrictChoiceField(choices=Kind.choices, default=Kind.QUESTION)
     severity = StrictChoiceField(choices=Severity.choices, default=Severity.MINOR)
     channel = StrictChoiceField(choices=Channel.choices, default=Channel.EMAIL)
-    customer_email = StrictCharField(max_length=254, validators=[validate_mailbox])
+    customer_email = MailboxField()
     customer_name = StrictCharField(max_length=200)
     queue = ExistingSlugField(
         slug_field="slug", queryset=Queue.objects.all(), required=False, allow_null=True
