@@ -111,6 +111,27 @@ def test_an_out_of_office_reply_changes_nothing(agent: User) -> None:
     assert ticket.status == Status.NEW
 
 
+def test_a_redelivery_is_one_message_and_says_so_on_stdout_alone() -> None:
+    raw = raw_email(sender="pat@example.com")
+    assert pipe(raw).returncode == 0
+
+    again = pipe(raw)
+
+    assert (again.returncode, again.stderr) == (0, b"")
+    assert again.stdout.startswith(b"ingest_email: duplicate of #")
+    assert InboundEmail.objects.count() == 1
+
+
+def test_with_verbosity_2_informational_log_records_reach_stderr() -> None:
+    raw = raw_email(sender="pat@example.com")
+    pipe(raw)
+
+    again = manage("ingest_email", "-v", "2", stdin=raw, LOG_LEVEL="INFO")
+
+    assert again.returncode == 0
+    assert b"INFO inbound.services Duplicate delivery of <" in again.stderr
+
+
 def test_a_message_above_the_limit_is_refused_for_the_mta_to_bounce() -> None:
     result = pipe(raw_email(body="x" * 500), HELPDESK_INBOUND_MAX_BYTES="200")
 

@@ -9,9 +9,12 @@ so the MTA keeps it and tries again later. Nothing is ever dropped silently.
 
 Standard output has one line, what became of the message. Standard error is
 the MTA's, which logs or bounces whatever lands there: in normal operation it
-stays empty.
+stays empty. It carries why a message was refused or must wait, and warnings
+and errors logged on the way; informational log records (a duplicate
+delivery) only with ``-v 2``.
 """
 
+import logging
 import sys
 from typing import Any
 
@@ -33,6 +36,10 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["verbosity"] < 2:
+            # The root logger writes to stderr; a redelivery is routine for an
+            # MTA, and its INFO record would read as trouble there.
+            logging.disable(logging.INFO)
         raw = sys.stdin.buffer.read()
         if not raw.strip():
             self.stderr.write("ingest_email: standard input was empty; nothing to do.")
