@@ -31,8 +31,8 @@ class Command(BaseCommand):
     # No system checks. They print their warnings on stderr (a checkout
     # without node_modules put staticfiles.W004 before every message), and
     # they were a fifth of the pipe's start-up, mostly importing the URL conf,
-    # which storing a message never needs. The configuration is checked where
-    # it is deployed and served: `check --deploy`, `migrate`, `runserver`.
+    # which storing a message never needs. A release runs them (`migrate`,
+    # `collectstatic`, `check --deploy`), and so does `runserver`.
     requires_system_checks: list[str] = []
 
     def handle(self, *args: Any, **options: Any) -> None:
