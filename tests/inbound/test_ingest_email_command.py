@@ -2,6 +2,7 @@
 standard input and exit statuses, on the test database."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,14 +21,16 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def pipe(raw: bytes, **env: str) -> subprocess.CompletedProcess[bytes]:
+def manage(
+    *args: str, stdin: bytes = b"", checkout: Path = ROOT, **env: str
+) -> subprocess.CompletedProcess[bytes]:
     db = connection.settings_dict
     database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    return subprocess.run(
-        [sys.executable, "manage.py", "ingest_email"],
-        input=raw,
+    return subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+        [sys.executable, "manage.py", *args],
+        input=stdin,
         capture_output=True,
-        cwd=ROOT,
+        cwd=checkout,
         timeout=60,
         check=False,
         env={
@@ -37,6 +40,26 @@ def pipe(raw: bytes, **env: str) -> subprocess.CompletedProcess[bytes]:
             **env,
         },
     )
+
+
+def pipe(raw: bytes, **env: str) -> subprocess.CompletedProcess[bytes]:
+    return manage("ingest_email", stdin=raw, **env)
+
+
+@pytest.fixture(scope="module")
+def checkout_without_node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of this checkout as a clone is before `npm ci`, without
+    node_modules: STATICFILES_DIRS names a directory that is not there."""
+    copy = tmp_path_factory.mktemp("checkout") / "desk"
+    shutil.copytree(
+        ROOT,
+        copy,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "node_modules", "var", "staticfiles", "test-artifacts", ".*_cache"
+        ),
+    )
+    return copy
 
 
 def test_a_piped_email_opens_a_ticket_and_the_reply_joins_it(agent: User) -> None:
@@ -88,6 +111,27 @@ def test_an_out_of_office_reply_changes_nothing(agent: User) -> None:
     assert ticket.status == Status.NEW
 
 
+def test_a_redelivery_is_one_message_and_says_so_on_stdout_alone() -> None:
+    raw = raw_email(sender="pat@example.com")
+    assert pipe(raw).returncode == 0
+
+    again = pipe(raw)
+
+    assert (again.returncode, again.stderr) == (0, b"")
+    assert again.stdout.startswith(b"ingest_email: duplicate of #")
+    assert InboundEmail.objects.count() == 1
+
+
+def test_with_verbosity_2_informational_log_records_reach_stderr() -> None:
+    raw = raw_email(sender="pat@example.com")
+    pipe(raw)
+
+    again = manage("ingest_email", "-v", "2", stdin=raw, LOG_LEVEL="INFO")
+
+    assert again.returncode == 0
+    assert b"INFO inbound.services Duplicate delivery of <" in again.stderr
+
+
 def test_a_message_above_the_limit_is_refused_for_the_mta_to_bounce() -> None:
     result = pipe(raw_email(body="x" * 500), HELPDESK_INBOUND_MAX_BYTES="200")
 
@@ -105,3 +149,27 @@ def test_a_database_outage_asks_the_mta_to_try_again_later() -> None:
 
     assert result.returncode == 75
     assert b"try again" in result.stderr
+
+
+def test_without_node_modules_the_pipe_prints_nothing_on_stderr(
+    checkout_without_node_modules: Path,
+) -> None:
+    result = manage(
+        "ingest_email",
+        stdin=raw_email(sender="pat@example.com", body="Where is my parcel?"),
+        checkout=checkout_without_node_modules,
+    )
+
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert result.stdout.startswith(b"ingest_email: ")
+    assert Ticket.objects.get().messages.get().body == "Where is my parcel?"
+
+
+def test_without_node_modules_check_still_names_the_missing_directory(
+    checkout_without_node_modules: Path,
+) -> None:
+    result = manage("check", checkout=checkout_without_node_modules)
+
+    assert result.returncode == 0, result.stderr
+    assert b"staticfiles.W004" in result.stderr
+    assert b"node_modules/chart.js/dist" in result.stderr
