@@ -19,6 +19,7 @@ from django.db import models
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010ffff]+"
 _LOCAL_PART = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
 MAX_ADDRESS_OCTETS = 254  # RFC 5321's path limit, less its angle brackets
+MAX_LOCAL_OCTETS = 64  # RFC 5321, 4.5.3.1.1
 
 
 def is_international(address: str) -> bool:
@@ -30,6 +31,9 @@ def is_international(address: str) -> bool:
 def validate_mailbox(value: str) -> None:
     """Django's email validation, which also accepts IDNA domains, widened
     to RFC 6532's UTF-8 local parts."""
+    if not value.isprintable() or "\ufffd" in value:
+        # Controls, lone surrogates, or a character an 8-bit header lost.
+        raise ValidationError("Enter a valid email address.", code="invalid")
     local, at, domain = value.rpartition("@")
     if "." not in domain:
         # "localhost", "xxxxx": Django allows the first; no mail from outside reaches either.
@@ -41,6 +45,7 @@ def validate_mailbox(value: str) -> None:
         not _LOCAL_PART.fullmatch(local)
         or any(ch.isspace() or not ch.isprintable() for ch in local)
         or len(value.encode()) > MAX_ADDRESS_OCTETS
+        or len(local.encode()) > MAX_LOCAL_OCTETS
     ):
         raise ValidationError("Enter a valid email address.", code="invalid")
     validate_email(f"x@{domain}")  # the domain by Django's rules

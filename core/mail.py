@@ -99,13 +99,15 @@ class SMTPBackend(smtp.EmailBackend):
         if connection is None:  # send_messages opens it first, or sends nothing
             raise smtplib.SMTPServerDisconnected("No connection to the mail server.")
         encoding = email_message.encoding or settings.DEFAULT_CHARSET
-        addresses = [parseaddr(a)[1] for a in [email_message.from_email, *recipients]]
+        written = [email_message.from_email, *recipients]
+        addresses = [] if all(a.isascii() for a in written) else [parseaddr(a)[1] for a in written]
+        international = [a for a in addresses if is_international(a)]
         options: list[str] = []
-        if any(is_international(address) for address in addresses):
+        if international:
             connection.ehlo_or_helo_if_needed()
             if not connection.has_extn("smtputf8"):
                 raise SMTPUTF8Unavailable(
-                    f"The mail server does not offer SMTPUTF8, which {addresses[1]} "
+                    f"The mail server does not offer SMTPUTF8, which {international[0]} "
                     "needs (an internationalised address): write to them another way, "
                     "or send through a server that offers it."
                 )

@@ -34,7 +34,7 @@ class InboundEmail(models.Model):
     retry_can_help = models.BooleanField(
         default=True,
         help_text="False when trying again cannot change the outcome (a sender's address "
-        "nobody can write to, nothing readable): discard it, or write to the person yourself.",
+        "nobody can write to): discard it, or write to the person another way.",
     )
     ticket = models.ForeignKey(
         "tickets.Ticket", on_delete=models.PROTECT, null=True, blank=True, related_name="+"

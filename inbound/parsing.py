@@ -116,14 +116,17 @@ def _readable_headers(raw: bytes) -> bytes:
     end = _END_OF_HEADERS.search(raw)
     head, rest = (raw[: end.start()], raw[end.start() :]) if end else (raw, b"")
     lines = head.splitlines(keepends=True)
+    fields = [bool(_FIELD.match(line) or _OBSOLETE_FIELD.match(line)) for line in lines]
     mended = []
     for index, line in enumerate(lines):
         obsolete = _OBSOLETE_FIELD.match(line)
         if obsolete:
             line = obsolete.group(1) + line[obsolete.end() - 1 :]
-        elif not (_FIELD.match(line) or line[:1] in (b" ", b"\t")):
-            if index == 0 and line.startswith(b"From "):
-                mended.append(line)  # an mbox separator, which Python skips
+        elif not (fields[index] or line[:1] in (b" ", b"\t")):
+            if (index == 0 and line.startswith(b"From ")) or not any(fields[index + 1 :]):
+                # An mbox separator (Python skips it), or where the body
+                # starts without its blank line: as Python reads it.
+                mended.append(line)
                 continue
             line = b" " + line
         mended.append(line)
@@ -151,16 +154,18 @@ def _structure(message: Message, raw: bytes) -> Message:
         again = BytesParser(policy=compat32).parsebytes(raw)
     except Exception:  # noqa: BLE001 - keep what the first reading found
         return message
-    return message if _lost_parts(again) else again
+    # The reading that lost fewer parts (a forwarded message's own broken
+    # multipart may be lost in both).
+    return again if _lost_parts(again) < _lost_parts(message) else message
 
 
-def _lost_parts(message: Message) -> bool:
+def _lost_parts(message: Message) -> int:
     try:
-        return any(
+        return sum(
             isinstance(defect, _LOST_PARTS) for part in message.walk() for defect in part.defects
         )
     except Exception:  # noqa: BLE001
-        return True
+        return 1_000_000
 
 
 def _header(message: Message, name: str, result: ParsedEmail) -> str:
@@ -180,7 +185,9 @@ def _first_id(value: str) -> str:
 
 AUTOMATIC_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 AUTOMATIC_SENDERS = re.compile(
-    r"^(mailer-daemon|postmaster|bounces?)[@+]|^[^@]*(no-?reply|do-?not-?reply)[^@]*@", re.I
+    r"^(mailer-daemon|postmaster|bounces?)[@+]"
+    r"|^([^@]*[._+-])?(no-?reply|do-?not-?reply)([._+-][^@]*)?@",
+    re.I,
 )
 # A list's headers (RFC 2369, RFC 2919, ezmlm's own): a list or a newsletter
 # wrote to everyone on it, not a customer to us.

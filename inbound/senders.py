@@ -11,6 +11,9 @@ import unicodedata
 from email.message import Message
 from email.utils import getaddresses
 
+from django.core.exceptions import ValidationError
+
+from core.addresses import validate_mailbox
 from inbound.bodies import decode_words
 
 MAX_NAME_CHARS = 200
@@ -20,11 +23,22 @@ _ADDRESS = re.compile(r"[^\s<>\"'(),;:@\[\]]+@[^\s<>\"'(),;:@\[\]]+")
 
 
 def read_sender(message: Message, problems: list[str]) -> tuple[str, str]:
-    """(name, address); ("", "") when no header names anyone."""
+    """(name, address); ("", "") when no header names anyone. The address is
+    the first of Reply-To, From and Sender that can be written to; failing
+    that, the first given (which the services quarantine, naming it)."""
     found = {name: _mailbox(message, name, problems) for name in ("From", "Reply-To", "Sender")}
-    address = next((a for _, a in (found["Reply-To"], found["From"], found["Sender"]) if a), "")
+    given = [a for _, a in (found["Reply-To"], found["From"], found["Sender"]) if a]
+    address = next((a for a in given if _writable(a)), given[0] if given else "")
     name = next((n for n, _ in (found["From"], found["Reply-To"], found["Sender"]) if n), "")
     return _clean_name(name, address), address.lower()
+
+
+def _writable(address: str) -> bool:
+    try:
+        validate_mailbox(address.lower())
+    except ValidationError:
+        return False
+    return True
 
 
 def _mailbox(message: Message, header: str, problems: list[str]) -> tuple[str, str]:

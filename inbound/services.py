@@ -160,13 +160,13 @@ def _handle(email: InboundEmail, parsed: ParsedEmail) -> None:
     elif parsed.automatic:
         _ignore(email, f"automatic message ({parsed.automatic})")
     elif not parsed.sender_email:
-        _quarantine(email, "no usable sender address", parsed, retry_can_help=False)
+        _quarantine(email, "no usable sender address", parsed)
     elif problem := _unusable_sender(parsed.sender_email):
         _quarantine(email, problem, parsed, retry_can_help=False)
     elif problem := _over_limits(parsed):
         _quarantine(email, problem, parsed)
     elif not (parsed.text.strip() or parsed.attachments):
-        _quarantine(email, "no readable content", parsed, retry_can_help=False)
+        _quarantine(email, "no readable content", parsed)
     else:
         _thread(email, parsed)
 
@@ -278,8 +278,8 @@ def inbound_retry(*, email: InboundEmail, actor: User) -> InboundEmail:
         raise RuleViolation("Only a quarantined or unhandled message can be retried.")
     if not email.retry_can_help:
         raise RuleViolation(
-            f"Trying again cannot help ({email.reason}): discard it, or write to "
-            "the sender yourself."
+            f"Trying again cannot help #{email.pk} ({email.sender}): discard it, "
+            "or write to the sender another way."
         )
     logger.info("%s retries inbound email %s", actor, email.pk)
     return inbound_process(email_id=email.pk)

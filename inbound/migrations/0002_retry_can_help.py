@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='inboundemail',
             name='retry_can_help',
-            field=models.BooleanField(default=True, help_text="False when trying again cannot change the outcome (a sender's address nobody can write to, nothing readable): discard it, or write to the person yourself."),
+            field=models.BooleanField(default=True, help_text="False when trying again cannot change the outcome (a sender's address nobody can write to): discard it, or write to the person another way."),
         ),
     ]

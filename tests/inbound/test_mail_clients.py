@@ -259,3 +259,77 @@ def test_a_list_or_newsletter_is_ignored(header: str) -> None:
 
     assert email.email.status == InboundEmail.Status.IGNORED
     assert "mailing list or newsletter" in email.email.reason
+
+
+# --- What must not change (review of issue 16) ---------------------------------------------
+
+
+def test_a_named_text_file_beside_the_message_stays_an_attachment() -> None:
+    raw = message(
+        "From: pat@example.com\nSubject: Logs\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/mixed; boundary="b"',
+        "--b\nContent-Type: text/plain\n\nThe log is attached.\n"
+        '--b\nContent-Type: text/plain\nContent-Disposition: inline; filename="server.log"\n\n'
+        "line 1\nline 2\n"
+        '--b\nContent-Type: text/html; name="report.html"\n\n<p>report</p>\n--b--\n',
+    )
+
+    parsed = parse(raw)
+
+    assert parsed.text == "The log is attached."
+    assert [(a.name, a.content) for a in parsed.attachments] == [
+        ("report.html", b"<p>report</p>"),
+        ("server.log", b"line 1\r\nline 2"),
+    ]
+
+
+def test_a_body_without_its_blank_line_is_read_as_before() -> None:
+    raw = b"From: pat@example.com\r\nSubject: hi\r\nHello, my printer is broken.\r\nThanks, Jo\r\n"
+
+    parsed = parse(raw)
+
+    assert parsed.subject == "hi"
+    assert "my printer is broken" not in parsed.subject
+
+
+def test_an_unusable_reply_to_does_not_hide_a_usable_from() -> None:
+    parsed = parse(message("From: Jo <jo@x.example>\nReply-To: jo@intranet\nSubject: Hi", "x"))
+
+    assert parsed.sender_email == "jo@x.example"
+
+
+def test_only_a_no_reply_word_makes_a_sender_automatic() -> None:
+    assert parse(message("From: bernoreplyson@x.example", "x")).automatic == ""
+    assert parse(message("From: shop.no-reply@x.example", "x")).automatic
+
+
+def test_an_html_alternative_that_is_not_shown_is_not_laid_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    laid_out: list[str] = []
+    monkeypatch.setattr("inbound.bodies.get_text", lambda html, config: laid_out.append(html))
+    raw = message(
+        "From: pat@example.com\nSubject: Big\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/alternative; boundary="b"',
+        "--b\nContent-Type: text/plain\n\nMy order is late, here is the list.\n"
+        "--b\nContent-Type: text/html\n\n<table><tr><td>row</td></tr></table>\n--b--\n",
+    )
+
+    parsed = parse(raw)
+
+    assert parsed.text == "My order is late, here is the list."
+    assert "<table>" in parsed.html
+    assert laid_out == []
+
+
+def test_html_too_big_to_lay_out_or_refused_still_gives_its_words() -> None:
+    from inbound.bodies import MAX_LAID_OUT_HTML, text_from_html
+
+    big = "<html><head><title>T</title></head><body>" + "<p>word</p>" * (MAX_LAID_OUT_HTML // 10)
+
+    text = text_from_html(big + "</body></html>")
+
+    assert text.startswith("word\nword")
+    assert "T" not in text.split("word")[0]
+    assert text_from_html("<!-- only a comment -->") == ""
+    assert text_from_html("<p>a\x00b</p>") == "ab"
