@@ -2,7 +2,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from celery.contrib.testing.worker import TestWorkController, start_worker
 from django.core.cache import caches
 from rest_framework.test import APIClient
@@ -11,7 +10,7 @@ from accounts.models import User
 from accounts.roles import Role
 from helpdesk.celery import app as celery_app
 from tests.factories import StaffFactory
-from tests.smtp import RecordingHandler, SmtpSink, free_port, use_smtp
+from tests.smtp import SmtpSink, free_port, running_sink, use_smtp
 
 # The browser fixtures (browser, page): the OS's Chromium driven by Playwright.
 pytest_plugins = ["tests.browser"]
@@ -67,15 +66,8 @@ def celery_worker(transactional_db: None) -> Iterator[TestWorkController]:
 @pytest.fixture
 def smtp_sink(settings: Any) -> Iterator[SmtpSink]:
     """A real SMTP server on 127.0.0.1 that Django sends to."""
-    handler = RecordingHandler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    use_smtp(settings, port)
-    try:
-        yield SmtpSink(handler)
-    finally:
-        controller.stop()
+    with running_sink(settings) as sink:
+        yield sink
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@
 import email
 import email.policy
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -56,3 +58,20 @@ def use_smtp(settings: Any, port: int) -> None:
     settings.EMAIL_HOST_USER = ""
     settings.EMAIL_HOST_PASSWORD = ""
     settings.EMAIL_TIMEOUT = 5
+
+
+@contextmanager
+def running_sink(settings: Any, **options: Any) -> Iterator[SmtpSink]:
+    """A recording aiosmtpd server on 127.0.0.1 that Django sends to while
+    the block runs; ``options`` go to its Controller (``enable_SMTPUTF8``)."""
+    from aiosmtpd.controller import Controller
+
+    handler = RecordingHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
+    controller.start()
+    use_smtp(settings, port)
+    try:
+        yield SmtpSink(handler)
+    finally:
+        controller.stop()

@@ -7,12 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from outbox.models import OutboxItem
 from tests.delivery import deliver_item, item_for
 from tests.factories import TicketFactory
-from tests.smtp import RecordingHandler, SmtpSink, free_port, use_smtp
+from tests.smtp import SmtpSink, running_sink
 from tickets.models import Alert, Message
 from tickets.services import message_create
 from tickets.services.delivery import SOURCE
@@ -22,28 +21,18 @@ pytestmark = pytest.mark.django_db
 ADDRESS = "jdöe@mächine.example"
 
 
-def sink(settings: Any, *, smtputf8: bool) -> Iterator[SmtpSink]:
-    handler = RecordingHandler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=smtputf8)
-    controller.start()
-    use_smtp(settings, port)
-    try:
-        yield SmtpSink(handler)
-    finally:
-        controller.stop()
-
-
 @pytest.fixture
 def utf8_sink(settings: Any) -> Iterator[SmtpSink]:
     """A local SMTP server that offers SMTPUTF8, as Postfix and Exim do."""
-    yield from sink(settings, smtputf8=True)
+    with running_sink(settings, enable_SMTPUTF8=True) as sink:
+        yield sink
 
 
 @pytest.fixture
 def ascii_sink(settings: Any) -> Iterator[SmtpSink]:
     """A local SMTP server that does not offer SMTPUTF8."""
-    yield from sink(settings, smtputf8=False)
+    with running_sink(settings, enable_SMTPUTF8=False) as sink:
+        yield sink
 
 
 def reply_to_johns_ticket() -> Message:
