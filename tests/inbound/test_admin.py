@@ -75,3 +75,17 @@ def test_supervisors_do_not_see_the_quarantine(supervisor: User) -> None:
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_a_retry_that_cannot_help_is_refused_with_the_reason(admin_staff: User) -> None:
+    email = inbound_receive(raw=raw_email(sender="xxxxx@xxxxx"), source="pipe").email
+    assert email.status == InboundEmail.Status.QUARANTINED
+
+    response = admin_client(admin_staff).post(
+        CHANGELIST, {"action": "retry", "_selected_action": [email.pk]}, follow=True
+    )
+
+    page = response.content.decode()
+    assert f"Trying again cannot help #{email.pk} (xxxxx@xxxxx)" in page
+    email.refresh_from_db()
+    assert (email.status, email.attempts) == (InboundEmail.Status.QUARANTINED, 1)
