@@ -23,5 +23,5 @@ class RecoveryConfig(AppConfig):
             "restitutions",
             prefetch=recovery_hooks.RESTITUTIONS_PREFETCH,
             render=recovery_hooks.restitutions_section,
-            schema=recovery_hooks.restitutions_section_schema(),
+            schema=recovery_hooks.restitutions_section_schema,
         )

@@ -50,10 +50,13 @@ def run_lifecycle_hooks(event: LifecycleEvent, ticket: "Ticket", actor: "User | 
 
 
 def register_detail_section(
-    name: str, *, prefetch: Any, render: DetailRender, schema: Any = None
+    name: str, *, prefetch: Any, render: DetailRender, schema: Callable[[], Any] | None = None
 ) -> None:
-    """``schema`` describes what ``render`` returns in the OpenAPI schema (a
-    serializer instance, such as ``RestitutionSerializer(many=True)``)."""
+    """``schema`` returns what describes ``render``'s result in the OpenAPI
+    schema (a serializer instance, such as ``RestitutionSerializer(many=True)``).
+    Called only when the API's serializers are built: importing DRF's
+    serializers costs every process that starts Django (the MTA pipe, the
+    worker) some 80 ms, and they never describe the API."""
     _detail_sections[name] = (prefetch, render, schema)
 
 
@@ -66,7 +69,8 @@ def detail_section_names() -> list[str]:
 
 
 def detail_section_schema(name: str) -> Any:
-    return _detail_sections[name][2]
+    schema = _detail_sections[name][2]
+    return schema() if schema is not None else None
 
 
 def render_detail_section(name: str, ticket: "Ticket") -> Any:
