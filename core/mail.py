@@ -60,7 +60,10 @@ class CustomerMail(EmailMultiAlternatives):
             mime.set_boundary(f"==helpdesk-{uuid.uuid4().hex}==")
         # The generator writes every part with the outermost one's policy.
         mime.policy = QUICK_FOLDING
-        if any(is_international(parseaddr(a)[1]) for a in [*self.to, *self.cc]):
+        written = [*self.to, *self.cc]
+        if not all(a.isascii() for a in written) and any(
+            is_international(parseaddr(a)[1]) for a in written
+        ):
             # Django wrote these addresses' local parts as encoded words,
             # which no server delivers: they go as they are, in UTF-8.
             for header, addresses in (("To", self.to), ("Cc", self.cc)):
