@@ -43,12 +43,20 @@ def validate_mailbox(value: str) -> None:
         return
     if (
         not _LOCAL_PART.fullmatch(local)
-        or any(ch.isspace() or not ch.isprintable() for ch in local)
+        or any(ch.isspace() for ch in local)
         or len(value.encode()) > MAX_ADDRESS_OCTETS
         or len(local.encode()) > MAX_LOCAL_OCTETS
     ):
         raise ValidationError("Enter a valid email address.", code="invalid")
     validate_email(f"x@{domain}")  # the domain by Django's rules
+
+
+def can_be_written_to(address: str) -> bool:
+    try:
+        validate_mailbox(address)
+    except ValidationError:
+        return False
+    return True
 
 
 class MailboxField(models.EmailField):

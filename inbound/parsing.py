@@ -148,7 +148,8 @@ def _structure(message: Message, raw: bytes) -> Message:
     """The message whose parts to read: the one parsed, or, when that lost
     its parts, the same bytes as ``compat32`` reads them (its older
     parameter parsing takes such a boundary whole), if that finds them."""
-    if not _lost_parts(message):
+    lost = _lost_parts(message)
+    if not lost:
         return message
     try:
         again = BytesParser(policy=compat32).parsebytes(raw)
@@ -156,7 +157,7 @@ def _structure(message: Message, raw: bytes) -> Message:
         return message
     # The reading that lost fewer parts (a forwarded message's own broken
     # multipart may be lost in both).
-    return again if _lost_parts(again) < _lost_parts(message) else message
+    return again if _lost_parts(again) < lost else message
 
 
 def _lost_parts(message: Message) -> int:

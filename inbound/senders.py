@@ -3,17 +3,16 @@ else ``Sender``) and the person's name (``From``'s, else ``Reply-To``'s), as
 a mail client reads them, even from a ``From`` written without brackets
 (``Big Bug bb@bug.com``) or with the name as a comment (``jo@x.com (Jo)``).
 
-Whether the address can be written to is decided by the services
-(``core.addresses.validate_mailbox``), which quarantine what cannot."""
+The first of those addresses that can be written to is taken
+(``core.addresses.validate_mailbox``); when none can, the first given, which
+the services then quarantine, naming it."""
 
 import re
 import unicodedata
 from email.message import Message
 from email.utils import getaddresses
 
-from django.core.exceptions import ValidationError
-
-from core.addresses import validate_mailbox
+from core.addresses import can_be_written_to
 from inbound.bodies import decode_words
 
 MAX_NAME_CHARS = 200
@@ -28,17 +27,9 @@ def read_sender(message: Message, problems: list[str]) -> tuple[str, str]:
     that, the first given (which the services quarantine, naming it)."""
     found = {name: _mailbox(message, name, problems) for name in ("From", "Reply-To", "Sender")}
     given = [a for _, a in (found["Reply-To"], found["From"], found["Sender"]) if a]
-    address = next((a for a in given if _writable(a)), given[0] if given else "")
+    address = next((a for a in given if can_be_written_to(a.lower())), given[0] if given else "")
     name = next((n for n, _ in (found["From"], found["Reply-To"], found["Sender"]) if n), "")
     return _clean_name(name, address), address.lower()
-
-
-def _writable(address: str) -> bool:
-    try:
-        validate_mailbox(address.lower())
-    except ValidationError:
-        return False
-    return True
 
 
 def _mailbox(message: Message, header: str, problems: list[str]) -> tuple[str, str]:

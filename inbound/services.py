@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from accounts.models import User
-from core.addresses import validate_mailbox
+from core.addresses import can_be_written_to
 from core.errors import PayloadTooLarge, RuleViolation
 from inbound.models import InboundEmail
 from inbound.parsing import ParsedEmail, parse, sanitize_html
@@ -161,7 +160,8 @@ def _handle(email: InboundEmail, parsed: ParsedEmail) -> None:
         _ignore(email, f"automatic message ({parsed.automatic})")
     elif not parsed.sender_email:
         _quarantine(email, "no usable sender address", parsed)
-    elif problem := _unusable_sender(parsed.sender_email):
+    elif not can_be_written_to(parsed.sender_email):
+        problem = f"the sender's address {parsed.sender_email!r} cannot be written to"
         _quarantine(email, problem, parsed, retry_can_help=False)
     elif problem := _over_limits(parsed):
         _quarantine(email, problem, parsed)
@@ -169,17 +169,6 @@ def _handle(email: InboundEmail, parsed: ParsedEmail) -> None:
         _quarantine(email, "no readable content", parsed)
     else:
         _thread(email, parsed)
-
-
-def _unusable_sender(address: str) -> str:
-    """Why nobody could write back to ``address``, or "": the rule a
-    customer's address is kept by (``core.addresses``), asked before the
-    ticket services would refuse it."""
-    try:
-        validate_mailbox(address)
-    except ValidationError:
-        return f"the sender's address {address!r} cannot be written to"
-    return ""
 
 
 def _ignore(email: InboundEmail, reason: str) -> None:
