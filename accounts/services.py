@@ -195,7 +195,8 @@ def upsert_customer(
     """
     # A customer's address may be internationalised (RFC 6532); staff's stay ASCII.
     email = _validate_email(email, validate=validate_mailbox)
-    name = clean_name(name)
+    # A known customer keeps their name: a new ticket for them needs none.
+    name = clean_name(name) if name.strip() or not keep_existing else ""
     if time_zone is not None:
         validate_time_zone(time_zone)
     if locale is not None:
@@ -204,6 +205,8 @@ def upsert_customer(
     customer = customers_with_email(email).select_for_update().first()
     created = False
     if customer is None:
+        if not name:
+            raise ValidationError({"name": "A name is required for a new customer."})
         customer = Customer(
             email=email, name=name, time_zone=time_zone or "", locale=locale or "en"
         )

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 
 from accounts.models import Customer
+from accounts.selectors import customers_with_email
 from console import selectors
 from console.access import require
 from console.sites import console_site
@@ -100,8 +101,19 @@ def customer_view(request: HttpRequest, pk: int) -> HttpResponse:
     return console_site.render(request, "console/customer.html", context)
 
 
+def customer_lookup_view(request: HttpRequest) -> HttpResponse:
+    """A known customer's name by their email (the new-ticket form fills it in)."""
+    require(request, VIEW_CUSTOMER)
+    email = request.GET.get("email", "").strip()[:254]
+    customer = customers_with_email(email).first() if email else None
+    if customer is None:
+        return JsonResponse({"known": False})
+    return JsonResponse({"known": True, "name": customer.name})
+
+
 def urls(site: Any) -> list[Any]:
     return [
+        path("customers/lookup/", site.admin_view(customer_lookup_view), name="customer_lookup"),
         path("customers/", site.admin_view(customer_list_view), name="customers"),
         path("customers/<int:pk>/", site.admin_view(customer_view), name="customer"),
     ]

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from accounts.models import User
+from console.started_from import StartedFromSavedReply
 from core.errors import DomainError, RuleViolation, StepsMissing
 from recovery.forms import StepTranslationsMixin, steps_of
 from recovery.models import RestitutionKind
@@ -61,7 +62,7 @@ def apply_service(form: forms.Form, call: Callable[[], T]) -> T | None:
     return None
 
 
-class MessageStepForm(forms.Form):
+class MessageStepForm(StartedFromSavedReply):
     message = forms.CharField(widget=TEXTAREA, help_text=TO_THE_CUSTOMER)
 
 
@@ -74,7 +75,7 @@ class AcknowledgeForm(MessageStepForm):
     )
 
 
-class CommitForm(forms.Form):
+class CommitForm(StartedFromSavedReply):
     promise = forms.CharField(widget=TEXTAREA, help_text=f"What we will do. {TO_THE_CUSTOMER}")
     due_at = forms.DateTimeField(
         label="Due by",
@@ -124,7 +125,7 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(StartedFromSavedReply):
     body = forms.CharField(
         widget=TEXTAREA,
         label="Message",
@@ -149,9 +150,15 @@ class RestitutionForm(forms.Form):
     )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}))
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, kinds: list[tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["currency"].initial = settings.DEFAULT_CURRENCY
+        if kinds is not None:
+            # The menu offers only the kinds this person may grant; one sent
+            # anyway is refused by the service, which says why.
+            self.fields["kind"].widget.choices = kinds
 
 
 class TicketCreateForm(forms.Form):
@@ -161,12 +168,26 @@ class TicketCreateForm(forms.Form):
     severity = forms.ChoiceField(choices=Severity.choices, initial=Severity.MINOR)
     channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.PHONE)
     customer_email = forms.EmailField(label="Customer's email")
-    customer_name = forms.CharField(max_length=200, required=False, label="Customer's name")
+    customer_name = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Customer's name",
+        help_text="Needed for a new customer; a known one's is filled in from their email.",
+    )
     queue = forms.ModelChoiceField(queryset=Queue.objects.none(), required=False)
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        label="Assign to",
+        empty_label="Nobody yet",
+        help_text="You, unless you choose someone else.",
+    )
 
-    def __init__(self, *args: Any, queues: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, queues: Any, staff: Any, opener: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["queue"].queryset = queues  # type: ignore[attr-defined]
+        self.fields["assignee"].queryset = staff  # type: ignore[attr-defined]
+        self.fields["assignee"].initial = opener.pk
 
 
 class TicketEditForm(forms.Form):

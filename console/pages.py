@@ -9,7 +9,18 @@ from django.urls import path
 
 def page_urls(site: Any) -> list[Any]:
     """URL patterns of the console's pages, each behind ``site.admin_view``."""
-    from console import approvals, authority, customers, dashboard, followup_plans, process_fixes
+    from console import (
+        approvals,
+        authority,
+        customers,
+        dashboard,
+        followup_plans,
+        notifications,
+        presence,
+        process_fixes,
+        saved_replies,
+        saved_views,
+    )
 
     view = site.admin_view
     patterns: list[Any] = [
@@ -24,5 +35,9 @@ def page_urls(site: Any) -> list[Any]:
     patterns += authority.urls(site)
     patterns += customers.urls(site)
     patterns += followup_plans.urls(site)
+    patterns += notifications.urls(site)
     patterns += process_fixes.urls(site)
+    patterns += saved_views.urls(site)
+    patterns += saved_replies.urls(site)
+    patterns += presence.urls(site)
     return patterns

@@ -10,32 +10,58 @@ from django.http import HttpRequest
 
 from accounts.models import User
 from recovery.models import ApprovalRequest
+from tickets import workflow
 from tickets.models import Queue, Ticket
-from tickets.models.ticket import ticket_id_from_reference
+from tickets.models.ticket import OPEN_STATUSES, ticket_id_from_reference, ticket_id_from_search
 
 OPEN = Q(closed_at__isnull=True, restored_at__isnull=True)
 
 
+WORK = "work"
+
+
 class QueueViewFilter(admin.SimpleListFilter):
+    """The queue's views. With none chosen, "My open work": the open tickets
+    assigned to me, then the unassigned open tickets of my queues. "All"
+    is a view of its own (``show=all``)."""
+
     title = "show"
     parameter_name = "show"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [
+            (WORK, "My open work"),
             ("mine", "Assigned to me"),
             ("my_queues", "My queues"),
             ("unassigned", "Unassigned"),
             ("breached", "Target missed"),
             ("awaiting_approval", "Awaiting approval"),
+            ("all", "All"),
         ]
+
+    def choices(self, changelist: Any) -> Any:
+        # Django adds an "All" that drops the parameter; here no parameter
+        # is "My open work", and "All" is a lookup like the others.
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": (self.value() or WORK) == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
         user = request.user
-        match self.value():
+        my_queues = Queue.objects.filter(members=user.pk)
+        match self.value() or WORK:
+            case "work":
+                open_work = queryset.filter(status__in=OPEN_STATUSES)
+                return open_work.filter(
+                    Q(assignee_id=user.pk) | Q(assignee__isnull=True, queue__in=my_queues)
+                )
             case "mine":
                 return queryset.filter(assignee_id=user.pk)
             case "my_queues":
-                return queryset.filter(queue__in=Queue.objects.filter(members=user.pk))
+                return queryset.filter(queue__in=my_queues)
             case "unassigned":
                 return queryset.filter(assignee__isnull=True).filter(OPEN)
             case "breached":
@@ -51,6 +77,19 @@ class QueueViewFilter(admin.SimpleListFilter):
         return queryset
 
 
+def showing_work(request: HttpRequest) -> bool:
+    return request.GET.get(QueueViewFilter.parameter_name, WORK) == WORK
+
+
+def queue_views(request: HttpRequest) -> list[dict[str, Any]]:
+    """The views as tabs: each a fresh start (``?show=...``), the current marked."""
+    current = request.GET.get(QueueViewFilter.parameter_name, WORK)
+    return [
+        {"query": f"?show={lookup}", "label": label, "current": lookup == current}
+        for lookup, label in QueueViewFilter.lookups(None, request, None)  # type: ignore[arg-type]
+    ]
+
+
 class QueueFilter(admin.RelatedFieldListFilter):
     """Only the queues the user may see tickets of, not every queue."""
 
@@ -62,7 +101,24 @@ class QueueFilter(admin.RelatedFieldListFilter):
         return [(q.pk, q.name) for q in queues]
 
 
-def search_by_reference(queryset: QuerySet[Ticket], term: str) -> QuerySet[Ticket] | None:
-    """A ticket reference typed into the search box finds that ticket."""
-    pk = ticket_id_from_reference(term.strip())
-    return None if pk is None else queryset.filter(pk=pk)
+def search_by_reference(
+    queryset: QuerySet[Ticket], term: str, found: QuerySet[Ticket]
+) -> QuerySet[Ticket]:
+    """A whole reference (HD-000123) typed into the search box finds that
+    ticket alone; a number alone (123) finds that ticket too, beside what
+    the text search ``found`` (an order number in a subject, say)."""
+    whole = ticket_id_from_reference(term.strip())
+    if whole is not None:
+        return queryset.filter(pk=whole)
+    pk = ticket_id_from_search(term)
+    return found if pk is None else found | queryset.filter(pk=pk)
+
+
+def next_step(ticket: Ticket) -> str:
+    """The step an open ticket takes next, from the state machine: the first
+    missing before it can be resolved, or resolving itself. Read through the
+    list's prefetches (commitments, restitutions)."""
+    if not ticket.is_open:
+        return ""
+    missing = workflow.steps_to_resolve(ticket)
+    return missing[0] if missing else "resolve"

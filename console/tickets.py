@@ -8,26 +8,43 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from accounts.models import User
 from console import forms as console_forms
+from console import started_from as started
 from console.access import signed_in
+from console.bulk import bulk_change
+from console.history import rounds
+from console.presence import heartbeat_seconds, latest_event_id, stale_refusal
 from console.previews import allow_preview_styles
-from console.queue import QueueFilter, QueueViewFilter, search_by_reference
+from console.queue import (
+    QueueFilter,
+    QueueViewFilter,
+    next_step,
+    queue_views,
+    search_by_reference,
+    showing_work,
+)
 from console.selectors import ticket_page
 from console.sites import console_site
-from recovery.services import authority_remaining, restitution_grant
-from tickets import services, workflow
+from recovery.services import restitution_grant
+from recovery.services.grant_room import grant_room
+from tickets import hooks, services, workflow
+from tickets.emails import staff_name
 from tickets.models import Attachment, Queue, Ticket
 from tickets.previews import reply_preview, step_preview
 from tickets.selectors import ticket_messages, tickets_visible_to
 from tickets.services.lifecycle import STEPS_WITH_MESSAGE
+from tickets.services.notifications import notifications_mark_all_read
+from tickets.urgency import countdown, span, waiting_since, with_urgency
 
 # Messages shown at first on the ticket page; the rest behind a link.
 CONVERSATION_PAGE = 50
@@ -57,14 +74,12 @@ STEP_LABELS = {
 class TicketConsole(admin.ModelAdmin):
     list_display = (
         "reference_link",
-        "subject",
+        "subject_cell",
         "customer_link",
-        "status_badge",
-        "kind",
-        "severity",
-        "queue",
-        "assignee",
-        "created_at",
+        "status_step",
+        "target_countdown",
+        "waiting",
+        "assignee_name",
     )
     list_display_links = None
     change_list_template = "console/queue.html"
@@ -76,43 +91,125 @@ class TicketConsole(admin.ModelAdmin):
         ("queue", QueueFilter),
     )
     search_fields = ("subject", "customer__email", "customer__name")
-    search_help_text = "Search by subject, customer's name or email, or a reference (HD-000123)."
+    search_help_text = (
+        "Search by subject, customer's name or email, or a ticket's number (HD-000123 or 123)."
+    )
     list_select_related = ("customer", "queue", "assignee")
     list_per_page = 25
     ordering = ("-created_at", "-id")
     show_full_result_count = False
-    actions = None
+    actions = ["bulk_assign", "bulk_move_queue", "bulk_change_severity"]
 
     # --- the queue -----------------------------------------------------------
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
-        return tickets_visible_to(signed_in(request), for_lists=True).select_related(
-            "customer", "queue", "assignee"
-        )
+        tickets = tickets_visible_to(signed_in(request), for_lists=True)
+        # The next step of each row reads its commitments and what other apps
+        # hold back (a pending approval): prefetched, a query each a page.
+        return with_urgency(
+            tickets.select_related("customer", "queue", "assignee")
+        ).prefetch_related("commitments", *hooks.detail_prefetches())
+
+    def get_ordering(self, request: HttpRequest) -> Any:
+        if showing_work(request):
+            # My tickets first, then my queues' unassigned; each the earliest
+            # deadline first, those with none after, oldest first.
+            mine = Case(When(assignee_id=request.user.pk, then=0), default=1)
+            return [mine, F("due_at").asc(nulls_last=True), "created_at", "id"]
+        return self.ordering
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Ticket], search_term: str
     ) -> tuple[QuerySet[Ticket], bool]:
-        by_reference = search_by_reference(queryset, search_term)
-        if by_reference is not None:
-            return by_reference, False
-        return super().get_search_results(request, queryset, search_term)
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        return search_by_reference(queryset, search_term, found), may_have_duplicates
+
+    def get_actions(self, request: HttpRequest) -> Any:
+        actions = super().get_actions(request)
+        if not request.user.has_perm("tickets.change_ticket"):
+            return {}
+        return actions
 
     @admin.display(description="Ticket", ordering="id")
     def reference_link(self, ticket: Ticket) -> str:
         url = reverse("console:tickets_ticket_change", args=[ticket.pk])
         return format_html('<a href="{}">{}</a>', url, ticket.reference)
 
+    @admin.display(description="Subject", ordering="subject")
+    def subject_cell(self, ticket: Ticket) -> str:
+        kind = " · mishap" if ticket.kind == "mishap" else ""
+        return format_html(
+            '{}<span class="row-meta">{}{}</span>',
+            ticket.subject,
+            ticket.get_severity_display(),
+            kind,
+        )
+
     @admin.display(description="Customer", ordering="customer__name")
     def customer_link(self, ticket: Ticket) -> str:
         url = reverse("console:customer", args=[ticket.customer_id])
-        return format_html('<a href="{}">{}</a>', url, ticket.customer)
-
-    @admin.display(description="Status", ordering="status")
-    def status_badge(self, ticket: Ticket) -> str:
+        customer = ticket.customer
         return format_html(
+            '<a href="{}" title="{}">{}</a>', url, customer.email, customer.name or customer.email
+        )
+
+    @admin.display(description="Status · next step", ordering="status")
+    def status_step(self, ticket: Ticket) -> str:
+        badge = format_html(
             '<span class="badge status-{}">{}</span>', ticket.status, ticket.get_status_display()
         )
+        step = next_step(ticket)
+        if not step:
+            return badge
+        return format_html(
+            '{} <span class="next-step">{}</span>', badge, STEP_LABELS.get(step, step)
+        )
+
+    @admin.display(description="Target", ordering="due_at")
+    def target_countdown(self, ticket: Ticket) -> str:
+        words = countdown(ticket, timezone.now())
+        if not words:
+            return "—"
+        late = words.endswith(" late")
+        return format_html(
+            '<span class="countdown{}" title="{}">{}</span>',
+            " late" if late else "",
+            date_format(timezone.localtime(ticket.due_at), "DATETIME_FORMAT"),  # type: ignore[attr-defined]
+            words,
+        )
+
+    @admin.display(description="Waiting", ordering="last_customer_at")
+    def waiting(self, ticket: Ticket) -> str:
+        since = waiting_since(ticket)
+        if since is None:
+            return "—"
+        return format_html(
+            '<span title="The customer wrote at {}">{}</span>',
+            date_format(timezone.localtime(since), "DATETIME_FORMAT"),
+            span(timezone.now() - since),
+        )
+
+    @admin.display(description="Assignee", ordering="assignee__username")
+    def assignee_name(self, ticket: Ticket) -> str:
+        return staff_name(ticket.assignee) or "—"
+
+    # --- bulk actions, each ticket through the service -----------------------
+
+    @admin.action(description="Assign the selected tickets…")
+    def bulk_assign(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> HttpResponse | None:
+        return bulk_change(self, request, queryset, "assignee")
+
+    @admin.action(description="Move the selected tickets to a queue…")
+    def bulk_move_queue(
+        self, request: HttpRequest, queryset: QuerySet[Ticket]
+    ) -> HttpResponse | None:
+        return bulk_change(self, request, queryset, "queue")
+
+    @admin.action(description="Change the selected tickets' severity…")
+    def bulk_change_severity(
+        self, request: HttpRequest, queryset: QuerySet[Ticket]
+    ) -> HttpResponse | None:
+        return bulk_change(self, request, queryset, "severity")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("tickets.add_ticket")
@@ -126,7 +223,17 @@ class TicketConsole(admin.ModelAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        return super().changelist_view(request, {"title": "Queue", **(extra_context or {})})
+        user = signed_in(request)
+        kept = request.GET.copy()
+        kept.pop("p", None)
+        context = {
+            "title": "Queue",
+            "queue_views": queue_views(request),
+            "saved_views": list(user.saved_views.all()),
+            "current_query": kept.urlencode(),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, context)
 
     # --- urls ----------------------------------------------------------------
 
@@ -172,6 +279,8 @@ class TicketConsole(admin.ModelAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         ticket = self._ticket(request, object_id)
+        # Opening the ticket reads what one was told about it.
+        notifications_mark_all_read(user=signed_in(request), ticket=ticket)
         return self._page(request, ticket)
 
     def _page(
@@ -198,7 +307,7 @@ class TicketConsole(admin.ModelAdmin):
                     {"name": name, "label": STEP_LABELS[name], "allowed": verdict.allowed}
                 )
         can_grant = ticket.kind == "mishap" and user.has_perm("recovery.add_restitution")
-        remaining = authority_remaining(user) if can_grant else None
+        room = grant_room(user, ticket) if can_grant else None
         return self._render(
             request,
             "console/ticket.html",
@@ -206,22 +315,26 @@ class TicketConsole(admin.ModelAdmin):
                 "title": f"{ticket.reference} {ticket.subject}",
                 "ticket": ticket,
                 **self._conversation(request, ticket),
-                "missing_steps": [
+                "resolve_missing": [
                     {"name": step, "label": STEP_LABELS.get(step, step)}
                     for step in workflow.steps_to_resolve(ticket)
                 ],
                 "transitions": transitions,
-                "commitments": list(ticket.commitments.all()),
+                **self._rounds(ticket),
                 "restitutions": list(ticket.restitutions.all()),
                 "followups": list(ticket.followups.all()),
                 "feedback": list(ticket.feedback.all()),
-                "events": list(ticket.events.all()),
                 "reply_form": reply_form or console_forms.ReplyForm(),
+                "reply_saved_replies": started.picker(ticket, user, "reply"),
+                "latest_event": latest_event_id(ticket),
+                "heartbeat": heartbeat_seconds(),
                 **(extra or {}),
                 "restitution_form": (
-                    restitution_form or console_forms.RestitutionForm() if can_grant else None
+                    restitution_form or console_forms.RestitutionForm(kinds=room.kinds)
+                    if room
+                    else None
                 ),
-                "remaining": remaining,
+                "room": room,
                 "edit_form": edit_form or self._edit_form(request, ticket),
                 "mishap_form": (
                     mishap_form or console_forms.MakeMishapForm()
@@ -231,6 +344,19 @@ class TicketConsole(admin.ModelAdmin):
             },
             status=status,
         )
+
+    def _rounds(self, ticket: Ticket) -> dict[str, Any]:
+        """The recovery panel's current round (since the last reopen) and the
+        earlier ones, folded with how they ended; the history in plain words."""
+        history = rounds(ticket.events.all())
+        since = ticket.reopened_at
+        commitments = list(ticket.commitments.all())
+        return {
+            "rounds": history,
+            "earlier_rounds": history[:-1],
+            "commitments": [c for c in commitments if since is None or c.created_at >= since],
+            "earlier_commitments": [c for c in commitments if since and c.created_at < since],
+        }
 
     def _conversation(self, request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         """The latest messages, oldest first; all of them on request. One
@@ -258,32 +384,40 @@ class TicketConsole(admin.ModelAdmin):
         can_preview = name in STEPS_WITH_MESSAGE
         previewing = can_preview and request.method == "POST" and "preview" in request.POST
         preview = None
+        actor = signed_in(request)
+        stale = None
         if request.method == "POST" and form.is_valid():
-            actor = signed_in(request)
             if previewing:
                 preview = console_forms.apply_service(
                     form,
                     lambda: step_preview(
-                        ticket=ticket, actor=actor, name=name, content=form.cleaned_data
+                        ticket=ticket, actor=actor, name=name, content=started.content(form)
                     ),
                 )
             else:
                 call = STEP_SERVICES[name]
-                done = console_forms.apply_service(
-                    form, lambda: call(ticket=ticket, actor=actor, **form.cleaned_data)
-                )
+
+                def take_step() -> Ticket:
+                    started.check_edited(form, name, ticket, actor)
+                    return call(ticket=ticket, actor=actor, **started.content(form))
+
+                done = console_forms.apply_service(form, take_step)
                 if done is not None:
+                    started.count_use(form)
                     messages.success(request, f"{STEP_LABELS[name]}: done.")
                     return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
+                # Refused: if others changed the ticket since this page was drawn, say so.
+                stale = stale_refusal(ticket, request.POST.get("seen_event"), viewer_id=actor.pk)
         missing = getattr(form, "missing_steps", None)
         if missing is None and not verdict.allowed:
             missing = list(verdict.missing_steps)
-        response = self._render(
+        # The step opens on the ticket page, under the conversation it answers,
+        # in place of the reply form.
+        response = self._page(
             request,
-            "console/step.html",
-            {
+            ticket,
+            extra={
                 "title": f"{STEP_LABELS[name]} {ticket.reference}",
-                "ticket": ticket,
                 "step": {"name": name, "label": STEP_LABELS[name]},
                 "form": form,
                 "allowed": verdict.allowed,
@@ -293,6 +427,8 @@ class TicketConsole(admin.ModelAdmin):
                 ],
                 "can_preview": can_preview,
                 "preview": preview,
+                "saved_replies": started.picker(ticket, actor, name),
+                "stale": stale,
             },
             status=400 if request.method == "POST" and preview is None else 200,
         )
@@ -329,9 +465,12 @@ class TicketConsole(admin.ModelAdmin):
         public = "note" not in request.POST
 
         def act(ticket: Ticket, user: User, form: forms.Form) -> object:
+            if public:
+                started.check_edited(form, "reply", ticket, user)
             sent = services.message_create(
-                ticket=ticket, actor=user, public=public, **form.cleaned_data
+                ticket=ticket, actor=user, public=public, **started.content(form)
             )
+            started.count_use(form)
             messages.success(request, "Reply sent." if public else "Note added.")
             return sent
 
@@ -405,13 +544,11 @@ class TicketConsole(admin.ModelAdmin):
 
     def restitution_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         def act(ticket: Ticket, user: User, form: forms.Form) -> object:
+            room = grant_room(user, ticket)  # before the grant: what was left, and why
             done = restitution_grant(ticket=ticket, actor=user, **form.cleaned_data)
             if done.status == done.Status.PENDING_APPROVAL:
-                messages.warning(
-                    request,
-                    f"{done.amount} {done.currency} is above your authority: "
-                    "it waits for a supervisor's approval.",
-                )
+                over = room.why_above(done.approval.limits_exceeded, done.amount)
+                messages.warning(request, f"{over}. It waits for a supervisor's approval.")
             else:
                 messages.success(request, f"Granted: {done.amount} {done.currency}.")
             return done
@@ -419,7 +556,9 @@ class TicketConsole(admin.ModelAdmin):
         return self._submit(
             request,
             pk,
-            form=lambda ticket: console_forms.RestitutionForm(request.POST),
+            form=lambda ticket: console_forms.RestitutionForm(
+                request.POST, kinds=grant_room(signed_in(request), ticket).kinds
+            ),
             act=act,
             page_form="restitution_form",
         )
@@ -462,7 +601,12 @@ class TicketConsole(admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         user = signed_in(request)
-        form = console_forms.TicketCreateForm(request.POST or None, queues=_queues_for(user))
+        form = console_forms.TicketCreateForm(
+            request.POST or None,
+            queues=_queues_for(user),
+            staff=User.objects.filter(is_active=True, is_staff=True).order_by("username"),
+            opener=user,
+        )
         if request.method == "POST" and form.is_valid():
             ticket = console_forms.apply_service(
                 form, lambda: services.ticket_create(actor=user, **form.cleaned_data)

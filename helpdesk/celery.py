@@ -31,6 +31,10 @@ app.conf.beat_schedule = {
         "task": "tickets.check_timeliness",
         "schedule": crontab(minute="*"),
     },
+    "tickets-send-reminders": {
+        "task": "tickets.send_reminders",
+        "schedule": crontab(minute="*"),
+    },
     # Rows of workers that died due again, and workers for whatever is due.
     "outbox-sweep": {
         "task": "outbox.sweep",

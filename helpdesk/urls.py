@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
@@ -9,9 +11,17 @@ from helpdesk.api.throttling import throttle_customer_page
 from helpdesk.health import healthz
 from recovery import views as recovery_views
 
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    return HttpResponsePermanentRedirect(static("console/favicon.svg"))
+
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="console:index"), name="home"),
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page says: the console's icon.
+    # (resolved per request: the static files' manifest is read then, not at import).
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("console/", console_site.urls),
     path("api/v1/", include("helpdesk.api.urls")),

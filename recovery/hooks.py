@@ -21,7 +21,9 @@ def pending_approvals_block_resolution(ticket: Ticket) -> list[str]:
 
 RESTITUTIONS_PREFETCH = Prefetch(
     "restitutions",
-    queryset=Restitution.objects.select_related("approval").order_by("created_at", "id"),
+    queryset=Restitution.objects.select_related("approval__decided_by").order_by(
+        "created_at", "id"
+    ),
 )
 
 

@@ -4,7 +4,7 @@ queries whatever the number of rows."""
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import User
 from recovery.models import (
@@ -15,6 +15,7 @@ from recovery.models import (
     FollowUp,
     FollowUpOptOut,
     Period,
+    Restitution,
 )
 from recovery.models.authority import SpendCounter
 from recovery.services.authority import Remaining, period_start, policy_from, remaining_from
@@ -64,7 +65,19 @@ def approval_list(*, status: str | Iterable[str]) -> QuerySet[ApprovalRequest]:
         .select_related(
             "restitution__ticket__customer", "requested_by", "decided_by", "restitution__customer"
         )
-        .prefetch_related("requested_by__groups")
+        .prefetch_related(
+            "requested_by__groups",
+            # What the ticket already has: the supervisor decides knowing it.
+            Prefetch(
+                "restitution__ticket__restitutions",
+                queryset=Restitution.objects.filter(
+                    status__in=[Restitution.Status.GRANTED, Restitution.Status.APPROVED]
+                )
+                .select_related("agent")
+                .order_by("created_at", "id"),
+                to_attr="in_force",
+            ),
+        )
     )
     if statuses == [ApprovalRequest.Status.PENDING]:
         return approvals.order_by("created_at", "id")

@@ -9,6 +9,8 @@ class TicketsConfig(AppConfig):
         from outbox.sources import register
         from tickets.services.alerts import ALERTS
         from tickets.services.delivery import MESSAGES
+        from tickets.services.notifications import NOTIFICATIONS
 
         register(MESSAGES)
         register(ALERTS)
+        register(NOTIFICATIONS)

@@ -20,8 +20,8 @@ from django.db.models import (
 
 from accounts.models import User
 from tickets import hooks
-from tickets.models import Commitment, Message, Queue, Ticket, TicketEvent
-from tickets.models.ticket import ticket_id_from_reference
+from tickets.models import Commitment, Message, Notification, Queue, Ticket, TicketEvent
+from tickets.models.ticket import ticket_id_from_search
 from tickets.services.access import VIEW_ALL
 
 ORDERINGS = {
@@ -113,7 +113,7 @@ SEARCH_CONFIG = "english"
 
 def _search(text: str) -> Q:
     """Tickets whose subject or any message (notes included) matches ``text``,
-    or the ticket a reference in ``text`` names (HD-000123).
+    or the ticket a reference in ``text`` names (HD-000123, or 123 alone).
 
     On PostgreSQL, full-text search: words match whatever their form ("parcels"
     finds "parcel"), in any order, with web-search syntax ("-refund",
@@ -121,7 +121,7 @@ def _search(text: str) -> Q:
     matching ids are gathered as one UNION, so each side uses its index,
     rather than an OR that would test every ticket. Elsewhere (SQLite, the
     local demo), a case-insensitive substring match."""
-    reference = ticket_id_from_reference(text)
+    reference = ticket_id_from_search(text)
     if connection.vendor != "postgresql":
         matches = Q(subject__icontains=text) | Q(
             Exists(Message.objects.filter(ticket_id=OuterRef("pk"), body__icontains=text))
@@ -173,3 +173,13 @@ def ticket_messages(*, ticket: Ticket) -> QuerySet[Message]:
         .prefetch_related("attachments")
         .order_by("created_at", "id")
     )
+
+
+def notifications_of(user: User, *, unread: bool = False) -> QuerySet[Notification]:
+    """The user's inbox, newest first, with each notification's ticket."""
+    inbox = Notification.objects.filter(recipient=user, in_app=True).select_related("ticket")
+    return inbox.filter(read_at=None) if unread else inbox
+
+
+def unread_notifications_count(user: User) -> int:
+    return Notification.objects.filter(recipient=user, in_app=True, read_at=None).count()

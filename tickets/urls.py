@@ -1,6 +1,12 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from tickets.api.notifications import (
+    NotificationListView,
+    NotificationReadAllView,
+    NotificationReadView,
+)
+from tickets.api.saved_replies import SavedReplyListView
 from tickets.api.views import (
     STEPS,
     MakeMishapView,
@@ -20,4 +26,10 @@ urlpatterns = [
     ),
     path("tickets/<int:pk>/make-mishap/", MakeMishapView.as_view(), name="ticket-make-mishap"),
     path("tickets/<int:pk>/messages/", TicketMessagesView.as_view(), name="ticket-messages"),
+    path("saved-replies/", SavedReplyListView.as_view(), name="saved-reply-list"),
+    path("notifications/", NotificationListView.as_view(), name="notification-list"),
+    path(
+        "notifications/read-all/", NotificationReadAllView.as_view(), name="notification-read-all"
+    ),
+    path("notifications/<int:pk>/read/", NotificationReadView.as_view(), name="notification-read"),
 ]

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",
     "django.contrib.staticfiles",
     # Its system checks refuse the old-style CSP_* settings (see "Security headers").
     "csp",
@@ -452,6 +453,16 @@ HELPDESK_IMAP_FOLDER = env("HELPDESK_IMAP_FOLDER", default="INBOX")
 HELPDESK_IMAP_BATCH = env.int("HELPDESK_IMAP_BATCH", default=50)
 # An answered question with no news for this long is closed by beat.
 HELPDESK_AUTO_CLOSE_AFTER = timedelta(days=env.int("HELPDESK_AUTO_CLOSE_AFTER_DAYS", default=7))
+# Staff are told this long before an acknowledgement or apology target
+# passes, and this long before a promise to a customer falls due.
+HELPDESK_NOTIFY_TARGET_LEAD = timedelta(
+    minutes=env.float("HELPDESK_NOTIFY_TARGET_LEAD_MINUTES", default=15)
+)
+# How often an open ticket page says who is there and what changed.
+HELPDESK_PRESENCE_HEARTBEAT_SECONDS = env.float("HELPDESK_PRESENCE_HEARTBEAT_SECONDS", default=20)
+HELPDESK_NOTIFY_COMMITMENT_LEAD = timedelta(
+    hours=env.float("HELPDESK_NOTIFY_COMMITMENT_LEAD_HOURS", default=4)
+)
 # A new mishap within this long after another one's rebuilding period is a
 # repeat failure (Maxham and Netemeyer 2002: the paradox holds once, not twice).
 HELPDESK_REPEAT_FAILURE_WINDOW = timedelta(

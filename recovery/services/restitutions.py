@@ -180,9 +180,12 @@ def _validate(*, policy: Policy, kind: str, currency: str, who: str) -> None:
     if kind not in RestitutionKind.values:
         raise RuleViolation(f"{kind!r} is not a kind of restitution.", field="kind")
     if kind not in policy.allowed_kinds:
-        raise RuleViolation(
-            f"{who} may not grant a {RestitutionKind(kind).label.lower()}.", field="kind"
-        )
+        label = RestitutionKind(kind).label.lower()
+        if kind == RestitutionKind.OTHER:
+            words = "other kinds of restitution"
+        else:
+            words = f"{'an' if label[:1] in 'aeiou' else 'a'} {label}"
+        raise RuleViolation(f"{who} may not grant {words}.", field="kind")
     if currency != policy.currency:
         raise RuleViolation(
             f"{who} can only grant in {policy.currency}, not {currency}.", field="currency"

@@ -32,7 +32,7 @@ from tickets.services import ticket_resolve
 CHART_JS = "vendor/chart.js/chart.umd.min.js"
 DASHBOARD = reverse("console:dashboard")
 EXPORT = reverse("console:dashboard_export")
-DASHBOARD_QUERIES = 16
+DASHBOARD_QUERIES = 17
 
 
 def today() -> date:
@@ -312,7 +312,8 @@ def test_the_page_costs_the_same_queries_with_one_agent_or_twenty(supervisor: Us
     assert one == twenty
     # The user and their groups (2; the session is read from the cache),
     # permissions (1), figures (7), series (2), people,
-    # their groups and their policies (3), the pending approvals in the menu (1).
+    # their groups and their policies (3), the pending approvals and the unread
+    # notifications in the menu (2).
     assert one == DASHBOARD_QUERIES
 
 

@@ -228,7 +228,7 @@ def test_a_restitution_within_authority_is_granted_and_one_above_waits(agent: Us
         Restitution.Status.GRANTED,
         Restitution.Status.PENDING_APPROVAL,
     ]
-    assert "180.00 USD" in large.content.decode()
+    assert "Left for you this week: <strong>180.00</strong> of 200.00 USD" in large.content.decode()
 
 
 def test_a_restitution_of_a_kind_not_allowed_shows_the_rule(agent: User) -> None:
@@ -304,7 +304,7 @@ def test_supervisor_pages_are_not_in_an_agents_menu(agent_console: Client) -> No
         ]
     ]
 
-    assert labels == ["Queue", "New ticket", "Customers", "Process fixes"]
+    assert labels == ["Queue", "New ticket", "Customers", "Process fixes", "Notifications"]
     assert "Follow-up plans" not in labels
 
 

@@ -53,7 +53,7 @@ def test_an_agent_sees_their_tickets_and_their_queues_only(agent: User) -> None:
     in_my_queue = TicketFactory(actor=colleague, queue=shared, subject="In my queue")
     hidden = TicketFactory(actor=colleague, queue=elsewhere, subject="Hidden away")
 
-    response = console_client(agent).get(QUEUE)
+    response = console_client(agent).get(QUEUE, {"show": "all"})
 
     body = response.content.decode()
     assert response.status_code == 200

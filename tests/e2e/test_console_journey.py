@@ -87,7 +87,10 @@ def test_recovering_a_mishap_from_the_console(
     expect(page.get_by_text("Commit: done.")).to_be_visible()
 
     # A restitution within authority, with the guidance shown as the loss is typed.
-    expect(page.locator("#authority-left")).to_contain_text("200.00 USD")
+    expect(page.locator("#authority-left")).to_contain_text("up to 50.00 USD here")
+    expect(page.locator("#authority-left")).to_contain_text(
+        "Left for you this week: 200.00 of 200.00 USD"
+    )
     form = page.locator("#restitution-form")
     form.get_by_label("Kind").select_option("gift")
     form.get_by_label("Amount").fill("25.00")
@@ -98,7 +101,12 @@ def test_recovering_a_mishap_from_the_console(
     form.get_by_label("Reason").fill("A new cake, on us.")
     form.get_by_role("button", name="Grant").click()
     expect(page.get_by_text("Granted: 25.00 USD.")).to_be_visible()
-    expect(page.locator("#authority-left")).to_contain_text("175.00 USD")
+    expect(page.locator("#authority-left")).to_contain_text(
+        "Left for this ticket: 25.00 of 50.00 USD (25.00 granted)"
+    )
+    expect(page.locator("#authority-left")).to_contain_text(
+        "Left for you this week: 175.00 of 200.00 USD"
+    )
 
     # One above authority waits for a supervisor, and holds the ticket open.
     form = page.locator("#restitution-form")
@@ -106,7 +114,10 @@ def test_recovering_a_mishap_from_the_console(
     form.get_by_label("Amount").fill("120.00")
     form.get_by_label("Reason").fill("The whole order back.")
     form.get_by_role("button", name="Grant").click()
-    expect(page.get_by_text("is above your authority")).to_be_visible()
+    expect(page.get_by_text("It waits for a supervisor's approval.")).to_contain_text(
+        "120.00 USD is more than what is left of the limit for this ticket "
+        "(25.00 of 50.00 USD: 25.00 USD already granted on it)"
+    )
     expect(page.locator("#restitution-list")).to_contain_text("Awaiting approval")
     screenshot(page, "03-ticket-awaiting-approval")
     assert list(ticket.restitutions.values_list("status", flat=True).order_by("id")) == [

@@ -247,7 +247,9 @@ def test_an_alert_nobody_can_be_emailed_is_marked_not_sent(agent: User) -> None:
     alert.refresh_from_db()
     assert alert.sent_at is None
     assert alert.failed_at is not None
-    assert alert.last_error == "None of its recipients has an email address."
+    assert alert.last_error == (
+        "None of its recipients has an email address or wants this kind by email."
+    )
     assert emailed_count(Alert.Kind.REPEAT_FAILURE) == 0
 
 

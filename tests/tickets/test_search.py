@@ -96,6 +96,15 @@ def test_a_reference_finds_its_ticket_on_every_backend(
     assert found(supervisor, text) == [ticket.pk]
 
 
+@pytest.mark.parametrize("form", ["{pk}", " #{pk} "])
+def test_a_number_alone_finds_its_ticket_on_every_backend(
+    supervisor: User, tickets: dict[str, Ticket], form: str
+) -> None:
+    ticket = tickets["parcels"]
+
+    assert ticket.pk in found(supervisor, form.format(pk=ticket.pk))
+
+
 def test_search_keeps_to_what_an_agent_may_see(
     agent: User, tickets: dict[str, Ticket], **_: Any
 ) -> None:

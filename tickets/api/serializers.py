@@ -227,7 +227,13 @@ class TicketCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     severity = StrictChoiceField(choices=Severity.choices, default=Severity.MINOR)
     channel = StrictChoiceField(choices=Channel.choices, default=Channel.EMAIL)
     customer_email = MailboxField()
-    customer_name = StrictCharField(max_length=200)
+    customer_name = StrictCharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required for a new customer; a known one keeps their name.",
+    )
     queue = ExistingSlugField(
         slug_field="slug", queryset=Queue.objects.all(), required=False, allow_null=True
     )

@@ -66,6 +66,19 @@ def ticket_id_from_reference(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+_NUMBER_ALONE = re.compile(r"#?(\d{1,12})")
+
+
+def ticket_id_from_search(text: str) -> int | None:
+    """The ticket a search names: a reference (HD-000123), or a number alone
+    (123, #123), as agents say and type a ticket's number."""
+    found = ticket_id_from_reference(text)
+    if found is not None:
+        return found
+    match = _NUMBER_ALONE.fullmatch(text.strip())
+    return int(match.group(1)) if match else None
+
+
 class Ticket(ConcurrentTransitionMixin, models.Model):
     """A customer's question, or a mishap on our side to recover from.
 

@@ -4,19 +4,17 @@ outbox (``outbox/``), to the people who can act on them."""
 import logging
 from collections.abc import Mapping, Sequence
 
-from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import Role
 from outbox.models import OutboxItem
 from outbox.services import outbox_enqueue, outbox_item
 from outbox.sources import Attempt, Composed, Delivered, Email, Skip, Source, delivered_at
 from tickets.message_ids import our_message_id
-from tickets.models import Alert, Ticket
+from tickets.models import Alert, NotificationKind, Ticket
+from tickets.services.notifications import console_url, notify, supervisors, wants_email
 
 logger = logging.getLogger(__name__)
 
@@ -36,20 +34,35 @@ def alert_raise(
     For use inside a service's transaction."""
     alert = Alert.objects.create(ticket=ticket, kind=kind, detail=detail)
     if recipients is not None:
-        alert.recipients.set([u for u in recipients if u.is_active])
-        _queue_alert(alert)
-        return alert
-    to = set(
-        User.objects.filter(is_active=True, groups__name=Role.SUPERVISOR).values_list(
-            "pk", flat=True
+        people = [u for u in recipients if u.is_active]
+    else:
+        people = supervisors()
+        assignee = ticket.assignee
+        if include_assignee and assignee is not None and assignee.is_active:
+            people.append(assignee)
+    people = list({user.pk: user for user in people}.values())
+    alert.recipients.set(people)
+    if kind in NOTIFIED_AS:
+        # Also in each reader's inbox; the alert's email is the email, sent to
+        # those who want this kind by email.
+        notify(
+            kind=NOTIFIED_AS[kind],
+            ticket=ticket,
+            recipients=people,
+            text=detail,
+            emailed_elsewhere=True,
         )
-    )
-    assignee = ticket.assignee
-    if include_assignee and assignee is not None and assignee.is_active:
-        to.add(assignee.pk)
-    alert.recipients.set(to)
     _queue_alert(alert)
     return alert
+
+
+# The alerts that are also notifications, by the notification's kind.
+NOTIFIED_AS: dict[str, str] = {
+    Alert.Kind.ACKNOWLEDGE_BREACH: NotificationKind.TARGET_MISSED,
+    Alert.Kind.APOLOGY_BREACH: NotificationKind.TARGET_MISSED,
+    Alert.Kind.LOW_RATING: NotificationKind.LOW_RATING,
+    Alert.Kind.APPROVAL_DECIDED: NotificationKind.APPROVAL_DECIDED,
+}
 
 
 def _queue_alert(alert: Alert) -> None:
@@ -65,11 +78,6 @@ def _queue_alert(alert: Alert) -> None:
             )
         ]
     )
-
-
-def console_url(name: str, *args: object) -> str:
-    """An absolute link into the console, for email (read outside any request)."""
-    return settings.HELPDESK_PUBLIC_URL + reverse(name, args=args)
 
 
 def _where_to_act(alert: Alert) -> tuple[str, str]:
@@ -98,9 +106,15 @@ def _compose(alert_ids: Sequence[int]) -> Mapping[int, Composed]:
     )
     composed: dict[int, Composed] = {}
     for alert in alerts:
-        addresses = [u.email for u in alert.recipients.all() if u.email and u.is_active]
+        readers = [u for u in alert.recipients.all() if u.email and u.is_active]
+        if alert.kind in NOTIFIED_AS:
+            wanted = wants_email([u.pk for u in readers], NOTIFIED_AS[alert.kind])
+            readers = [u for u in readers if u.pk in wanted]
+        addresses = [u.email for u in readers]
         if not addresses:
-            composed[alert.pk] = Skip("None of its recipients has an email address.")
+            composed[alert.pk] = Skip(
+                "None of its recipients has an email address or wants this kind by email."
+            )
             continue
         subject, text = alert_email(alert)
         composed[alert.pk] = Email(EmailMessage(subject=subject, body=text, to=addresses))

@@ -6,11 +6,12 @@ from django.db import transaction
 from accounts.models import User
 from core.errors import RuleViolation
 from tickets.message_ids import our_message_id
-from tickets.models import Message, Ticket
+from tickets.models import Message, NotificationKind, Ticket
 from tickets.services.access import ensure_can_act
 from tickets.services.attachments import add_attachments, clean_attachments
 from tickets.services.delivery import message_queue_email
 from tickets.services.events import record_event
+from tickets.services.notifications import excerpt, notify, supervisors
 
 MAX_BODY_CHARS = 100_000
 
@@ -142,7 +143,9 @@ def receive_customer_message(
     body = clean_body(body)
     files = clean_attachments(attachments)
     locked = (
-        Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket.pk)
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("customer", "assignee", "queue")
+        .get(pk=ticket.pk)
     )
     other = sender if sender and sender.lower() != locked.customer.email.lower() else ""
     message = add_customer_message(
@@ -156,14 +159,39 @@ def receive_customer_message(
     record_event(
         ticket=locked, actor=None, action="customer_replied", payload={"message": message.pk}
     )
+    said = excerpt(body)
     if workflow.assess(locked, "reopen").allowed:
+        was = locked.get_status_display().lower()
         ticket_reopen(
             ticket=locked,
             actor=None,
             reason=f"The customer wrote again: {body[:1_500]}",
             by_customer=True,
         )
+        notify(
+            kind=NotificationKind.CUSTOMER_REOPENED,
+            ticket=locked,
+            recipients=_answering(locked),
+            text=f"{locked.customer.name} wrote again and reopened {locked.reference} "
+            f"(it was {was}): “{said}”",
+        )
+    else:
+        notify(
+            kind=NotificationKind.CUSTOMER_REPLIED,
+            ticket=locked,
+            recipients=[locked.assignee],
+            text=f"{locked.customer.name} replied on {locked.reference}: “{said}”",
+        )
     return message
+
+
+def _answering(ticket: Ticket) -> list[User]:
+    """Who should pick a reopened ticket up: its assignee; nobody holding it,
+    its queue's members; no queue either, the supervisors."""
+    if ticket.assignee is not None:
+        return [ticket.assignee]
+    members = list(ticket.queue.members.filter(is_active=True)) if ticket.queue else []
+    return members or supervisors()
 
 
 message_receive = transaction.atomic(receive_customer_message)

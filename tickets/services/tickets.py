@@ -11,12 +11,24 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import upsert_customer
 from core.errors import RuleViolation
-from tickets.models import Alert, Channel, Kind, Message, Queue, Severity, Status, Ticket
+from tickets.emails import staff_name
+from tickets.models import (
+    Alert,
+    Channel,
+    Kind,
+    Message,
+    NotificationKind,
+    Queue,
+    Severity,
+    Status,
+    Ticket,
+)
 from tickets.services.access import ensure_can_act
 from tickets.services.alerts import alert_raise
 from tickets.services.attachments import clean_attachments
 from tickets.services.events import record_event
 from tickets.services.messages import add_customer_message, clean_body, clean_text
+from tickets.services.notifications import notify
 
 MAX_SUBJECT_CHARS = 300
 
@@ -147,6 +159,8 @@ def open_ticket(
     )
     if kind == Kind.MISHAP:
         _flag_if_repeat_failure(ticket, actor)
+    if assignee is not None:
+        notify_assigned(ticket, actor)
     return ticket, message
 
 
@@ -184,7 +198,22 @@ def ticket_update(*, ticket: Ticket, actor: User, **fields: Any) -> Ticket:
     if changes:
         locked.save(update_fields=[*changes, "updated_at"])
         record_event(ticket=locked, actor=actor, action="updated", payload=changes)
+        if "assignee" in changes and locked.assignee is not None:
+            notify_assigned(locked, actor)
     return locked
+
+
+def notify_assigned(ticket: Ticket, actor: User | None) -> None:
+    """Tell the new assignee, unless they took it themselves."""
+    by = f" by {staff_name(actor)}" if actor is not None else ""
+    notify(
+        kind=NotificationKind.ASSIGNED,
+        ticket=ticket,
+        recipients=[ticket.assignee],
+        actor=actor,
+        text=f"{ticket.reference} was assigned to you{by}: “{ticket.subject}”, "
+        f"from {ticket.customer.name}.",
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -47,16 +47,20 @@ def targets_by_severity() -> dict[str, Target]:
     return targets
 
 
-def _late(step: str, severity: str, within: timedelta, now: datetime) -> Q:
-    """Tickets of ``severity`` whose ``step`` is overdue and not yet recorded."""
-    overdue = Q(severity=severity, clock_started_at__lte=now - within)
+def awaiting(step: str) -> Q:
+    """Tickets whose ``step`` is still to take, its miss not yet recorded."""
     if step == "acknowledge":
-        return overdue & Q(status=Status.NEW, acknowledge_breached_at=None)
-    return overdue & Q(
+        return Q(status=Status.NEW, acknowledge_breached_at=None)
+    return Q(
         kind=Kind.MISHAP,
         status__in=[Status.NEW, Status.ACKNOWLEDGED],
         apologize_breached_at=None,
     )
+
+
+def _late(step: str, severity: str, within: timedelta, now: datetime) -> Q:
+    """Tickets of ``severity`` whose ``step`` is overdue and not yet recorded."""
+    return Q(severity=severity, clock_started_at__lte=now - within) & awaiting(step)
 
 
 def timeliness_check(*, now: datetime | None = None) -> int:
