@@ -14,9 +14,10 @@ from django.template.response import TemplateResponse
 
 from accounts.models import User
 from console.access import signed_in
+from console.selectors import queues_for_filing
 from core.errors import DomainError
 from tickets import services
-from tickets.models import Queue, Severity, Ticket
+from tickets.models import Severity, Ticket
 
 LABELS = {
     "assignee": ("Assign to", "Assigned"),
@@ -25,20 +26,21 @@ LABELS = {
 }
 
 
-def _value_field(name: str) -> forms.Field:
+def _value_field(name: str, user: User) -> forms.Field:
     if name == "assignee":
         staff = User.objects.filter(is_active=True, is_staff=True).order_by("username")
         return forms.ModelChoiceField(queryset=staff, required=False, empty_label="Nobody")
     if name == "queue":
-        queues = Queue.objects.order_by("name")
+        # The queues one may file into, as on the ticket's own form.
+        queues = queues_for_filing(user)
         return forms.ModelChoiceField(queryset=queues, required=False, empty_label="No queue")
     return forms.ChoiceField(choices=Severity.choices)
 
 
 class BulkForm(forms.Form):
-    def __init__(self, *args: Any, field: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, field: str, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["value"] = _value_field(field)
+        self.fields["value"] = _value_field(field, user)
         self.fields["value"].label = LABELS[field][0]
 
 
@@ -47,7 +49,7 @@ def bulk_change(
 ) -> HttpResponse | None:
     """The admin action: the value's page first; with ``apply``, the change."""
     applying = "apply" in request.POST
-    form = BulkForm(request.POST if applying else None, field=field)
+    form = BulkForm(request.POST if applying else None, field=field, user=signed_in(request))
     tickets = list(queryset.order_by("id"))
     if applying and form.is_valid():
         _apply(request, tickets, field, form.cleaned_data["value"])

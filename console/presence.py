@@ -6,6 +6,7 @@ others there (and whether they are writing) and what others did since the
 page was drawn. A step submitted on a page that others changed meanwhile
 is refused in words that say who did what, when, with their text."""
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -18,11 +19,12 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
 
 from console.access import signed_in
-from console.selectors import ticket_page
 from tickets.emails import staff_name
-from tickets.models import Ticket, TicketEvent
+from tickets.models import Message, Ticket, TicketEvent
+from tickets.selectors import tickets_visible_to
 
 PRESENCE_SECONDS = 45
+_ID = re.compile(r"[0-9]{1,18}")
 
 # What another person's event says, after their name.
 DID = {
@@ -79,12 +81,17 @@ def latest_event_id(ticket: Ticket) -> int:
 
 def changes_since(ticket: Ticket, since: int, *, viewer_id: int) -> list[dict[str, str]]:
     """What others (staff, the customer, the system) did after event ``since``."""
-    events = (
+    events = list(
         TicketEvent.objects.filter(ticket=ticket, pk__gt=since)
         .exclude(actor_id=viewer_id)
         .select_related("actor")
         .order_by("id")
     )
+    # A reply's or a note's event names its message by id; a step's carries its words.
+    ids = [
+        e.payload["message"] for e in events if isinstance((e.payload or {}).get("message"), int)
+    ]
+    bodies = dict(Message.objects.filter(pk__in=ids).values_list("pk", "body")) if ids else {}
     now = timezone.now()
     changes = []
     for event in events:
@@ -101,7 +108,8 @@ def changes_since(ticket: Ticket, since: int, *, viewer_id: int) -> list[dict[st
             if now - event.created_at < timedelta(minutes=1)
             else (f"{timesince(event.created_at, now).split(',')[0]} ago")
         )
-        text = str((event.payload or {}).get("message") or "")
+        said = (event.payload or {}).get("message")
+        text = said if isinstance(said, str) else bodies.get(said, "") if said else ""
         changes.append({"said": f"{who} {did} {ago}", "text": text, "action": event.action})
     return changes
 
@@ -109,7 +117,7 @@ def changes_since(ticket: Ticket, since: int, *, viewer_id: int) -> list[dict[st
 def stale_refusal(ticket: Ticket, seen: str | None, *, viewer_id: int) -> str | None:
     """Why a form sent from a page others changed meanwhile cannot go: who did
     what and when, with their text. None when nothing changed since ``seen``."""
-    if not seen or not seen.isdigit():
+    if not seen or not _ID.fullmatch(seen):
         return None
     steps = [c for c in changes_since(ticket, int(seen), viewer_id=viewer_id) if c["action"] in DID]
     if not steps:
@@ -122,7 +130,7 @@ def stale_refusal(ticket: Ticket, seen: str | None, *, viewer_id: int) -> str | 
 @require_POST
 def presence_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in(request)
-    ticket = ticket_page(user=user).filter(pk=pk).first()
+    ticket = tickets_visible_to(user).filter(pk=pk).first()
     if ticket is None:
         raise Http404("No ticket with that number that you can see.")
     since = request.POST.get("since", "")
@@ -132,7 +140,7 @@ def presence_view(request: HttpRequest, pk: int) -> HttpResponse:
         name=staff_name(user),
         writing=request.POST.get("writing") == "1",
     )
-    changes = changes_since(ticket, int(since), viewer_id=user.pk) if since.isdigit() else []
+    changes = changes_since(ticket, int(since), viewer_id=user.pk) if _ID.fullmatch(since) else []
     return JsonResponse({"others": others, "changes": changes})
 
 

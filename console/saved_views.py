@@ -40,6 +40,11 @@ def saved_view_save(*, user: User, name: str, query: str) -> SavedView:
         value = given.get(key, "")[:200]
         if value:
             kept[key] = value
+    if len(kept.urlencode()) > SavedView._meta.get_field("query").max_length:  # type: ignore[operator]
+        raise RuleViolation(
+            "This view's search and filters are too long to save: shorten the search.",
+            field="query",
+        )
     if not kept:
         raise RuleViolation(
             "Choose a view, a filter or a search first: there is nothing to save.", field="query"

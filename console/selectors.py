@@ -11,7 +11,7 @@ from recovery.models import (
     ProcessFix,
     Restitution,
 )
-from tickets.models import Kind, Status, Ticket
+from tickets.models import Kind, Queue, Status, Ticket
 from tickets.selectors import ticket_detail, tickets_visible_to
 
 
@@ -109,3 +109,16 @@ def followup_plans() -> dict[str, FollowUpPlan]:
         Prefetch("steps", queryset=FollowUpPlanStep.objects.order_by("offset_days", "id"))
     )
     return {plan.severity: plan for plan in plans}
+
+
+def queues_for_filing(user: User, *, also: int | None = None) -> QuerySet[Queue]:
+    """The queues a user may file tickets into: their own, or all for
+    supervisors; and the queue ``also`` (a ticket's own), whoever they are.
+
+    By ids, never "member of, or holding this ticket": that joins every queue
+    to all its tickets before DISTINCT, half a second at 200,000 tickets."""
+    queues = Queue.objects.order_by("name")
+    if user.has_perm("tickets.view_all_tickets"):
+        return queues
+    own = Q(pk__in=Queue.members.through.objects.filter(user_id=user.pk).values("queue_id"))
+    return queues.filter(own | Q(pk=also) if also is not None else own)

@@ -10,6 +10,7 @@ from accounts.models import User
 from tickets.models import SavedReply, Ticket
 from tickets.services.saved_replies import (
     filled_replies,
+    saved_replies_for,
     saved_reply_check_edited,
     saved_reply_record_use,
 )
@@ -34,21 +35,24 @@ def content(form: forms.Form) -> dict[str, Any]:
     return {name: value for name, value in form.cleaned_data.items() if name != FIELD}
 
 
-def started_from(form: forms.Form) -> SavedReply | None:
+def started_from(form: forms.Form, ticket: Ticket, step: str) -> SavedReply | None:
+    """The saved reply the text started from, if it is one offered here."""
     pk = form.cleaned_data.get(FIELD)
-    return SavedReply.objects.filter(pk=pk).first() if pk else None
+    if not pk or step not in TEXT_FIELD:
+        return None
+    return saved_replies_for(ticket=ticket, step=step).filter(pk=pk).first()
 
 
 def check_edited(form: forms.Form, step: str, ticket: Ticket, agent: User) -> None:
     """Raises the service's refusal when the text is the saved reply as inserted."""
-    reply = started_from(form)
+    reply = started_from(form, ticket, step)
     if reply is not None:
         text = form.cleaned_data.get(TEXT_FIELD[step], "")
         saved_reply_check_edited(reply=reply, ticket=ticket, agent=agent, text=text)
 
 
-def count_use(form: forms.Form) -> None:
-    reply = started_from(form)
+def count_use(form: forms.Form, ticket: Ticket, step: str) -> None:
+    reply = started_from(form, ticket, step)
     if reply is not None:
         saved_reply_record_use(reply=reply)
 

@@ -33,19 +33,21 @@ from console.queue import (
     search_by_reference,
     showing_work,
 )
-from console.selectors import ticket_page
+from console.selectors import queues_for_filing, ticket_page
 from console.sites import console_site
 from recovery.services import restitution_grant
 from recovery.services.grant_room import grant_room
 from tickets import hooks, services, workflow
 from tickets.emails import staff_name
-from tickets.models import Attachment, Queue, Ticket
+from tickets.models import Attachment, Ticket
 from tickets.previews import reply_preview, step_preview
 from tickets.selectors import ticket_messages, tickets_visible_to
 from tickets.services.lifecycle import STEPS_WITH_MESSAGE
 from tickets.services.notifications import notifications_mark_all_read
 from tickets.urgency import countdown, span, waiting_since, with_urgency
 
+# The one way the console writes a moment (templates: |date:"M j, Y H:i").
+MOMENT = "M j, Y H:i"
 # Messages shown at first on the ticket page; the rest behind a link.
 CONVERSATION_PAGE = 50
 
@@ -174,7 +176,7 @@ class TicketConsole(admin.ModelAdmin):
         return format_html(
             '<span class="countdown{}" title="{}">{}</span>',
             " late" if late else "",
-            date_format(timezone.localtime(ticket.due_at), "DATETIME_FORMAT"),  # type: ignore[attr-defined]
+            date_format(timezone.localtime(ticket.due_at), MOMENT),  # type: ignore[attr-defined]
             words,
         )
 
@@ -185,7 +187,7 @@ class TicketConsole(admin.ModelAdmin):
             return "—"
         return format_html(
             '<span title="The customer wrote at {}">{}</span>',
-            date_format(timezone.localtime(since), "DATETIME_FORMAT"),
+            date_format(timezone.localtime(since), MOMENT),
             span(timezone.now() - since),
         )
 
@@ -403,7 +405,7 @@ class TicketConsole(admin.ModelAdmin):
 
                 done = console_forms.apply_service(form, take_step)
                 if done is not None:
-                    started.count_use(form)
+                    started.count_use(form, ticket, name)
                     messages.success(request, f"{STEP_LABELS[name]}: done.")
                     return HttpResponseRedirect(reverse("console:tickets_ticket_change", args=[pk]))
                 # Refused: if others changed the ticket since this page was drawn, say so.
@@ -470,7 +472,8 @@ class TicketConsole(admin.ModelAdmin):
             sent = services.message_create(
                 ticket=ticket, actor=user, public=public, **started.content(form)
             )
-            started.count_use(form)
+            if public:
+                started.count_use(form, ticket, "reply")
             messages.success(request, "Reply sent." if public else "Note added.")
             return sent
 
@@ -578,7 +581,7 @@ class TicketConsole(admin.ModelAdmin):
             staff=User.objects.filter(
                 Q(is_active=True, is_staff=True) | Q(pk=ticket.assignee_id)
             ).order_by("username"),
-            queues=_queues_for(signed_in(request), also=ticket.queue_id),
+            queues=queues_for_filing(signed_in(request), also=ticket.queue_id),
         )
 
     def attachment_view(self, request: HttpRequest, pk: int, attachment_id: int) -> FileResponse:
@@ -603,13 +606,18 @@ class TicketConsole(admin.ModelAdmin):
         user = signed_in(request)
         form = console_forms.TicketCreateForm(
             request.POST or None,
-            queues=_queues_for(user),
+            queues=queues_for_filing(user),
             staff=User.objects.filter(is_active=True, is_staff=True).order_by("username"),
             opener=user,
         )
         if request.method == "POST" and form.is_valid():
             ticket = console_forms.apply_service(
-                form, lambda: services.ticket_create(actor=user, **form.cleaned_data)
+                form,
+                lambda: services.ticket_create(
+                    actor=user,
+                    unassigned=form.cleaned_data["assignee"] is None,
+                    **form.cleaned_data,
+                ),
             )
             if ticket is not None:
                 messages.success(request, f"{ticket.reference} opened.")
@@ -622,16 +630,3 @@ class TicketConsole(admin.ModelAdmin):
             {"title": "New ticket", "form": form},
             status=400 if request.method == "POST" else 200,
         )
-
-
-def _queues_for(user: User, *, also: int | None = None) -> QuerySet[Queue]:
-    """The queues a user may file tickets into: their own, or all for
-    supervisors; and the queue ``also`` (a ticket's own), whoever they are.
-
-    By ids, never "member of, or holding this ticket": that joins every queue
-    to all its tickets before DISTINCT, half a second at 200,000 tickets."""
-    queues = Queue.objects.order_by("name")
-    if user.has_perm("tickets.view_all_tickets"):
-        return queues
-    own = Q(pk__in=Queue.members.through.objects.filter(user_id=user.pk).values("queue_id"))
-    return queues.filter(own | Q(pk=also) if also is not None else own)

@@ -92,3 +92,25 @@ def test_the_desk_has_an_icon(agent_console: Client) -> None:
     assert 'rel="icon" href="/static/console/favicon.svg"' in page
     assert response.status_code == 301
     assert response["Location"].endswith("/console/favicon.svg")
+
+
+def test_every_moment_on_the_ticket_page_is_written_one_way(
+    agent: User, agent_console: Client
+) -> None:
+    import re
+
+    from tests.factories import TicketFactory, advance
+    from tickets.models import Kind
+    from tickets.services import message_create
+
+    ticket = advance(TicketFactory(actor=agent, kind=Kind.MISHAP), "committed")
+    message_create(ticket=ticket, actor=agent, body="A note.", public=False)
+
+    page = agent_console.get(reverse("console:tickets_ticket_change", args=[ticket.pk]))
+
+    body = page.content.decode()
+    shown = re.findall(r"<time datetime=\"[^\"]+\">([^<]+)</time>", body)
+    shown += re.findall(r"<small>([^<]+)</small> ", body)  # the history's moments
+    assert shown
+    one_way = re.compile(r"[A-Z][a-z]{2} \d{1,2}, \d{4}( \d{2}:\d{2})?")
+    assert [moment for moment in shown if not one_way.fullmatch(moment)] == []

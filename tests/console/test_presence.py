@@ -94,3 +94,29 @@ def test_presence_is_posted_not_read(agent: User) -> None:
     response = console_client(agent).get(reverse("console:ticket_presence", args=[ticket.pk]))
 
     assert response.status_code == 405
+
+
+def test_a_reply_landing_meanwhile_is_quoted_in_words_not_by_its_id() -> None:
+    from tickets.services import message_create
+
+    alex, jordan, ticket = pair()
+    since = ticket.events.latest("id").pk
+    message_create(ticket=ticket, actor=jordan, body="Your refund is on its way.", public=True)
+
+    [change] = beat(console_client(alex), ticket, since=str(since))["changes"]
+
+    assert change["said"] == "Jordan Lee replied to the customer just now"
+    assert change["text"] == "Your refund is on its way."
+
+
+@pytest.mark.parametrize("odd", ["²", "9" * 5000, "-1", ""])
+def test_odd_event_numbers_are_ignored_not_a_500(odd: str) -> None:
+    alex, _, ticket = pair()
+    client = console_client(alex)
+
+    assert beat(client, ticket, since=odd)["changes"] == []
+    response = client.post(
+        reverse("console:ticket_step", args=[ticket.pk, "acknowledge"]),
+        {"message": "", "seen_event": odd},
+    )
+    assert response.status_code == 400

@@ -138,3 +138,22 @@ def test_an_unknown_saved_reply_id_is_ignored_not_an_error(
 
     assert response.status_code == 302
     assert ticket.messages.filter(body="Hi.").exists()
+
+
+def test_a_retired_or_foreign_reply_is_not_counted(
+    agent: User, supervisor: User, agent_console: Client
+) -> None:
+    from tickets.services.saved_replies import saved_reply_retire
+
+    retired = saved_reply_create(actor=supervisor, title="Old", step="reply", body="Old.")
+    saved_reply_retire(reply=retired, actor=supervisor)
+    apology_only = apology(supervisor)
+    ticket = TicketFactory(actor=agent)
+    url = reverse("console:ticket_reply", args=[ticket.pk])
+
+    agent_console.post(url, {"body": "Old. And new.", "saved_reply": retired.pk})
+    agent_console.post(url, {"body": "Sorry, and more.", "saved_reply": apology_only.pk})
+
+    retired.refresh_from_db()
+    apology_only.refresh_from_db()
+    assert (retired.use_count, apology_only.use_count) == (0, 0)

@@ -290,3 +290,25 @@ def test_ticket_status_still_shows_for_finished_tickets(agent: User) -> None:
     response = console_client(agent).get(QUEUE, {"show": "all"})
 
     assert "next-step" not in cells(response, closed)
+
+
+def test_a_view_too_long_to_keep_says_so(agent: User, agent_console: Client) -> None:
+    response = agent_console.post(
+        reverse("console:saved_view_save"),
+        {"name": "Long", "query": "q=" + "ж" * 190 + "&show=all"},
+        follow=True,
+    )
+
+    assert "too long to save" in response.content.decode()
+    assert not SavedView.objects.exists()
+
+
+def test_bulk_moves_offer_only_the_queues_one_may_file_into(agent: User) -> None:
+    mine = QueueFactory(name="Mine", members=[agent])
+    QueueFactory(name="Elsewhere")
+    ticket = TicketFactory(actor=agent, queue=mine)
+
+    page = bulk(console_client(agent), "bulk_move_queue", [ticket]).content.decode()
+
+    assert ">Mine</option>" in page
+    assert "Elsewhere" not in page

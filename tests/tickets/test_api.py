@@ -299,14 +299,29 @@ def test_an_agent_can_open_a_ticket_for_a_colleague_outside_their_queues(
     assert response.json()["assignee"]["id"] == colleague.pk
 
 
-def test_a_ticket_a_supervisor_opens_without_an_assignee_stays_unassigned(
+def test_a_ticket_a_supervisor_opens_is_theirs_unless_they_ask_for_nobody(
     supervisor: User,
 ) -> None:
-    response = client_for(supervisor).post(TICKETS, ticket_body(), format="json")
+    client = client_for(supervisor)
+    theirs = client.post(TICKETS, ticket_body(), format="json")
+    nobodys = client.post(TICKETS, ticket_body(assignee=None), format="json")
 
-    assert response.status_code == 201, response.json()
-    assert response.json()["assignee"] is None
-    assert Ticket.objects.get(pk=response.json()["id"]).assignee is None
+    assert theirs.status_code == 201, theirs.json()
+    assert theirs.json()["assignee"]["id"] == supervisor.pk
+    assert nobodys.status_code == 201, nobodys.json()
+    assert nobodys.json()["assignee"] is None
+    assert Ticket.objects.get(pk=nobodys.json()["id"]).assignee is None
+
+
+def test_an_agent_may_leave_a_ticket_to_a_queue_but_not_to_nobody(
+    agent: User, queue: Queue
+) -> None:
+    client = client_for(agent)
+    to_the_queue = client.post(TICKETS, ticket_body(assignee=None, queue=queue.slug), format="json")
+    nowhere = client.post(TICKETS, ticket_body(assignee=None), format="json")
+
+    assert to_the_queue.json()["assignee"] is None
+    assert nowhere.json()["assignee"]["id"] == agent.pk
 
 
 # --- List ---------------------------------------------------------------------------
@@ -323,6 +338,7 @@ class Board:
 def board(agent: User, supervisor: User, queue: Queue) -> Board:
     question = TicketFactory(
         actor=supervisor,
+        unassigned=True,
         subject="Where is my parcel?",
         body="Ordered a lamp last week.",
         customer_email="ana@example.com",
@@ -660,7 +676,7 @@ def test_creating_a_ticket_with_malformed_json_is_a_400(agent: User) -> None:
 def test_patch_changes_the_editable_fields_and_records_old_and_new(
     supervisor: User, agent: User, queue: Queue
 ) -> None:
-    ticket = TicketFactory(actor=supervisor, subject="Old subject")
+    ticket = TicketFactory(actor=supervisor, unassigned=True, subject="Old subject")
 
     response = client_for(supervisor).patch(
         at(ticket),

@@ -135,7 +135,9 @@ def test_a_reopened_ticket_nobody_holds_tells_its_queues_members(supervisor: Use
     members = [StaffFactory(role=Role.AGENT), StaffFactory(role=Role.AGENT)]
     outsider = StaffFactory(role=Role.AGENT)
     queue = QueueFactory(members=members)
-    ticket = advance(TicketFactory(actor=supervisor, queue=queue), "resolved", actor=supervisor)
+    ticket = advance(
+        TicketFactory(actor=supervisor, queue=queue, unassigned=True), "resolved", actor=supervisor
+    )
     assert ticket.assignee is None
 
     message_receive(ticket=ticket, body="Still broken.")
@@ -149,7 +151,7 @@ def test_a_reopened_ticket_nobody_holds_tells_its_queues_members(supervisor: Use
 def test_a_reopened_ticket_with_no_holder_and_no_queue_tells_the_supervisors(
     supervisor: User,
 ) -> None:
-    ticket = advance(TicketFactory(actor=supervisor), "resolved", actor=supervisor)
+    ticket = advance(TicketFactory(actor=supervisor, unassigned=True), "resolved", actor=supervisor)
 
     message_receive(ticket=ticket, body="Still broken.")
 

@@ -180,3 +180,36 @@ def test_retired_replies_are_not_offered(supervisor: User, agent: User) -> None:
     saved_reply_retire(reply=write(supervisor), actor=supervisor)
 
     assert client_for(agent).get(URL).json()["count"] == 0
+
+
+@pytest.mark.parametrize("odd", ["²", "9" * 5000])
+def test_odd_ticket_ids_are_a_400_not_a_500(agent: User, odd: str) -> None:
+    assert client_for(agent).get(URL, {"ticket": odd}).status_code == 400
+
+
+def test_only_staff_who_may_read_them_list_them(supervisor: User) -> None:
+    from accounts.models import User as Account
+
+    write(supervisor)
+    gateway = Account.objects.create_user("gateway", password="x" * 20, is_staff=True)
+
+    assert client_for(gateway).get(URL).status_code == 403
+
+
+def test_the_promise_is_read_once_for_the_whole_list(supervisor: User) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    agent = StaffFactory(role=Role.AGENT)
+    ticket = TicketFactory(actor=agent)
+    client = client_for(agent)
+    write(supervisor, body="By {promise_due}.")
+    client.get(URL)  # the caller's permissions, read once and kept
+    with CaptureQueriesContext(connection) as one:
+        client.get(URL, {"ticket": ticket.pk})
+    for n in range(4):
+        write(supervisor, title=f"Also {n}", body="By {promise_due}.")
+    with CaptureQueriesContext(connection) as five:
+        client.get(URL, {"ticket": ticket.pk})
+
+    assert len(five) == len(one)

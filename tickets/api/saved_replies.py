@@ -2,18 +2,23 @@
 ticket (the customer's first name, the reference, the agent's name, the
 promise's due time in the customer's zone)."""
 
+import re
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import ListAPIView
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from tickets.models import ReplyStep, SavedReply, Ticket
 from tickets.selectors import tickets_visible_to
-from tickets.services.saved_replies import fill, saved_replies_for
+from tickets.services.saved_replies import fill, promise_due, saved_replies_for
+
+_ID = re.compile(r"[0-9]{1,18}")
 
 
 class SavedReplySerializer(serializers.ModelSerializer):
@@ -31,7 +36,15 @@ class SavedReplySerializer(serializers.ModelSerializer):
         ticket = self.context.get("ticket")
         if ticket is None:
             return reply.body
-        return fill(reply, ticket=ticket, agent=self.context["request"].user)
+        read: dict[str, str] = self.context["read"]  # what the page read once
+        if "{promise_due}" in reply.body and "due" not in read:
+            read["due"] = promise_due(ticket)
+        return fill(reply, ticket=ticket, agent=self.context["request"].user, due=read.get("due"))
+
+
+class CanReadSavedReplies(BasePermission):
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user and request.user.has_perm("tickets.view_savedreply"))
 
 
 class SavedReplyListView(ListAPIView):
@@ -39,6 +52,7 @@ class SavedReplyListView(ListAPIView):
     queue and of every queue, filled for it; with ``step``, of that step."""
 
     serializer_class = SavedReplySerializer
+    permission_classes = [IsAuthenticated, CanReadSavedReplies]
 
     @extend_schema(
         parameters=[
@@ -54,7 +68,7 @@ class SavedReplyListView(ListAPIView):
         raw = self.request.query_params.get("ticket")
         if raw is None:
             return None
-        if not raw.isdigit() or len(raw) > 12:
+        if not _ID.fullmatch(raw):
             raise ValidationError(
                 {"ticket": [f"Give a ticket's id, a whole number; {raw!r} is not."]}
             )
@@ -69,7 +83,7 @@ class SavedReplyListView(ListAPIView):
         return ticket
 
     def get_serializer_context(self) -> dict[str, Any]:
-        return {**super().get_serializer_context(), "ticket": self._ticket()}
+        return {**super().get_serializer_context(), "ticket": self._ticket(), "read": {}}
 
     def get_queryset(self) -> Any:
         step = self.request.query_params.get("step")

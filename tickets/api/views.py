@@ -171,7 +171,10 @@ class TicketViewSet(
     def create(self, request: Request) -> Response:
         payload = s.TicketCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        ticket = services.ticket_create(actor=staff(request), **payload.validated_data)
+        data = dict(payload.validated_data)
+        # "assignee": null asks for nobody; no assignee at all makes it the caller's.
+        unassigned = "assignee" in data and data["assignee"] is None
+        ticket = services.ticket_create(actor=staff(request), unassigned=unassigned, **data)
         return render_detail(request, ticket_written(ticket_id=ticket.pk), status.HTTP_201_CREATED)
 
     @extend_schema(

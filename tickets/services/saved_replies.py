@@ -111,35 +111,39 @@ class FilledReply:
     text: str
 
 
-def fill(reply: SavedReply, *, ticket: Ticket, agent: User) -> str:
-    """The reply's text for ``ticket``, written by ``agent``: each placeholder
-    replaced, in the customer's language and zone. Reads the ticket's open
-    promise (one query, when the text asks for it)."""
+def promise_due(ticket: Ticket) -> str:
+    """The open promise's due time as the customer reads it (one query)."""
     customer = ticket.customer
+    promise = Commitment.objects.filter(ticket=ticket, fulfilled_at=None).first()
+    if promise is None:
+        return "[no promise yet]"
+    with speaking(customer.locale):
+        return gettext("%(when)s, %(zone)s") % {
+            "when": customer_datetime(promise.due_at, customer.zone),
+            "zone": zone_name(customer.zone),
+        }
+
+
+def fill(reply: SavedReply, *, ticket: Ticket, agent: User, due: str | None = None) -> str:
+    """The reply's text for ``ticket``, written by ``agent``: each placeholder
+    replaced, in the customer's language and zone. ``due``: the promise's due
+    time when the caller read it already (``promise_due``); else it is read
+    here when the text asks for it."""
     values = {
-        "customer_first_name": (customer.name or "").split(" ")[0],
+        "customer_first_name": (ticket.customer.name or "").split(" ")[0],
         "reference": ticket.reference,
         "agent_name": staff_name(agent),
     }
     if "{promise_due}" in reply.body:
-        promise = Commitment.objects.filter(ticket=ticket, fulfilled_at=None).first()
-        with speaking(customer.locale):
-            values["promise_due"] = (
-                gettext("%(when)s, %(zone)s")
-                % {
-                    "when": customer_datetime(promise.due_at, customer.zone),
-                    "zone": zone_name(customer.zone),
-                }
-                if promise
-                else "[no promise yet]"
-            )
+        values["promise_due"] = due if due is not None else promise_due(ticket)
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), reply.body)
 
 
 def filled_replies(*, ticket: Ticket, agent: User, step: str | None = None) -> list[FilledReply]:
+    replies = list(saved_replies_for(ticket=ticket, step=step))
+    due = promise_due(ticket) if any("{promise_due}" in r.body for r in replies) else None
     return [
-        FilledReply(reply, fill(reply, ticket=ticket, agent=agent))
-        for reply in saved_replies_for(ticket=ticket, step=step)
+        FilledReply(reply, fill(reply, ticket=ticket, agent=agent, due=due)) for reply in replies
     ]
 
 

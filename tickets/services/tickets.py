@@ -73,12 +73,14 @@ def ticket_create(
     channel: str = Channel.EMAIL,
     queue: Queue | None = None,
     assignee: User | None = None,
+    unassigned: bool = False,
     customer_message_id: str | None = None,
     customer_html: str = "",
     attachments: Sequence[UploadedFile] = (),
 ) -> Ticket:
     """Open a ticket with the customer's words as its first message. A ticket
-    an agent opens is theirs unless they name another assignee. A mishap for
+    a person opens is theirs unless they name another assignee, or leave it
+    ``unassigned`` (a supervisor, or anyone filing it into a queue). A mishap for
     a customer who is still recovering from another is flagged as a repeat
     failure."""
     ticket, _ = open_ticket(
@@ -92,6 +94,7 @@ def ticket_create(
         channel=channel,
         queue=queue,
         assignee=assignee,
+        unassigned=unassigned,
         customer_message_id=customer_message_id,
         customer_html=customer_html,
         attachments=attachments,
@@ -111,6 +114,7 @@ def open_ticket(
     channel: str = Channel.EMAIL,
     queue: Queue | None = None,
     assignee: User | None = None,
+    unassigned: bool = False,
     customer_message_id: str | None = None,
     customer_html: str = "",
     attachments: Sequence[UploadedFile] = (),
@@ -124,7 +128,13 @@ def open_ticket(
     _choice(kind, Kind, "kind")
     _choice(severity, Severity, "severity")
     _choice(channel, Channel, "channel")
-    if assignee is None and actor is not None and not actor.has_perm("tickets.view_all_tickets"):
+    # Left to nobody only where someone will see it: a supervisor's, or in a queue.
+    leave_it = (
+        unassigned
+        and actor is not None
+        and (actor.has_perm("tickets.view_all_tickets") or queue is not None)
+    )
+    if assignee is None and actor is not None and not leave_it:
         assignee = actor
     _clean_assignee(assignee)
     try:

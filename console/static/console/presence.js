@@ -4,9 +4,10 @@ document.addEventListener("DOMContentLoaded", () => {
   const box = document.getElementById("presence");
   if (!box) return;
   const token = document.querySelector("[name=csrfmiddlewaretoken]")?.value || "";
-  let writing = false;
+  // Writing: typed in the last minute.
+  let typedAt = 0;
   document.addEventListener("input", (event) => {
-    if (event.target.matches?.("textarea, input[type=text], input[type=number]")) writing = true;
+    if (event.target.matches?.("textarea, input[type=text], input[type=number]")) typedAt = Date.now();
   });
 
   const render = ({ others, changes }) => {
@@ -38,20 +39,33 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   };
 
+  let timer = null;
+  const stop = () => clearInterval(timer);
   const beat = async () => {
+    if (document.hidden) return; // a tab in the background says nothing
+    const writing = Date.now() - typedAt < 60_000;
     const body = new URLSearchParams({ since: box.dataset.since, writing: writing ? "1" : "0" });
     try {
       const response = await fetch(box.dataset.url, {
         method: "POST",
         body,
-        headers: { "X-CSRFToken": token },
+        headers: { "X-CSRFToken": token, Accept: "application/json" },
         credentials: "same-origin",
       });
-      if (response.ok) render(await response.json());
+      const json = (response.headers.get("Content-Type") || "").includes("application/json");
+      if (!response.ok || !json) {
+        // Signed out, or the ticket is no longer this person's to see: stop asking.
+        if ([401, 403, 404].includes(response.status) || !json) stop();
+        return;
+      }
+      render(await response.json());
     } catch {
-      // A missed beat: the next one tries again.
+      // A missed beat (the network): the next one tries again.
     }
   };
   beat();
-  setInterval(beat, Number(box.dataset.every || 20) * 1000);
+  timer = setInterval(beat, Number(box.dataset.every || 20) * 1000);
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) beat();
+  });
 });
