@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from accounts.models import User
 from console.started_from import StartedFromSavedReply
 from core.errors import DomainError, RuleViolation, StepsMissing
+from core.forms import MultipleFileField
 from recovery.forms import StepTranslationsMixin, steps_of
 from recovery.models import RestitutionKind
 from recovery.services.followup_emails import validate_template
@@ -107,22 +108,6 @@ STEP_FORMS: dict[str, type[forms.Form]] = {
     "restore": ReasonForm,
     "reopen": ReasonForm,
 }
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data: Any, initial: Any = None) -> Any:
-        single = super().clean
-        if isinstance(data, list | tuple):
-            return [single(item, initial) for item in data]
-        return [single(data, initial)] if data else []
 
 
 class ReplyForm(StartedFromSavedReply):

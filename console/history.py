@@ -124,7 +124,10 @@ def sentence(event: TicketEvent, names: Names) -> str:
         "reopen": lambda: _reopened(p),
         "replied": lambda: "Replied to the customer",
         "noted": lambda: "Internal note added",
-        "customer_replied": lambda: "The customer wrote",
+        "customer_replied": lambda: (
+            "The customer wrote" + (" on their case page" if p.get("via") == "case_page" else "")
+        ),
+        "case_link_sent": lambda: "A fresh link to the case page was emailed to the customer",
         "updated": lambda: _updated(p, names),
         "converted_to_mishap": lambda: "Made a mishap: our failure",
         "flagged_repeat_failure": lambda: "Flagged as a repeat failure",

@@ -17,10 +17,15 @@ from tickets.selectors import ticket_detail, tickets_visible_to
 
 def ticket_page(*, user: User) -> QuerySet[Ticket]:
     """The ticket page: the API's detail (commitments, history, restitutions)
-    plus the follow-up schedule and the customer's ratings."""
-    return ticket_detail(user=user).prefetch_related(
-        Prefetch("followups", queryset=FollowUp.objects.order_by("due_at", "id")),
-        Prefetch("feedback", queryset=Feedback.objects.order_by("created_at", "id")),
+    plus the follow-up schedule, the customer's ratings and when they last
+    opened their case page."""
+    return (
+        ticket_detail(user=user)
+        .select_related("case_visit")
+        .prefetch_related(
+            Prefetch("followups", queryset=FollowUp.objects.order_by("due_at", "id")),
+            Prefetch("feedback", queryset=Feedback.objects.order_by("created_at", "id")),
+        )
     )
 
 

@@ -18,6 +18,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from accounts.models import User
+from cases.selectors import case_visit_of
 from console import forms as console_forms
 from console import started_from as started
 from console.access import signed_in
@@ -38,6 +39,7 @@ from console.sites import console_site
 from recovery.services import restitution_grant
 from recovery.services.grant_room import grant_room
 from tickets import hooks, services, workflow
+from tickets.case_links import case_url
 from tickets.emails import staff_name
 from tickets.models import Attachment, Ticket
 from tickets.previews import reply_preview, step_preview
@@ -330,6 +332,8 @@ class TicketConsole(admin.ModelAdmin):
                 "reply_saved_replies": started.picker(ticket, user, "reply"),
                 "latest_event": latest_event_id(ticket),
                 "heartbeat": heartbeat_seconds(),
+                "case_link": case_url(ticket),
+                "case_visit": case_visit_of(ticket),
                 **(extra or {}),
                 "restitution_form": (
                     restitution_form or console_forms.RestitutionForm(kinds=room.kinds)

@@ -47,3 +47,10 @@ def zone_name(zone: ZoneInfo) -> str:
 @lru_cache(maxsize=1024)
 def _zone_name(zone: ZoneInfo, locale: str) -> str:
     return str(babel_dates.get_timezone_location(zone, locale=locale))
+
+
+def customer_moment(moment: datetime, zone: ZoneInfo) -> str:
+    """A short moment in ``zone``, for a list of messages: "Dec 4, 2026, 5:29 AM"."""
+    local = timezone.localtime(moment, zone)
+    locale = babel_locale(current_language())
+    return str(babel_dates.format_datetime(local, "medium", tzinfo=zone, locale=locale))

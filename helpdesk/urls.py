@@ -5,9 +5,10 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
+from cases import views as case_views
 from console.sites import console_site
 from helpdesk import docs, errors
-from helpdesk.api.throttling import throttle_customer_page
+from helpdesk.api.throttling import throttle_customer_page, throttle_posts_by_address
 from helpdesk.health import healthz
 from recovery import views as recovery_views
 
@@ -29,6 +30,38 @@ urlpatterns = [
     path("api/docs/", docs.swagger_ui, name="api-docs"),
     path("api/redoc/", docs.redoc, name="api-redoc"),
     path("problems/<slug:slug>/", errors.problem_type_page, name="problem-type"),
+    # The customer's case page and the contact form (cases/): no login, so
+    # limited by client address, and the forms anyone may post also by the
+    # email address they carry.
+    path(
+        "contact/",
+        throttle_customer_page(throttle_posts_by_address("contact")(case_views.contact)),
+        name="contact",
+    ),
+    # Before the case's own routes, which would take "new-link" for a token.
+    path(
+        "case/new-link/",
+        throttle_customer_page(throttle_posts_by_address("case_link")(case_views.new_link)),
+        name="case-new-link",
+    ),
+    path("case/<str:token>/", throttle_customer_page(case_views.case), name="case"),
+    path("case/<str:token>/reply/", throttle_customer_page(case_views.reply), name="case-reply"),
+    path("case/<str:token>/rating/", throttle_customer_page(case_views.rate), name="case-rating"),
+    path(
+        "case/<str:token>/follow-ups/",
+        throttle_customer_page(case_views.follow_ups),
+        name="case-follow-ups",
+    ),
+    path(
+        "case/<str:token>/files/<int:pk>/",
+        throttle_customer_page(case_views.attachment),
+        name="case-file",
+    ),
+    path(
+        "case/<str:token>/fresh-link/",
+        throttle_customer_page(case_views.fresh_link),
+        name="case-fresh-link",
+    ),
     # The customers' pages: no login, so limited by address (helpdesk/api/throttling.py).
     path(
         "feedback/<str:token>/",

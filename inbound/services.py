@@ -21,10 +21,10 @@ from core.errors import PayloadTooLarge, RuleViolation
 from inbound.models import InboundEmail
 from inbound.parsing import ParsedEmail, parse, sanitize_html
 from inbound.threading import find_ticket
-from tickets import workflow
 from tickets.message_ids import is_our_message_id
 from tickets.models import Channel, Message, Queue, Ticket
-from tickets.services.messages import MAX_BODY_CHARS, receive_customer_message
+from tickets.services.customer_writes import Outcome, customer_writes
+from tickets.services.messages import MAX_BODY_CHARS
 from tickets.services.tickets import open_ticket
 
 logger = logging.getLogger(__name__)
@@ -197,8 +197,8 @@ def _over_limits(parsed: ParsedEmail) -> str:
     return ""
 
 
-def _body(parsed: ParsedEmail, prefix: str = "") -> str:
-    text = prefix + (parsed.text.strip() or "(The message has only attachments.)")
+def _body(parsed: ParsedEmail) -> str:
+    text = parsed.text.strip() or "(The message has only attachments.)"
     if len(text) > MAX_BODY_CHARS:
         note = "\n\n[Shortened here: the whole message is kept with the raw email.]"
         text = text[: MAX_BODY_CHARS - len(note)] + note
@@ -216,44 +216,51 @@ def _thread(email: InboundEmail, parsed: ParsedEmail) -> None:
         sender=parsed.sender_email,
     )
     html = sanitize_html(parsed.html) if parsed.html else ""
-    if ticket is not None and not (ticket.is_open or workflow.assess(ticket, "reopen").allowed):
-        # A restored ticket's recovery is over and cannot reopen: the customer's
-        # new words start a new ticket that names the old one.
-        email.ticket, email.ticket_message = _new_ticket(
-            parsed, html, note=f"(The customer wrote again about {ticket.reference}.)\n\n"
-        )
-        email.outcome = InboundEmail.Outcome.NEW_TICKET
-    elif ticket is None:
+    if ticket is None:
         email.ticket, email.ticket_message = _new_ticket(parsed, html)
         email.outcome = InboundEmail.Outcome.NEW_TICKET
     else:
-        was_open = ticket.is_open
-        email.ticket_message = receive_customer_message(
+        written = customer_writes(
             ticket=ticket,
             body=_body(parsed),
+            subject=parsed.subject or "(no subject)",
+            customer_email=parsed.sender_email,
+            customer_name=_sender_name(parsed),
+            channel=Channel.EMAIL,
+            queue=_inbound_queue(),
             email_message_id=parsed.message_id or None,
             body_html=html,
             attachments=_files(parsed),
-            sender=parsed.sender_email,
         )
-        email.ticket = ticket
-        email.outcome = InboundEmail.Outcome.REPLY if was_open else InboundEmail.Outcome.REOPENED
+        email.ticket, email.ticket_message = written.ticket, written.message
+        email.outcome = _OUTCOMES[written.outcome]
     email.status, email.reason = Status.PROCESSED, ""
 
 
-def _new_ticket(parsed: ParsedEmail, html: str, note: str = "") -> tuple[Ticket, Message]:
+def _new_ticket(parsed: ParsedEmail, html: str) -> tuple[Ticket, Message]:
     return open_ticket(
         actor=None,
         subject=parsed.subject or "(no subject)",
-        body=_body(parsed, prefix=note),
+        body=_body(parsed),
         customer_email=parsed.sender_email,
-        customer_name=parsed.sender_name or parsed.sender_email.split("@")[0],
+        customer_name=_sender_name(parsed),
         channel=Channel.EMAIL,
         queue=_inbound_queue(),
         customer_message_id=parsed.message_id or None,
         customer_html=html,
         attachments=_files(parsed),
     )
+
+
+def _sender_name(parsed: ParsedEmail) -> str:
+    return parsed.sender_name or parsed.sender_email.split("@")[0]
+
+
+_OUTCOMES = {
+    Outcome.REPLY: InboundEmail.Outcome.REPLY,
+    Outcome.REOPENED: InboundEmail.Outcome.REOPENED,
+    Outcome.NEW_TICKET: InboundEmail.Outcome.NEW_TICKET,
+}
 
 
 def _inbound_queue() -> Queue | None:

@@ -133,3 +133,22 @@ def advance(ticket: Ticket, to: str, *, actor: User | None = None) -> Ticket:
             ticket = ticket_restore(ticket=ticket, actor=actor, reason="The plan is complete.")
     assert ticket.status == to, f"could not reach {to}, stopped at {ticket.status}"
     return ticket
+
+
+def give_authority(user: User, *, kinds: list[str], by: User | None = None) -> None:
+    """A policy that lets ``user`` grant ``kinds`` up to 100.00 USD an incident
+    (1,000 a week, 1,000 a customer), set by ``by`` (a new supervisor by default)."""
+    from recovery.services.authority import authority_policy_set
+
+    authority_policy_set(
+        user=user,
+        actor=by or StaffFactory(role=Role.SUPERVISOR),
+        values={
+            "per_incident_limit": "100.00",
+            "per_period_limit": "1000.00",
+            "period": "week",
+            "per_customer_limit": "1000.00",
+            "allowed_kinds": kinds,
+            "currency": "USD",
+        },
+    )

@@ -19,6 +19,7 @@ from core.addresses import mailbox
 from core.dates import customer_datetime, zone_name
 from core.languages import language_tag, speaking
 from core.mail import CustomerMail
+from tickets.case_links import case_link_line
 from tickets.models import Commitment, Message, Ticket
 from tickets.voice import greeting_for
 
@@ -114,6 +115,7 @@ def compose_ticket_email(
             "body": body.strip(),
             "due": due,
             "signature": agent_name,
+            "case": case_link_line(ticket),
             "footer": gettext("Reply to this email to write to us. Reference %(reference)s.")
             % {"reference": ticket.reference},
         }

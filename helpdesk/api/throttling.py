@@ -11,7 +11,8 @@ from functools import wraps
 from typing import Any
 
 from django.core.cache import caches
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
@@ -122,13 +123,15 @@ class CustomerLinkThrottle(AddressThrottle):
     scope = "customer_link"
 
 
-def throttle_customer_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def throttle_customer_page(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
     """Limit a customer's public page (no login: the signed link is the key)
     by address. A browser gets a page, anything else an RFC 9457 problem;
     both are 429 with Retry-After."""
 
     @wraps(view)
-    def throttled(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def throttled(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         throttle = CustomerLinkThrottle()
         if throttle.allow_request(request, None):
             return view(request, *args, **kwargs)
@@ -143,3 +146,51 @@ def throttle_customer_page(view: Callable[..., HttpResponse]) -> Callable[..., H
         return response
 
     return throttled
+
+
+class _ByEmail(AddressThrottle):
+    """Counts by the email address a form was sent with."""
+
+    def __init__(self, scope: str, address: str) -> None:
+        self.scope = scope
+        self.address = address
+        super().__init__()
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.address}
+
+
+class _ByClient(AddressThrottle):
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+        super().__init__()
+
+
+def throttle_posts_by_address(scope: str) -> Callable[..., Callable[..., HttpResponseBase]]:
+    """Limit a form anyone may post without a link (the contact form, asking
+    for case links) by client address (``<scope>_ip``) and by the email
+    address in it (``<scope>_address``): neither a flood from one place nor
+    one inbox flooded from many gets through. Every post counts; a GET never."""
+
+    def decorate(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+        @wraps(view)
+        def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if request.method != "POST":
+                return view(request, *args, **kwargs)
+            address = str(request.POST.get("email", "")).strip().lower()[:254]
+            throttles = [_ByClient(f"{scope}_ip"), _ByEmail(f"{scope}_address", address)]
+            waits = [throttle.exceeded(request) for throttle in throttles]
+            if any(wait is not None for wait in waits):
+                seconds = max(1, round(max(wait or 0 for wait in waits)))
+                response = render(
+                    request, "public/throttled.html", {"seconds": seconds}, status=429
+                )
+                response["Retry-After"] = str(seconds)
+                return response
+            for throttle in throttles:
+                throttle.count(request)
+            return view(request, *args, **kwargs)
+
+        return limited
+
+    return decorate

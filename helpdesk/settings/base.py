@@ -51,12 +51,13 @@ INSTALLED_APPS = [
     # Locks an account out after failed sign-ins (see "Sign-in lockout" below).
     "axes",
     # Our apps, in dependency order: outbox <- accounts <- tickets <- recovery,
-    # inbound <- console, demo.
+    # inbound <- cases, console, demo.
     "outbox",
     "accounts",
     "tickets",
     "recovery",
     "inbound",
+    "cases",
     "console",
     "demo",
     "bench",
@@ -485,6 +486,12 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "failed_token": env("HELPDESK_THROTTLE_FAILED_TOKEN", default="10/minute"),
         "customer_link": env("HELPDESK_THROTTLE_CUSTOMER_LINK", default="60/minute"),
+        # The contact form, by client address and by the email typed in it.
+        "contact_ip": env("HELPDESK_THROTTLE_CONTACT_IP", default="10/hour"),
+        "contact_address": env("HELPDESK_THROTTLE_CONTACT_ADDRESS", default="5/hour"),
+        # Asking for a fresh case link, by client address and by email address.
+        "case_link_ip": env("HELPDESK_THROTTLE_CASE_LINK_IP", default="10/hour"),
+        "case_link_address": env("HELPDESK_THROTTLE_CASE_LINK_ADDRESS", default="3/hour"),
         "inbound": env("HELPDESK_THROTTLE_INBOUND", default="120/minute"),
     },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -616,6 +623,12 @@ HELPDESK_FOLLOWUP_SEND_ONLY_IN_WINDOW = env.bool(
 )
 # Feedback and unsubscribe links in follow-ups stay valid this long.
 HELPDESK_FOLLOWUP_LINK_MAX_AGE = timedelta(days=env.int("HELPDESK_FOLLOWUP_LINK_DAYS", default=60))
+# The customer's case page: its link in every customer email stays valid this long.
+HELPDESK_CASE_LINK_MAX_AGE = timedelta(days=env.int("HELPDESK_CASE_LINK_DAYS", default=60))
+# The contact form (/contact/): the queue its tickets go to (a slug; none: no
+# queue), and how fast a person can fill it in: a form sent sooner is a robot's.
+HELPDESK_CONTACT_QUEUE = env("HELPDESK_CONTACT_QUEUE", default="")
+HELPDESK_CONTACT_MIN_SECONDS = env.float("HELPDESK_CONTACT_MIN_SECONDS", default=3)
 # A rebuilding ticket whose plan is done and whose customer rated it well is
 # restored this long after the last follow-up.
 HELPDESK_RESTORE_GRACE = timedelta(days=env.int("HELPDESK_RESTORE_GRACE_DAYS", default=3))

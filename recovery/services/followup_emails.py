@@ -25,6 +25,7 @@ from core.languages import babel_locale, language_tag
 from core.mail import CustomerMail
 from recovery.models import FollowUp, ProcessFix, Restitution, RestitutionKind
 from recovery.services.followup_links import Links, links_for
+from tickets.case_links import case_link_line
 from tickets.emails import CustomerEmail, desk_name, from_address, staff_name
 from tickets.models import Commitment
 from tickets.voice import greeting_for
@@ -99,6 +100,11 @@ _DESCRIBED = {
 }
 
 
+def restitution_in_words(kind: str, money: str) -> str:
+    """ "a refund of 25,00 US$", in the language active now; ``money`` as the reader writes it."""
+    return str(_DESCRIBED[RestitutionKind(kind)]) % {"money": money}
+
+
 def _context(
     followup: FollowUp,
     *,
@@ -122,7 +128,7 @@ def _context(
                     "amount": r.amount,
                     "currency": r.currency,
                     "money": money,
-                    "described": str(_DESCRIBED[RestitutionKind(r.kind)]) % {"money": money},
+                    "described": restitution_in_words(r.kind, money),
                 }
             )
         return {
@@ -233,6 +239,7 @@ def compose_followup_email(
             # Someone always signs: the texts speak as a person ("I read every
             # answer"), and a ticket nobody was assigned still had a desk.
             "signature": agent_name or desk_name(),
+            "case": case_link_line(ticket),
             "footer": gettext("Reference %(reference)s. Reply to this email to reach us.")
             % {"reference": ticket.reference},
             "unsubscribe": {"url": links.unsubscribe, "label": gettext("Stop these follow-ups")},

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.contrib.auth import authenticate
 from django.core import mail
 from django.core.management import CommandError, call_command
 from django.db import transaction
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from accounts.models import Customer, User
@@ -113,6 +114,15 @@ class TestASeededDesk:
         for username, role, *_ in STAFF:
             assert f"{username:<8} {role.label}" in output
         assert DEMO_PASSWORD in output
+
+    def test_prints_a_customers_case_page_that_opens(self, seeded: datetime) -> None:
+        output = seed()
+
+        line = next(line for line in output.splitlines() if "case page" in line)
+        assert CUSTOMERS[0][0] in line
+        page = Client().get(urlsplit(line.rsplit(" ", 1)[1]).path)
+        assert page.status_code == 200
+        assert '<html lang="pt-BR">' in page.content.decode()
 
     def test_running_twice_duplicates_nothing(self, seeded: datetime) -> None:
         def counts() -> tuple[int, ...]:

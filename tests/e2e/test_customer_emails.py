@@ -230,6 +230,10 @@ def test_every_customer_email_in_the_customers_language_with_one_greeting(
         if not name.startswith(("follow-up", "question")):
             # A step email's two parts say the same, word for word.
             text = " ".join(email.body.replace("\n--\n", "\n").split())
+            # The case link: its address written out in text, behind its words in HTML.
+            [case_link] = re.findall(r"https?://\S+/case/\S+", text)
+            assert f'href="{case_link}"' in html, name
+            text = text.replace(f": {case_link}", "")
             assert " ".join(html_paragraphs(html)) == text, name
         page.set_content(html)
         page.screenshot(path=str(EMAILS / f"{language}-{number:02d}-{name}.png"), full_page=True)

@@ -39,6 +39,8 @@ def test_the_keyboard_walks_the_queue_and_the_ticket(page: Page, live_server: ob
     TicketFactory(actor=agent, subject="Third, minor")
 
     sign_in(page, base, agent)
+    # The shortcuts' script is deferred: a page can show before it listens.
+    page.wait_for_load_state("load")
     page.keyboard.press("?")
     expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
     screenshot(page, "shortcuts-01-overlay")
@@ -48,8 +50,10 @@ def test_the_keyboard_walks_the_queue_and_the_ticket(page: Page, live_server: ob
     page.keyboard.press("j")
     page.keyboard.press("o")
     expect(page.get_by_role("heading", name=f"{second.reference} · Second, major")).to_be_visible()
+    page.wait_for_load_state("load")
     page.keyboard.press("k")
     expect(page.get_by_role("heading", name=f"{first.reference} · First, critical")).to_be_visible()
+    page.wait_for_load_state("load")
 
     page.keyboard.press("r")
     expect(page.locator("#reply-form textarea[name=body]")).to_be_focused()

@@ -130,10 +130,12 @@ def receive_customer_message(
     body_html: str = "",
     attachments: Sequence[UploadedFile] = (),
     sender: str = "",
+    via: str = "email",
 ) -> Message:
-    """The customer wrote again. On a finished ticket (resolved, rebuilding or
-    closed) their message reopens it, with their words as the reason: a
-    customer who writes back is not done with us.
+    """The customer wrote again (``via`` email, or their case page). On a
+    finished ticket (resolved, rebuilding or closed) their message reopens
+    it, with their words as the reason: a customer who writes back is not
+    done with us.
 
     Runs in its caller's transaction (inbound mail's needs no savepoint of
     its own); ``message_receive`` is the service, in a transaction of its own."""
@@ -157,7 +159,10 @@ def receive_customer_message(
         from_address=other,
     )
     record_event(
-        ticket=locked, actor=None, action="customer_replied", payload={"message": message.pk}
+        ticket=locked,
+        actor=None,
+        action="customer_replied",
+        payload={"message": message.pk} | ({"via": via} if via != "email" else {}),
     )
     said = excerpt(body)
     if workflow.assess(locked, "reopen").allowed:

@@ -118,6 +118,8 @@ def open_ticket(
     customer_message_id: str | None = None,
     customer_html: str = "",
     attachments: Sequence[UploadedFile] = (),
+    customer_locale: str | None = None,
+    customer_time_zone: str | None = None,
 ) -> tuple[Ticket, Message]:
     """``ticket_create``'s rules, for use inside a service's transaction that
     also needs the first message (inbound mail records which message an
@@ -138,7 +140,14 @@ def open_ticket(
         assignee = actor
     _clean_assignee(assignee)
     try:
-        customer, _ = upsert_customer(email=customer_email, name=customer_name, keep_existing=True)
+        # A new customer's language and zone, where known; a known customer keeps theirs.
+        customer, _ = upsert_customer(
+            email=customer_email,
+            name=customer_name,
+            locale=customer_locale,
+            time_zone=customer_time_zone,
+            keep_existing=True,
+        )
     except ValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
         raise RuleViolation(" ".join(messages), field=f"customer_{field}") from None

@@ -13,6 +13,8 @@ from accounts.roles import Role
 from accounts.services import customer_upsert, staff_upsert
 from demo.history import HISTORY_CUSTOMERS, HISTORY_DAYS, seed_demo_history
 from demo.tickets import seed_demo_queues, seed_demo_tickets
+from tickets.case_links import case_url
+from tickets.models import Status, Ticket
 
 DEMO_PASSWORD = "recover-demo-2026"
 
@@ -81,3 +83,19 @@ class Command(BaseCommand):
         self.stdout.write(f"Logins (password for all: {DEMO_PASSWORD}):")
         for username, role, *_ in STAFF:
             self.stdout.write(f"  {username:<8} {role.label}")
+        shown = _a_case_to_show()
+        if shown is not None:
+            self.stdout.write(
+                f"A customer's own case page, as {shown.customer.name} sees it: {case_url(shown)}"
+            )
+
+
+def _a_case_to_show() -> Ticket | None:
+    """The first demo customer's latest case, rebuilding trust if one is:
+    the case page then has a promise, a grant and the follow-ups to show."""
+    mine = Ticket.objects.filter(customer__email=CUSTOMERS[0][1]).select_related("customer")
+    latest = ("-created_at", "-id")
+    return (
+        mine.filter(status=Status.REBUILDING).order_by(*latest).first()
+        or mine.order_by(*latest).first()
+    )
