@@ -5,6 +5,7 @@ the hooks below in the outbox's own transactions."""
 import logging
 from collections.abc import Mapping, Sequence
 
+from django.db import InterfaceError, OperationalError
 from django.db.models import F
 
 from cases.models import CaseEmail
@@ -53,6 +54,8 @@ def _compose(email_ids: Sequence[int]) -> Mapping[int, Composed]:
                     .order_by("-created_at", "-id")[:LINKED_CASES]
                 )
             composed[email.pk] = Email(build_case_email(email, tickets))
+        except (OperationalError, InterfaceError):
+            raise  # the database, not the email: the dispatcher tries the batch again
         except Exception as exc:  # a header Django cannot encode, a broken template
             logger.exception("Case email %s cannot be built", email.pk)
             composed[email.pk] = Unsendable(describe(exc))

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.db.models import F
 from django.utils import timezone
 
@@ -52,6 +53,8 @@ def _compose(followup_ids: Sequence[int]) -> Mapping[int, Composed]:
             continue
         try:
             composed[followup.pk] = Email(build_followup_email(followup, contexts[followup.pk]))
+        except (OperationalError, InterfaceError):
+            raise  # the database, not the email: the dispatcher tries the batch again
         except Exception as exc:  # a plan's template that cannot render
             logger.exception("Follow-up %s cannot be emailed", followup.pk)
             composed[followup.pk] = Unsendable(describe(exc))

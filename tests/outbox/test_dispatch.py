@@ -372,3 +372,29 @@ def test_a_source_that_cannot_compose_costs_its_own_rows_an_attempt_only(
     assert {(r.status, r.attempts) for r in rows().values()} == {(Status.PENDING, 1)}
     assert "RuntimeError: a template tag" in rows()[1].last_error
     assert OutboxItem.objects.filter(status=Status.SENDING).count() == 0
+
+
+def test_a_lost_database_connection_while_composing_is_not_the_emails_fault() -> None:
+    """A row composed while the database went away is tried again (the
+    dispatcher's retry), never failed for good as an unsendable email."""
+    from cases.delivery import CASE_EMAILS
+    from cases.models import CaseEmail
+    from tests.factories import TicketFactory
+    from tickets.services import message_create
+    from tickets.services.delivery import MESSAGES
+
+    ticket = TicketFactory()
+    message = message_create(ticket=ticket, actor=ticket.assignee, body="On its way.", public=True)
+    email = CaseEmail.objects.create(
+        kind=CaseEmail.Kind.FRESH_LINK,
+        customer=ticket.customer,
+        ticket=ticket,
+        message_id="<lost-connection@test>",
+    )
+    lost = OperationalError("server closed the connection unexpectedly")
+    patched = mock.patch("tickets.services.delivery.build_ticket_email", side_effect=lost)
+    with patched, pytest.raises(OperationalError):
+        MESSAGES.compose([message.pk])
+    patched = mock.patch("cases.emails.build_case_email", side_effect=lost)
+    with patched, pytest.raises(OperationalError):
+        CASE_EMAILS.compose([email.pk])

@@ -5,6 +5,7 @@ delivery state kept by the hooks below in the outbox's own transactions."""
 import logging
 from collections.abc import Mapping, Sequence
 
+from django.db import InterfaceError, OperationalError
 from django.db.models import F
 
 from outbox.failures import describe
@@ -53,6 +54,8 @@ def _compose(message_ids: Sequence[int]) -> Mapping[int, Composed]:
     for message in messages:
         try:
             composed[message.pk] = Email(build_ticket_email(message))
+        except (OperationalError, InterfaceError):
+            raise  # the database, not the email: the dispatcher tries the batch again
         except Exception as exc:  # a header Django cannot encode, a broken template
             logger.exception("Message %s cannot be emailed", message.pk)
             composed[message.pk] = Unsendable(describe(exc))
