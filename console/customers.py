@@ -14,7 +14,10 @@ from accounts.selectors import customers_with_email
 from console import selectors
 from console.access import require
 from console.sites import console_site
+from console.trust_chart import timeline_chart
 from recovery.models import Feedback
+from recovery.trust import profile_of
+from recovery.trust.timeline import trust_events
 from tickets.models import Kind
 from tickets.selectors import tickets_visible_to
 
@@ -81,7 +84,17 @@ def customer_view(request: HttpRequest, pk: int) -> HttpResponse:
     restitutions = list(selectors.customer_restitutions(tickets=visible))
     followups = list(selectors.customer_followups(tickets=visible))
     ratings = list(selectors.customer_ratings(tickets=visible))
+    commitments = list(selectors.customer_commitments(tickets=visible))
     opt_out = getattr(customer, "followup_opt_out", None)
+    trust = profile_of(customer)
+    events = trust_events(
+        tickets=tickets,
+        commitments=commitments,
+        restitutions=restitutions,
+        ratings=ratings,
+        opt_out=opt_out,
+        now=trust.as_of,
+    )
     context: dict[str, Any] = {
         "title": customer.name or customer.email,
         "customer": customer,
@@ -97,6 +110,9 @@ def customer_view(request: HttpRequest, pk: int) -> HttpResponse:
             round(sum(f.rating for f in ratings) / len(ratings), 1) if ratings else None
         ),
         "sparkline": sparkline(ratings),
+        "trust": trust,
+        "trust_events": events[::-1],
+        "trust_chart": timeline_chart(events, now=trust.as_of),
     }
     return console_site.render(request, "console/customer.html", context)
 

@@ -335,6 +335,15 @@ def chart_data(board: Dashboard) -> dict[str, Any]:
     }
 
 
+def compensation_rows(metrics: TrustMetrics) -> list[dict[str, Any]]:
+    """The compensation table's rows, the 5 bands in order, with the mean
+    rating as people read it ("4.50", or "—" for a band nobody rated)."""
+    return [
+        {**band, "shown": _number(band["mean_rating"])}
+        for band in metrics.compensation_effectiveness
+    ]
+
+
 # --- views ----------------------------------------------------------------------------
 
 
@@ -369,6 +378,8 @@ def _page(request: HttpRequest, form: RangeForm, board: Dashboard | None) -> Htt
     if board is not None:
         figures = {figure.key: figure for figure in board.figures}
         word = board.metrics.word_of_mouth
+        not_stated = board.metrics.compensation_loss_not_stated
+        compensation = compensation_rows(board.metrics)
         context.update(
             {
                 "board": board,
@@ -377,6 +388,13 @@ def _page(request: HttpRequest, form: RangeForm, board: Dashboard | None) -> Htt
                 "export_url": reverse("console:dashboard_export")
                 + "?"
                 + urlencode({"start": board.start.isoformat(), "end": board.end.isoformat()}),
+                "compensation": compensation,
+                "compensation_rated": any(row["count"] for row in compensation)
+                or bool(not_stated["count"]),
+                "compensation_not_stated": {
+                    **not_stated,
+                    "shown": _number(not_stated["mean_rating"]),
+                },
                 "word_of_mouth": [
                     {
                         "label": "Happy: no mishap, rated 4 or 5",
@@ -427,8 +445,9 @@ def csv_cell(value: Any) -> str:
 
 
 def dashboard_export_view(request: HttpRequest) -> HttpResponse:
-    """The figures as CSV, in three sections with a header row each and a
-    blank row between: the headline figures, the spend, the series. Rates
+    """The figures as CSV, in four sections with a header row each and a
+    blank row between: the headline figures, the spend, the series, the
+    ratings by compensation band (then those with no loss stated). Rates
     are fractions (0.75), amounts decimal strings; a figure with nothing to
     count is an empty cell, not 0."""
     _allowed(request)
@@ -489,4 +508,10 @@ def dashboard_export_view(request: HttpRequest) -> HttpResponse:
             point.promises_kept,
             point.promises_kept_rate,
         )
+    row()
+    row("compensation_band", "ratings", "mean_rating")
+    for band in board.metrics.compensation_effectiveness:
+        row(band["band"], band["count"], band["mean_rating"])
+    not_stated = board.metrics.compensation_loss_not_stated
+    row("loss_not_stated", not_stated["count"], not_stated["mean_rating"])
     return response

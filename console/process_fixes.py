@@ -49,6 +49,8 @@ def process_fix_list_view(request: HttpRequest) -> HttpResponse:
         form = ProcessFixForm(
             request.POST if request.method == "POST" else None,
             visible_tickets=tickets_visible_to(user),
+            # From a repeat failure's guidance: the tickets that showed the need.
+            initial={"tickets": request.GET.get("tickets", "")[:500]},
         )
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data

@@ -54,10 +54,7 @@ class QueueViewFilter(admin.SimpleListFilter):
         my_queues = Queue.objects.filter(members=user.pk)
         match self.value() or WORK:
             case "work":
-                open_work = queryset.filter(status__in=OPEN_STATUSES)
-                return open_work.filter(
-                    Q(assignee_id=user.pk) | Q(assignee__isnull=True, queue__in=my_queues)
-                )
+                return queryset.filter(status__in=OPEN_STATUSES).filter(_work_of(user.pk))
             case "mine":
                 return queryset.filter(assignee_id=user.pk)
             case "my_queues":
@@ -75,6 +72,17 @@ class QueueViewFilter(admin.SimpleListFilter):
                 )
                 return queryset.filter(Exists(pending))
         return queryset
+
+
+def _work_of(user_id: Any) -> Q:
+    """Assigned to the user, or unassigned in one of their queues."""
+    my_queues = Queue.objects.filter(members=user_id)
+    return Q(assignee_id=user_id) | Q(assignee__isnull=True, queue__in=my_queues)
+
+
+def open_work(user: User) -> QuerySet[Ticket]:
+    """ "My open work" before the queue's other filters."""
+    return Ticket.objects.filter(status__in=OPEN_STATUSES).filter(_work_of(user.pk))
 
 
 def showing_work(request: HttpRequest) -> bool:

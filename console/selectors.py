@@ -1,6 +1,7 @@
 """Reads for the console's pages, each a fixed number of queries."""
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, JSONField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import JSONObject
 
 from accounts.models import Customer, User
 from recovery.models import (
@@ -11,16 +12,27 @@ from recovery.models import (
     ProcessFix,
     Restitution,
 )
-from tickets.models import Kind, Queue, Status, Ticket
+from recovery.trust import customer_trust_annotations
+from tickets.models import Commitment, Kind, Queue, Status, Ticket
 from tickets.selectors import ticket_detail, tickets_visible_to
 
 
 def ticket_page(*, user: User) -> QuerySet[Ticket]:
-    """The ticket page: the API's detail (commitments, history, restitutions)
-    plus the follow-up schedule, the customer's ratings and when they last
-    opened their case page."""
+    """The ticket page: the API's detail (commitments, history, restitutions,
+    the customer's trust) plus the follow-up schedule, the customer's ratings,
+    when they last opened their case page, and the latest process fix of this
+    ticket or the one it repeats (for a repeat failure's guidance)."""
+    fixes = ProcessFix.objects.filter(
+        Q(tickets=OuterRef("pk")) | Q(tickets=OuterRef("repeat_of_id"))
+    ).order_by("-created_at", "-id")
     return (
         ticket_detail(user=user)
+        .annotate(
+            latest_process_fix=Subquery(
+                fixes.values(fix=JSONObject(title="title", status="status"))[:1],
+                output_field=JSONField(),
+            )
+        )
         .select_related("case_visit")
         .prefetch_related(
             Prefetch("followups", queryset=FollowUp.objects.order_by("due_at", "id")),
@@ -50,6 +62,7 @@ def customer_overview(*, customer_id: int) -> Customer:
     return (
         Customer.objects.select_related("followup_opt_out")
         .annotate(
+            **customer_trust_annotations(),
             in_rebuilding=Exists(
                 Ticket.objects.filter(
                     customer_id=OuterRef("pk"), kind=Kind.MISHAP, status=Status.REBUILDING
@@ -69,6 +82,10 @@ def customer_tickets(*, user: User, customer: Customer) -> QuerySet[Ticket]:
         .select_related("queue", "assignee")
         .order_by("-created_at", "-id")
     )
+
+
+def customer_commitments(*, tickets: QuerySet[Ticket]) -> QuerySet[Commitment]:
+    return Commitment.objects.filter(ticket__in=tickets.values("pk")).order_by("created_at", "id")
 
 
 def customer_restitutions(*, tickets: QuerySet[Ticket]) -> QuerySet[Restitution]:

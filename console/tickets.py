@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, F, Q, QuerySet, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -16,6 +17,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.http import urlencode
 
 from accounts.models import User
 from cases.selectors import case_visit_of
@@ -30,14 +32,18 @@ from console.queue import (
     QueueFilter,
     QueueViewFilter,
     next_step,
+    open_work,
     queue_views,
     search_by_reference,
     showing_work,
 )
 from console.selectors import queues_for_filing, ticket_page
 from console.sites import console_site
+from recovery.models import ProcessFix
 from recovery.services import restitution_grant
 from recovery.services.grant_room import grant_room
+from recovery.services.restitutions import REPEAT_FAILURE_GUIDANCE
+from recovery.trust import fragile_among, profile_of, trust_profiles
 from tickets import hooks, services, workflow
 from tickets.case_links import case_url
 from tickets.emails import staff_name
@@ -72,6 +78,45 @@ STEP_LABELS = {
     "reopen": "Reopen",
     "settle_pending_approvals": "Settle the pending approval",
 }
+
+
+def _repeat_guidance(ticket: Ticket) -> dict[str, Any] | None:
+    """For a repeat failure, the restitution form's guidance: money alone does
+    not recover it; the process fix of this ticket or the one it repeats
+    does (read with the page's ticket: ``latest_process_fix``)."""
+    if not ticket.is_repeat_failure:
+        return None
+    listing = reverse("console:process_fixes")
+    fix = getattr(ticket, "latest_process_fix", None)
+    references = " ".join(
+        [ticket.reference] + ([ticket.repeat_of.reference] if ticket.repeat_of else [])
+    )
+    return {
+        "text": REPEAT_FAILURE_GUIDANCE,
+        "fix": (
+            {
+                "title": fix["title"],
+                "status": ProcessFix.Status(fix["status"]).label.lower(),
+                "url": f"{listing}?{urlencode({'status': fix['status']})}",
+            }
+            if fix
+            else None
+        ),
+        "propose_url": f"{listing}?{urlencode({'tickets': references})}#new-fix",
+    }
+
+
+class QueueChangeList(ChangeList):
+    """The queue's page, each row with its customer's trust: one query for
+    the page's customers, however many rows."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        rows = list(self.result_list)
+        profiles = trust_profiles({row.customer_id for row in rows})
+        for row in rows:
+            row.customer_trust = profiles.get(row.customer_id)
+        self.result_list = rows
 
 
 @admin.register(Ticket, site=console_site)
@@ -116,11 +161,26 @@ class TicketConsole(admin.ModelAdmin):
 
     def get_ordering(self, request: HttpRequest) -> Any:
         if showing_work(request):
-            # My tickets first, then my queues' unassigned; each the earliest
-            # deadline first, those with none after, oldest first.
-            mine = Case(When(assignee_id=request.user.pk, then=0), default=1)
-            return [mine, F("due_at").asc(nulls_last=True), "created_at", "id"]
+            # My tickets first, then my queues' unassigned; in each, the
+            # missed targets first, then a fragile customer's tickets first
+            # among equals; then the earliest deadline, none after, oldest first.
+            user = signed_in(request)
+            mine = Case(When(assignee_id=user.pk, then=0), default=1)
+            missed = Case(When(due_at__lt=timezone.now(), then=0), default=1)
+            fragile = fragile_among(open_work(user).values("customer_id"))
+            first = Case(When(customer_id__in=sorted(fragile), then=0), default=1)
+            return [
+                mine,
+                missed,
+                *([first] if fragile else []),
+                F("due_at").asc(nulls_last=True),
+                "created_at",
+                "id",
+            ]
         return self.ordering
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return QueueChangeList
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Ticket], search_term: str
@@ -149,12 +209,22 @@ class TicketConsole(admin.ModelAdmin):
             kind,
         )
 
-    @admin.display(description="Customer", ordering="customer__name")
+    @admin.display(description="Customer · trust", ordering="customer__name")
     def customer_link(self, ticket: Ticket) -> str:
         url = reverse("console:customer", args=[ticket.customer_id])
         customer = ticket.customer
-        return format_html(
+        link = format_html(
             '<a href="{}" title="{}">{}</a>', url, customer.email, customer.name or customer.email
+        )
+        trust = getattr(ticket, "customer_trust", None)
+        if trust is None:
+            return link
+        return format_html(
+            '{}<span class="trust-row"><span class="badge trust-{}" title="{}">{}</span></span>',
+            link,
+            trust.level,
+            trust.summary,
+            trust.label,
         )
 
     @admin.display(description="Status · next step", ordering="status")
@@ -318,6 +388,7 @@ class TicketConsole(admin.ModelAdmin):
             {
                 "title": f"{ticket.reference} {ticket.subject}",
                 "ticket": ticket,
+                "trust": profile_of(ticket),
                 **self._conversation(request, ticket),
                 "resolve_missing": [
                     {"name": step, "label": STEP_LABELS.get(step, step)}
@@ -341,6 +412,7 @@ class TicketConsole(admin.ModelAdmin):
                     else None
                 ),
                 "room": room,
+                "repeat_guidance": _repeat_guidance(ticket) if room else None,
                 "edit_form": edit_form or self._edit_form(request, ticket),
                 "mishap_form": (
                     mishap_form or console_forms.MakeMishapForm()

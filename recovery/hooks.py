@@ -37,3 +37,43 @@ def restitutions_section_schema() -> Any:
     from recovery.api.serializers import RestitutionSerializer
 
     return RestitutionSerializer(many=True, read_only=True)
+
+
+def customer_trust_section(ticket: Ticket) -> dict[str, Any]:
+    """The customer's trust profile, from the ticket query's annotations."""
+    from recovery.trust import profile_of
+
+    return profile_of(ticket).as_dict()
+
+
+def customer_trust_section_schema() -> Any:
+    from recovery.api.serializers import TrustProfileSerializer
+
+    return TrustProfileSerializer(read_only=True)
+
+
+def alert_if_trust_at_risk(ticket: Ticket, actor: Any) -> None:
+    """A new mishap for a customer who was already fragile or recovering
+    (judged as they stood before it) goes to the supervisors, with why. A
+    repeat failure has had its own alert, which says as much."""
+    from recovery.trust import Level, trust_profile
+    from tickets.models import Alert
+    from tickets.services.alerts import alert_raise
+
+    if ticket.is_repeat_failure:
+        return
+    before = trust_profile(ticket.customer_id, excluding_ticket=ticket.pk)
+    if before.level not in (Level.FRAGILE, Level.RECOVERING):
+        return
+    customer = ticket.customer
+    alert_raise(
+        ticket=ticket,
+        kind=Alert.Kind.TRUST_AT_RISK,
+        detail=(
+            f"{customer.name or customer.email} was already {before.label.lower()} "
+            f"({'; '.join(before.reasons)}) and has a new mishap, {ticket.reference}: "
+            f"“{ticket.subject}”. One more failure handled as usual can lose them: "
+            "please look at this one yourself."
+        ),
+        include_assignee=False,
+    )

@@ -30,6 +30,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.roles import Role
 from core.money import round_amount
+from recovery.compensation import compensation_effectiveness
 from recovery.models import ApprovalRequest, Feedback, FollowUp, Period, SpendEntry
 from recovery.services.authority import Policy, policies_for
 from tickets.models import Commitment, Kind, Ticket
@@ -66,6 +67,9 @@ class TrustMetrics:
     recovery_paradox_index: float | None
     repeat_failures: int
     word_of_mouth: dict[str, int]
+    # Ratings on mishaps by restitution as a share of the loss (recovery/compensation.py).
+    compensation_effectiveness: list[dict[str, Any]]
+    compensation_loss_not_stated: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -150,6 +154,7 @@ def trust_metrics(*, start: date, end: date) -> TrustMetrics:
         unhappy=Count("pk", filter=Q(rating__lte=2)),
     )
     recovered, never_failed = ratings["recovered"], ratings["never_failed"]
+    compensation = compensation_effectiveness(since=since, until=until)
     return TrustMetrics(
         start=start,
         end=end,
@@ -186,6 +191,8 @@ def trust_metrics(*, start: date, end: date) -> TrustMetrics:
             "resolved_tell": ratings["resolved"] * TELLS_RESOLVED,
             "unhappy_tell": ratings["unhappy"] * TELLS_UNHAPPY,
         },
+        compensation_effectiveness=compensation.bands,
+        compensation_loss_not_stated=compensation.loss_not_stated,
     )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from recovery.api import metrics, views
+from recovery.api import metrics, trust, views
 
 urlpatterns = [
     path(
@@ -17,6 +17,7 @@ urlpatterns = [
         "tickets/<int:pk>/follow-ups/", views.TicketFollowUpsView.as_view(), name="ticket-followups"
     ),
     path("follow-ups/<int:pk>/cancel/", views.FollowUpCancelView.as_view(), name="followup-cancel"),
+    path("customers/<int:pk>/trust/", trust.CustomerTrustView.as_view(), name="customer-trust"),
     path("metrics/trust/", metrics.TrustMetricsView.as_view(), name="metrics-trust"),
     path("approvals/", views.ApprovalListView.as_view(), name="approval-list"),
     path("approvals/<int:pk>/approve/", views.ApproveView.as_view(), name="approval-approve"),

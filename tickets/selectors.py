@@ -147,11 +147,17 @@ def _search(text: str) -> Q:
 
 
 def with_details(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    """What the detail page shows: commitments and the history."""
-    return tickets.select_related("customer", "queue", "assignee", "repeat_of").prefetch_related(
-        Prefetch("commitments", queryset=Commitment.objects.order_by("created_at", "id")),
-        Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),
-        *hooks.detail_prefetches(),
+    """What the detail page shows: commitments and the history, and what
+    other apps add (restitutions; the customer's trust, computed in the
+    ticket's own query)."""
+    return (
+        tickets.select_related("customer", "queue", "assignee", "repeat_of")
+        .prefetch_related(
+            Prefetch("commitments", queryset=Commitment.objects.order_by("created_at", "id")),
+            Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),
+            *hooks.detail_prefetches(),
+        )
+        .annotate(**hooks.detail_annotations())
     )
 
 

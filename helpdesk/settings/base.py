@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from helpdesk.settings.validation import validate_currency, validate_time_zone
+from helpdesk.settings.validation import validate_currency, validate_range, validate_time_zone
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -468,6 +468,37 @@ HELPDESK_NOTIFY_COMMITMENT_LEAD = timedelta(
 # repeat failure (Maxham and Netemeyer 2002: the paradox holds once, not twice).
 HELPDESK_REPEAT_FAILURE_WINDOW = timedelta(
     days=env.int("HELPDESK_REPEAT_FAILURE_WINDOW_DAYS", default=90)
+)
+
+# The customer's trust (recovery/trust/rules.py; README, "The customer's trust"):
+# fragile from this many mishaps in 90 days, a last promise more than this
+# many hours late, or a last rating this low; new below this many tickets.
+HELPDESK_TRUST_FRAGILE_MISHAPS = int(
+    validate_range(
+        env.int("HELPDESK_TRUST_FRAGILE_MISHAPS", default=2),
+        setting="HELPDESK_TRUST_FRAGILE_MISHAPS",
+        low=2,
+    )
+)
+HELPDESK_TRUST_PROMISE_GRACE_HOURS = validate_range(
+    env.float("HELPDESK_TRUST_PROMISE_GRACE_HOURS", default=0),
+    setting="HELPDESK_TRUST_PROMISE_GRACE_HOURS",
+    low=0,
+)
+HELPDESK_TRUST_LOW_RATING = int(
+    validate_range(
+        env.int("HELPDESK_TRUST_LOW_RATING", default=2),
+        setting="HELPDESK_TRUST_LOW_RATING",
+        low=1,
+        high=4,
+    )
+)
+HELPDESK_TRUST_NEW_BELOW_TICKETS = int(
+    validate_range(
+        env.int("HELPDESK_TRUST_NEW_BELOW_TICKETS", default=3),
+        setting="HELPDESK_TRUST_NEW_BELOW_TICKETS",
+        low=1,
+    )
 )
 
 # --- API ----------------------------------------------------------------------------

@@ -24,3 +24,11 @@ def validate_currency(code: str) -> str:
             "in capitals (for example 'EUR')."
         )
     return code
+
+
+def validate_range(value: float, *, setting: str, low: float, high: float | None = None) -> float:
+    """A number setting within [low, high] (no upper bound when ``high`` is None)."""
+    if value < low or (high is not None and value > high):
+        bound = f"from {low} to {high}" if high is not None else f"{low} or more"
+        raise ImproperlyConfigured(f"{setting}={value!r} must be {bound}.")
+    return value

@@ -180,6 +180,20 @@ class WordOfMouthSerializer(serializers.Serializer):
     unhappy_tell = serializers.IntegerField(help_text="Customers rating 1-2, x12.")
 
 
+class CompensationBandSerializer(serializers.Serializer):
+    band = serializers.ChoiceField(choices=["none", "under_60", "60_120", "120_150", "over_150"])
+    # The metaclass moves declared fields out of the class body, so this does
+    # not shadow Field.label at run time; only the type checker sees it.
+    label = serializers.CharField()  # type: ignore[assignment]
+    count = serializers.IntegerField(help_text="Ratings on mishaps in this band.")
+    mean_rating = serializers.FloatField(allow_null=True, help_text="1 to 5; null with none.")
+
+
+class CompensationLossNotStatedSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    mean_rating = serializers.FloatField(allow_null=True)
+
+
 class TrustMetricsSerializer(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
@@ -201,3 +215,55 @@ class TrustMetricsSerializer(serializers.Serializer):
     )
     repeat_failures = serializers.IntegerField()
     word_of_mouth = WordOfMouthSerializer()
+    compensation_effectiveness = CompensationBandSerializer(
+        many=True,
+        help_text=(
+            "Ratings on mishaps by restitution in force as a share of the customer's "
+            "loss: always the 5 bands, in order."
+        ),
+    )
+    compensation_loss_not_stated = CompensationLossNotStatedSerializer(
+        help_text="Ratings on mishaps with restitution in force but no loss stated."
+    )
+
+
+class TrustFiguresSerializer(serializers.Serializer):
+    """Each number the level is decided from (recovery/trust/figures.py);
+    counts and rates over the last 365 days unless the name says otherwise."""
+
+    tickets = serializers.IntegerField(help_text="Tickets in all, ever.")
+    mishaps = serializers.IntegerField(help_text="Mishaps in all, ever.")
+    mishaps_90_days = serializers.IntegerField()
+    mishaps_365_days = serializers.IntegerField()
+    first_mishap_90_days_at = serializers.DateTimeField(allow_null=True)
+    repeat_failures_365_days = serializers.IntegerField()
+    open_mishaps = serializers.IntegerField(help_text="Mishaps being put right now.")
+    rebuilding_mishaps = serializers.IntegerField(help_text="Mishaps in their rebuilding period.")
+    rebuilding_since = serializers.DateTimeField(allow_null=True)
+    median_minutes_to_acknowledge = serializers.FloatField(allow_null=True)
+    median_minutes_to_apologize = serializers.FloatField(allow_null=True)
+    promises_made = serializers.IntegerField()
+    promises_kept = serializers.IntegerField()
+    promises_late = serializers.IntegerField(help_text="Kept late, or not kept and past due.")
+    last_promise_due_at = serializers.DateTimeField(allow_null=True)
+    last_promise_kept_at = serializers.DateTimeField(allow_null=True)
+    last_promise_late_hours = serializers.FloatField(allow_null=True)
+    restitution_paid = serializers.FloatField(
+        allow_null=True, help_text="In force, on mishaps where the customer stated a loss."
+    )
+    restitution_loss = serializers.FloatField(allow_null=True)
+    restitution_share_of_loss = serializers.FloatField(allow_null=True)
+    ratings = serializers.IntegerField()
+    average_rating = serializers.FloatField(allow_null=True)
+    last_rating = serializers.IntegerField(allow_null=True)
+    last_rated_at = serializers.DateTimeField(allow_null=True)
+    unsubscribed_at = serializers.DateTimeField(allow_null=True)
+
+
+class TrustProfileSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=["fragile", "recovering", "steady", "new"])
+    reasons = serializers.ListField(
+        child=serializers.CharField(), help_text="Plain sentences: why this level."
+    )
+    figures = TrustFiguresSerializer()
+    as_of = serializers.DateTimeField()

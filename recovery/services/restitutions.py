@@ -41,6 +41,15 @@ MAX_AMOUNT = Decimal("1000000.00")
 SUGGEST_FROM_PERCENT, SUGGEST_TO_PERCENT, WARN_ABOVE_PERCENT = 60, 120, 150
 
 
+# For a repeat failure: the paradox of a good recovery holds once, not twice
+# (Maxham and Netemeyer 2002), so the guidance turns from the amount to the cause.
+REPEAT_FAILURE_GUIDANCE = (
+    "This is a second failure for this customer, and a second failure is not recovered "
+    "by money alone: what can win them back is knowing it will not happen a third time. "
+    "Grant what the loss calls for, and fix the cause."
+)
+
+
 class _LimitsExceeded(Exception):
     def __init__(self, limits: list[str]) -> None:
         self.limits = limits

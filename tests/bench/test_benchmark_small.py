@@ -12,7 +12,13 @@ from django.db import connection
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the generator writes with PostgreSQL's COPY"
 )
-READ_WORKLOADS = ("queue_list", "ticket_detail_api", "ticket_page_console", "search")
+READ_WORKLOADS = (
+    "queue_list",
+    "ticket_detail_api",
+    "ticket_page_console",
+    "search",
+    "customer_trust_api",
+)
 
 
 def test_the_read_workloads_run_beside_their_floors(db: None, tmp_path: Path) -> None:

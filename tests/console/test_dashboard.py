@@ -32,7 +32,7 @@ from tickets.services import ticket_resolve
 CHART_JS = "vendor/chart.js/chart.umd.min.js"
 DASHBOARD = reverse("console:dashboard")
 EXPORT = reverse("console:dashboard_export")
-DASHBOARD_QUERIES = 17
+DASHBOARD_QUERIES = 18
 
 
 def today() -> date:
@@ -69,13 +69,28 @@ def csv_sections(response: HttpResponse) -> list[list[list[str]]]:
     return sections
 
 
-def mishap_with_grant(agent: User, amount: str, *, kind: str = "refund", rating: int = 5) -> Ticket:
-    """A mishap walked to rebuilding with a grant by ``agent`` and the
+def mishap_with_grant(
+    agent: User,
+    amount: str | None,
+    *,
+    kind: str = "refund",
+    rating: int = 5,
+    loss: str | None = None,
+) -> Ticket:
+    """A mishap walked to rebuilding with a grant by ``agent`` (none when
+    ``amount`` is None; ``loss`` the customer's loss it states) and the
     customer's rating on its first follow-up, all through the services."""
     ticket = advance(TicketFactory(actor=agent, kind=Kind.MISHAP), to="committed")
-    restitution_grant(
-        ticket=ticket, actor=agent, kind=kind, amount=amount, currency="USD", reason="Sorry."
-    )
+    if amount is not None:
+        restitution_grant(
+            ticket=ticket,
+            actor=agent,
+            kind=kind,
+            amount=amount,
+            currency="USD",
+            reason="Sorry.",
+            customer_loss=loss,
+        )
     ticket = ticket_resolve(ticket=ticket, actor=agent, message="The refund is on its way.")
     followup = ticket.followups.order_by("due_at").first()
     assert followup is not None
@@ -213,7 +228,9 @@ def test_a_new_desk_says_there_is_no_data_rather_than_drawing_zeros(supervisor: 
     body = response.content.decode()
     assert response.status_code == 200
     assert "No data in this range yet." in body
-    assert "0%" not in body
+    assert not re.search(r"(?<![\d.])0%", body)  # no 0% rate (the guidance's 120% is no rate)
+    assert "No customer rated us after a mishap." in body
+    assert "compensation-table" not in body
     cards = {card.key: card.shown for card in response.context["cards"]}
     assert cards["apology_rate"] == "—"
     assert cards["promises_kept_rate"] == "—"
@@ -311,10 +328,44 @@ def test_the_page_costs_the_same_queries_with_one_agent_or_twenty(supervisor: Us
 
     assert one == twenty
     # The user and their groups (2; the session is read from the cache),
-    # permissions (1), figures (7), series (2), people,
+    # permissions (1), figures (8), series (2), people,
     # their groups and their policies (3), the pending approvals and the unread
     # notifications in the menu (2).
     assert one == DASHBOARD_QUERIES
+
+
+def known_compensation(agent: User) -> None:
+    """Ratings in three bands and one with no loss stated."""
+    mishap_with_grant(agent, None, rating=3)
+    mishap_with_grant(agent, None, rating=4)
+    mishap_with_grant(agent, "20.00", loss="25.00", rating=5)  # 80% of the loss
+    mishap_with_grant(agent, "10.00", loss="50.00", rating=1)  # 20%
+    mishap_with_grant(agent, "10.00", rating=2)  # no loss stated
+
+
+@pytest.mark.django_db
+def test_the_compensation_table_shows_ratings_by_band(supervisor: User) -> None:
+    known_compensation(StaffFactory(role=Role.AGENT))
+
+    response = console_client(supervisor).get(DASHBOARD, last(7))
+
+    body = response.content.decode()
+    assert "Compensation and ratings" in body
+    assert "60–120% of the customer's loss helps most" in body  # noqa: RUF001
+    assert "past 150% it stops helping" in body
+    rows = re.findall(
+        r'<tr data-band="([\w]+)"><td>([^<]+)</td><td class="num">(\d+)</td>'
+        r'<td class="num">([^<]+)</td></tr>',
+        body,
+    )
+    assert rows == [
+        ("none", "No restitution", "2", "3.50"),
+        ("under_60", "Under 60% of the loss", "1", "1.00"),
+        ("60_120", "60–120% of the loss", "1", "5.00"),  # noqa: RUF001
+        ("120_150", "120–150% of the loss", "0", "—"),  # noqa: RUF001
+        ("over_150", "Over 150% of the loss", "0", "—"),
+    ]
+    assert "Restitution with no loss stated, so in no band: 1 rating, mean 2.00." in body
 
 
 # --- the export -----------------------------------------------------------------------------
@@ -334,7 +385,7 @@ def test_the_export_is_a_csv_file_of_the_figures_spend_and_series(supervisor: Us
     assert response["Content-Disposition"] == (
         f'attachment; filename="trust-{query["start"]}-{query["end"]}.csv"'
     )
-    figures, spend, series = csv_sections(response)
+    figures, spend, series, _ = csv_sections(response)
     assert figures[0] == ["metric", "value"]
     values = dict(figures[1:])
     assert values["start"] == query["start"]
@@ -355,12 +406,30 @@ def test_the_export_is_a_csv_file_of_the_figures_spend_and_series(supervisor: Us
 
 
 @pytest.mark.django_db
+def test_the_export_ends_with_ratings_by_compensation_band(supervisor: User) -> None:
+    known_compensation(StaffFactory(role=Role.AGENT))
+
+    sections = csv_sections(console_client(supervisor).get(EXPORT, last(7)))
+
+    assert len(sections) == 4
+    assert sections[-1] == [
+        ["compensation_band", "ratings", "mean_rating"],
+        ["none", "2", "3.5"],
+        ["under_60", "1", "1.0"],
+        ["60_120", "1", "5.0"],
+        ["120_150", "0", ""],
+        ["over_150", "0", ""],
+        ["loss_not_stated", "1", "2.0"],
+    ]
+
+
+@pytest.mark.django_db
 def test_the_export_defuses_formulas_in_usernames(supervisor: User) -> None:
     for n, name in enumerate(("@evil", "-2+3", "+cmd")):
         user = StaffFactory(role=Role.AGENT, username=name, email=f"user{n}@staff.example")
         mishap_with_grant(user, "5.00")
 
-    _, spend, _ = csv_sections(console_client(supervisor).get(EXPORT, last(7)))
+    _, spend, _, _ = csv_sections(console_client(supervisor).get(EXPORT, last(7)))
 
     agents = {row[0] for row in spend[1:]}
     assert agents == {"'@evil", "'-2+3", "'+cmd"}

@@ -9,19 +9,27 @@ import time_machine
 from django.utils import timezone
 
 from accounts.models import User
-from recovery.metrics import bucket_for, budget_for_range, trust_metrics, trust_series
-from recovery.models import Feedback
-from recovery.services import restitution_grant
+from recovery import compensation
+from recovery.compensation import compensation_effectiveness
+from recovery.metrics import (
+    _bounds,
+    bucket_for,
+    budget_for_range,
+    trust_metrics,
+    trust_series,
+)
+from recovery.models import Feedback, Restitution
+from recovery.services import restitution_grant, restitution_void, restitutions
 from recovery.services.authority import Policy
 from recovery.services.followup_responses import feedback_record
 from tests.conftest import client_for
-from tests.factories import TicketFactory, advance
-from tickets.models import Kind
+from tests.factories import TicketFactory, advance, give_authority
+from tickets.models import Kind, Ticket
 
 pytestmark = pytest.mark.django_db
 
 
-METRICS_QUERIES = 8
+METRICS_QUERIES = 9
 
 
 def today() -> date:
@@ -36,6 +44,16 @@ def test_an_empty_desk_has_no_figures_rather_than_zero_rates() -> None:
     assert metrics.promises_kept_rate is None
     assert metrics.median_minutes_to_acknowledge is None
     assert metrics.recovery_paradox_index is None
+    assert [
+        (b["band"], b["count"], b["mean_rating"]) for b in metrics.compensation_effectiveness
+    ] == [
+        ("none", 0, None),
+        ("under_60", 0, None),
+        ("60_120", 0, None),
+        ("120_150", 0, None),
+        ("over_150", 0, None),
+    ]
+    assert metrics.compensation_loss_not_stated == {"count": 0, "mean_rating": None}
 
 
 def test_acknowledgement_apology_and_promises_are_counted() -> None:
@@ -159,7 +177,7 @@ def test_the_figures_cost_the_same_queries_whatever_the_history(
         )
     client = client_for(User.objects.get(pk=supervisor.pk))
 
-    # Permissions (1), then one query per group of figures (7).
+    # Permissions (1), then one query per group of figures (8).
     with django_assert_num_queries(METRICS_QUERIES):
         assert client.get("/api/v1/metrics/trust/").status_code == 200
 
@@ -234,3 +252,146 @@ def test_the_budget_for_a_range_is_the_period_limit_pro_rata(
     policy = Policy(Decimal(50), Decimal(200), period, Decimal(100), (), "USD", True)
 
     assert budget_for_range(policy, start, end) == Decimal(budget)
+
+
+# --- compensation effectiveness -------------------------------------------------------
+
+
+def rated_mishap(rating: int, *grants: tuple[str, str | None]) -> Ticket:
+    """A mishap walked to rebuilding, granted each (amount, customer_loss) in
+    turn by its assignee (up to 100.00 USD on the ticket without approval),
+    then rated on its first follow-up, all through the services."""
+    ticket = advance(TicketFactory(kind=Kind.MISHAP), to="rebuilding")
+    assert ticket.assignee is not None
+    give_authority(ticket.assignee, kinds=["refund"])
+    for amount, loss in grants:
+        restitution_grant(
+            ticket=ticket,
+            actor=ticket.assignee,
+            kind="refund",
+            amount=amount,
+            currency="USD",
+            reason="Sorry.",
+            customer_loss=loss,
+        )
+    followup = ticket.followups.order_by("due_at").first()
+    assert followup is not None
+    feedback_record(followup=followup, rating=rating)
+    return ticket
+
+
+def bands(metrics: Any) -> dict[str, tuple[int, float | None]]:
+    return {b["band"]: (b["count"], b["mean_rating"]) for b in metrics.compensation_effectiveness}
+
+
+def test_ratings_are_grouped_by_restitution_as_a_share_of_the_loss() -> None:
+    # No restitution in force: none granted, one awaiting approval, one voided.
+    rated_mishap(2)
+    rated_mishap(3)
+    pending = rated_mishap(4, ("150.00", "100.00"))  # above its 100.00: awaits a supervisor
+    assert pending.restitutions.get().status == Restitution.Status.PENDING_APPROVAL
+    voided = rated_mishap(3, ("30.00", "50.00"))
+    assert voided.assignee is not None
+    restitution_void(
+        restitution=voided.restitutions.get(), actor=voided.assignee, reason="Wrong ticket."
+    )
+    # Under 60%.
+    rated_mishap(2, ("20.00", "50.00"))  # 40%
+    rated_mishap(3, ("29.99", "50.00"))  # 59.98%
+    # 60-120%, both ends included.
+    rated_mishap(4, ("30.00", "50.00"))  # 60% exactly
+    rated_mishap(5, ("50.00", "100.00"), ("30.00", "100.00"))  # one loss restated: 80%, not 40%
+    rated_mishap(5, ("60.00", "50.00"))  # 120% exactly
+    rated_mishap(4, ("20.00", None), ("20.00", "50.00"))  # the loss stated on either: 80%
+    # 120-150%, 150% included.
+    rated_mishap(3, ("13.00", "10.00"))  # 130%
+    rated_mishap(4, ("75.00", "50.00"))  # 150% exactly
+    # Over 150%, and anything paid for a stated loss of 0.
+    rated_mishap(1, ("16.00", "10.00"))  # 160%
+    rated_mishap(2, ("75.01", "50.00"))  # 150.02%
+    rated_mishap(2, ("5.00", "0.00"))
+    # In force, no loss stated anywhere on the ticket: in no band.
+    rated_mishap(1, ("10.00", None))
+    rated_mishap(2, ("10.00", None), ("5.00", None))
+
+    metrics = trust_metrics(start=today(), end=today())
+
+    assert [b["band"] for b in metrics.compensation_effectiveness] == [
+        "none",
+        "under_60",
+        "60_120",
+        "120_150",
+        "over_150",
+    ]
+    assert [b["label"] for b in metrics.compensation_effectiveness] == [
+        "No restitution",
+        "Under 60% of the loss",
+        "60–120% of the loss",  # noqa: RUF001
+        "120–150% of the loss",  # noqa: RUF001
+        "Over 150% of the loss",
+    ]
+    assert bands(metrics) == {
+        "none": (4, 3.0),
+        "under_60": (2, 2.5),
+        "60_120": (4, 4.5),
+        "120_150": (2, 3.5),
+        "over_150": (3, 1.67),  # 5/3, rounded to 2 places
+    }
+    assert metrics.compensation_loss_not_stated == {"count": 2, "mean_rating": 1.5}
+
+
+def test_compensation_counts_ratings_on_mishaps_given_in_the_range() -> None:
+    with time_machine.travel(timezone.now() - timedelta(days=10), tick=False):
+        rated_mishap(1, ("30.00", "50.00"))  # rated ten days ago: outside the range
+    rated_mishap(5, ("30.00", "50.00"))
+    question = advance(TicketFactory(kind=Kind.QUESTION), to="resolved")
+    feedback_record(followup=question.followups.get(), rating=2)  # not a mishap
+
+    metrics = trust_metrics(start=today(), end=today())
+
+    assert bands(metrics)["60_120"] == (1, 5.0)
+    assert sum(b["count"] for b in metrics.compensation_effectiveness) == 1
+    assert metrics.compensation_loss_not_stated["count"] == 0
+    earlier = trust_metrics(start=today() - timedelta(days=12), end=today())
+    assert bands(earlier)["60_120"] == (2, 3.0)
+
+
+@pytest.mark.parametrize("size", [1, 5])
+def test_compensation_is_one_query_whatever_the_history(
+    size: int, django_assert_num_queries: Any
+) -> None:
+    for n in range(size):
+        rated_mishap(1 + n % 5, ("30.00", "50.00"), ("10.00", None))
+        rated_mishap(3)
+    since, until = _bounds(today(), today())
+
+    with django_assert_num_queries(1):
+        result = compensation_effectiveness(since=since, until=until)
+
+    assert result.bands[2]["count"] == size  # 80% of the loss
+    assert result.bands[0]["count"] == size
+
+
+def test_the_bands_follow_the_grant_guidance() -> None:
+    # The bands measure the guidance agents are shown when they grant.
+    assert compensation.FROM_SHARE * 100 == restitutions.SUGGEST_FROM_PERCENT
+    assert compensation.TO_SHARE * 100 == restitutions.SUGGEST_TO_PERCENT
+    assert compensation.WARN_SHARE * 100 == restitutions.WARN_ABOVE_PERCENT
+
+
+def test_the_endpoint_carries_the_compensation_table(supervisor: User) -> None:
+    rated_mishap(4, ("30.00", "50.00"))
+    rated_mishap(2, ("10.00", None))
+
+    body = client_for(supervisor).get("/api/v1/metrics/trust/").json()
+
+    table = body["compensation_effectiveness"]
+    assert [(b["band"], b["count"], b["mean_rating"]) for b in table] == [
+        ("none", 0, None),
+        ("under_60", 0, None),
+        ("60_120", 1, 4.0),
+        ("120_150", 0, None),
+        ("over_150", 0, None),
+    ]
+    assert [b["label"] for b in table] == [label for _, label in compensation.BANDS]
+    assert body["compensation_loss_not_stated"] == {"count": 1, "mean_rating": 2.0}

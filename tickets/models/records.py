@@ -91,6 +91,7 @@ class Alert(models.Model):
         ACKNOWLEDGE_BREACH = "acknowledge_breach", "Acknowledgement target missed"
         APOLOGY_BREACH = "apology_breach", "Apology target missed"
         REPEAT_FAILURE = "repeat_failure", "Repeat failure"
+        TRUST_AT_RISK = "trust_at_risk", "New mishap for a customer whose trust is at risk"
         APPROVAL_REQUESTED = "approval_requested", "Restitution awaiting approval"
         APPROVAL_DECIDED = "approval_decided", "Approval decided"
         FOLLOWUP_FAILED = "followup_failed", "Follow-up could not be sent"

@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import upsert_customer
 from core.errors import RuleViolation
+from tickets import hooks
 from tickets.emails import staff_name
 from tickets.models import (
     Alert,
@@ -178,6 +179,7 @@ def open_ticket(
     )
     if kind == Kind.MISHAP:
         _flag_if_repeat_failure(ticket, actor)
+        hooks.run_lifecycle_hooks("mishap_opened", ticket, actor)
     if assignee is not None:
         notify_assigned(ticket, actor)
     return ticket, message
@@ -282,6 +284,7 @@ def ticket_convert_to_mishap(
         payload={"our_part": our_part, "severity": locked.severity},
     )
     _flag_if_repeat_failure(locked, actor)
+    hooks.run_lifecycle_hooks("mishap_opened", locked, actor)
     return locked
 
 

@@ -1,0 +1,134 @@
+"""The customer's trust, explained: what their touchpoints say (figures,
+in SQL), the level and reasons the rules draw from them, and where they
+ride along (the ticket page, the queue, the customer page, the API).
+
+    profile = trust_profile(customer_id)
+    profile.level, profile.reasons, profile.figures.mishaps_90_days
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import DateTimeField, OuterRef, Q, QuerySet, Value
+from django.utils import timezone
+
+from accounts.models import Customer
+from recovery.trust.figures import PREFIX, YEAR, Figures, figure_annotations, figures_from_row
+from recovery.trust.rules import Level, assess
+from tickets.models import Ticket
+
+__all__ = [
+    "Level",
+    "TrustProfile",
+    "customer_trust_annotations",
+    "fragile_among",
+    "profile_of",
+    "ticket_trust_annotations",
+    "trust_profile",
+    "trust_profiles",
+    "with_trust",
+]
+
+AS_OF = f"{PREFIX}as_of"
+
+
+@dataclass(frozen=True)
+class TrustProfile:
+    level: Level
+    reasons: list[str]
+    figures: Figures
+
+    @property
+    def label(self) -> str:
+        return self.level.label
+
+    @property
+    def as_of(self) -> datetime:
+        return self.figures.as_of
+
+    @property
+    def summary(self) -> str:
+        """The level and its reasons in one line, as a badge's title says it."""
+        return f"{self.label}: {'; '.join(self.reasons)}." if self.reasons else self.label
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "level": self.level.value,
+            "reasons": list(self.reasons),
+            "figures": self.figures.as_dict(),
+            "as_of": self.as_of.isoformat(),
+        }
+
+
+def _annotations(
+    customer: Any, now: datetime, excluding_ticket: int | None = None
+) -> dict[str, Any]:
+    return {
+        **figure_annotations(customer, now=now, excluding_ticket=excluding_ticket),
+        AS_OF: Value(now, output_field=DateTimeField()),
+    }
+
+
+def profile_of(row: Any) -> TrustProfile:
+    """The profile of a row annotated by ``with_trust`` (a ticket) or read by
+    ``trust_profiles`` (a customer)."""
+    figures = figures_from_row(row, now=getattr(row, AS_OF))
+    judged = assess(figures)
+    return TrustProfile(level=judged.level, reasons=judged.reasons, figures=figures)
+
+
+def with_trust(tickets: QuerySet[Ticket], *, now: datetime | None = None) -> QuerySet[Ticket]:
+    """Each ticket with its customer's figures, computed in the same query."""
+    return tickets.annotate(**_annotations(OuterRef("customer_id"), now or timezone.now()))
+
+
+def ticket_trust_annotations() -> dict[str, Any]:
+    """What ``with_trust`` adds, for the ticket detail's hook."""
+    return _annotations(OuterRef("customer_id"), timezone.now())
+
+
+def customer_trust_annotations() -> dict[str, Any]:
+    """The figures on a query of customers, read with ``profile_of``."""
+    return _annotations(OuterRef("pk"), timezone.now())
+
+
+def trust_profiles(
+    customer_ids: Iterable[int], *, now: datetime | None = None, excluding_ticket: int | None = None
+) -> dict[int, TrustProfile]:
+    """The profiles of these customers, in one query however many."""
+    now = now or timezone.now()
+    rows = Customer.objects.filter(pk__in=set(customer_ids)).annotate(
+        **_annotations(OuterRef("pk"), now, excluding_ticket)
+    )
+    return {row.pk: profile_of(row) for row in rows.only("pk")}
+
+
+def trust_profile(
+    customer_id: int, *, now: datetime | None = None, excluding_ticket: int | None = None
+) -> TrustProfile:
+    """One customer's profile (one query). ``excluding_ticket``: as they
+    stood before it. Raises ``Customer.DoesNotExist``."""
+    found = trust_profiles([customer_id], now=now, excluding_ticket=excluding_ticket)
+    if customer_id not in found:
+        raise Customer.DoesNotExist(f"No customer {customer_id}.")
+    return found[customer_id]
+
+
+def fragile_among(customers: QuerySet[Any], *, now: datetime | None = None) -> set[int]:
+    """Which of ``customers`` (a query of customer ids) are fragile, in one
+    query. Only those with a mishap or a rating in the last year can be:
+    the others are not even judged."""
+    now = now or timezone.now()
+    year_ago = now - YEAR
+    candidates = Customer.objects.filter(pk__in=customers).filter(
+        Q(tickets__kind="mishap", tickets__created_at__gte=year_ago)
+        | Q(feedback__created_at__gte=year_ago)
+    )
+    rows = (
+        Customer.objects.filter(pk__in=candidates.values("pk"))
+        .annotate(**_annotations(OuterRef("pk"), now))
+        .only("pk")
+    )
+    return {row.pk for row in rows if profile_of(row).level == Level.FRAGILE}
