@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import DateTimeField, OuterRef, Q, QuerySet, Value
+from django.db.models import DateTimeField, OuterRef, QuerySet, Value
 from django.utils import timezone
 
 from accounts.models import Customer
-from recovery.trust.figures import PREFIX, YEAR, Figures, figure_annotations, figures_from_row
-from recovery.trust.rules import Level, assess
+from recovery.trust.figures import PREFIX, Figures, figure_annotations, figures_from_row
+from recovery.trust.rules import Level, assess, fragile_customers
 from tickets.models import Ticket
 
 __all__ = [
@@ -118,17 +118,6 @@ def trust_profile(
 
 def fragile_among(customers: QuerySet[Any], *, now: datetime | None = None) -> set[int]:
     """Which of ``customers`` (a query of customer ids) are fragile, in one
-    query. Only those with a mishap or a rating in the last year can be:
-    the others are not even judged."""
-    now = now or timezone.now()
-    year_ago = now - YEAR
-    candidates = Customer.objects.filter(pk__in=customers).filter(
-        Q(tickets__kind="mishap", tickets__created_at__gte=year_ago)
-        | Q(feedback__created_at__gte=year_ago)
-    )
-    rows = (
-        Customer.objects.filter(pk__in=candidates.values("pk"))
-        .annotate(**_annotations(OuterRef("pk"), now))
-        .only("pk")
-    )
-    return {row.pk for row in rows if profile_of(row).level == Level.FRAGILE}
+    query: the Fragile rule alone, in SQL (``rules.fragile_customers``)."""
+    found = fragile_customers(Customer.objects.filter(pk__in=customers), now=now or timezone.now())
+    return set(found.values_list("pk", flat=True))

@@ -214,7 +214,7 @@ def figures_from_row(row: Any, *, now: datetime) -> Figures:
     late_hours = None
     if due_at is not None:
         done_at = _moment(last_promise.get("fulfilled_at")) or now
-        late_hours = round(max((done_at - due_at).total_seconds(), 0) / 3600, 1)
+        late_hours = max((done_at - due_at).total_seconds(), 0) / 3600
     paid, loss = _number(money.get("paid")), _number(money.get("loss"))
     average = _number(ratings.get("average"))
     return Figures(

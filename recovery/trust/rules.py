@@ -29,8 +29,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 
-from recovery.trust.figures import Figures
+from accounts.models import Customer
+from recovery.models import Feedback
+from recovery.trust.figures import QUARTER, YEAR, Figures
+from tickets.models import Commitment, Kind, Ticket
 
 
 class Level(models.TextChoices):
@@ -91,6 +95,51 @@ def fragile_signals(f: Figures) -> list[str]:
     if f.last_rating is not None and f.last_rating <= low and f.last_rated_at is not None:
         signals.append(f"rated {f.last_rating} of 5 {_ago(f.last_rated_at, now)}")
     return signals
+
+
+def fragile_customers(customers: QuerySet[Customer], *, now: datetime) -> QuerySet[Customer]:
+    """``fragile_signals`` as SQL, for ordering a long list by it: the
+    customers of ``customers`` with at least one signal, each signal an
+    index lookup, without the rest of the profile. The two say the same
+    (tests/recovery/test_trust.py holds them together)."""
+    year_ago = now - YEAR
+    customer = OuterRef("pk")
+    grace = timedelta(hours=settings.HELPDESK_TRUST_PROMISE_GRACE_HOURS)
+    recent = (
+        Ticket.objects.filter(customer_id=customer, kind=Kind.MISHAP, created_at__gte=now - QUARTER)
+        .order_by()
+        .values("customer_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    repeat = Ticket.objects.filter(
+        customer_id=customer, is_repeat_failure=True, created_at__gte=year_ago
+    )
+    last_promise = (
+        # Inside ``late`` below: the customer is its outer query's outer row.
+        Commitment.objects.filter(ticket__customer_id=OuterRef(customer), due_at__gte=year_ago)
+        .filter(Q(fulfilled_at__isnull=False) | Q(due_at__lte=now))
+        .order_by("-due_at", "-id")
+        .values("pk")[:1]
+    )
+    late = Commitment.objects.filter(pk=Subquery(last_promise)).filter(
+        Q(fulfilled_at__gt=F("due_at") + grace) | Q(fulfilled_at=None, due_at__lt=now - grace)
+    )
+    last_rating = (
+        Feedback.objects.filter(customer_id=customer, created_at__gte=year_ago)
+        .order_by("-created_at", "-id")
+        .values("rating")[:1]
+    )
+    return (
+        customers.order_by()
+        .annotate(recent_mishaps=Subquery(recent), last_rating=Subquery(last_rating))
+        .filter(
+            Q(recent_mishaps__gte=settings.HELPDESK_TRUST_FRAGILE_MISHAPS)
+            | Exists(repeat)
+            | Exists(late)
+            | Q(last_rating__lte=settings.HELPDESK_TRUST_LOW_RATING)
+        )
+    )
 
 
 def _recovering(f: Figures) -> list[str]:

@@ -267,6 +267,9 @@ def test_production_refuses_sqlite(tmp_path: Path) -> None:
         ("DEFAULT_CURRENCY", "euro", "DEFAULT_CURRENCY='euro' is not an ISO 4217 code"),
         ("DEFAULT_CURRENCY", "ZZZ", "DEFAULT_CURRENCY='ZZZ' is not an ISO 4217 code"),
         ("DEFAULT_CURRENCY", "eur", "DEFAULT_CURRENCY='eur' is not an ISO 4217 code"),
+        ("HELPDESK_TRUST_LOW_RATING", "5", "HELPDESK_TRUST_LOW_RATING=5 must be from 1 to 4"),
+        ("HELPDESK_TRUST_FRAGILE_MISHAPS", "1", "HELPDESK_TRUST_FRAGILE_MISHAPS=1 must be 2 or"),
+        ("HELPDESK_TRUST_PROMISE_GRACE_HOURS", "-1", "HELPDESK_TRUST_PROMISE_GRACE_HOURS=-1.0"),
     ],
 )
 def test_bad_values_fail_at_start_with_a_clear_message(

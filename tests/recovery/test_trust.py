@@ -37,8 +37,14 @@ def at(moment: datetime) -> Iterator[None]:
 
 
 def profile(now: datetime, **kwargs: Any) -> TrustProfile:
+    """The profile; and the Fragile rule in SQL, which orders the work list,
+    must say the same as the profile."""
     customer = Customer.objects.get(email=EMAIL)
-    return trust_profile(customer.pk, now=now, **kwargs)
+    found = trust_profile(customer.pk, now=now, **kwargs)
+    if not kwargs:
+        in_sql = fragile_among(Customer.objects.filter(pk=customer.pk).values("pk"), now=now)
+        assert (customer.pk in in_sql) == (found.level == Level.FRAGILE)
+    return found
 
 
 def question(agent: User, when: datetime) -> Ticket:
