@@ -106,6 +106,14 @@ def _repeat_guidance(ticket: Ticket) -> dict[str, Any] | None:
     }
 
 
+def _first_reason(reasons: list[str]) -> str:
+    """A queue row is narrow: the first reason, the rest on the badge's title."""
+    if not reasons:
+        return ""
+    more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
+    return reasons[0] + more
+
+
 class QueueChangeList(ChangeList):
     """The queue's page, each row with its customer's trust: one query for
     the page's customers, however many rows."""
@@ -220,11 +228,13 @@ class TicketConsole(admin.ModelAdmin):
         if trust is None:
             return link
         return format_html(
-            '{}<span class="trust-row"><span class="badge trust-{}" title="{}">{}</span></span>',
+            '{}<span class="trust-row"><span class="badge trust-{}" title="{}">{}</span>'
+            '<span class="row-meta trust-reasons">{}</span></span>',
             link,
             trust.level,
             trust.summary,
             trust.label,
+            _first_reason(trust.reasons),
         )
 
     @admin.display(description="Status · next step", ordering="status")

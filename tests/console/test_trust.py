@@ -109,6 +109,7 @@ def test_each_queue_row_carries_its_customers_badge(agent: User) -> None:
     assert rows[calm.pk].customer_trust.level == "new"
     body = text(response)
     assert 'class="badge trust-fragile" title="Fragile: rated 1 of 5 today."' in body
+    assert '<span class="row-meta trust-reasons">rated 1 of 5 today</span>' in body
 
 
 def test_a_fragile_customers_ticket_comes_first_among_equals(agent: User) -> None:
