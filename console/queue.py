@@ -80,11 +80,6 @@ def _work_of(user_id: Any) -> Q:
     return Q(assignee_id=user_id) | Q(assignee__isnull=True, queue__in=my_queues)
 
 
-def open_work(user: User) -> QuerySet[Ticket]:
-    """ "My open work" before the queue's other filters."""
-    return Ticket.objects.filter(status__in=OPEN_STATUSES).filter(_work_of(user.pk))
-
-
 def showing_work(request: HttpRequest) -> bool:
     return request.GET.get(QueueViewFilter.parameter_name, WORK) == WORK
 

@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, F, Q, QuerySet, When
+from django.db.models import Case, F, OuterRef, Q, QuerySet, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -32,7 +32,6 @@ from console.queue import (
     QueueFilter,
     QueueViewFilter,
     next_step,
-    open_work,
     queue_views,
     search_by_reference,
     showing_work,
@@ -43,7 +42,7 @@ from recovery.models import ProcessFix
 from recovery.services import restitution_grant
 from recovery.services.grant_room import grant_room
 from recovery.services.restitutions import REPEAT_FAILURE_GUIDANCE
-from recovery.trust import fragile_among, profile_of, trust_profiles
+from recovery.trust import is_fragile, profile_of, trust_profiles
 from tickets import hooks, services, workflow
 from tickets.case_links import case_url
 from tickets.emails import staff_name
@@ -175,12 +174,12 @@ class TicketConsole(admin.ModelAdmin):
             user = signed_in(request)
             mine = Case(When(assignee_id=user.pk, then=0), default=1)
             missed = Case(When(due_at__lt=timezone.now(), then=0), default=1)
-            fragile = fragile_among(open_work(user).values("customer_id"))
-            first = Case(When(customer_id__in=sorted(fragile), then=0), default=1)
+            # Decided in the list's own query, for the rows it sorts.
+            fragile = Case(When(is_fragile(OuterRef("customer_id")), then=0), default=1)
             return [
                 mine,
                 missed,
-                *([first] if fragile else []),
+                fragile,
                 F("due_at").asc(nulls_last=True),
                 "created_at",
                 "id",

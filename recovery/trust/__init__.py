@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import DateTimeField, OuterRef, QuerySet, Value
+from django.db.models import DateTimeField, Exists, OuterRef, QuerySet, Value
 from django.utils import timezone
 
 from accounts.models import Customer
@@ -23,7 +23,7 @@ __all__ = [
     "Level",
     "TrustProfile",
     "customer_trust_annotations",
-    "fragile_among",
+    "is_fragile",
     "profile_of",
     "ticket_trust_annotations",
     "trust_profile",
@@ -116,8 +116,8 @@ def trust_profile(
     return found[customer_id]
 
 
-def fragile_among(customers: QuerySet[Any], *, now: datetime | None = None) -> set[int]:
-    """Which of ``customers`` (a query of customer ids) are fragile, in one
-    query: the Fragile rule alone, in SQL (``rules.fragile_customers``)."""
-    found = fragile_customers(Customer.objects.filter(pk__in=customers), now=now or timezone.now())
-    return set(found.values_list("pk", flat=True))
+def is_fragile(customer: Any, *, now: datetime | None = None) -> Exists:
+    """Whether the customer ``customer`` refers to (``OuterRef("customer_id")``
+    on a ticket) is fragile, as a condition in the outer query."""
+    one = Customer.objects.filter(pk=customer)
+    return Exists(fragile_customers(one, now=now or timezone.now()))

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db.models import OuterRef
 
 from accounts.models import Customer, User
 from recovery.models import FollowUp
 from recovery.services import restitution_grant
 from recovery.services.followup_responses import customer_unsubscribe, feedback_record
-from recovery.trust import Level, TrustProfile, fragile_among, trust_profile, trust_profiles
+from recovery.trust import Level, TrustProfile, is_fragile, trust_profile, trust_profiles
 from tests.factories import CustomerFactory, TicketFactory, give_authority
 from tickets.models import Kind, Ticket
 from tickets.services import (
@@ -42,8 +43,8 @@ def profile(now: datetime, **kwargs: Any) -> TrustProfile:
     customer = Customer.objects.get(email=EMAIL)
     found = trust_profile(customer.pk, now=now, **kwargs)
     if not kwargs:
-        in_sql = fragile_among(Customer.objects.filter(pk=customer.pk).values("pk"), now=now)
-        assert (customer.pk in in_sql) == (found.level == Level.FRAGILE)
+        in_sql = Customer.objects.filter(is_fragile(OuterRef("pk"), now=now), pk=customer.pk)
+        assert in_sql.exists() == (found.level == Level.FRAGILE)
     return found
 
 
@@ -331,12 +332,14 @@ def test_profiles_of_many_customers_cost_one_query(
     assert {p.level for p in found.values()} == {Level.RECOVERING}
 
 
-def test_fragile_among_names_only_the_fragile(agent: User) -> None:
+def test_is_fragile_names_only_the_fragile(agent: User) -> None:
     recover(mishap(agent, START))
     mishap(agent, START + timedelta(days=5))  # a repeat failure: fragile
     steady = TicketFactory(actor=agent, customer_email="calm@example.com")
     with at(START + timedelta(days=6)):
-        found = fragile_among(Customer.objects.values("pk"))
+        found = set(
+            Customer.objects.filter(is_fragile(OuterRef("pk"))).values_list("pk", flat=True)
+        )
     assert found == {Customer.objects.get(email=EMAIL).pk}
     assert steady.customer_id not in found
 
