@@ -61,9 +61,15 @@ class GuidanceSerializer(serializers.Serializer):
 
 class GrantResultSerializer(RestitutionSerializer):
     guidance = GuidanceSerializer(required=False, allow_null=True, read_only=True)
+    repeat_failure_guidance = serializers.CharField(
+        required=False,
+        allow_null=True,
+        read_only=True,
+        help_text="On a repeat failure: money alone does not recover it; fix the cause.",
+    )
 
     class Meta(RestitutionSerializer.Meta):
-        fields = (*RestitutionSerializer.Meta.fields, "guidance")
+        fields = (*RestitutionSerializer.Meta.fields, "guidance", "repeat_failure_guidance")
         read_only_fields = fields
 
 

@@ -28,7 +28,7 @@ from recovery.services import (
 )
 from recovery.services.followups import followup_cancel
 from recovery.services.idempotency import fingerprint
-from recovery.services.restitutions import guidance_for
+from recovery.services.restitutions import REPEAT_FAILURE_GUIDANCE, guidance_for
 from tickets.selectors import tickets_visible_to
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -107,6 +107,9 @@ class TicketRestitutionsView(GenericAPIView):
                 currency=restitution.currency,
             )
             body["guidance"] = s.GuidanceSerializer(guidance).data if guidance else None
+            body["repeat_failure_guidance"] = (
+                REPEAT_FAILURE_GUIDANCE if ticket.is_repeat_failure else None
+            )
             pending = restitution.status == Restitution.Status.PENDING_APPROVAL
             return (status.HTTP_202_ACCEPTED if pending else status.HTTP_201_CREATED), body
 

@@ -295,3 +295,20 @@ def test_a_queue_member_sees_the_trust_of_a_customer_outside_their_queues(agent:
     ticket = TicketFactory(actor=other, queue=QueueFactory(members=[other]))
     response = client_for(agent).get(f"/api/v1/customers/{ticket.customer_id}/trust/")
     assert response.status_code == 200
+
+
+def test_a_grant_on_a_repeat_failure_says_money_alone_does_not_recover_it(agent: User) -> None:
+    give_authority(agent, kinds=["credit"])
+    advance(
+        TicketFactory(actor=agent, kind=Kind.MISHAP, customer_email="rep@example.com"),
+        to="rebuilding",
+    )
+    again = TicketFactory(actor=agent, kind=Kind.MISHAP, customer_email="rep@example.com")
+    first_time = TicketFactory(actor=agent, kind=Kind.MISHAP)
+    grant = {"kind": "credit", "amount": "10.00", "currency": "USD", "reason": "Sorry."}
+    api = client_for(agent)
+    repeat = api.post(f"/api/v1/tickets/{again.pk}/restitutions/", grant, format="json")
+    first = api.post(f"/api/v1/tickets/{first_time.pk}/restitutions/", grant, format="json")
+    assert repeat.status_code == first.status_code == 201
+    assert repeat.json()["repeat_failure_guidance"] == REPEAT_FAILURE_GUIDANCE
+    assert first.json()["repeat_failure_guidance"] is None
