@@ -5,14 +5,19 @@ the hooks below in the outbox's own transactions."""
 import logging
 from collections.abc import Mapping, Sequence
 
-from django.db import InterfaceError, OperationalError
 from django.db.models import F
 
 from cases.models import CaseEmail
-from outbox.failures import describe
 from outbox.models import OutboxItem
 from outbox.services import outbox_enqueue, outbox_item
-from outbox.sources import Attempt, Composed, Delivered, Email, Source, Unsendable, delivered_at
+from outbox.sources import (
+    Attempt,
+    Composed,
+    Delivered,
+    Source,
+    delivered_at,
+    email_or_unsendable,
+)
 from tickets.models import Alert, Ticket
 
 logger = logging.getLogger(__name__)
@@ -44,21 +49,17 @@ def _compose(email_ids: Sequence[int]) -> Mapping[int, Composed]:
         pk__in=email_ids, delivery_status=CaseEmail.Delivery.PENDING
     )
     for email in emails:
-        try:
-            if email.ticket is not None:
-                tickets = [email.ticket]
-            else:  # the links email: one query each, a rare mail
-                tickets = list(
-                    Ticket.objects.filter(customer=email.customer)
-                    .select_related("customer")
-                    .order_by("-created_at", "-id")[:LINKED_CASES]
-                )
-            composed[email.pk] = Email(build_case_email(email, tickets))
-        except (OperationalError, InterfaceError):
-            raise  # the database, not the email: the dispatcher tries the batch again
-        except Exception as exc:  # a header Django cannot encode, a broken template
-            logger.exception("Case email %s cannot be built", email.pk)
-            composed[email.pk] = Unsendable(describe(exc))
+        if email.ticket is not None:
+            tickets = [email.ticket]
+        else:  # the links email: one query each, a rare mail
+            tickets = list(
+                Ticket.objects.filter(customer=email.customer)
+                .select_related("customer")
+                .order_by("-created_at", "-id")[:LINKED_CASES]
+            )
+        composed[email.pk] = email_or_unsendable(
+            build_case_email, email, tickets, what=f"Case email {email.pk}"
+        )
     return composed
 
 

@@ -9,7 +9,7 @@ from email.utils import make_msgid
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from accounts.models import Customer
@@ -17,7 +17,8 @@ from accounts.selectors import customers_with_email
 from cases.delivery import case_email_queue
 from cases.models import CaseEmail, CaseVisit
 from tickets.message_ids import our_message_id
-from tickets.models import Channel, Queue, Ticket
+from tickets.models import Channel, Ticket
+from tickets.selectors import queue_named_by
 from tickets.services.customer_writes import Written, customer_writes
 from tickets.services.events import record_event
 from tickets.services.messages import clean_body
@@ -98,9 +99,9 @@ def case_links_request(*, address: str) -> bool:
     return True
 
 
-def _sent_lately(emails: "object") -> bool:
+def _sent_lately(emails: QuerySet[CaseEmail]) -> bool:
     since = timezone.now() - RESEND_PAUSE
-    return emails.filter(created_at__gte=since).exists()  # type: ignore[attr-defined]
+    return emails.filter(created_at__gte=since).exists()
 
 
 @transaction.atomic
@@ -124,7 +125,7 @@ def contact_submit(
         customer_email=email,
         customer_name=name,
         channel=Channel.WEB,
-        queue=_contact_queue(),
+        queue=queue_named_by(settings.HELPDESK_CONTACT_QUEUE),
         attachments=attachments,
         customer_locale=locale,
         customer_time_zone=time_zone,
@@ -137,8 +138,3 @@ def contact_submit(
     )
     case_email_queue(confirmation)
     return ticket
-
-
-def _contact_queue() -> Queue | None:
-    slug = settings.HELPDESK_CONTACT_QUEUE
-    return Queue.objects.filter(slug=slug).first() if slug else None

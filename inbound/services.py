@@ -22,7 +22,8 @@ from inbound.models import InboundEmail
 from inbound.parsing import ParsedEmail, parse, sanitize_html
 from inbound.threading import find_ticket
 from tickets.message_ids import is_our_message_id
-from tickets.models import Channel, Message, Queue, Ticket
+from tickets.models import Channel, Message, Ticket
+from tickets.selectors import queue_named_by
 from tickets.services.customer_writes import Outcome, customer_writes
 from tickets.services.messages import MAX_BODY_CHARS
 from tickets.services.tickets import open_ticket
@@ -227,7 +228,7 @@ def _thread(email: InboundEmail, parsed: ParsedEmail) -> None:
             customer_email=parsed.sender_email,
             customer_name=_sender_name(parsed),
             channel=Channel.EMAIL,
-            queue=_inbound_queue(),
+            queue=queue_named_by(settings.HELPDESK_INBOUND_QUEUE),
             email_message_id=parsed.message_id or None,
             body_html=html,
             attachments=_files(parsed),
@@ -245,7 +246,7 @@ def _new_ticket(parsed: ParsedEmail, html: str) -> tuple[Ticket, Message]:
         customer_email=parsed.sender_email,
         customer_name=_sender_name(parsed),
         channel=Channel.EMAIL,
-        queue=_inbound_queue(),
+        queue=queue_named_by(settings.HELPDESK_INBOUND_QUEUE),
         customer_message_id=parsed.message_id or None,
         customer_html=html,
         attachments=_files(parsed),
@@ -261,11 +262,6 @@ _OUTCOMES = {
     Outcome.REOPENED: InboundEmail.Outcome.REOPENED,
     Outcome.NEW_TICKET: InboundEmail.Outcome.NEW_TICKET,
 }
-
-
-def _inbound_queue() -> Queue | None:
-    slug = settings.HELPDESK_INBOUND_QUEUE
-    return Queue.objects.filter(slug=slug).first() if slug else None
 
 
 def inbound_retry(*, email: InboundEmail, actor: User) -> InboundEmail:

@@ -7,12 +7,19 @@ rows when one is delivered, fails for good or is dropped. The hooks that
 record run inside the outbox's transaction that changes the row, so the
 source's state and the outbox's never disagree."""
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.core.mail import EmailMessage
+from django.db import InterfaceError, OperationalError
 from django.db.models import OuterRef, Subquery
+
+from outbox.failures import describe
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,22 @@ class Delivered:
     source_id: int
     at: datetime
     attempt: Attempt
+
+
+def email_or_unsendable(
+    build: Callable[..., EmailMessage], *args: Any, what: str
+) -> "Email | Unsendable":
+    """One row's email, ``build(*args)``, made at send time by a source's ``compose``. A
+    database error is the connection's, not the row's: it is raised, and the
+    dispatcher tries the batch again. Anything else (a header Django cannot
+    encode, a template that fails) is the row's own: failed for good."""
+    try:
+        return Email(build(*args))
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:
+        logger.exception("%s cannot be emailed", what)
+        return Unsendable(describe(exc))
 
 
 def delivered_at(source: str) -> Subquery:

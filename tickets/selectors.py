@@ -161,6 +161,12 @@ def with_details(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
     )
 
 
+def queue_named_by(slug: str) -> Queue | None:
+    """The queue a setting names by its slug (new tickets from email, from
+    the contact form); None when it names none, or one that does not exist."""
+    return Queue.objects.filter(slug=slug).first() if slug else None
+
+
 def ticket_detail(*, user: User) -> QuerySet[Ticket]:
     return with_details(tickets_visible_to(user))
 

@@ -3,33 +3,27 @@ it goes out, from what is true then; one sent in the customer's night waits
 for their morning; the follow-up's own state is kept by the hooks below, in
 the outbox's transactions."""
 
-import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.db.models import F
 from django.utils import timezone
 
-from outbox.failures import describe
 from outbox.sources import (
     Attempt,
     Composed,
     Delivered,
-    Email,
     Postpone,
     Source,
-    Unsendable,
     delivered_at,
+    email_or_unsendable,
 )
 from recovery.models import FollowUp
 from recovery.services.followup_emails import build_followup_email, email_contexts
 from tickets.models import Alert, Ticket
 from tickets.services.alerts import alert_raise
 from tickets.services.events import record_event
-
-logger = logging.getLogger(__name__)
 
 SOURCE = "recovery.followup"
 
@@ -51,13 +45,9 @@ def _compose(followup_ids: Sequence[int]) -> Mapping[int, Composed]:
         if morning is not None and settings.HELPDESK_FOLLOWUP_SEND_ONLY_IN_WINDOW:
             composed[followup.pk] = Postpone(morning)
             continue
-        try:
-            composed[followup.pk] = Email(build_followup_email(followup, contexts[followup.pk]))
-        except (OperationalError, InterfaceError):
-            raise  # the database, not the email: the dispatcher tries the batch again
-        except Exception as exc:  # a plan's template that cannot render
-            logger.exception("Follow-up %s cannot be emailed", followup.pk)
-            composed[followup.pk] = Unsendable(describe(exc))
+        composed[followup.pk] = email_or_unsendable(
+            build_followup_email, followup, contexts[followup.pk], what=f"Follow-up {followup.pk}"
+        )
     return composed
 
 

@@ -2,28 +2,22 @@
 written with the message, composed when it is sent, and the message's
 delivery state kept by the hooks below in the outbox's own transactions."""
 
-import logging
 from collections.abc import Mapping, Sequence
 
-from django.db import InterfaceError, OperationalError
 from django.db.models import F
 
-from outbox.failures import describe
 from outbox.models import OutboxItem
 from outbox.services import outbox_enqueue, outbox_item
 from outbox.sources import (
     Attempt,
     Composed,
     Delivered,
-    Email,
     Source,
-    Unsendable,
     delivered_at,
+    email_or_unsendable,
 )
 from tickets.emails import build_ticket_email
 from tickets.models import Alert, Message
-
-logger = logging.getLogger(__name__)
 
 SOURCE = "tickets.message"
 
@@ -52,13 +46,9 @@ def _compose(message_ids: Sequence[int]) -> Mapping[int, Composed]:
     )
     composed: dict[int, Composed] = {}
     for message in messages:
-        try:
-            composed[message.pk] = Email(build_ticket_email(message))
-        except (OperationalError, InterfaceError):
-            raise  # the database, not the email: the dispatcher tries the batch again
-        except Exception as exc:  # a header Django cannot encode, a broken template
-            logger.exception("Message %s cannot be emailed", message.pk)
-            composed[message.pk] = Unsendable(describe(exc))
+        composed[message.pk] = email_or_unsendable(
+            build_ticket_email, message, what=f"Message {message.pk}"
+        )
     return composed
 
 
