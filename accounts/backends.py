@@ -3,22 +3,80 @@
 Every console page and API call asks for the caller's permissions, and the
 console reads their role. Django's backend reads a user's own permissions and
 their groups' permissions in two queries, and ``User.role`` reads the groups
-each time it is asked. Here a signed-in user comes with their groups (one
-query, then every ``role`` read is free), and permissions are one query.
+each time it is asked. Here the caller is read with their groups and their
+permissions in one query (``staff_with_access``), by session or by token;
+other apps may add what every page shows about them (an unread count) to
+the same query.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Permission
-from django.db.models import Q
+from django.contrib.auth.models import Group, Permission
+from django.db.models import OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Concat
 
 from accounts.models import User
+from core.inline import JSONRows, inline
+
+_PERMISSIONS = "access_permissions"
+_annotations: dict[str, Callable[[], Any]] = {}
+_relations: set[str] = set()
+
+
+def read_with_staff(relation: str) -> None:
+    """Read the one-to-one ``relation`` (a name on ``User``) with every
+    caller, signed in or by token: what most requests of theirs consult."""
+    _relations.add(relation)
+
+
+def annotate_signed_in_staff(name: str, build: Callable[[], Any]) -> None:
+    """Read ``name`` (``build()``, an expression on the user row) with the
+    user signed in to the console on every page, instead of in a query of
+    its own (an API token's caller does without)."""
+    _annotations[name] = build
+
+
+def staff_with_access(users: QuerySet[User], *, console: bool = False) -> User | None:
+    """The first of ``users`` with their groups, their permissions and the
+    relations registered, and for the ``console`` what it registered, in
+    one query."""
+    granted = (
+        Permission.objects.filter(Q(user=OuterRef("pk")) | Q(group__user=OuterRef("pk")))
+        .order_by()
+        .distinct()
+    )
+    user = (
+        inline(users.select_related(*sorted(_relations)), groups=Group.objects.order_by("name"))
+        .annotate(
+            **{
+                _PERMISSIONS: JSONRows(
+                    granted, row=Concat("content_type__app_label", Value("."), "codename")
+                )
+            },
+            **{name: build() for name, build in _annotations.items() if console},
+        )
+        .first()
+    )
+    if user is not None:
+        user._read_with_access = frozenset(_relations)
+        permissions = vars(user).pop(_PERMISSIONS)
+        if not user.is_superuser:  # a superuser's are every permission: read when asked
+            user._perm_cache = set(permissions)
+    return user
+
+
+def read_with_access(user: User, relation: str) -> bool:
+    """Whether ``user`` came from ``staff_with_access`` with ``relation``: a
+    copy of it as it stood when the request began, which the request's own
+    reads may trust (a user whose row a service just changed has none)."""
+    return relation in getattr(user, "_read_with_access", ())
 
 
 class StaffBackend(ModelBackend):
     def get_user(self, user_id: Any) -> User | None:
-        user = User._default_manager.prefetch_related("groups").filter(pk=user_id).first()
+        user = staff_with_access(User._default_manager.filter(pk=user_id), console=True)
         return user if user is not None and self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:

@@ -7,3 +7,8 @@ class ConsoleConfig(AppConfig):
 
     name = "console"
     verbose_name = "Console"
+
+    def ready(self) -> None:
+        from console import navigation
+
+        navigation.register()

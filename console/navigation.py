@@ -2,23 +2,55 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from django.db.models import F, Func, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts.models import User
 
+# The menu's counts ride in the signed-in user's own query (``register``):
+# a page shows them at no query of its own.
+PENDING_APPROVALS = "console_pending_approvals"
+UNREAD_NOTIFICATIONS = "console_unread_notifications"
+
+
+def register() -> None:
+    from accounts.backends import annotate_signed_in_staff
+    from recovery.selectors import approvals_pending
+    from tickets.selectors import unread_notifications_of
+
+    annotate_signed_in_staff(PENDING_APPROVALS, lambda: _count(approvals_pending()))
+    annotate_signed_in_staff(
+        UNREAD_NOTIFICATIONS, lambda: _count(unread_notifications_of(OuterRef("pk")))
+    )
+
+
+def _count(rows: QuerySet[Any]) -> Subquery:
+    return Subquery(rows.order_by().values(n=Func(F("pk"), function="COUNT")))
+
 
 def _pending_approvals(user: User) -> int:
-    from recovery.selectors import approvals_pending_count
+    from recovery.selectors import approvals_pending
 
-    return approvals_pending_count()
+    known = getattr(user, PENDING_APPROVALS, None)
+    return known if known is not None else approvals_pending().count()
 
 
 def _unread_notifications(user: User) -> int:
-    from tickets.selectors import unread_notifications_count
+    from tickets.selectors import unread_notifications_of
 
-    return unread_notifications_count(user)
+    known = getattr(user, UNREAD_NOTIFICATIONS, None)
+    return known if known is not None else unread_notifications_of(user).count()
+
+
+def notifications_read(user: User, count: int) -> None:
+    """The page just marked ``count`` of the user's notifications read: the
+    menu's count, read with the user before that, says so too."""
+    known = getattr(user, UNREAD_NOTIFICATIONS, None)
+    if known is not None:
+        setattr(user, UNREAD_NOTIFICATIONS, max(0, known - count))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from django.db.models import Count, Exists, JSONField, OuterRef, Prefetch, Q, Qu
 from django.db.models.functions import JSONObject
 
 from accounts.models import Customer, User
+from core.inline import inline
 from recovery.models import (
     Feedback,
     FollowUp,
@@ -14,30 +15,30 @@ from recovery.models import (
 )
 from recovery.trust import customer_trust_annotations
 from tickets.models import Commitment, Kind, Queue, Status, Ticket
-from tickets.selectors import ticket_detail, tickets_visible_to
+from tickets.selectors import ticket_detail, tickets_visible_to, unread_notifications_of
 
 
 def ticket_page(*, user: User) -> QuerySet[Ticket]:
     """The ticket page: the API's detail (commitments, history, restitutions,
     the customer's trust) plus the follow-up schedule, the customer's ratings,
     when they last opened their case page, and the latest process fix of this
-    ticket or the one it repeats (for a repeat failure's guidance)."""
+    ticket or the one it repeats (for a repeat failure's guidance), and
+    whether ``user`` has unread notifications about it."""
     fixes = ProcessFix.objects.filter(
         Q(tickets=OuterRef("pk")) | Q(tickets=OuterRef("repeat_of_id"))
     ).order_by("-created_at", "-id")
-    return (
+    return inline(
         ticket_detail(user=user)
         .annotate(
             latest_process_fix=Subquery(
                 fixes.values(fix=JSONObject(title="title", status="status"))[:1],
                 output_field=JSONField(),
-            )
+            ),
+            unread_here=Exists(unread_notifications_of(user).filter(ticket=OuterRef("pk"))),
         )
-        .select_related("case_visit")
-        .prefetch_related(
-            Prefetch("followups", queryset=FollowUp.objects.order_by("due_at", "id")),
-            Prefetch("feedback", queryset=Feedback.objects.order_by("created_at", "id")),
-        )
+        .select_related("case_visit"),
+        followups=FollowUp.objects.order_by("due_at", "id"),
+        feedback=Feedback.objects.order_by("created_at", "id"),
     )
 
 

@@ -26,6 +26,7 @@ from console import started_from as started
 from console.access import signed_in
 from console.bulk import bulk_change
 from console.history import rounds
+from console.navigation import notifications_read
 from console.presence import heartbeat_seconds, latest_event_id, stale_refusal
 from console.previews import allow_preview_styles
 from console.queue import (
@@ -363,7 +364,9 @@ class TicketConsole(admin.ModelAdmin):
     ) -> HttpResponse:
         ticket = self._ticket(request, object_id)
         # Opening the ticket reads what one was told about it.
-        notifications_mark_all_read(user=signed_in(request), ticket=ticket)
+        if getattr(ticket, "unread_here", False):  # annotated by ticket_page
+            user = signed_in(request)
+            notifications_read(user, notifications_mark_all_read(user=user, ticket=ticket))
         return self._page(request, ticket)
 
     def _page(

@@ -8,6 +8,7 @@ class RecoveryConfig(AppConfig):
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
+        from accounts.backends import read_with_staff
         from outbox.sources import register
         from recovery import hooks as recovery_hooks
         from recovery.services.followup_delivery import FOLLOWUPS
@@ -18,6 +19,9 @@ class RecoveryConfig(AppConfig):
         from tickets import hooks
 
         connection_created.connect(add_sqlite_median, dispatch_uid="helpdesk_median")
+        # A grant, the ticket page's grant form and the authority page read
+        # the caller's policy: with the caller, not in a query of its own.
+        read_with_staff("authority_policy")
         register(FOLLOWUPS)
         register(WEBHOOKS)
         hooks.register_resolve_guard(recovery_hooks.pending_approvals_block_resolution)

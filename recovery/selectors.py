@@ -84,8 +84,8 @@ def approval_list(*, status: str | Iterable[str]) -> QuerySet[ApprovalRequest]:
     return approvals.order_by("-decided_at", "-id")
 
 
-def approvals_pending_count() -> int:
-    return ApprovalRequest.objects.filter(status=ApprovalRequest.Status.PENDING).count()
+def approvals_pending() -> QuerySet[ApprovalRequest]:
+    return ApprovalRequest.objects.filter(status=ApprovalRequest.Status.PENDING)
 
 
 def authority_history(*, user: User) -> QuerySet[AuthorityPolicyChange]:

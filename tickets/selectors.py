@@ -19,8 +19,9 @@ from django.db.models import (
 )
 
 from accounts.models import User
+from core.inline import inline
 from tickets import hooks
-from tickets.models import Commitment, Message, Notification, Queue, Ticket, TicketEvent
+from tickets.models import Attachment, Commitment, Message, Notification, Queue, Ticket, TicketEvent
 from tickets.models.ticket import ticket_id_from_search
 from tickets.services.access import VIEW_ALL
 
@@ -149,15 +150,16 @@ def _search(text: str) -> Q:
 def with_details(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
     """What the detail page shows: commitments and the history, and what
     other apps add (restitutions; the customer's trust, computed in the
-    ticket's own query)."""
-    return (
+    ticket's own query). The commitments ride in the ticket's query too
+    (``core.inline``): a handful of rows, not worth a query of their own."""
+    return inline(
         tickets.select_related("customer", "queue", "assignee", "repeat_of")
         .prefetch_related(
-            Prefetch("commitments", queryset=Commitment.objects.order_by("created_at", "id")),
             Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),
             *hooks.detail_prefetches(),
         )
-        .annotate(**hooks.detail_annotations())
+        .annotate(**hooks.detail_annotations()),
+        commitments=Commitment.objects.order_by("created_at", "id"),
     )
 
 
@@ -179,11 +181,11 @@ def ticket_written(*, ticket_id: int) -> Ticket:
 
 
 def ticket_messages(*, ticket: Ticket) -> QuerySet[Message]:
-    return (
-        Message.objects.filter(ticket=ticket)
-        .select_related("author")
-        .prefetch_related("attachments")
-        .order_by("created_at", "id")
+    """The conversation, oldest first, each message with its author and its
+    attachments (in the message's own row: most have none)."""
+    return inline(
+        Message.objects.filter(ticket=ticket).select_related("author").order_by("created_at", "id"),
+        attachments=Attachment.objects.order_by("id"),
     )
 
 
@@ -193,5 +195,7 @@ def notifications_of(user: User, *, unread: bool = False) -> QuerySet[Notificati
     return inbox.filter(read_at=None) if unread else inbox
 
 
-def unread_notifications_count(user: User) -> int:
-    return Notification.objects.filter(recipient=user, in_app=True, read_at=None).count()
+def unread_notifications_of(user: User | OuterRef) -> QuerySet[Notification]:
+    """What the user has not read yet in their inbox (``user`` may be an
+    ``OuterRef`` to the user row of an outer query)."""
+    return Notification.objects.filter(recipient=user, in_app=True, read_at=None)

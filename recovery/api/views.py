@@ -3,6 +3,7 @@
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -27,8 +28,9 @@ from recovery.services import (
     run_idempotent,
 )
 from recovery.services.followups import followup_cancel
-from recovery.services.idempotency import fingerprint
+from recovery.services.idempotency import Keep, fingerprint
 from recovery.services.restitutions import REPEAT_FAILURE_GUIDANCE, guidance_for
+from tickets.models import Ticket
 from tickets.selectors import tickets_visible_to
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -92,14 +94,12 @@ class TicketRestitutionsView(GenericAPIView):
         summary="Grant a restitution (202 when it needs a supervisor's approval)",
     )
     def post(self, request: Request, pk: int) -> Response:
-        ticket = self.get_object()
         payload = s.GrantSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         user = staff(request)
 
-        def grant() -> tuple[int, dict[str, Any]]:
-            restitution = restitution_grant(ticket=ticket, actor=user, **data)
+        def respond(restitution: Restitution) -> tuple[int, dict[str, Any]]:
             body = s.as_dict(s.GrantResultSerializer(restitution).data)
             guidance = guidance_for(
                 amount=restitution.amount,
@@ -108,10 +108,26 @@ class TicketRestitutionsView(GenericAPIView):
             )
             body["guidance"] = s.GuidanceSerializer(guidance).data if guidance else None
             body["repeat_failure_guidance"] = (
-                REPEAT_FAILURE_GUIDANCE if ticket.is_repeat_failure else None
+                REPEAT_FAILURE_GUIDANCE if restitution.ticket.is_repeat_failure else None
             )
             pending = restitution.status == Restitution.Status.PENDING_APPROVAL
             return (status.HTTP_202_ACCEPTED if pending else status.HTTP_201_CREATED), body
+
+        def grant(keep: Keep | None = None) -> tuple[int, dict[str, Any]]:
+            answer: list[tuple[int, dict[str, Any]]] = []
+
+            def answered(restitution: Restitution) -> None:
+                answer.append(respond(restitution))
+                if keep is not None:
+                    keep(*answer[0])
+
+            # The service finds the ticket among those the caller may see
+            # with the same query that locks it.
+            try:
+                restitution_grant(ticket=int(pk), actor=user, **data, before_commit=answered)
+            except Ticket.DoesNotExist:
+                raise Http404("No ticket with that number that you can see.") from None
+            return answer[0]
 
         key = request.headers.get(IDEMPOTENCY_HEADER)
         if key is None:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.backends import read_with_access
 from accounts.models import User
 from accounts.roles import Role
 from core.errors import NotPermitted, RuleViolation
@@ -53,7 +54,10 @@ def limits_in_words(names: Sequence[str], policy: Policy, *, whose: str = "their
 
 
 def policy_for(user: User) -> Policy:
-    """The user's policy, or their role's defaults when none is set."""
+    """The user's policy, or their role's defaults when none is set; read
+    with the signed-in user already (``accounts.backends.read_with_staff``)."""
+    if read_with_access(user, "authority_policy"):
+        return policy_from(user, getattr(user, "authority_policy", None))
     return policy_from(user, AuthorityPolicy.objects.filter(user=user).first())
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from accounts.models import User
@@ -31,31 +31,47 @@ def fingerprint(*, method: str, path: str, body: Any) -> str:
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
 
+Keep = Callable[[int, dict[str, Any]], None]
+
+
 def run_idempotent(
-    *, user: User, key: str, fingerprint: str, action: Callable[[], tuple[int, dict[str, Any]]]
+    *,
+    user: User,
+    key: str,
+    fingerprint: str,
+    action: Callable[[Keep], tuple[int, dict[str, Any]]],
 ) -> Outcome:
-    """Run ``action`` once per (user, key). The key row is inserted in the
-    same transaction as the action's writes: a parallel retry waits on the
-    unique index until the first commits, then replays its response. If the
+    """Run ``action`` once per (user, key). ``action(keep)`` makes its change
+    in one transaction and, last inside it, calls ``keep(status, body)``
+    with its response: the key is stored with the response in the same
+    transaction, by one write. A parallel retry runs the action too,
+    waiting on whatever its first lock is (a grant's ticket), but its keep
+    then waits on the unique index until the first commits, and fails: all
+    of its work is rolled back, and it replays the first response. If the
     action fails, nothing is kept and the key can be used again."""
     key = key.strip()
     if not key or len(key) > MAX_KEY_CHARS:
         raise RuleViolation(
             f"An Idempotency-Key is 1 to {MAX_KEY_CHARS} characters.", field="Idempotency-Key"
         )
+    kept: list[bool] = []
+
+    def keep(status: int, body: dict[str, Any]) -> None:
+        IdempotencyKey.objects.create(
+            user=user, key=key, fingerprint=fingerprint, response_status=status, response_body=body
+        )
+        kept.append(True)
+
     try:
-        with transaction.atomic():
-            record = IdempotencyKey.objects.create(
-                user=user, key=key, fingerprint=fingerprint, response_status=0, response_body={}
-            )
-            status, body = action()
-            record.response_status, record.response_body = status, body
-            record.save(update_fields=["response_status", "response_body"])
-            return Outcome(status, body, replayed=False)
+        status, body = action(keep)
     except IntegrityError:
         existing = IdempotencyKey.objects.filter(user=user, key=key).first()
         if existing is None:  # the integrity error was the action's own
             raise
+    else:
+        if not kept:
+            raise RuntimeError("An idempotent action must keep its response in its transaction.")
+        return Outcome(status, body, replayed=False)
     if existing.fingerprint != fingerprint:
         raise RuleViolation(
             "This Idempotency-Key was used for a different request; use a new key.",

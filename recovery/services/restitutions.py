@@ -1,16 +1,19 @@
 """Restitution on the spot, within authority; above it, a supervisor decides.
 
-Limits are enforced by conditional UPDATEs on spend counters (see
-``SpendCounter``), never by reading a total and then writing: any number of
-simultaneous grants cannot spend past a limit.
+Limits are enforced on spend counters (see ``SpendCounter``) read under
+their row locks, taken in one order by every grant, approval and void
+(ticket, then its counters: ticket, customer, payer): any number of
+simultaneous grants cannot spend past a limit, nor wait on each other in a
+cycle.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from accounts.models import User
@@ -21,6 +24,7 @@ from recovery.models.authority import WHOLE_LIFE, SpendCounter
 from recovery.services.authority import Policy, limits_in_words, period_start, policy_for
 from recovery.services.webhooks import webhook_emit
 from tickets.models import Alert, Kind, Status, Ticket
+from tickets.selectors import tickets_visible_to
 from tickets.services.access import ensure_can_act
 from tickets.services.alerts import alert_raise
 from tickets.services.events import record_event
@@ -80,24 +84,36 @@ def guidance_for(*, amount: Decimal, loss: Decimal | None, currency: str) -> Gui
 
 @dataclass(frozen=True)
 class _Counter:
-    limit_name: str
-    pk: int
-    limit: Decimal | None
-    spent: Decimal  # as read, without a lock: only ever used to refuse early
+    """A counter a grant adds to: its key, and the limit it is held to."""
 
-    def refuses(self, amount: Decimal) -> bool:
-        return self.limit is not None and self.spent + amount > self.limit
+    limit_name: str
+    scope: str
+    subject_id: int
+    period: str
+    period_start: date
+    limit: Decimal | None  # None: counted, not limited by this grant's policy
 
 
 def _counters(*, payer: User, policy: Policy, ticket: Ticket) -> list[_Counter]:
-    """The counters a grant adds to, in the order they are always charged
-    (ticket, customer, payer), creating the missing ones; takes no lock.
+    """The counters a grant adds to, in the order they are always locked:
+    ticket, customer, payer.
 
     The customer's spend is counted per day, week and month alike, so a grant
     counts against every later granter's per-customer limit whatever period
     their policy uses; only the payer's own period is checked here."""
-    scopes: list[tuple[str, str, int, str, date, Decimal | None]] = [
-        (
+    customer = [
+        _Counter(
+            "per_customer_limit",
+            SpendCounter.Scope.CUSTOMER,
+            ticket.customer_id,
+            period,
+            period_start(period),
+            policy.per_customer_limit if period == policy.period else None,
+        )
+        for period in Period.values
+    ]
+    return [
+        _Counter(
             "per_incident_limit",
             SpendCounter.Scope.TICKET,
             ticket.pk,
@@ -105,84 +121,75 @@ def _counters(*, payer: User, policy: Policy, ticket: Ticket) -> list[_Counter]:
             WHOLE_LIFE,
             policy.per_incident_limit,
         ),
-    ]
-    for period in Period.values:
-        scopes.append(
-            (
-                "per_customer_limit",
-                SpendCounter.Scope.CUSTOMER,
-                ticket.customer_id,
-                period,
-                period_start(period),
-                policy.per_customer_limit if period == policy.period else None,
-            )
-        )
-    scopes.append(
-        (
+        *customer,
+        _Counter(
             "per_period_limit",
             SpendCounter.Scope.GRANTER,
             payer.pk,
             policy.period,
             period_start(policy.period),
             policy.per_period_limit,
-        )
+        ),
+    ]
+
+
+# One statement creates the counters that are missing, locks them all in the
+# order of its rows (ON CONFLICT DO UPDATE locks the rows it does not update
+# too), and adds the amount to each that stays within its limit. A parallel
+# grant of the same payer waits at the first counter the two share, so the
+# limits hold however many grants run at once, and locks are always taken in
+# one order (a void's too), so none waits on another in a cycle. The same SQL
+# on PostgreSQL and on the SQLite of the local demo.
+_CHARGE = """
+INSERT INTO recovery_spendcounter AS counter
+    (scope, subject_id, period, period_start, currency, spent)
+VALUES {rows}
+ON CONFLICT (scope, subject_id, period, period_start, currency)
+DO UPDATE SET spent = counter.spent + excluded.spent
+WHERE counter.spent + excluded.spent <= COALESCE(
+    CASE {limits} END, counter.spent + excluded.spent
+)
+RETURNING id, scope, subject_id, period, spent
+"""
+_ROW = "(%s, %s, %s, %s, %s, CAST(%s AS DECIMAL))"
+_LIMIT = (
+    "WHEN counter.scope = %s AND counter.subject_id = %s AND counter.period = %s "
+    "THEN CAST(%s AS DECIMAL)"
+)
+
+
+def _charge(*, counters: list[_Counter], currency: str, amount: Decimal) -> list[int]:
+    """Add the amount to every counter and return their ids, in order; or
+    raise with the limits it would break, with every counter as it was (but
+    for any it had to create, left at zero). The counters stay locked until
+    the transaction ends."""
+    rows = [
+        (c.scope, c.subject_id, c.period, c.period_start, currency, str(amount)) for c in counters
+    ]
+    limited = [c for c in counters if c.limit is not None]
+    limits = [(c.scope, c.subject_id, c.period, str(c.limit)) for c in limited]
+    sql = _CHARGE.format(
+        rows=", ".join([_ROW] * len(rows)), limits=" ".join([_LIMIT] * len(limits))
     )
-    keys = Q()
-    for _, scope, subject, period, first, _ in scopes:
-        keys |= Q(scope=scope, subject_id=subject, period=period, period_start=first)
-    existing = SpendCounter.objects.filter(keys, currency=policy.currency)
-
-    def ids() -> dict[tuple[str, int, str, date], tuple[int, Decimal]]:
-        return {
-            (scope, subject, period, first): (pk, spent)
-            for pk, scope, subject, period, first, spent in existing.values_list(
-                "pk", "scope", "subject_id", "period", "period_start", "spent"
-            )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for row in rows + limits for value in row])
+        charged = {
+            (scope, subject_id, period): (pk, Decimal(str(spent)))
+            for pk, scope, subject_id, period, spent in cursor.fetchall()
         }
-
-    # Most grants find every counter already there: one read. A first grant
-    # on a ticket (or in a new period) creates what is missing; a counter
-    # created at the same moment by a parallel grant is simply kept.
-    found = ids()
-    if len(found) < len(scopes):
-        SpendCounter.objects.bulk_create(
-            [
-                SpendCounter(
-                    scope=scope,
-                    subject_id=subject,
-                    period=period,
-                    period_start=first,
-                    currency=policy.currency,
-                )
-                for _, scope, subject, period, first, _ in scopes
-            ],
-            ignore_conflicts=True,
-        )
-        found = ids()
-    counters = []
-    for limit_name, scope, subject, period, first, limit in scopes:
-        pk, spent = found[(scope, subject, period, first)]
-        counters.append(_Counter(limit_name, pk, limit, spent))
-    return counters
-
-
-def _charge(*, counters: list[_Counter], amount: Decimal) -> None:
-    """Add the amount to every counter, or raise with the limits it would
-    break. Call inside a savepoint: on failure the caller rolls it back,
-    which undoes the counters already raised and releases their row locks.
-
-    One conditional UPDATE per counter, in the order of ``counters``, which
-    every grant, approval and void follows (ticket, customer, payer), so
-    concurrent ones cannot deadlock; the payer's counter, the one every grant
-    of that payer waits for, comes last."""
     exceeded = []
     for counter in counters:
-        row = SpendCounter.objects.filter(pk=counter.pk)
-        within = row if counter.limit is None else row.filter(spent__lte=counter.limit - amount)
-        if not within.update(spent=F("spent") + amount):
+        found = charged.get((counter.scope, counter.subject_id, counter.period))
+        # Not returned: over its limit. Created now with the amount: over it
+        # if the amount alone is.
+        if found is None or (counter.limit is not None and found[1] > counter.limit):
             exceeded.append(counter.limit_name)
     if exceeded:
+        SpendCounter.objects.filter(pk__in=[pk for pk, _ in charged.values()]).update(
+            spent=F("spent") - amount
+        )
         raise _LimitsExceeded(exceeded)
+    return [charged[(c.scope, c.subject_id, c.period)][0] for c in counters]
 
 
 def _validate(*, policy: Policy, kind: str, currency: str, who: str) -> None:
@@ -212,17 +219,46 @@ def _money(value: object, currency: str, field: str) -> Decimal:
 @transaction.atomic
 def restitution_grant(
     *,
-    ticket: Ticket,
+    ticket: Ticket | int,
     actor: User,
     kind: str,
     amount: object,
     currency: str,
     reason: str,
     customer_loss: object | None = None,
+    before_commit: Callable[[Restitution], None] | None = None,
 ) -> Restitution:
     """Grant a restitution on a mishap. Within every limit of the agent's
     authority it is granted at once and announced by webhook; above any
-    limit it waits for a supervisor's approval, and the supervisors are told."""
+    limit it waits for a supervisor's approval, and the supervisors are told.
+
+    ``before_commit`` is called with the result last, inside the grant's
+    transaction: what must be written with it (an API call's idempotency
+    record) is, without a transaction around it and a savepoint for this."""
+    restitution = _grant(
+        ticket=ticket,
+        actor=actor,
+        kind=kind,
+        amount=amount,
+        currency=currency,
+        reason=reason,
+        customer_loss=customer_loss,
+    )
+    if before_commit is not None:
+        before_commit(restitution)
+    return restitution
+
+
+def _grant(
+    *,
+    ticket: Ticket | int,
+    actor: User,
+    kind: str,
+    amount: object,
+    currency: str,
+    reason: str,
+    customer_loss: object | None,
+) -> Restitution:
     currency = currency.upper()
     amount = _money(amount, currency, "amount")
     if amount <= 0 or amount > MAX_AMOUNT:
@@ -232,10 +268,13 @@ def restitution_grant(
         raise RuleViolation("The customer's loss cannot be negative.", field="customer_loss")
     reason = clean_text(reason, field="reason", limit=2_000)
 
+    # By id, the ticket must be one the actor may see, or Ticket.DoesNotExist
+    # (an API call's 404, found by the same query that locks it).
+    tickets = tickets_visible_to(actor) if isinstance(ticket, int) else Ticket.objects.all()
     locked = (
-        Ticket.objects.select_for_update(of=("self",))
+        tickets.select_for_update(of=("self",))
         .select_related("queue", "customer")
-        .get(pk=ticket.pk)
+        .get(pk=ticket if isinstance(ticket, int) else ticket.pk)
     )
     ensure_can_act(actor, locked)
     if locked.kind != Kind.MISHAP or locked.status not in OPEN_FOR_RESTITUTION:
@@ -258,41 +297,29 @@ def restitution_grant(
             customer_loss=loss,
         )
 
-    counters = _counters(payer=actor, policy=policy, ticket=locked)
-    # Over a limit by the counters as they stand: to approval at once. Safe
-    # without a lock: the read only ever refuses (as if this grant came just
-    # before whatever changed the counter since), never grants.
-    refused = [counter.limit_name for counter in counters if counter.refuses(amount)]
-    if not refused:
-        # Written as granted first and charged last: every grant of this payer
-        # waits for the payer's counter, so its lock is taken as late as
-        # possible and held only until commit, not while the restitution, its
-        # ledger line, event and webhook are written. Over a limit, the
-        # savepoint rolls all of it back (the counters raised too, and their
-        # locks are released), the webhook queued on commit with it.
+    try:
+        counter_ids = _charge(
+            counters=_counters(payer=actor, policy=policy, ticket=locked),
+            currency=currency,
+            amount=amount,
+        )
+    except _LimitsExceeded as over:
+        refused = over.limits
+    else:
         restitution = draft()
-        try:
-            with transaction.atomic():
-                restitution.status = Restitution.Status.GRANTED
-                restitution.charged_to = actor
-                restitution.counter_ids = [counter.pk for counter in counters]
-                restitution.save()
-                _book(restitution, payer=actor, amount=amount)
-                record_event(
-                    ticket=locked,
-                    actor=actor,
-                    action="restitution_granted",
-                    payload=_summary(restitution),
-                )
-                webhook_emit(event="restitution.granted", data=restitution_data(restitution))
-                _charge(counters=counters, amount=amount)
-        except _LimitsExceeded as over:
-            refused = over.limits
-        else:
-            # Granted at once: it has no approval request, nor ever will, so
-            # whoever renders it need not ask the database.
-            Restitution.approval.related.set_cached_value(restitution, None)
-            return restitution
+        restitution.status = Restitution.Status.GRANTED
+        restitution.charged_to = actor
+        restitution.counter_ids = counter_ids
+        restitution.save()
+        _book(restitution, payer=actor, amount=amount)
+        record_event(
+            ticket=locked, actor=actor, action="restitution_granted", payload=_summary(restitution)
+        )
+        webhook_emit(event="restitution.granted", data=restitution_data(restitution))
+        # Granted at once: it has no approval request, nor ever will, so
+        # whoever renders it need not ask the database.
+        Restitution.approval.related.set_cached_value(restitution, None)
+        return restitution
 
     restitution = draft()
     restitution.status = Restitution.Status.PENDING_APPROVAL
@@ -387,8 +414,10 @@ def restitution_void(*, restitution: Restitution, actor: User, reason: str) -> R
     # Locks in the order every grant takes them (ticket, then its counters in
     # scope order), so a void and a grant never wait on each other in a cycle.
     Ticket.objects.select_for_update(of=("self",)).filter(pk=locked.ticket_id).first()
-    for counter_id in locked.counter_ids:
-        SpendCounter.objects.filter(pk=counter_id).update(spent=F("spent") - locked.amount)
+    counter_ids = locked.counter_ids
+    in_order = Case(*(When(pk=pk, then=Value(n)) for n, pk in enumerate(counter_ids)))
+    list(SpendCounter.objects.select_for_update().filter(pk__in=counter_ids).order_by(in_order))
+    SpendCounter.objects.filter(pk__in=counter_ids).update(spent=F("spent") - locked.amount)
     SpendEntry.objects.create(
         user_id=payer_id,
         restitution=locked,
@@ -450,10 +479,12 @@ def approval_decide(
             currency=restitution.currency,
             who="Your own authority",
         )
-        counters = _counters(payer=actor, policy=policy, ticket=ticket)
         try:
-            with transaction.atomic():
-                _charge(counters=counters, amount=restitution.amount)
+            counter_ids = _charge(
+                counters=_counters(payer=actor, policy=policy, ticket=ticket),
+                currency=restitution.currency,
+                amount=restitution.amount,
+            )
         except _LimitsExceeded as over:
             raise RuleViolation(
                 "Your own authority does not cover this: it is above "
@@ -462,7 +493,7 @@ def approval_decide(
             ) from None
         restitution.status = Restitution.Status.APPROVED
         restitution.charged_to = actor
-        restitution.counter_ids = [counter.pk for counter in counters]
+        restitution.counter_ids = counter_ids
         _book(restitution, payer=actor, amount=restitution.amount)
     else:
         restitution.status = Restitution.Status.REJECTED

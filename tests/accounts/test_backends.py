@@ -1,11 +1,15 @@
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 
 from accounts.backends import StaffBackend
 from accounts.models import User
 from accounts.roles import ROLE_PERMISSIONS, Role
+from accounts.services import staff_issue_token
+from recovery.services import authority_policy_set
 from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -77,3 +81,63 @@ def test_a_deactivated_user_is_signed_out() -> None:
 
     assert StaffBackend().get_user(user.pk) is None
     assert StaffBackend().get_user(10**9) is None
+
+
+def test_a_signed_in_user_comes_with_their_permissions_and_policy_in_one_query(
+    django_assert_num_queries: Any,
+) -> None:
+    from recovery.services.authority import policy_for
+
+    agent = StaffFactory(role=Role.AGENT)
+    agent.user_permissions.add(_permission("accounts.manage_staff"))
+
+    with django_assert_num_queries(1):
+        user = StaffBackend().get_user(agent.pk)
+        assert user is not None
+        assert user.has_perm("accounts.manage_staff")
+        assert user.has_perm("tickets.view_ticket")
+        assert user.role == Role.AGENT
+        assert policy_for(user).is_default  # read with the user: no policy row
+
+    assert user.get_all_permissions() == ModelBackend().get_all_permissions(
+        User.objects.get(pk=agent.pk)
+    )
+
+
+def test_a_token_caller_comes_with_the_same_in_one_query(
+    django_assert_num_queries: Any,
+) -> None:
+    from helpdesk.api.throttling import ThrottledTokenAuthentication
+
+    supervisor = StaffFactory(role=Role.SUPERVISOR)
+    key = staff_issue_token(user=supervisor)
+
+    with django_assert_num_queries(1):
+        user, token = ThrottledTokenAuthentication().authenticate_credentials(key)
+        assert user.pk == supervisor.pk
+        assert token.key == key
+        assert user.has_perm("recovery.decide_approvalrequest")
+        assert user.role == Role.SUPERVISOR
+
+
+def test_only_a_user_read_with_their_access_is_trusted_for_their_policy() -> None:
+    from recovery.services.authority import policy_for
+
+    agent = StaffFactory(role=Role.AGENT)
+    supervisor = StaffFactory(role=Role.SUPERVISOR)
+    assert policy_for(agent).is_default
+    authority_policy_set(
+        user=agent,
+        actor=supervisor,
+        values={
+            "per_incident_limit": "7.00",
+            "per_period_limit": "70.00",
+            "period": "week",
+            "per_customer_limit": "7.00",
+            "allowed_kinds": ["gift"],
+            "currency": "USD",
+        },
+    )
+
+    # The same object, changed by a service since: read afresh.
+    assert policy_for(agent).per_incident_limit == Decimal("7.00")

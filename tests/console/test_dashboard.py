@@ -32,7 +32,7 @@ from tickets.services import ticket_resolve
 CHART_JS = "vendor/chart.js/chart.umd.min.js"
 DASHBOARD = reverse("console:dashboard")
 EXPORT = reverse("console:dashboard_export")
-DASHBOARD_QUERIES = 18
+DASHBOARD_QUERIES = 14
 
 
 def today() -> date:
@@ -327,10 +327,9 @@ def test_the_page_costs_the_same_queries_with_one_agent_or_twenty(supervisor: Us
     twenty = queries()
 
     assert one == twenty
-    # The user and their groups (2; the session is read from the cache),
-    # permissions (1), figures (8), series (2), people,
-    # their groups and their policies (3), the pending approvals and the unread
-    # notifications in the menu (2).
+    # The user with their groups, permissions and the menu's counts (1; the
+    # session is read from the cache), figures (8), series (2), people, their
+    # groups and their policies (3).
     assert one == DASHBOARD_QUERIES
 
 

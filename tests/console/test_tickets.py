@@ -137,4 +137,39 @@ def test_the_ticket_page_costs_the_same_queries_whatever_its_size(agent: User) -
     )
     ticket_resolve(ticket=large, actor=agent, message="Done, as promised.")
 
-    assert _count_queries(client, page(small)) == _count_queries(client, page(large))
+    assert _count_queries(client, page(small)) == TICKET_PAGE_QUERIES
+    assert _count_queries(client, page(large)) == TICKET_PAGE_QUERIES
+
+
+# The user with their groups, permissions, policy and the menu's counts; the
+# ticket with its commitments, follow-ups, ratings and the customer's trust;
+# its history; its restitutions; the spend counters of the grant form; the
+# latest messages with their attachments; the saved replies; the edit form's
+# assignees and queues.
+TICKET_PAGE_QUERIES = 9
+
+
+def test_opening_a_ticket_marks_what_one_was_told_about_it_read_in_one_query_more(
+    agent: User, supervisor: User
+) -> None:
+    from tickets.models import Notification
+
+    ticket = TicketFactory(actor=agent, kind=Kind.MISHAP)
+    for _ in range(2):
+        Notification.objects.create(
+            recipient=agent, ticket=ticket, kind="assigned", in_app=True, text="New."
+        )
+    elsewhere = TicketFactory(actor=agent)
+    Notification.objects.create(
+        recipient=agent, ticket=elsewhere, kind="assigned", in_app=True, text="New."
+    )
+    client = console_client(agent)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(page(ticket))
+
+    assert len(queries) == TICKET_PAGE_QUERIES + 1
+    assert not Notification.objects.filter(ticket=ticket, read_at=None).exists()
+    assert Notification.objects.filter(ticket=elsewhere, read_at=None).count() == 1
+    assert "Notifications (1)" in response.content.decode()
+    assert _count_queries(client, page(ticket)) == TICKET_PAGE_QUERIES

@@ -1259,11 +1259,11 @@ def test_a_message_over_the_size_limit_is_refused_naming_the_limit(agent: User) 
 # the selectors join and prefetch what the serializers read.
 
 # The caller's permissions (1), then: an agent's queues, the count and the page (list);
-# the ticket with its commitments, events and restitutions, and the queue membership
-# (detail); the ticket, count, page and the page's attachments (messages).
+# the ticket with its commitments, then its events and restitutions, and the queue
+# membership (detail); the ticket, count, and the page with its attachments (messages).
 LIST_QUERIES = 4
-DETAIL_QUERIES = 6
-MESSAGES_QUERIES = 5
+DETAIL_QUERIES = 5
+MESSAGES_QUERIES = 4
 
 
 @pytest.mark.parametrize("size", [3, 30])
