@@ -52,6 +52,11 @@ app.conf.beat_schedule = {
         "task": "recovery.purge_idempotency_keys",
         "schedule": crontab(minute=41),
     },
+    # The dashboard's daily rollups: how far its figures may lag.
+    "recovery-refresh-daily-figures": {
+        "task": "recovery.refresh_daily_figures",
+        "schedule": crontab(minute="*"),
+    },
     "tickets-close-quiet": {
         "task": "tickets.close_quiet_tickets",
         "schedule": crontab(minute=17),

@@ -21,6 +21,7 @@ from django.db.models import (
     Max,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
     Sum,
     Value,
@@ -57,16 +58,11 @@ def _mean(value: float | None) -> float | None:
     return round(value, 2) if value is not None else None
 
 
-def compensation_effectiveness(*, since: datetime, until: datetime) -> Compensation:
-    """Ratings given in [since, until) on mishaps, by band of paid / loss.
-
-    Paid is the sum of the restitutions in force on the rated ticket; the
-    loss is the largest stated on them, never their sum, since a second
-    grant may restate the same loss. Nothing in force is "none"; something
-    in force with no loss stated anywhere on the ticket has no share, so it
-    is counted apart. The share is compared as ``paid < loss * 0.60`` and
-    so on, without dividing: a stated loss of 0 with something paid (the
-    amount is always above 0) falls through to over 150%."""
+def banded(feedback: QuerySet[Feedback]) -> QuerySet[Any]:
+    """``feedback`` on mishaps, each annotated with its ``band`` (a key of
+    BANDS, or LOSS_NOT_STATED): the one definition of the bands, which the
+    range's figures below and the daily rollups (recovery/metrics/daily.py)
+    group by."""
     in_force = (
         Restitution.objects.filter(ticket_id=OuterRef("ticket_id"), status__in=IN_FORCE)
         .order_by()
@@ -81,10 +77,8 @@ def compensation_effectiveness(*, since: datetime, until: datetime) -> Compensat
     def share(limit: Decimal) -> Any:
         return F("loss") * Value(limit, output_field=money)
 
-    rows = (
-        Feedback.objects.filter(
-            created_at__gte=since, created_at__lt=until, ticket__kind=Kind.MISHAP
-        )
+    return (
+        feedback.filter(ticket__kind=Kind.MISHAP)
         .annotate(paid=paid, loss=loss)
         .annotate(
             band=Case(
@@ -97,6 +91,21 @@ def compensation_effectiveness(*, since: datetime, until: datetime) -> Compensat
                 output_field=CharField(),
             )
         )
+    )
+
+
+def compensation_effectiveness(*, since: datetime, until: datetime) -> Compensation:
+    """Ratings given in [since, until) on mishaps, by band of paid / loss.
+
+    Paid is the sum of the restitutions in force on the rated ticket; the
+    loss is the largest stated on them, never their sum, since a second
+    grant may restate the same loss. Nothing in force is "none"; something
+    in force with no loss stated anywhere on the ticket has no share, so it
+    is counted apart. The share is compared as ``paid < loss * 0.60`` and
+    so on, without dividing: a stated loss of 0 with something paid (the
+    amount is always above 0) falls through to over 150%."""
+    rows = (
+        banded(Feedback.objects.filter(created_at__gte=since, created_at__lt=until))
         .order_by()
         .values("band")
         .annotate(count=Count("pk"), mean=Avg("rating"))

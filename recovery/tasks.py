@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from recovery.metrics.rollup import daily_figures_refresh
 from recovery.services.followups import (
     SWEEP_BATCH,
     followups_claim_due,
@@ -35,3 +36,10 @@ def sweep_followups() -> int:
 @shared_task(name="recovery.restore_finished_tickets")
 def restore_finished_tickets() -> int:
     return tickets_restore_finished()
+
+
+@shared_task(name="recovery.refresh_daily_figures")
+def refresh_daily_figures() -> int:
+    """The dashboard's stored days brought up to date (recovery/metrics/rollup.py);
+    running it twice writes the same rows again."""
+    return daily_figures_refresh()

@@ -6,6 +6,12 @@ from recovery.models.authority import (
     RestitutionKind,
     SpendCounter,
 )
+from recovery.models.daily_figures import (
+    DailyCompensation,
+    DailyFigures,
+    DailyFiguresState,
+    DailySpend,
+)
 from recovery.models.followups import (
     Feedback,
     FollowUp,
@@ -23,6 +29,10 @@ __all__ = [
     "ApprovalRequest",
     "AuthorityPolicy",
     "AuthorityPolicyChange",
+    "DailyCompensation",
+    "DailyFigures",
+    "DailyFiguresState",
+    "DailySpend",
     "Feedback",
     "FollowUp",
     "FollowUpOptOut",

@@ -18,6 +18,10 @@ READ_WORKLOADS = (
     "ticket_page_console",
     "search",
     "customer_trust_api",
+    "metrics_api_90d",
+    "metrics_api_365d",
+    "dashboard_console_90d",
+    "dashboard_console_365d",
 )
 
 

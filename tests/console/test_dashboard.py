@@ -32,7 +32,7 @@ from tickets.services import ticket_resolve
 CHART_JS = "vendor/chart.js/chart.umd.min.js"
 DASHBOARD = reverse("console:dashboard")
 EXPORT = reverse("console:dashboard_export")
-DASHBOARD_QUERIES = 14
+DASHBOARD_QUERIES = 13
 
 
 def today() -> date:
@@ -328,7 +328,7 @@ def test_the_page_costs_the_same_queries_with_one_agent_or_twenty(supervisor: Us
 
     assert one == twenty
     # The user with their groups, permissions and the menu's counts (1; the
-    # session is read from the cache), figures (8), series (2), people, their
+    # session is read from the cache), figures and series (7), people, their
     # groups and their policies (3).
     assert one == DASHBOARD_QUERIES
 

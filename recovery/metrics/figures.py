@@ -104,7 +104,11 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def trust_metrics(*, start: date, end: date) -> TrustMetrics:
+def trust_metrics_live(*, start: date, end: date) -> TrustMetrics:
+    """The figures straight from the source tables, one aggregate per group of
+    figures over the whole range: the reference definition the daily rollups
+    (``recovery.metrics.daily``) are tested against; its cost grows with the
+    range, so pages read ``recovery.metrics.trust_metrics`` instead."""
     since, until = _bounds(start, end)
     created = Ticket.objects.filter(created_at__gte=since, created_at__lt=until)
 

@@ -1,0 +1,55 @@
+"""The figures of a range cost a fixed number of queries, whatever the range
+and the size of the desk, once the daily rollups hold the history."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from accounts.models import User
+from recovery.metrics import trust_metrics, trust_metrics_live
+from recovery.metrics.rollup import daily_figures_rebuild
+from tests.conftest import client_for
+from tests.recovery.test_daily_figures import at, grant, ticket, today, varied_desk
+from tickets.models import Kind
+
+pytestmark = pytest.mark.django_db
+
+# Permissions (1); the rollups' state, the stored days, their spend and their
+# compensation bands (4).
+METRICS_QUERIES = 5
+
+
+@pytest.fixture(autouse=True)
+def desk_zone(settings: Any) -> None:
+    settings.TIME_ZONE = "Pacific/Auckland"
+
+
+def older_history(days: int) -> None:
+    """A mishap with a grant every third day, back to ``days`` days ago."""
+    desk = varied_desk()
+    for n in range(20, days, 3):
+        day = today() - timedelta(days=n)
+        mishap = ticket(at(day, 10), kind=Kind.MISHAP, ack_minutes=n % 90)
+        grant(mishap, desk.agents[n % 3], "12.00", when=at(day, 11), loss="10.00")
+
+
+@pytest.mark.parametrize("history_days", [30, 400])
+@pytest.mark.parametrize("range_days", [90, 365])
+def test_the_api_costs_the_same_queries_whatever_the_range_and_the_history(
+    supervisor: User, history_days: int, range_days: int, django_assert_num_queries: Any
+) -> None:
+    older_history(history_days)
+    daily_figures_rebuild()
+    start = today() - timedelta(days=range_days - 1)
+    client = client_for(supervisor)
+
+    with django_assert_num_queries(METRICS_QUERIES):
+        response = client.get(
+            "/api/v1/metrics/trust/", {"start": start.isoformat(), "end": today().isoformat()}
+        )
+
+    assert response.status_code == 200
+    live = trust_metrics_live(start=start, end=today())
+    assert response.json()["mishaps"] == live.mishaps > 0
+    assert trust_metrics(start=start, end=today()) == live
