@@ -4,7 +4,7 @@ queries whatever the number of tickets, messages or events."""
 from dataclasses import dataclass
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -22,7 +22,7 @@ from accounts.models import User
 from core.inline import inline
 from tickets import hooks
 from tickets.models import Attachment, Commitment, Message, Notification, Queue, Ticket, TicketEvent
-from tickets.models.ticket import ticket_id_from_search
+from tickets.models.ticket import SEARCH_CONFIG, ticket_id_from_search
 from tickets.services.access import VIEW_ALL
 
 ORDERINGS = {
@@ -31,6 +31,8 @@ ORDERINGS = {
     "updated": ("updated_at", "id"),
     "-updated": ("-updated_at", "-id"),
 }
+# Ordering of search results only: the best matches first.
+RELEVANCE = "relevance"
 
 
 def tickets_visible_to(user: User, *, for_lists: bool = False) -> QuerySet[Ticket]:
@@ -104,47 +106,48 @@ def ticket_list(*, user: User, filters: TicketFilters) -> QuerySet[Ticket]:
         tickets = tickets.filter(assignee=None)
     if filters.search:
         tickets = tickets.filter(_search(filters.search))
+    if filters.ordering == RELEVANCE:
+        return _by_relevance(tickets, filters.search)
     return tickets.order_by(*ORDERINGS[filters.ordering])
 
 
-# The text search configuration of the full-text index (migration
-# tickets/0008): queries must use the same one, or PostgreSQL cannot use it.
-SEARCH_CONFIG = "english"
+def _by_relevance(tickets: QuerySet[Ticket], text: str | None) -> QuerySet[Ticket]:
+    """Best matches first (``ts_rank``: how often and how near the words
+    are, subject words counting more), newest first among equals. Ranking
+    reads every match's document, so a word found in most tickets costs far
+    more than the date order, which stops at the first page. SQLite has no
+    ranking: newest first."""
+    if not text or connection.vendor != "postgresql":
+        return tickets.order_by(*ORDERINGS["-created"])
+    rank = SearchRank(F("search_document"), search_query(text))
+    return tickets.annotate(rank=rank).order_by("-rank", *ORDERINGS["-created"])
 
 
 def _search(text: str) -> Q:
     """Tickets whose subject or any message (notes included) matches ``text``,
     or the ticket a reference in ``text`` names (HD-000123, or 123 alone).
 
-    On PostgreSQL, full-text search: words match whatever their form ("parcels"
-    finds "parcel"), in any order, with web-search syntax ("-refund",
-    "\"exact phrase\"", "or"), through the GIN indexes of migration 0008. The
-    matching ids are gathered as one UNION, so each side uses its index,
-    rather than an OR that would test every ticket. Elsewhere (SQLite, the
-    local demo), a case-insensitive substring match."""
+    On PostgreSQL, full-text search on the ticket's one document
+    (``Ticket.search_document``, migration tickets/0017): words match whatever
+    their form ("parcels" finds "parcel"), in any order, with web-search
+    syntax ("-refund", "\"exact phrase\"", "or"). One condition on the
+    ticket's own row lets the planner pick by how common the words are: for
+    a rare word, the GIN index, then the few matches sorted; for a word in
+    most tickets, the list's own (created_at, id) index, testing each row
+    until the page is full. Elsewhere (SQLite, the local demo), a
+    case-insensitive substring match."""
     reference = ticket_id_from_search(text)
     if connection.vendor != "postgresql":
         matches = Q(subject__icontains=text) | Q(
             Exists(Message.objects.filter(ticket_id=OuterRef("pk"), body__icontains=text))
         )
-        return matches | Q(pk=reference) if reference is not None else matches
-    query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
-    by_subject = (
-        Ticket.objects.annotate(document=SearchVector("subject", config=SEARCH_CONFIG))
-        .filter(document=query)
-        .order_by()
-        .values("pk")
-    )
-    by_message = (
-        Message.objects.annotate(document=SearchVector("body", config=SEARCH_CONFIG))
-        .filter(document=query)
-        .order_by()
-        .values("ticket_id")
-    )
-    ids = by_subject.union(by_message)
-    if reference is not None:
-        ids = ids.union(Ticket.objects.filter(pk=reference).order_by().values("pk"))
-    return Q(pk__in=ids)
+    else:
+        matches = Q(search_document=search_query(text))
+    return matches | Q(pk=reference) if reference is not None else matches
+
+
+def search_query(text: str) -> SearchQuery:
+    return SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
 
 
 def with_details(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:

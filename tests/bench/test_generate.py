@@ -207,8 +207,18 @@ def test_it_is_reproducible_by_seed(db: None) -> None:
     assert timedelta(0) <= timezone.now() - Ticket.objects.order_by("created_at")[0].created_at
 
 
-def test_the_search_indexes_are_there_after_the_load(desk: None) -> None:
+def test_the_search_index_and_documents_are_there_after_the_load(desk: None) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%%_fts'")
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%%search%%'")
         names = {row[0] for row in cursor.fetchall()}
-    assert names == {"tickets_message_body_fts", "tickets_ticket_subject_fts"}
+        cursor.execute(
+            "SELECT count(*) FROM tickets_ticket t WHERE search_document IS DISTINCT FROM "
+            "tickets_search_document(t.subject, (SELECT string_agg(body, ' ' ORDER BY "
+            "created_at, id) FROM tickets_message WHERE ticket_id = t.id))"
+        )
+        wrong = cursor.fetchone()[0]
+        cursor.execute("SELECT current_setting('tickets.search_document_later')")
+        later = cursor.fetchone()[0]
+    assert names == {"tickets_ticket_search_document"}
+    assert wrong == 0
+    assert later == "off"  # messages added from now on are in their ticket's document

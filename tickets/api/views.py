@@ -14,8 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from core.errors import DomainError
-from core.pagination import PageOrCursorPagination
+from core.errors import DomainError, RuleViolation
 from core.schema import (
     CONFLICT,
     UNPROCESSABLE,
@@ -25,9 +24,11 @@ from core.schema import (
 from core.serializers import OptionalReasonSerializer, ReasonSerializer
 from tickets import services
 from tickets.api import serializers as s
+from tickets.api.pagination import SEARCH_COUNT_LIMIT, TicketPagination
 from tickets.models import Kind, Severity, Status, Ticket
 from tickets.selectors import (
     ORDERINGS,
+    RELEVANCE,
     TicketFilters,
     ticket_detail,
     ticket_list,
@@ -96,11 +97,29 @@ def _filters(params: Any) -> TicketFilters:
         unassigned=params.get("assignee") == "none",
         customer=integer("customer"),
         search=(params.get("search") or "").strip() or None,
-        ordering=choice("ordering", list(ORDERINGS)) or "-created",
+        ordering=choice("ordering", [*ORDERINGS, RELEVANCE]) or "-created",
     )
     if errors:
         raise ValidationError(errors)
+    if filters.ordering == RELEVANCE:
+        _relevance_applies(filters, params)
     return filters
+
+
+def _relevance_applies(filters: TicketFilters, params: Any) -> None:
+    """Relevance orders search results, in numbered pages. Well-formed
+    parameters that do not go together: 422, as the schema cannot say so."""
+    if filters.search is None:
+        raise RuleViolation(
+            "relevance orders search results: give a search too, or order by created or updated.",
+            field="ordering",
+        )
+    if params.get("pagination") == "cursor" or "cursor" in params:
+        raise RuleViolation(
+            "Search results by relevance come in numbered pages: leave out "
+            "pagination=cursor, or order by date (-created) to page by cursor.",
+            field="ordering",
+        )
 
 
 LIST_PARAMETERS = [
@@ -115,12 +134,21 @@ LIST_PARAMETERS = [
     ),
     OpenApiParameter("customer", description="Customer id.", pattern=_ID.pattern),
     OpenApiParameter("search", description="In subjects, messages and references (HD-000123)."),
-    OpenApiParameter("ordering", enum=list(ORDERINGS)),
+    OpenApiParameter(
+        "ordering",
+        enum=[*ORDERINGS, RELEVANCE],
+        description="Default `-created` (newest first). `relevance`: the best matches "
+        "first (subject words count more), with `search` and in numbered pages only "
+        "(otherwise 422); "
+        "it ranks every match, so a word found in most tickets is slower to order so "
+        "than by date.",
+    ),
     OpenApiParameter(
         "pagination",
         enum=["page", "cursor"],
         description="`cursor`: pages that cost the same however deep (follow `next`; "
-        "no `count`). Default: numbered pages (`page`).",
+        "no `count`). Default: numbered pages (`page`), whose `count` of a search "
+        f"is an estimate past {SEARCH_COUNT_LIMIT:,} results (`count_is_estimate`).",
     ),
     OpenApiParameter("cursor", description="The `next` or `previous` link's cursor."),
 ]
@@ -133,11 +161,16 @@ class TicketViewSet(
 ):
     permission_classes = [IsAuthenticated, IsStaffForTickets]
     http_method_names = ["get", "post", "patch", "head", "options"]
-    pagination_class = PageOrCursorPagination
+    pagination_class = TicketPagination
 
     def cursor_ordering(self) -> tuple[str, ...]:
-        """The list's ordering, for cursor pages."""
+        """The list's ordering, for cursor pages (never by relevance: refused)."""
         return ORDERINGS[_filters(self.request.query_params).ordering]
+
+    def count_limit(self) -> int | None:
+        """A search's count stops at a few thousand; the whole list's is exact
+        (counted through the list's indexes)."""
+        return SEARCH_COUNT_LIMIT if _filters(self.request.query_params).search else None
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):  # schema generation
@@ -155,7 +188,11 @@ class TicketViewSet(
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "can_act": True}
 
-    @extend_schema(parameters=LIST_PARAMETERS, summary="List tickets")
+    @extend_schema(
+        parameters=LIST_PARAMETERS,
+        responses={200: s.TicketListSerializer(many=True), UNPROCESSABLE: RuleProblemSerializer},
+        summary="List tickets",
+    )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
