@@ -2,6 +2,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from celery import Task
 from celery.contrib.testing.worker import TestWorkController, start_worker
 from django.core.cache import caches
 from rest_framework.test import APIClient
@@ -14,6 +15,34 @@ from tests.smtp import SmtpSink, free_port, running_sink, use_smtp
 
 # The browser fixtures (browser, page): the OS's Chromium driven by Playwright.
 pytest_plugins = ["tests.browser"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "pooler: an API or Celery test; scripts/test runs these through PgBouncer "
+        "in transaction mode (set on collection, see pytest_collection_modifyitems)",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the API and Celery tests, which scripts/test runs through
+    PgBouncer (its first run leaves them out): those of API modules
+    (``test_*api*.py``, ``api/``), those with a live worker, and those of
+    modules that run Celery tasks."""
+    for item in items:
+        if _api_or_celery(item):
+            item.add_marker(pytest.mark.pooler)
+
+
+def _api_or_celery(item: pytest.Item) -> bool:
+    path = item.path
+    if "api" in path.stem.split("_") or "api" in path.parent.parts[-1:]:
+        return True
+    if "celery_worker" in getattr(item, "fixturenames", ()):
+        return True
+    module = getattr(item, "module", None)
+    return module is not None and any(isinstance(v, Task) for v in vars(module).values())
 
 
 @pytest.fixture(autouse=True)

@@ -35,7 +35,7 @@ from accounts.models import User
 from accounts.roles import Role
 from accounts.services import staff_issue_token, staff_upsert
 from bench.measure import Result, Timing
-from bench.servers import celery_worker, conninfo, gunicorn, smtp_sink
+from bench.servers import celery_worker, conninfo, describe_database, gunicorn, smtp_sink
 from bench.workloads import Context, workload
 from helpdesk.celery import app as celery_app
 from inbound.services import inbound_receive
@@ -349,7 +349,9 @@ def grants(context: Context) -> Result:
 
     # gunicorn, the production server: two processes (this machine's two
     # cores) of gthread workers, one thread per client in all.
-    with gunicorn(workers=2, threads=max(1, clients // 2), probe=ready) as base:
+    # How they reach the database: BENCH_POOLER (bench.servers), direct by default.
+    workers, threads = 2, max(1, clients // 2)
+    with gunicorn(workers=workers, threads=threads, probe=ready) as base:
         work, statuses, errors = _http_grants(base, token, tickets, per_client)
     work.queries = granted_queries
     pending_queries = _grant_queries(tickets[0][0], token)
@@ -365,6 +367,7 @@ def grants(context: Context) -> Result:
         f"{granted} granted, {pending} pending approval; HTTP statuses "
         + ", ".join(f"{code}: {n}" for code, n in sorted(statuses.items())),
         f"queries per grant: {granted_queries} granted, {pending_queries} pending approval",
+        describe_database(workers=workers, threads=threads),
         floor_note,
     ]
     notes += [f"ERROR {e}" for e in errors[:5]]

@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from helpdesk.settings.base import *  # noqa: F403
 from helpdesk.settings.base import (
+    DATABASE_POOL_MAX_SIZE,
     DATABASES,
     HELPDESK_EMAIL_DOMAIN,
     MIDDLEWARE,
@@ -53,7 +54,15 @@ if HELPDESK_EMAIL_DOMAIN.strip().rstrip(".").lower() == "localhost":
     )
 
 DEBUG = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# One connection per web thread and worker process, kept for a minute: on one
+# machine as fast as PgBouncer or psycopg's pool, and the simplest
+# (docs/performance.md, "Past one machine"). Past one machine, PgBouncer in
+# transaction mode in front (DATABASE_TRANSACTION_POOLING=true) keeps these
+# and multiplexes them onto few server connections. psycopg's pool
+# (DATABASE_POOL_MAX_SIZE) replaces persistent connections, which Django
+# refuses beside it.
+if not DATABASE_POOL_MAX_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # The TLS proxy in front (README, "Production") appends the client's address.
