@@ -3,8 +3,9 @@
 ``trust_metrics`` and ``trust_figures`` read the daily rollups
 (``recovery.metrics.rollup``, whose docstring says how current they are), so
 a range costs four queries and a row a day, whatever its length and the
-desk's size. ``trust_metrics_live`` and ``trust_series`` compute straight
-from the source tables: the reference the rollups are tested against.
+desk's size. The same figures computed straight from the source tables,
+the reference the rollups are tested against, are the tests' own
+(``tests/recovery/reference_metrics.py``).
 """
 
 from datetime import date
@@ -22,12 +23,9 @@ from recovery.metrics.figures import (
     SeriesPoint,
     TrustMetrics,
     _bounds,
-    _median_seconds,
     bucket_for,
     budget_for_range,
     spend_against_budget,
-    trust_metrics_live,
-    trust_series,
 )
 from recovery.metrics.rollup import figures_for_range
 
@@ -58,12 +56,9 @@ __all__ = [
     "SeriesPoint",
     "TrustMetrics",
     "_bounds",
-    "_median_seconds",
     "bucket_for",
     "budget_for_range",
     "spend_against_budget",
     "trust_figures",
     "trust_metrics",
-    "trust_metrics_live",
-    "trust_series",
 ]

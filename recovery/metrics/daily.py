@@ -296,7 +296,7 @@ def total(days: Iterable[DayFigures]) -> DayFigures:
 
 
 def _median_seconds(waits: Waits) -> float | None:
-    """As ``figures._median_seconds`` gives it."""
+    """The median wait in seconds, as percentile_cont gives it."""
     value = waits.median()
     return value / 1_000_000 if value is not None else None
 
@@ -307,7 +307,7 @@ def _average(rating_sum: int, ratings: int) -> float | None:
 
 def metrics_of(start: date, end: date, figures: DayFigures) -> TrustMetrics:
     """The range's figures from what its days add up to, rounded as
-    ``trust_metrics_live`` rounds them."""
+    the figures were always rounded."""
     f = figures
     to_acknowledge = _median_seconds(f.acknowledge_waits)
     to_approval = _median_seconds(f.approval_waits)
@@ -366,7 +366,8 @@ def metrics_of(start: date, end: date, figures: DayFigures) -> TrustMetrics:
 def series_of(
     start: date, end: date, bucket: str, days: dict[date, DayFigures]
 ) -> list[SeriesPoint]:
-    """``trust_series`` from the days' figures: the same buckets, filled in."""
+    """The series of day or ISO-week buckets from the days' figures, every bucket
+    of the range filled in (empty ones with null rates)."""
     points = []
     step = 1 if bucket == "day" else 7
     for first in _bucket_starts(start, end, bucket):

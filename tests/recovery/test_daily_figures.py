@@ -16,13 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Customer, User
 from accounts.roles import Role
-from recovery.metrics import (
-    rollup,
-    trust_figures,
-    trust_metrics,
-    trust_metrics_live,
-    trust_series,
-)
+from recovery.metrics import rollup, trust_figures, trust_metrics
 from recovery.metrics.daily import Waits
 from recovery.metrics.rollup import daily_figures_rebuild
 from recovery.models import (
@@ -38,6 +32,7 @@ from recovery.models import (
 )
 from recovery.tasks import refresh_daily_figures
 from tests.factories import StaffFactory, TicketFactory
+from tests.recovery.reference_metrics import trust_metrics_live, trust_series
 from tickets.models import Commitment, Kind, Ticket
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from accounts.models import User
-from recovery.metrics import trust_metrics, trust_metrics_live
+from recovery.metrics import trust_metrics
 from recovery.metrics.rollup import daily_figures_rebuild
 from tests.conftest import client_for
+from tests.recovery.reference_metrics import trust_metrics_live
 from tests.recovery.test_daily_figures import at, grant, ticket, today, varied_desk
 from tickets.models import Kind
 
