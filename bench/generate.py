@@ -44,10 +44,7 @@ from tickets.services.queues import queue_create
 AGENT_PREFIX = "bench-agent-"
 SUPERVISOR_PREFIX = "bench-supervisor-"
 QUEUE_PREFIX = "bench-"
-SEARCH_INDEXES = ("tickets_ticket_search_document",)
-# Tickets are COPY'd here first, and into tickets_ticket once their messages
-# are in (see _stage_tickets).
-STAGED_TICKETS = "bench_staged_tickets"
+SEARCH_INDEXES = ("tickets_ticketsearch_document",)
 CHUNK = 2000  # tickets per round of COPYs: bounded memory, frequent progress
 
 # The order matters for TRUNCATE ... CASCADE only in that every table the
@@ -115,12 +112,10 @@ class Writer:
     def __init__(self, cursor: Any) -> None:
         self.cursor = cursor
         self.counts: dict[str, int] = {}
-        self.staged: dict[str, str] = {}  # table: the table its rows go to first
 
     def copy(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         written = 0
-        into = self.staged.get(table, table)
-        sql = f"COPY {into} ({', '.join(columns)}) FROM STDIN"  # our own table and column names
+        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"  # our own table and column names
         with self.cursor.copy(sql) as copy:
             for row in rows:
                 copy.write_row(row)
@@ -148,32 +143,31 @@ def reset(cursor: Any) -> None:
     # their queue memberships went with the queues.
 
 
-def _stage_tickets(cursor: Any, writer: Writer) -> None:
-    """Load tickets into a temporary table, and into tickets_ticket after
-    their messages (``_insert_staged_tickets``), where the ticket's INSERT
-    trigger (migration tickets/0017) writes each search document from its
-    subject and messages, once. The message trigger, which appends a new
-    message to its ticket's document, is off for the load: two million
-    single-row UPDATEs, of tickets not there yet (the trigger's WHEN reads
-    ``tickets.search_document_later``). Loading the tickets first
-    and filling their documents with an UPDATE would leave every ticket row
-    twice on disk, a heap twice the size a live desk has."""
-    cursor.execute(f"CREATE TEMPORARY TABLE {STAGED_TICKETS} (LIKE tickets_ticket) ON COMMIT DROP")
+def _defer_search_documents(cursor: Any) -> None:
+    """Turn off the triggers that keep the search documents (migration
+    tickets/0018) for the load: a row per ticket, then two million
+    single-row UPDATEs appending each message's words. ``_write_search_documents``
+    writes each ticket's document once at the end instead. The triggers'
+    WHEN reads ``tickets.search_document_later``: ALTER TABLE ... DISABLE
+    TRIGGER would be refused while the load's foreign-key checks are pending."""
     cursor.execute("SET LOCAL tickets.search_document_later = on")
-    writer.staged["tickets_ticket"] = STAGED_TICKETS
 
 
-def _insert_staged_tickets(cursor: Any, writer: Writer) -> None:
-    # Foreign keys to tickets are checked at commit (or SET CONSTRAINTS
-    # IMMEDIATE), so the messages and the rest could go in first.
-    cursor.execute(f"INSERT INTO tickets_ticket SELECT * FROM {STAGED_TICKETS}")  # noqa: S608
-    cursor.execute(f"DROP TABLE {STAGED_TICKETS}")  # ON COMMIT is too late for a second run
+def _write_search_documents(cursor: Any, first_ticket_id: int) -> None:
+    """One row per loaded ticket, from its subject and its messages in
+    order: ``tickets_search_document``, the triggers' own definition."""
+    cursor.execute(
+        "INSERT INTO tickets_ticketsearch (ticket_id, document) "
+        "SELECT t.id, tickets_search_document(t.subject, "
+        "(SELECT string_agg(body, ' ' ORDER BY created_at, id) FROM tickets_message "
+        "WHERE ticket_id = t.id)) FROM tickets_ticket t WHERE t.id >= %s",
+        [first_ticket_id],
+    )
     cursor.execute("SET LOCAL tickets.search_document_later = off")
-    del writer.staged["tickets_ticket"]
 
 
 def _drop_search_indexes(cursor: Any) -> list[str]:
-    """Drop the full-text GIN index (migration tickets/0017) for the load and
+    """Drop the full-text GIN index (migration tickets/0018) for the load and
     return its definition, to build it again once the rows are in.
 
     Maintaining a GIN index row by row made the load several times slower
@@ -337,7 +331,7 @@ def generate(
         staff = ensure_staff(tickets=tickets)
         writer = Writer(cursor)
         deferred = _drop_search_indexes(cursor)
-        _stage_tickets(cursor, writer)
+        _defer_search_documents(cursor)
         ids = {table: next_id(cursor, table) for table in COLUMNS}
         customers = max(1, tickets // 4)
         customer_ids = range(ids["accounts_customer"], ids["accounts_customer"] + customers)
@@ -372,7 +366,7 @@ def generate(
             writer.copy("recovery_spendcounter", COLUMNS["recovery_spendcounter"], _counters(desk)),
         )
         progress.finish(" | search documents and index ...")
-        _insert_staged_tickets(cursor, writer)
+        _write_search_documents(cursor, long_ticket_id)
         # The foreign-key checks of the COPY'd rows are pending until commit,
         # and CREATE INDEX refuses a table with pending checks: run them now
         # (they would run at commit anyway).

@@ -21,8 +21,18 @@ from django.db.models import (
 from accounts.models import User
 from core.inline import inline
 from tickets import hooks
-from tickets.models import Attachment, Commitment, Message, Notification, Queue, Ticket, TicketEvent
-from tickets.models.ticket import SEARCH_CONFIG, ticket_id_from_search
+from tickets.models import (
+    Attachment,
+    Commitment,
+    Message,
+    Notification,
+    Queue,
+    Ticket,
+    TicketEvent,
+    TicketSearch,
+)
+from tickets.models.search import SEARCH_CONFIG
+from tickets.models.ticket import ticket_id_from_search
 from tickets.services.access import VIEW_ALL
 
 ORDERINGS = {
@@ -119,7 +129,11 @@ def _by_relevance(tickets: QuerySet[Ticket], text: str | None) -> QuerySet[Ticke
     ranking: newest first."""
     if not text or connection.vendor != "postgresql":
         return tickets.order_by(*ORDERINGS["-created"])
-    rank = SearchRank(F("search_document"), search_query(text))
+    rank = Subquery(
+        TicketSearch.objects.filter(ticket=OuterRef("pk"))
+        .annotate(rank=SearchRank(F("document"), search_query(text)))
+        .values("rank")
+    )
     return tickets.annotate(rank=rank).order_by("-rank", *ORDERINGS["-created"])
 
 
@@ -127,23 +141,28 @@ def _search(text: str) -> Q:
     """Tickets whose subject or any message (notes included) matches ``text``,
     or the ticket a reference in ``text`` names (HD-000123, or 123 alone).
 
-    On PostgreSQL, full-text search on the ticket's one document
-    (``Ticket.search_document``, migration tickets/0017): words match whatever
-    their form ("parcels" finds "parcel"), in any order, with web-search
-    syntax ("-refund", "\"exact phrase\"", "or"). One condition on the
-    ticket's own row lets the planner pick by how common the words are: for
-    a rare word, the GIN index, then the few matches sorted; for a word in
-    most tickets, the list's own (created_at, id) index, testing each row
-    until the page is full. Elsewhere (SQLite, the local demo), a
-    case-insensitive substring match."""
+    On PostgreSQL, full-text search on each ticket's one document
+    (``TicketSearch``, its own table: migration tickets/0018): words match
+    whatever their form ("parcels" finds "parcel"), in any order, with
+    web-search syntax ("-refund", "\"exact phrase\"", "or"). One EXISTS,
+    which PostgreSQL runs as a join and so picks by how common the words
+    are: for a rare word, the GIN index, then the few matches' tickets by id,
+    sorted; for a word in most tickets, the list's own (created_at, id)
+    index, probing each ticket's document by its key until the page is
+    full. The reference is an alternative inside the EXISTS (every ticket
+    has its document row), not an OR around it: PostgreSQL turns no EXISTS
+    under an OR into a join, and would test the tickets one by one.
+    Elsewhere (SQLite, the local demo), a case-insensitive substring match."""
     reference = ticket_id_from_search(text)
     if connection.vendor != "postgresql":
         matches = Q(subject__icontains=text) | Q(
             Exists(Message.objects.filter(ticket_id=OuterRef("pk"), body__icontains=text))
         )
-    else:
-        matches = Q(search_document=search_query(text))
-    return matches | Q(pk=reference) if reference is not None else matches
+        return matches | Q(pk=reference) if reference is not None else matches
+    found = Q(document=search_query(text))
+    if reference is not None:
+        found |= Q(ticket_id=reference)
+    return Q(Exists(TicketSearch.objects.filter(found, ticket=OuterRef("pk"))))
 
 
 def search_query(text: str) -> SearchQuery:

@@ -95,7 +95,8 @@ SEARCH_SQL = (
     LIST_ROWS  # noqa: S608 - two constants joined; the search text is a parameter
     + """WHERE t.id IN (
   SELECT id FROM tickets_ticket
-   WHERE search_document @@ websearch_to_tsquery('english', %(q)s) OR id = %(ref)s
+   WHERE EXISTS (SELECT FROM tickets_ticketsearch s WHERE s.ticket_id = tickets_ticket.id
+     AND (s.document @@ websearch_to_tsquery('english', %(q)s) OR s.ticket_id = %(ref)s))
    ORDER BY created_at DESC, id DESC
    LIMIT 50)
 ORDER BY t.created_at DESC, t.id DESC

@@ -71,7 +71,7 @@ def test_postgresql_search_uses_the_full_text_index(
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_indexscan = off")
         plan = found.explain()
-    assert "tickets_ticket_search_document" in plan
+    assert "tickets_ticketsearch_document" in plan
     assert "tickets_message" not in plan
 
 

@@ -3,6 +3,7 @@ from tickets.models.notifications import Notification, NotificationKind, Notific
 from tickets.models.queues import Queue, SeverityTarget
 from tickets.models.records import Alert, Commitment, TicketEvent
 from tickets.models.saved_replies import ReplyStep, SavedReply
+from tickets.models.search import TicketSearch
 from tickets.models.ticket import Channel, Kind, Severity, Status, Ticket
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "Status",
     "Ticket",
     "TicketEvent",
+    "TicketSearch",
 ]

@@ -4,7 +4,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -80,19 +79,6 @@ def ticket_id_from_search(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-# The text search configuration of ``Ticket.search_document`` (migration
-# tickets/0017): queries must use the same one to match its words.
-SEARCH_CONFIG = "english"
-
-
-class TicketManager(models.Manager["Ticket"]):
-    def get_queryset(self) -> models.QuerySet["Ticket"]:
-        # The search document is read only inside the database's queries:
-        # lists would otherwise carry kilobytes a row, and a full save()
-        # would write back a copy the message trigger may since have grown.
-        return super().get_queryset().defer("search_document")
-
-
 class Ticket(ConcurrentTransitionMixin, models.Model):
     """A customer's question, or a mishap on our side to recover from.
 
@@ -148,12 +134,6 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     repeat_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    # What the search matches: the subject (weight A) and every message,
-    # notes included (B). Kept by the database's triggers (migration
-    # tickets/0017) on PostgreSQL; empty on SQLite, which searches substrings.
-    search_document = SearchVectorField(null=True, editable=False)
-
-    objects = TicketManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
