@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -165,6 +165,19 @@ def _by_day(field_name: str) -> TruncDate:
     return TruncDate(field_name, tzinfo=timezone.get_default_timezone())
 
 
+def _waits_by_day(
+    rows: QuerySet[Any], start: str, end: str, *, day_of: str | None = None
+) -> dict[date, "Waits"]:
+    """Each day's waits from ``start`` to ``end`` (both set on every row), the
+    day taken from ``day_of`` (``start`` when not given)."""
+    waits: dict[date, list[int]] = {}
+    for when, began, ended in (
+        rows.annotate(day=_by_day(day_of or start)).values_list("day", start, end).order_by()
+    ):
+        waits.setdefault(when, []).append(_micros(ended - began))
+    return {when: Waits.of(values) for when, values in waits.items()}
+
+
 def figures_by_day(first: date, last: date) -> dict[date, DayFigures]:
     """Each day from ``first`` to ``last`` with anything to count, in eight
     queries whatever the span (none for an empty span)."""
@@ -191,16 +204,10 @@ def figures_by_day(first: date, last: date) -> dict[date, DayFigures]:
         day.mishaps, day.apologized = row["n_mishaps"], row["n_apologized"]
         day.repeat_failures = row["n_repeats"]
     # The waits themselves, not their median: a range's median is over all of them.
-    waits: dict[date, list[int]] = {}
-    for when, created_at, acknowledged_at in (
-        created.filter(acknowledged_at__isnull=False)
-        .annotate(day=_by_day("created_at"))
-        .values_list("day", "created_at", "acknowledged_at")
-        .order_by()
-    ):
-        waits.setdefault(when, []).append(_micros(acknowledged_at - created_at))
-    for when, values in waits.items():
-        of(when).acknowledge_waits = Waits.of(values)
+    for when, waits in _waits_by_day(
+        created.filter(acknowledged_at__isnull=False), "created_at", "acknowledged_at"
+    ).items():
+        of(when).acknowledge_waits = waits
 
     for row in (
         Commitment.objects.filter(due_at__gte=since, due_at__lt=until)
@@ -225,17 +232,13 @@ def figures_by_day(first: date, last: date) -> dict[date, DayFigures]:
         key = (row["user_id"], row["user__username"], row["restitution__kind"], row["currency"])
         of(row["day"]).spend[key] = row["total"]
 
-    waits = {}
-    for when, requested_at, decided_at in (
-        ApprovalRequest.objects.filter(decided_at__gte=since, decided_at__lt=until)
-        .annotate(day=_by_day("decided_at"))
-        .values_list("day", "created_at", "decided_at")
-        .order_by()
-    ):
-        if decided_at is not None:  # always, by the filter; for the type checker
-            waits.setdefault(when, []).append(_micros(decided_at - requested_at))
-    for when, values in waits.items():
-        of(when).approval_waits = Waits.of(values)
+    for when, waits in _waits_by_day(
+        ApprovalRequest.objects.filter(decided_at__gte=since, decided_at__lt=until),
+        "created_at",
+        "decided_at",
+        day_of="decided_at",
+    ).items():
+        of(when).approval_waits = waits
 
     for row in (
         FollowUp.objects.filter(due_at__gte=since, due_at__lt=until)
