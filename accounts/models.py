@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 
 from accounts.roles import ROLE_PRECEDENCE, Role
 from accounts.validators import validate_locale, validate_time_zone
+from core import clock
 from core.addresses import MailboxField
 
 
@@ -59,8 +60,8 @@ class Customer(models.Model):
         validators=[validate_locale],
         help_text="A language tag, such as en or pt-BR.",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = clock.DateTimeField(auto_now_add=True)
+    updated_at = clock.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name", "id"]
@@ -95,7 +96,7 @@ class StaffChange(models.Model):
     )
     action = models.CharField(max_length=20, choices=Action.choices)
     changes = models.JSONField(default=dict, help_text="Field: [old, new].")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = clock.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

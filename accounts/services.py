@@ -18,6 +18,7 @@ from accounts.roles import Role
 from accounts.selectors import customers_with_email
 from accounts.validators import validate_locale, validate_time_zone
 from core.addresses import validate_mailbox
+from core.transactions import joins_callers_transaction
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,8 @@ def staff_update_profile(*, user: User, **fields: Any) -> User:
     return locked
 
 
-def upsert_customer(
+@joins_callers_transaction
+def customer_upsert(
     *,
     email: str,
     name: str,
@@ -190,8 +192,8 @@ def upsert_customer(
     ``keep_existing`` a customer found is returned as stored: a new ticket
     names its sender, it does not rename a known customer.
 
-    Runs in its caller's transaction (opening a ticket needs no savepoint of
-    its own); ``customer_upsert`` is the service, in a transaction of its own.
+    Joins its caller's transaction where there is one (opening a ticket);
+    otherwise runs in one of its own.
     """
     # A customer's address may be internationalised (RFC 6532); staff's stay ASCII.
     email = _validate_email(email, validate=validate_mailbox)
@@ -229,6 +231,3 @@ def upsert_customer(
     customer.full_clean(validate_constraints=False)
     customer.save()
     return customer, created
-
-
-customer_upsert = transaction.atomic(upsert_customer)

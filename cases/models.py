@@ -1,6 +1,7 @@
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+
+from core import clock
 
 
 class CaseEmail(models.Model):
@@ -26,7 +27,7 @@ class CaseEmail(models.Model):
         "tickets.Ticket", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     message_id = models.CharField(max_length=255, unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     delivery_status = models.CharField(
         max_length=10, choices=Delivery.choices, default=Delivery.PENDING
     )
@@ -58,8 +59,8 @@ class CaseVisit(models.Model):
     ticket = models.OneToOneField(
         "tickets.Ticket", on_delete=models.CASCADE, related_name="case_visit"
     )
-    first_opened_at = models.DateTimeField(default=timezone.now)
-    last_opened_at = models.DateTimeField(default=timezone.now)
+    first_opened_at = models.DateTimeField(default=clock.now)
+    last_opened_at = models.DateTimeField(default=clock.now)
     times = models.PositiveIntegerField(default=1)
 
     def __str__(self) -> str:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Prefetch
-from django.utils import timezone
 
 from cases.models import CaseVisit
+from core import clock
 from recovery.models import Feedback, FollowUp, FollowUpOptOut, ProcessFix, Restitution
 from tickets.models import Attachment, Commitment, Message, Ticket
 
@@ -81,7 +81,7 @@ def promise_state(commitment: Commitment, now: datetime | None = None) -> str:
     "missed" (due, and not kept yet)."""
     if commitment.fulfilled_at is not None:
         return "kept" if commitment.kept else "late"
-    return "missed" if (now or timezone.now()) >= commitment.due_at else "due"
+    return "missed" if (now or clock.now()) >= commitment.due_at else "due"
 
 
 def case_visit_of(ticket: Ticket) -> CaseVisit | None:

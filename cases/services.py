@@ -10,19 +10,19 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
-from django.utils import timezone
 
 from accounts.models import Customer
 from accounts.selectors import customers_with_email
 from cases.delivery import case_email_queue
 from cases.models import CaseEmail, CaseVisit
+from core import clock
 from tickets.message_ids import our_message_id
 from tickets.models import Channel, Ticket
 from tickets.selectors import queue_named_by
 from tickets.services.customer_writes import Written, customer_writes
 from tickets.services.events import record_event
 from tickets.services.messages import clean_body
-from tickets.services.tickets import open_ticket
+from tickets.services.tickets import ticket_create
 
 # A fresh link is emailed at most once in this long for a ticket (or an
 # address): asking again, or someone else asking, adds nothing to the inbox.
@@ -50,7 +50,7 @@ def case_reply(*, ticket: Ticket, body: str, attachments: Sequence[UploadedFile]
 
 def case_visit_record(*, ticket: Ticket) -> None:
     """The customer opened their page: staff see when they last did."""
-    now = timezone.now()
+    now = clock.now()
     updated = CaseVisit.objects.filter(ticket=ticket).update(
         last_opened_at=now, times=F("times") + 1
     )
@@ -100,7 +100,7 @@ def case_links_request(*, address: str) -> bool:
 
 
 def _sent_lately(emails: QuerySet[CaseEmail]) -> bool:
-    since = timezone.now() - RESEND_PAUSE
+    since = clock.now() - RESEND_PAUSE
     return emails.filter(created_at__gte=since).exists()
 
 
@@ -118,7 +118,7 @@ def contact_submit(
     """Someone with no ticket yet writes from /contact/: a ticket opened by the
     same service as an email, in the contact queue, and a confirmation with
     their case link."""
-    ticket, _ = open_ticket(
+    ticket, _ = ticket_create(
         actor=None,
         subject=subject,
         body=body,

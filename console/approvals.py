@@ -18,9 +18,8 @@ from console.access import require
 from console.forms import apply_service
 from recovery.models import ApprovalRequest
 from recovery.models.authority import limit_label
-from recovery.selectors import DECIDED, approval_list, authority_remaining_many
+from recovery.selectors import DECIDED, Remaining, approval_list, authority_remaining_many
 from recovery.services import approval_decide
-from recovery.services.authority import Remaining
 from recovery.services.restitutions import Guidance, guidance_for
 
 PERMISSION = "recovery.decide_approvalrequest"

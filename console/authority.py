@@ -20,9 +20,9 @@ from console.access import require
 from console.forms import apply_service
 from console.sites import console_site
 from recovery.models import AuthorityPolicyChange, Period, RestitutionKind
-from recovery.selectors import authority_history, authority_remaining_many
+from recovery.selectors import Policy, Remaining, authority_history, authority_remaining_many
 from recovery.services import authority_policy_set
-from recovery.services.authority import Policy, Remaining, policy_setter_refusal
+from recovery.services.authority import policy_setter_refusal
 
 PERMISSION = "recovery.change_authoritypolicy"
 STAFF_PER_PAGE = 50

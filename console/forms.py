@@ -14,9 +14,10 @@ from accounts.models import User
 from console.started_from import StartedFromSavedReply
 from core.errors import DomainError, RuleViolation, StepsMissing
 from core.forms import MultipleFileField
+from core.money import DECIMAL_PLACES, MAX_DIGITS
+from recovery.followup_templates import validate_template
 from recovery.forms import StepTranslationsMixin, steps_of
 from recovery.models import RestitutionKind
-from recovery.services.followup_emails import validate_template
 from recovery.services.followups_plans import (
     BODY_LIMIT,
     MAX_DAY,
@@ -123,11 +124,11 @@ class ReplyForm(StartedFromSavedReply):
 
 class RestitutionForm(forms.Form):
     kind = forms.ChoiceField(choices=RestitutionKind.choices)
-    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    amount = forms.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, min_value=0)
     currency = forms.CharField(max_length=3, min_length=3)
     customer_loss = forms.DecimalField(
-        max_digits=12,
-        decimal_places=2,
+        max_digits=MAX_DIGITS,
+        decimal_places=DECIMAL_PLACES,
         min_value=0,
         required=False,
         label="The customer's loss",

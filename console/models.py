@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+
+from core import clock
 
 
 class SavedView(models.Model):
@@ -12,7 +13,7 @@ class SavedView(models.Model):
     )
     name = models.CharField(max_length=60)
     query = models.CharField(max_length=500)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["name", "id"]

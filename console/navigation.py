@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, Func, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -28,7 +28,12 @@ def register() -> None:
 
 
 def _count(rows: QuerySet[Any]) -> Subquery:
-    return Subquery(rows.order_by().values(n=Func(F("pk"), function="COUNT")))
+    """How many ``rows``, as a subquery: ``SELECT COUNT(id) ... WHERE ...``,
+    0 when there are none. Grouped by a constant, which Django leaves out of
+    the GROUP BY, so the count is over all the rows rather than one each."""
+    return Subquery(
+        rows.order_by().annotate(all=Value(1)).values("all").annotate(n=Count("pk")).values("n")
+    )
 
 
 def _pending_approvals(user: User) -> int:

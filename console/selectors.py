@@ -13,6 +13,7 @@ from recovery.models import (
     ProcessFix,
     Restitution,
 )
+from recovery.selectors import with_recovery
 from recovery.trust import customer_trust_annotations
 from tickets.models import Commitment, Kind, Queue, Status, Ticket
 from tickets.selectors import ticket_detail, tickets_visible_to, unread_notifications_of
@@ -28,7 +29,7 @@ def ticket_page(*, user: User) -> QuerySet[Ticket]:
         Q(tickets=OuterRef("pk")) | Q(tickets=OuterRef("repeat_of_id"))
     ).order_by("-created_at", "-id")
     return inline(
-        ticket_detail(user=user)
+        with_recovery(ticket_detail(user=user))
         .annotate(
             latest_process_fix=Subquery(
                 fixes.values(fix=JSONObject(title="title", status="status"))[:1],

@@ -4,29 +4,7 @@ rule for the whole product."""
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from babel.core import get_global
-
-# Currencies without minor units (ISO 4217 exponent 0); the rest use cents.
-_NO_MINOR_UNITS = frozenset(
-    {
-        "BIF",
-        "CLP",
-        "DJF",
-        "GNF",
-        "ISK",
-        "JPY",
-        "KMF",
-        "KRW",
-        "PYG",
-        "RWF",
-        "UGX",
-        "UYI",
-        "VND",
-        "VUV",
-        "XAF",
-        "XOF",
-        "XPF",
-    }
-)
+from babel.numbers import get_currency_precision
 
 
 def _currencies_in_use() -> frozenset[str]:
@@ -49,6 +27,11 @@ def is_currency(code: object) -> bool:
     return isinstance(code, str) and code in CURRENCIES
 
 
+# Every amount column is numeric(12, 2) (recovery.models.authority.money_field),
+# and the API writes amounts as "12.50". A currency with three minor units
+# (BHD, KWD, OMR...) is kept to two places rather than widening every column,
+# every sum and the API's format: an amount that needs its third place is
+# refused with a message that says why, never rounded.
 MAX_DIGITS = 12
 DECIMAL_PLACES = 2
 
@@ -58,30 +41,46 @@ class MoneyError(ValueError):
 
 
 def minor_units(currency: str) -> int:
-    return 0 if currency in _NO_MINOR_UNITS else 2
+    """The currency's ISO 4217 minor units (JPY 0, EUR 2, BHD 3), from
+    CLDR's table as babel ships it: kept current by its releases."""
+    return int(get_currency_precision(currency))
+
+
+def stored_places(currency: str) -> int:
+    """The decimal places an amount in ``currency`` may have here: its
+    minor units, as far as the columns hold (BHD: 2 of its 3)."""
+    return min(minor_units(currency), DECIMAL_PLACES)
 
 
 def to_amount(value: object, currency: str) -> Decimal:
     """Parse and check an amount: a finite decimal with no more precision than
-    the currency has. Bankers' rounding is never applied silently: 10.005 EUR
-    is refused, not changed."""
+    the currency has (and the columns hold). Bankers' rounding is never
+    applied silently: 10.005 EUR is refused, not changed."""
     try:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
         raise MoneyError(f"{value!r} is not an amount.") from None
     if not amount.is_finite():
         raise MoneyError(f"{value!r} is not an amount.")
-    exponent = Decimal(1).scaleb(-minor_units(currency))
-    if amount != amount.quantize(exponent, rounding=ROUND_HALF_EVEN):
-        raise MoneyError(f"{currency} amounts have {minor_units(currency)} decimal places at most.")
-    return amount.quantize(Decimal("0.01"))
+    places = stored_places(currency)
+    if amount != amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN):
+        if places < minor_units(currency):
+            raise MoneyError(
+                f"{currency} has {minor_units(currency)} decimal places, but amounts are "
+                f"kept to {places} here: give the amount to {places} decimal places at most."
+            )
+        raise MoneyError(f"{currency} amounts have {places} decimal places at most.")
+    return amount.quantize(Decimal(1).scaleb(-DECIMAL_PLACES))
 
 
 def round_amount(amount: Decimal, currency: str) -> Decimal:
     """A computed amount (a share, a pro-rata budget) rounded to the
-    currency's minor units, half to even, stored with two decimal places."""
-    exponent = Decimal(1).scaleb(-minor_units(currency))
-    return amount.quantize(exponent, rounding=ROUND_HALF_EVEN).quantize(Decimal("0.01"))
+    currency's minor units (as far as the columns hold), half to even,
+    written with the columns' decimal places."""
+    exponent = Decimal(1).scaleb(-stored_places(currency))
+    return amount.quantize(exponent, rounding=ROUND_HALF_EVEN).quantize(
+        Decimal(1).scaleb(-DECIMAL_PLACES)
+    )
 
 
 def percent_of(amount: Decimal, percent: int, currency: str) -> Decimal:

@@ -111,6 +111,9 @@ class DecimalStringField(serializers.DecimalField):
         if not isinstance(data, str):
             self.fail("not_a_string")
         if not self.pattern.fullmatch(data):  # "$" alone would let "1\n" through
+            # DRF's own check names what is wrong ("no more than 2 decimal
+            # places", too many digits) where it can; "invalid" otherwise.
+            super().to_internal_value(data)
             self.fail("invalid")
         return Decimal(super().to_internal_value(data))
 

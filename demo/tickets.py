@@ -4,9 +4,9 @@ so they carry the same history, messages and emails as real ones."""
 from datetime import timedelta
 
 from django.conf import settings
-from django.utils import timezone
 
 from accounts.models import User
+from core import clock
 from recovery.services import restitution_grant
 from tickets.models import Kind, Queue, Status, Ticket
 from tickets.services import (
@@ -168,7 +168,7 @@ def seed_demo_tickets(*, agents: list[User]) -> int:
             continue
         agent = agents[index % len(agents)]
         customer_name = email.split("@")[0].replace(".", " ").title()
-        ticket = ticket_create(
+        ticket, _ = ticket_create(
             actor=agent,
             subject=subject,
             body=body,
@@ -223,7 +223,7 @@ def _step(ticket: Ticket, agent: User, target: Status) -> Ticket:
             ticket=ticket,
             actor=agent,
             promise="I will put this right and write to you again by tomorrow evening.",
-            due_at=timezone.now() + timedelta(days=1),
+            due_at=clock.now() + timedelta(days=1),
         )
     if target in (Status.RESOLVED, Status.REBUILDING):
         return ticket_resolve(

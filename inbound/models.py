@@ -1,6 +1,7 @@
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+
+from core import clock
 
 
 class InboundEmail(models.Model):
@@ -43,7 +44,7 @@ class InboundEmail(models.Model):
         "tickets.Message", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     attempts = models.PositiveSmallIntegerField(default=0)
-    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    received_at = models.DateTimeField(default=clock.now, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

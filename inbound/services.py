@@ -13,20 +13,20 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from django.template.defaultfilters import filesizeformat
-from django.utils import timezone
 
 from accounts.models import User
+from core import clock
 from core.addresses import can_be_written_to
 from core.errors import PayloadTooLarge, RuleViolation
 from inbound.models import InboundEmail
 from inbound.parsing import ParsedEmail, parse, sanitize_html
 from inbound.threading import find_ticket
 from tickets.message_ids import is_our_message_id
-from tickets.models import Channel, Message, Ticket
+from tickets.models import Channel
 from tickets.selectors import queue_named_by
 from tickets.services.customer_writes import Outcome, customer_writes
 from tickets.services.messages import MAX_BODY_CHARS
-from tickets.services.tickets import open_ticket
+from tickets.services.tickets import NewTicket, ticket_create
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def _process(email_id: int, *, raw: bytes | None) -> InboundEmail:
             email.sender = parsed.sender_email[:254]
             email.subject = parsed.subject
             _handle(email, parsed)
-            email.processed_at = timezone.now()
+            email.processed_at = clock.now()
             email.save(update_fields=_HANDLED_FIELDS)
             return email
     except Exception as exc:  # whatever happens, the message is kept
@@ -135,7 +135,7 @@ def _process(email_id: int, *, raw: bytes | None) -> InboundEmail:
             status=Status.QUARANTINED,
             reason=f"Could not be handled: {exc}".replace("\x00", "")[:2000],
             retry_can_help=True,  # a fix to the desk may well help
-            processed_at=timezone.now(),
+            processed_at=clock.now(),
         )
         return InboundEmail.objects.get(pk=email_id)
 
@@ -145,7 +145,7 @@ def inbound_process_stalled(*, older_than: timedelta = timedelta(minutes=5)) -> 
     two steps). Beat runs this; returns how many it took."""
     stalled = list(
         InboundEmail.objects.filter(
-            status=Status.RECEIVED, received_at__lt=timezone.now() - older_than
+            status=Status.RECEIVED, received_at__lt=clock.now() - older_than
         ).values_list("pk", flat=True)[:100]
     )
     for email_id in stalled:
@@ -238,8 +238,8 @@ def _thread(email: InboundEmail, parsed: ParsedEmail) -> None:
     email.status, email.reason = Status.PROCESSED, ""
 
 
-def _new_ticket(parsed: ParsedEmail, html: str) -> tuple[Ticket, Message]:
-    return open_ticket(
+def _new_ticket(parsed: ParsedEmail, html: str) -> NewTicket:
+    return ticket_create(
         actor=None,
         subject=parsed.subject or "(no subject)",
         body=_body(parsed),
@@ -286,6 +286,6 @@ def inbound_discard(*, email: InboundEmail, actor: User, reason: str) -> Inbound
             raise RuleViolation("Only a quarantined message can be discarded.")
         locked.status = Status.DISCARDED
         locked.reason = f"Discarded by {actor.username}: {reason}".strip()[:2000]
-        locked.processed_at = timezone.now()
+        locked.processed_at = clock.now()
         locked.save()
     return locked

@@ -5,7 +5,8 @@ the source of truth; the message it delivers is composed by its source
 
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+
+from core import clock
 
 
 class OutboxItem(models.Model):
@@ -32,7 +33,7 @@ class OutboxItem(models.Model):
     recipient = models.CharField(max_length=500, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     # When it may be sent next: on creation, or after a temporary failure.
-    due_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(default=clock.now)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -42,7 +43,7 @@ class OutboxItem(models.Model):
     # A worker's claim: its batch's token, and when the claim lapses unless renewed.
     lease_token = models.UUIDField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     # When its source recorded the delivery (a follow-up marked sent): with
     # the batch's others, after the sends; by the sweep for a worker that died.

@@ -10,8 +10,8 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
+from core import clock
 from outbox.models import OutboxItem
 from outbox.sources import Attempt, Delivered, source_for
 
@@ -38,7 +38,7 @@ def outbox_item(
         message_id=message_id,
         reference=reference[:200],
         recipient=recipient[:500],
-        due_at=due_at or timezone.now(),
+        due_at=due_at or clock.now(),
     )
 
 
@@ -48,7 +48,7 @@ def outbox_enqueue(items: Sequence[OutboxItem]) -> list[OutboxItem]:
     already due is handed to workers, a batch a task. A lost task costs only
     time: the sweep queues whatever is due."""
     created = OutboxItem.objects.bulk_create(items)
-    now = timezone.now()
+    now = clock.now()
     due = [item.pk for item in created if item.due_at <= now]
     if due:
         # robust: the commit has happened, and the sweep covers a broker that is down.
@@ -70,7 +70,7 @@ def outbox_cancel(*, source: str, source_ids: Sequence[int], reason: str) -> int
     source's own transaction."""
     return OutboxItem.objects.filter(
         source=source, source_id__in=source_ids, status=Status.PENDING
-    ).update(status=Status.CANCELLED, cancelled_at=timezone.now(), last_error=reason[:2000])
+    ).update(status=Status.CANCELLED, cancelled_at=clock.now(), last_error=reason[:2000])
 
 
 @transaction.atomic
@@ -82,7 +82,7 @@ def outbox_retry(*, item: OutboxItem) -> OutboxItem:
         return locked
     OutboxItem.objects.filter(pk=locked.pk).update(
         status=Status.PENDING,
-        due_at=timezone.now(),
+        due_at=clock.now(),
         first_failure_at=None,
         failed_at=None,
         cancelled_at=None,
@@ -111,7 +111,7 @@ def outbox_sweep(*, now: datetime | None = None) -> Sweep:
     the next batch while it finds full ones."""
     from outbox.tasks import outbox_dispatch_task
 
-    now = now or timezone.now()
+    now = now or clock.now()
     reclaimed = OutboxItem.objects.filter(status=Status.SENDING, lease_until__lt=now).update(
         status=Status.PENDING, lease_token=None, lease_until=None
     )

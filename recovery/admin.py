@@ -8,11 +8,11 @@ from django import forms
 from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
-from django.template import Template, TemplateSyntaxError
 
 from accounts.models import User
 from core.admin import ReadOnlyAdmin
 from core.errors import RuleViolation
+from recovery.followup_templates import validate_template
 from recovery.forms import StepTranslationsMixin, steps_of, translation_field_names
 from recovery.models import (
     ApprovalRequest,
@@ -160,10 +160,9 @@ class PlanStepForm(StepTranslationsMixin, forms.ModelForm):
 def _template(source: str) -> str:
     """Refuse a template that would fail when a follow-up is sent."""
     try:
-        Template(source)
-    except TemplateSyntaxError as exc:
-        raise forms.ValidationError(f"This template has an error: {exc}") from None
-    return source
+        return validate_template(source, field="template")
+    except RuleViolation as exc:
+        raise forms.ValidationError(exc.detail) from None
 
 
 class PlanStepFormSet(BaseInlineFormSet):

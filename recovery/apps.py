@@ -14,7 +14,6 @@ class RecoveryConfig(AppConfig):
         from recovery.services.followup_delivery import FOLLOWUPS
         from recovery.services.followups import followups_cancel_for_ticket, followups_schedule
         from recovery.services.webhooks import WEBHOOKS
-        from recovery.trust import ticket_trust_annotations
         from recovery.trust.sql import add_sqlite_median
         from tickets import hooks
 
@@ -29,15 +28,3 @@ class RecoveryConfig(AppConfig):
         hooks.register_lifecycle_hook("reopened", followups_cancel_for_ticket)
         hooks.register_lifecycle_hook("restored", followups_cancel_for_ticket)
         hooks.register_lifecycle_hook("mishap_opened", recovery_hooks.alert_if_trust_at_risk)
-        hooks.register_detail_section(
-            "restitutions",
-            prefetch=recovery_hooks.RESTITUTIONS_PREFETCH,
-            render=recovery_hooks.restitutions_section,
-            schema=recovery_hooks.restitutions_section_schema,
-        )
-        hooks.register_detail_section(
-            "customer_trust",
-            annotations=ticket_trust_annotations,
-            render=recovery_hooks.customer_trust_section,
-            schema=recovery_hooks.customer_trust_section_schema,
-        )

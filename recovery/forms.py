@@ -9,7 +9,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import RuleViolation
-from recovery.services.followup_emails import RATING_LABELS, validate_template
+from recovery.followup_templates import validate_template
+from recovery.services.followup_emails import RATING_LABELS
 from recovery.services.followup_links import RATINGS
 from recovery.services.followup_responses import FEEDBACK_COMMENT_LIMIT
 from recovery.services.followups_plans import (

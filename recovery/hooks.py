@@ -2,8 +2,6 @@
 
 from typing import Any
 
-from django.db.models import Prefetch
-
 from recovery.models import Restitution
 from tickets.models import Ticket
 
@@ -12,44 +10,12 @@ SETTLE_APPROVALS = "settle_pending_approvals"
 
 def pending_approvals_block_resolution(ticket: Ticket) -> list[str]:
     """A mishap is not resolved while a restitution awaits a supervisor.
-    Reads through the ``restitutions`` prefetch when there is one."""
+    Reads through the ``restitutions`` prefetch when there is one
+    (``recovery.selectors.with_recovery``, ``RESTITUTIONS_PREFETCH``)."""
     pending = Restitution.Status.PENDING_APPROVAL
     if any(r.status == pending for r in ticket.restitutions.all()):
         return [SETTLE_APPROVALS]
     return []
-
-
-RESTITUTIONS_PREFETCH = Prefetch(
-    "restitutions",
-    queryset=Restitution.objects.select_related("approval__decided_by").order_by(
-        "created_at", "id"
-    ),
-)
-
-
-def restitutions_section(ticket: Ticket) -> list[dict[str, Any]]:
-    from recovery.api.serializers import RestitutionSerializer
-
-    return list(RestitutionSerializer(ticket.restitutions.all(), many=True).data)
-
-
-def restitutions_section_schema() -> Any:
-    from recovery.api.serializers import RestitutionSerializer
-
-    return RestitutionSerializer(many=True, read_only=True)
-
-
-def customer_trust_section(ticket: Ticket) -> dict[str, Any]:
-    """The customer's trust profile, from the ticket query's annotations."""
-    from recovery.trust import profile_of
-
-    return profile_of(ticket).as_dict()
-
-
-def customer_trust_section_schema() -> Any:
-    from recovery.api.serializers import TrustProfileSerializer
-
-    return TrustProfileSerializer(read_only=True)
 
 
 def alert_if_trust_at_risk(ticket: Ticket, actor: Any) -> None:

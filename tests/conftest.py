@@ -11,7 +11,8 @@ from accounts.models import User
 from accounts.roles import Role
 from helpdesk.celery import app as celery_app
 from tests.factories import StaffFactory
-from tests.smtp import SmtpSink, free_port, running_sink, use_smtp
+from tests.helpers import free_port
+from tests.smtp import SmtpSink, running_sink, use_smtp
 
 # The browser fixtures (browser, page): the OS's Chromium driven by Playwright.
 pytest_plugins = ["tests.browser"]
@@ -71,12 +72,6 @@ def api_client() -> APIClient:
     return APIClient()
 
 
-def client_for(user: User) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 @pytest.fixture
 def celery_worker(transactional_db: None) -> Iterator[TestWorkController]:
     """A real Celery worker, in a thread, consuming from the test Redis broker.
@@ -89,6 +84,7 @@ def celery_worker(transactional_db: None) -> Iterator[TestWorkController]:
     with start_worker(
         celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=15
     ) as worker:
+        assert isinstance(worker, TestWorkController)  # the stubs say WorkController
         yield worker
 
 

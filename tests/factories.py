@@ -2,7 +2,7 @@
 rules as real data."""
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import factory
 from django.utils import timezone
@@ -34,6 +34,11 @@ class StaffFactory(factory.Factory):
     role = Role.AGENT
     password = TEST_PASSWORD
 
+    if TYPE_CHECKING:
+        # Calling a factory returns the row it made, not the factory:
+        # factory_boy does not say so to the type checker.
+        def __new__(cls, *args: Any, **kwargs: Any) -> User: ...  # type: ignore[misc]
+
     @classmethod
     def _create(cls, model_class: type[User], *args: Any, **kwargs: Any) -> User:
         return staff_upsert(**kwargs).user
@@ -48,6 +53,11 @@ class CustomerFactory(factory.Factory):
     time_zone = "Europe/Berlin"
     locale = "en"
 
+    if TYPE_CHECKING:
+        # Calling a factory returns the row it made, not the factory:
+        # factory_boy does not say so to the type checker.
+        def __new__(cls, *args: Any, **kwargs: Any) -> Customer: ...  # type: ignore[misc]
+
     @classmethod
     def _create(cls, model_class: type[Customer], *args: Any, **kwargs: Any) -> Customer:
         return customer_upsert(**kwargs)[0]
@@ -61,6 +71,11 @@ class QueueFactory(factory.Factory):
     slug = factory.Sequence(lambda n: f"queue-{n}")
     members: list[User] = []
     restrict_to_assignee = False
+
+    if TYPE_CHECKING:
+        # Calling a factory returns the row it made, not the factory:
+        # factory_boy does not say so to the type checker.
+        def __new__(cls, *args: Any, **kwargs: Any) -> Queue: ...  # type: ignore[misc]
 
     @classmethod
     def _create(cls, model_class: type[Queue], *args: Any, **kwargs: Any) -> Queue:
@@ -82,9 +97,14 @@ class TicketFactory(factory.Factory):
     customer_email = factory.Sequence(lambda n: f"ticket-customer{n}@example.com")
     customer_name = factory.Faker("name")
 
+    if TYPE_CHECKING:
+        # Calling a factory returns the row it made, not the factory:
+        # factory_boy does not say so to the type checker.
+        def __new__(cls, *args: Any, **kwargs: Any) -> Ticket: ...  # type: ignore[misc]
+
     @classmethod
     def _create(cls, model_class: type[Ticket], *args: Any, **kwargs: Any) -> Ticket:
-        return ticket_create(**kwargs)
+        return ticket_create(**kwargs).ticket
 
 
 STEP_CONTENT = {

@@ -3,12 +3,13 @@
 
 import email
 import email.policy
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
+
+from tests.helpers import free_port
 
 
 @dataclass
@@ -40,13 +41,6 @@ class SmtpSink:
             email.message_from_bytes(e.content, policy=email.policy.default)
             for e in self.handler.envelopes
         ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def use_smtp(settings: Any, port: int) -> None:

@@ -5,7 +5,6 @@ processes. A task queued by the web process must be run by the worker."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +16,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.helpers import free_port
+
 BASE_DIR = Path(settings.BASE_DIR)
 VENV_BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def get(url: str) -> tuple[int, bytes]:

@@ -7,10 +7,8 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import (
-    BooleanField,
     Exists,
     F,
-    Func,
     OuterRef,
     Prefetch,
     Q,
@@ -20,7 +18,7 @@ from django.db.models import (
 
 from accounts.models import User
 from core.inline import inline
-from tickets import hooks
+from core.lookups import AnyOf
 from tickets.models import (
     Attachment,
     Commitment,
@@ -66,15 +64,7 @@ def tickets_visible_to(user: User, *, for_lists: bool = False) -> QuerySet[Ticke
         # queue_id = ANY(ARRAY(...)) is computed once, before the scan, so the
         # planner can combine the queue and assignee indexes (a BitmapOr) to
         # count an agent's tickets; "IN (subquery)" under an OR tests every row.
-        in_queues = Q(
-            Func(
-                F("queue_id"),
-                ArraySubquery(member_of),
-                template="%(expressions)s)",
-                arg_joiner=" = ANY(",
-                output_field=BooleanField(),
-            )
-        )
+        in_queues = Q(AnyOf(F("queue_id"), ArraySubquery(member_of)))
     else:
         in_queues = Q(queue_id__in=member_of)
     return tickets.filter(Q(assignee=user) | in_queues)
@@ -170,17 +160,14 @@ def search_query(text: str) -> SearchQuery:
 
 
 def with_details(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    """What the detail page shows: commitments and the history, and what
-    other apps add (restitutions; the customer's trust, computed in the
-    ticket's own query). The commitments ride in the ticket's query too
-    (``core.inline``): a handful of rows, not worth a query of their own."""
+    """What the detail page shows: commitments and the history (recovery
+    reads its part on top: ``recovery.selectors.with_recovery``). The
+    commitments ride in the ticket's query (``core.inline``): a handful of
+    rows, not worth a query of their own."""
     return inline(
-        tickets.select_related("customer", "queue", "assignee", "repeat_of")
-        .prefetch_related(
-            Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),
-            *hooks.detail_prefetches(),
-        )
-        .annotate(**hooks.detail_annotations()),
+        tickets.select_related("customer", "queue", "assignee", "repeat_of").prefetch_related(
+            Prefetch("events", queryset=TicketEvent.objects.select_related("actor"))
+        ),
         commitments=Commitment.objects.order_by("created_at", "id"),
     )
 
@@ -193,13 +180,6 @@ def queue_named_by(slug: str) -> Queue | None:
 
 def ticket_detail(*, user: User) -> QuerySet[Ticket]:
     return with_details(tickets_visible_to(user))
-
-
-def ticket_written(*, ticket_id: int) -> Ticket:
-    """A ticket just changed by its caller, with its details. Not limited to
-    what the caller sees: one who hands a ticket to a colleague outside their
-    queues still gets the result of their own change."""
-    return with_details(Ticket.objects.filter(pk=ticket_id)).get()
 
 
 def ticket_messages(*, ticket: Ticket) -> QuerySet[Message]:

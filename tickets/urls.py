@@ -1,5 +1,4 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
 from tickets.api.notifications import (
     NotificationListView,
@@ -7,25 +6,10 @@ from tickets.api.notifications import (
     NotificationReadView,
 )
 from tickets.api.saved_replies import SavedReplyListView
-from tickets.api.views import (
-    STEPS,
-    MakeMishapView,
-    TicketMessagesView,
-    TicketViewSet,
-    transition_view,
-)
 
-router = SimpleRouter()
-router.register("tickets", TicketViewSet, basename="ticket")
-
+# The tickets themselves (tickets.api.views.ticket_urlpatterns) are served by
+# helpdesk.api.urls, with the detail recovery adds to.
 urlpatterns = [
-    *router.urls,
-    *(
-        path(f"tickets/<int:pk>/{step.name}/", transition_view(step), name=f"ticket-{step.name}")
-        for step in STEPS
-    ),
-    path("tickets/<int:pk>/make-mishap/", MakeMishapView.as_view(), name="ticket-make-mishap"),
-    path("tickets/<int:pk>/messages/", TicketMessagesView.as_view(), name="ticket-messages"),
     path("saved-replies/", SavedReplyListView.as_view(), name="saved-reply-list"),
     path("notifications/", NotificationListView.as_view(), name="notification-list"),
     path(

@@ -12,9 +12,8 @@ from functools import cache
 
 from django_fsm import Transition
 
-from tickets import hooks
 from tickets.models import Ticket
-from tickets.models.conditions import is_kind_rule, missing_steps_of
+from tickets.models.conditions import held_back_steps, is_kind_rule, missing_steps_of
 
 # Transitions that are steps of the recovery, in the order a user meets them.
 TRANSITIONS = ("acknowledge", "apologize", "commit", "resolve", "close", "restore", "reopen")
@@ -62,10 +61,11 @@ def assess(ticket: Ticket, name: str) -> Verdict:
         # Reopening an open ticket has no "missing steps": it is simply not finished.
         return Verdict(allowed=False, applicable=True, missing_steps=())
     path = _shortest_path(ticket, targets={str(t.source) for t in candidates})
-    if path is not None and name == "resolve":
+    if path is not None:
         # What other apps hold back (a pending approval) belongs on the checklist now,
         # not only once the steps before it are done.
-        path += [step for step in hooks.resolve_blockers(ticket) if step not in path]
+        conditions = [c for t in candidates for c in t.conditions]
+        path += [step for step in held_back_steps(conditions, ticket) if step not in path]
     return Verdict(allowed=False, applicable=True, missing_steps=tuple(path or ()))
 
 

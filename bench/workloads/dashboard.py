@@ -21,10 +21,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from bench.generate import SUPERVISOR_PREFIX
 from bench.measure import Result
+from bench.staff import SUPERVISOR_PREFIX
 from bench.workloads import Context, workload
-from bench.workloads.read import MissingData, _api_client, _get, _measure, _raw, _staff
+from bench.workloads.read.measuring import MissingData, _api_client, _get, _measure, _raw, _staff
 from recovery.metrics.rollup import daily_figures_rebuild
 from recovery.models import DailyFiguresState
 from tickets.models import Ticket

@@ -1,15 +1,16 @@
 """Ninety days of invented history, so a newcomer's trust dashboard shows
 meaningful figures at once.
 
-Every step goes through the services, each under a clock frozen at the
-moment it happened (``time_machine.travel(moment, tick=False)``), in time
-order across all tickets: every row carries its past timestamps, and the
-rules (weekly authority budgets, repeat failures, timeliness targets) see
-the desk as it was then. What beat does in production (recording missed
-targets, sweeping due follow-ups, closing quiet questions, restoring
-finished plans) is done by calling the same sweep services at the moments
-beat would have. The stories are decided up front with a seeded
-``random.Random``, so the history is the same on every run of a given day.
+Every step goes through the services, each with the desk's clock frozen
+at the moment it happened (``core.clock.frozen(moment)``, which the
+services, models and selectors read "now" from), in time order across all
+tickets: every row carries its past timestamps, and the rules (weekly
+authority budgets, repeat failures, timeliness targets) see the desk as it
+was then. What beat does in production (recording missed targets,
+sweeping due follow-ups, closing quiet questions, restoring finished plans)
+is done by calling the same sweep services at the moments beat would have.
+The stories are decided up front with a seeded ``random.Random``, so the
+history is the same on every run of a given day.
 
 Why delivery is synchronous here: the services write the customer emails,
 staff alerts and follow-ups to the outbox, for a worker. Left to a worker,
@@ -32,9 +33,9 @@ from contextlib import contextmanager
 from celery import current_app
 from django.db import transaction
 from django.test import override_settings
-from django.utils import timezone
 
 from accounts.models import User
+from core import clock
 from demo.history.customers import HISTORY_CUSTOMERS
 from demo.history.living import Desk, Worker
 from demo.history.stories import HISTORY_DAYS, Storyteller
@@ -60,7 +61,7 @@ def seed_demo_history(
     if Ticket.objects.exists() or WebhookEndpoint.objects.filter(active=True).exists():
         return 0
     rng = random.Random(SEED)  # noqa: S311 - invented demo data, not a secret
-    timeline = Timeline(until=timezone.now())
+    timeline = Timeline(until=clock.now())
     stories = Storyteller(
         rng=rng,
         until=timeline.until,

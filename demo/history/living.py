@@ -10,6 +10,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
+from core import clock
 from demo.history.stories import Grant, Story
 from demo.history.texts import (
     ACKNOWLEDGEMENTS,
@@ -23,13 +24,13 @@ from demo.history.timeline import Timeline
 from outbox.dispatch import outbox_dispatch
 from outbox.models import OutboxItem
 from recovery.models import FollowUp, Period, ProcessFix, Restitution
+from recovery.selectors import period_start
 from recovery.services import (
     approval_decide,
     process_fix_create,
     process_fix_set_status,
     restitution_grant,
 )
-from recovery.services.authority import period_start
 from recovery.services.followup_delivery import SOURCE as FOLLOWUPS
 from recovery.services.followup_responses import customer_unsubscribe, feedback_record
 from recovery.services.followups import followups_claim_due, tickets_restore_finished
@@ -64,7 +65,7 @@ class Worker:
     def __call__(self) -> None:
         while True:
             due = OutboxItem.objects.filter(
-                status=OutboxItem.Status.PENDING, due_at__lte=timezone.now(), pk__gt=self.after
+                status=OutboxItem.Status.PENDING, due_at__lte=clock.now(), pk__gt=self.after
             )
             ids = list(due.values_list("pk", flat=True)[: settings.HELPDESK_OUTBOX_BATCH])
             if not ids or not outbox_dispatch(item_ids=ids).claimed:
@@ -100,7 +101,7 @@ class Desk:
 
     def create(self, story: Story) -> None:
         name, email = story.customer
-        ticket = ticket_create(
+        ticket, _ = ticket_create(
             actor=story.agent if story.channel in AGENT_CHANNELS else None,
             assignee=story.agent,
             subject=story.topic.subject,
@@ -232,7 +233,7 @@ class Desk:
                 source=FOLLOWUPS,
                 source_id=followup.pk,
                 status=OutboxItem.Status.PENDING,
-                due_at__gt=timezone.now(),
+                due_at__gt=clock.now(),
             ).first()
             if followup.status == FollowUp.Status.QUEUED and waiting is not None:
                 self.timeline.at(waiting.due_at, partial(self._send_followups, [followup.pk]))

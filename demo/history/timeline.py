@@ -1,18 +1,19 @@
-"""Running the history in time order under a frozen clock."""
+"""Running the history in time order, each action at its moment on the desk's
+clock (``core.clock``)."""
 
 import heapq
 import itertools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import time_machine
+from core import clock
 
 Action = Callable[[], object]
 
 
 class Timeline:
-    """Actions in time order. Each runs under a clock frozen at its moment
-    and may add later ones; what would happen after ``until`` never does."""
+    """Actions in time order. Each runs with the desk's clock frozen at its
+    moment and may add later ones; what would happen after ``until`` never does."""
 
     def __init__(self, *, until: datetime) -> None:
         self.until = until
@@ -31,6 +32,6 @@ class Timeline:
     def run(self, *, after_each: Callable[[], None]) -> None:
         while self._heap:
             self.now, _, action = heapq.heappop(self._heap)
-            with time_machine.travel(self.now, tick=False):
+            with clock.frozen(self.now):
                 action()
                 after_each()

@@ -9,12 +9,14 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/helpde
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
 
 from helpdesk.settings.base import *  # noqa: F403
-from helpdesk.settings.base import CACHES, env
+from helpdesk.settings.base import CACHES, INSTALLED_APPS, env
 
 SECRET_KEY = env("SECRET_KEY", default="test-only-secret-key-not-for-any-deployment")
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The demo and the benchmarks have their tests (local.py installs them too).
+INSTALLED_APPS = [*INSTALLED_APPS, "demo", "bench"]
 # /healthz reads the worker's heartbeat through "health", the same store.
 CACHES["default"]["KEY_PREFIX"] = CACHES["health"]["KEY_PREFIX"] = "helpdesk-test"
 # Throttle counts in memory, emptied before each test (tests/conftest.py).

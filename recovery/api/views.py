@@ -17,12 +17,21 @@ from accounts.models import User
 from core.schema import UNPROCESSABLE, RuleProblemSerializer
 from core.serializers import OptionalReasonSerializer, ReasonSerializer
 from recovery.api import serializers as s
-from recovery.models import ApprovalRequest, AuthorityPolicyChange, FollowUp, Restitution
+from recovery.models import ApprovalRequest, FollowUp, Restitution
+from recovery.selectors import (
+    approvals_to_decide,
+    approvals_visible_to,
+    authority_history,
+    authority_remaining,
+    followups_visible_to,
+    policy_for,
+    restitutions_visible_to,
+    ticket_followups,
+    ticket_restitutions,
+)
 from recovery.services import (
     approval_decide,
     authority_policy_set,
-    authority_remaining,
-    policy_for,
     restitution_grant,
     restitution_void,
     run_idempotent,
@@ -74,7 +83,7 @@ class TicketRestitutionsView(GenericAPIView):
     @extend_schema(responses=s.RestitutionSerializer(many=True), summary="A ticket's restitutions")
     def get(self, request: Request, pk: int) -> Response:
         ticket = self.get_object()
-        restitutions = Restitution.objects.filter(ticket=ticket).select_related("approval")
+        restitutions = ticket_restitutions(ticket=ticket)
         return Response(s.RestitutionSerializer(restitutions, many=True).data)
 
     @extend_schema(
@@ -150,8 +159,7 @@ class RestitutionVoidView(GenericAPIView):
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return Restitution.objects.none()
-        visible = tickets_visible_to(staff(self.request)).values("pk")
-        return Restitution.objects.filter(ticket_id__in=visible)
+        return restitutions_visible_to(staff(self.request))
 
     @extend_schema(
         request=ReasonSerializer,
@@ -215,7 +223,7 @@ class PolicyView(GenericAPIView):
                 "old": change.old,
                 "new": change.new,
             }
-            for change in AuthorityPolicyChange.objects.filter(user=user)[:50]
+            for change in authority_history(user=user)[:50]
         ]
         data = {"user": user.pk, **policy.as_record(), "history": history}
         return Response(s.PolicySerializer(data).data)
@@ -253,18 +261,12 @@ class ApprovalListView(ListAPIView):
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return ApprovalRequest.objects.none()
-        approvals = ApprovalRequest.objects.select_related("restitution__approval")
         wanted = self.request.query_params.get("status")
-        if wanted is not None:
-            if wanted not in ApprovalRequest.Status.values:
-                raise ValidationError(
-                    {"status": f"Use one of {', '.join(ApprovalRequest.Status.values)}."}
-                )
-            approvals = approvals.filter(status=wanted)
-        user = staff(self.request)
-        if not user.has_perm("recovery.decide_approvalrequest"):
-            approvals = approvals.filter(requested_by=user)
-        return approvals.order_by("created_at", "id")
+        if wanted is not None and wanted not in ApprovalRequest.Status.values:
+            raise ValidationError(
+                {"status": f"Use one of {', '.join(ApprovalRequest.Status.values)}."}
+            )
+        return approvals_visible_to(staff(self.request), status=wanted)
 
 
 class DecisionView(GenericAPIView):
@@ -273,7 +275,7 @@ class DecisionView(GenericAPIView):
     approve = True
 
     def get_queryset(self) -> Any:
-        return ApprovalRequest.objects.select_related("restitution__approval")
+        return approvals_to_decide()
 
     def post(self, request: Request, pk: int) -> Response:
         approval = self.get_object()
@@ -325,7 +327,7 @@ class TicketFollowUpsView(GenericAPIView):
     @extend_schema(responses=s.FollowUpSerializer(many=True), summary="A ticket's follow-ups")
     def get(self, request: Request, pk: int) -> Response:
         ticket = self.get_object()
-        followups = FollowUp.objects.filter(ticket=ticket).select_related("feedback")
+        followups = ticket_followups(ticket=ticket)
         return Response(s.FollowUpSerializer(followups, many=True).data)
 
 
@@ -336,8 +338,7 @@ class FollowUpCancelView(GenericAPIView):
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return FollowUp.objects.none()
-        visible = tickets_visible_to(staff(self.request)).values("pk")
-        return FollowUp.objects.filter(ticket_id__in=visible)
+        return followups_visible_to(staff(self.request))
 
     @extend_schema(
         request=ReasonSerializer,

@@ -19,7 +19,7 @@ from accounts.models import User
 from accounts.roles import Role
 from core.money import round_amount
 from recovery.models import Period
-from recovery.services.authority import Policy, policies_for
+from recovery.selectors import Policy, policies_for
 
 # Commonly cited word-of-mouth figures: a happy customer tells about 3 people,
 # one whose problem was resolved 4 to 6 (we use 5), an unhappy one 9 to 15 (12).

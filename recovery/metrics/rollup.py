@@ -32,8 +32,8 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Min, Q, QuerySet, Sum
-from django.utils import timezone
 
+from core import clock
 from recovery.metrics.daily import (
     DayFigures,
     Waits,
@@ -223,7 +223,7 @@ def daily_figures_refresh(*, now: datetime | None = None) -> int:
     run and the last week, then one more quarter of the history until it is
     all built. Returns the days written. Idempotent; runs are serialized by
     the state row's lock."""
-    now = now or timezone.now()
+    now = now or clock.now()
     today = local_day(now)
     written = 0
     with transaction.atomic():
@@ -272,7 +272,7 @@ def daily_figures_rebuild(*, progress: Callable[[date, date], None] | None = Non
     """Recomputes every day from the source tables in one transaction (reads
     meanwhile see the old rows): for a new install with history, a changed
     TIME_ZONE, or after source rows were deleted. Returns the days written."""
-    now = timezone.now()
+    now = clock.now()
     today = local_day(now)
     written = 0
     with transaction.atomic():

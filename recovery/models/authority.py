@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core import clock
 from core.money import DECIMAL_PLACES, MAX_DIGITS
 
 WHOLE_LIFE = date(1970, 1, 1)
@@ -72,7 +73,7 @@ class AuthorityPolicy(models.Model):
     per_customer_limit = _money(help_text="The most granted to one customer in one period.")
     allowed_kinds = models.JSONField(default=list)
     currency = models.CharField(max_length=3)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = clock.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "authority policies"
@@ -101,7 +102,7 @@ class AuthorityPolicyChange(models.Model):
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    changed_at = models.DateTimeField(auto_now_add=True)
+    changed_at = clock.DateTimeField(auto_now_add=True)
     old = models.JSONField(help_text="The policy before (the role's defaults if none was set).")
     new = models.JSONField()
 

@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
+from core import clock
 from tickets.message_ids import our_message_id
 from tickets.models.ticket import REFERENCE_PREFIX
 
@@ -11,7 +11,7 @@ class FollowUpPlan(models.Model):
     """The check-ins after a mishap of one severity; supervisors edit them."""
 
     severity = models.CharField(max_length=10, unique=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = clock.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -59,7 +59,7 @@ class FollowUpPlanChange(models.Model):
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    changed_at = models.DateTimeField(auto_now_add=True)
+    changed_at = clock.DateTimeField(auto_now_add=True)
     old = models.JSONField(
         help_text="The steps before: [[day, subject, body, {language: {subject, body}}], ...]."
     )
@@ -105,7 +105,7 @@ class FollowUp(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -158,7 +158,7 @@ class Feedback(models.Model):
     )
     rating = models.PositiveSmallIntegerField()
     comment = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=clock.now, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -180,7 +180,7 @@ class FollowUpOptOut(models.Model):
     customer = models.OneToOneField(
         "accounts.Customer", on_delete=models.CASCADE, related_name="followup_opt_out"
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     via_followup = models.ForeignKey(
         FollowUp, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+
+from core import clock
 
 
 class IdempotencyKey(models.Model):
@@ -16,7 +17,7 @@ class IdempotencyKey(models.Model):
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
     response_status = models.PositiveSmallIntegerField()
     response_body = models.JSONField()
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=clock.now, db_index=True)
 
     class Meta:
         constraints = [

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+
+from core import clock
 
 
 class ProcessFix(models.Model):
@@ -24,8 +25,8 @@ class ProcessFix(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = clock.DateTimeField(auto_now=True)
     done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -3,8 +3,8 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
+from core import clock
 from recovery.models.authority import RestitutionKind, _money
 
 
@@ -40,7 +40,7 @@ class Restitution(models.Model):
     )
     # The counters it was added to, so a void takes it back from the same ones.
     counter_ids = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     voided_at = models.DateTimeField(null=True, blank=True)
     voided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -91,7 +91,7 @@ class ApprovalRequest(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     limits_exceeded = models.JSONField(default=list, help_text="Which of the agent's limits.")
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -127,7 +127,7 @@ class SpendEntry(models.Model):
     customer = models.ForeignKey("accounts.Customer", on_delete=models.PROTECT, related_name="+")
     amount = _money(help_text="Positive for a grant, negative for its void.")
     currency = models.CharField(max_length=3)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=clock.now, db_index=True)
 
     class Meta:
         ordering = ["created_at", "id"]

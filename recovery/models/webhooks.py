@@ -1,5 +1,6 @@
 from django.db import models
-from django.utils import timezone
+
+from core import clock
 
 
 class WebhookEndpoint(models.Model):
@@ -16,7 +17,7 @@ class WebhookEndpoint(models.Model):
     )
     events = models.JSONField(default=list, help_text="The event names sent here.")
     active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["url"]
@@ -43,7 +44,7 @@ class WebhookDelivery(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     # Counted by the outbox's hooks, which deliver it (recovery/services/webhooks.py).
     attempts = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -60,7 +61,7 @@ class WebhookAttempt(models.Model):
     delivery = models.ForeignKey(
         WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
     )
-    attempted_at = models.DateTimeField(default=timezone.now)
+    attempted_at = models.DateTimeField(default=clock.now)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(default=0)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from core import clock
 from outbox.sources import (
     Attempt,
     Composed,
@@ -38,7 +39,7 @@ def _compose(followup_ids: Sequence[int]) -> Mapping[int, Composed]:
         )
     )
     contexts = email_contexts(followups)
-    now = timezone.now()
+    now = clock.now()
     composed: dict[int, Composed] = {}
     for followup in followups:
         morning = _next_morning(followup, now)
@@ -122,7 +123,7 @@ def _failed(followup_id: int, error: str) -> None:
 
 def _requeued(followup_id: int) -> None:
     FollowUp.objects.filter(pk=followup_id, status=FollowUp.Status.FAILED).update(
-        status=FollowUp.Status.QUEUED, queued_at=timezone.now()
+        status=FollowUp.Status.QUEUED, queued_at=clock.now()
     )
 
 

@@ -2,27 +2,24 @@
 what is true as it goes out), the templates rendered in the customer's
 language, and the email itself, with its one-click ratings and way out."""
 
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from babel.lists import format_list
 from babel.numbers import format_currency
 from django.core.mail import EmailMultiAlternatives
-from django.template import Context, Template, TemplateSyntaxError
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext, gettext_lazy
 
 from core.addresses import mailbox
 from core.dates import customer_date, customer_datetime, zone_name
-from core.errors import RuleViolation
 from core.languages import babel_locale, language_tag
 from core.mail import CustomerMail
+from recovery.followup_templates import render_template
 from recovery.models import FollowUp, ProcessFix, Restitution, RestitutionKind
 from recovery.services.followup_links import Links, links_for
 from tickets.case_links import case_link_line
@@ -166,39 +163,6 @@ def _kept_promise(commitment: Commitment | None, zone: ZoneInfo) -> dict[str, An
         "due_at": gettext("%(when)s, %(zone)s")
         % {"when": customer_datetime(commitment.due_at, zone), "zone": zone_name(zone)},
     }
-
-
-@lru_cache(maxsize=256)
-def _compiled(source: str) -> Template:
-    # A plan has a handful of templates and a worker sends thousands of mails:
-    # compile each once per process, not once per mail.
-    return Template(source)
-
-
-def render_template(source: str, context: dict[str, Any]) -> str:
-    """A plan's template rendered as plain text; the blank lines its empty
-    ``{% if %}`` parts leave are closed up."""
-    text = _compiled(source).render(Context(context, autoescape=False))
-    lines = "\n".join(line.rstrip() for line in text.strip().splitlines())
-    return re.sub(r"\n{3,}", "\n\n", lines)
-
-
-# Tags that reach outside the template's context (files, other templates, the
-# whole context dump): a follow-up is written to a customer.
-_FORBIDDEN_TAGS = re.compile(r"{%-?\s*(load|debug|include|extends|ssi)\b")
-
-
-def validate_template(source: str, *, field: str) -> str:
-    forbidden = _FORBIDDEN_TAGS.search(source)
-    if forbidden:
-        raise RuleViolation(
-            f"The {forbidden.group(1)} tag is not allowed in a follow-up.", field=field
-        )
-    try:
-        Template(source)
-    except TemplateSyntaxError as exc:
-        raise RuleViolation(f"The template has an error: {exc}", field=field) from None
-    return source
 
 
 # The one-click answers under every follow-up, best first.

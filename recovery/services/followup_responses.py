@@ -4,9 +4,9 @@ mind on the thank-you page), unsubscribe from follow-ups, and undo that."""
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.models import Customer
+from core import clock
 from core.errors import RuleViolation
 from recovery.models import Feedback, FollowUp, FollowUpOptOut
 from recovery.services.followup_links import RATINGS
@@ -214,7 +214,7 @@ def customer_resubscribe(*, followup: FollowUp) -> int:
     has passed stays cancelled: sent now it would be days out of step with
     what it says ("a week ago..."), and several could arrive at once. Returns
     how many are scheduled again; without an opt-out there is nothing to undo."""
-    now = timezone.now()
+    now = clock.now()
     ticket_ids = set(
         FollowUp.objects.filter(
             customer_id=followup.customer_id,

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Customer, User
+from core import clock
 from core.errors import DomainError, RuleViolation
 from core.languages import customer_language
 from outbox.models import OutboxItem
@@ -67,7 +68,7 @@ def followups_schedule(ticket: Ticket, actor: User | None) -> list[FollowUp]:
         )
         return []
     texts = step_texts(ticket, customer_language(customer.locale))
-    resolved_local = timezone.localtime(ticket.resolved_at or timezone.now(), customer.zone)
+    resolved_local = timezone.localtime(ticket.resolved_at or clock.now(), customer.zone)
     rows = [
         FollowUp(
             ticket=ticket,
@@ -104,7 +105,7 @@ def cancel_pending(followups: Any, reason: str) -> int:
         outbox_cancel(source=FOLLOWUP_SOURCE, source_ids=queued, reason=reason)
     return int(
         pending.update(
-            status=FollowUp.Status.CANCELLED, cancelled_at=timezone.now(), cancel_reason=reason
+            status=FollowUp.Status.CANCELLED, cancelled_at=clock.now(), cancel_reason=reason
         )
     )
 
@@ -161,7 +162,7 @@ def followups_claim_due(*, now: datetime | None = None) -> list[int]:
     marked queued and gets its outbox row in the same transaction, and the
     outbox sends it (``followup_delivery``). Several sweeps at once each take
     different rows (SKIP LOCKED)."""
-    now = now or timezone.now()
+    now = now or clock.now()
     with transaction.atomic():
         due = list(
             FollowUp.objects.select_for_update(skip_locked=True, of=("self",))
@@ -197,7 +198,7 @@ def tickets_restore_finished(*, now: datetime | None = None) -> int:
     more than the grace period ago, with no low rating since resolution."""
     from tickets.services import ticket_restore
 
-    now = now or timezone.now()
+    now = now or clock.now()
     cutoff = now - settings.HELPDESK_RESTORE_GRACE
     candidates = (
         Ticket.objects.filter(status=Status.REBUILDING, followups__isnull=False)

@@ -14,8 +14,8 @@ from accounts.models import User
 from core.errors import NotPermitted, RuleViolation
 from core.languages import FALLBACK
 from recovery.followup_defaults import DEFAULT_STEPS, QUESTION_STEPS
+from recovery.followup_templates import validate_template
 from recovery.models import FollowUpPlan, FollowUpPlanChange, FollowUpPlanStep
-from recovery.services.followup_emails import validate_template
 from tickets.models import Kind, Severity, Ticket
 
 MIN_DAY = 1

@@ -12,7 +12,7 @@ from django.db.models import Q
 from accounts.models import User
 from recovery.models import RestitutionKind
 from recovery.models.authority import WHOLE_LIFE, Limit, Period, SpendCounter
-from recovery.services.authority import Policy, period_start, policy_for
+from recovery.selectors import Policy, period_start, policy_for
 from tickets.models import Ticket
 
 ZERO = Decimal("0.00")

@@ -10,9 +10,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError
-from django.utils import timezone
 
 from accounts.models import User
+from core import clock
 from core.errors import RuleViolation
 from recovery.models import IdempotencyKey
 
@@ -82,6 +82,6 @@ def run_idempotent(
 
 def idempotency_keys_purge(*, now: datetime | None = None) -> int:
     """Forget keys older than the retention period (24 hours by default)."""
-    cutoff = (now or timezone.now()) - settings.HELPDESK_IDEMPOTENCY_TTL
+    cutoff = (now or clock.now()) - settings.HELPDESK_IDEMPOTENCY_TTL
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
     return deleted

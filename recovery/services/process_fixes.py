@@ -1,9 +1,9 @@
 """Writes of the recovery app."""
 
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.models import User
+from core import clock
 from core.errors import NotPermitted, RuleViolation
 from recovery.models import ProcessFix
 from tickets.models import Ticket
@@ -78,7 +78,7 @@ def process_fix_set_status(*, fix: ProcessFix, actor: User, status: str) -> Proc
         )
     previous = locked.status
     locked.status = status
-    locked.done_at = timezone.now() if status == ProcessFix.Status.DONE else None
+    locked.done_at = clock.now() if status == ProcessFix.Status.DONE else None
     locked.save(update_fields=["status", "done_at", "updated_at"])
     # The fix's own record of progress lives in the history of each ticket it serves.
     for ticket in locked.tickets.all():

@@ -1,27 +1,21 @@
-"""Restitution on the spot, within authority; above it, a supervisor decides.
-
-Limits are enforced on spend counters (see ``SpendCounter``) read under
-their row locks, taken in one order by every grant, approval and void
-(ticket, then its counters: ticket, customer, payer): any number of
-simultaneous grants cannot spend past a limit, nor wait on each other in a
-cycle.
+"""Restitution on the spot, within authority; above it, a request for a
+supervisor's approval (``restitution_approvals``). What a grant is charged
+to, and how the limits hold under concurrency: ``restitution_charges``.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
-from django.db import connection, transaction
-from django.db.models import Case, F, Value, When
-from django.utils import timezone
+from django.db import transaction
 
 from accounts.models import User
-from core.errors import NotPermitted, RuleViolation
+from core.errors import RuleViolation
 from core.money import MoneyError, percent_of, to_amount
-from recovery.models import ApprovalRequest, Period, Restitution, RestitutionKind, SpendEntry
-from recovery.models.authority import WHOLE_LIFE, SpendCounter
-from recovery.services.authority import Policy, limits_in_words, period_start, policy_for
+from recovery.models import ApprovalRequest, Restitution, RestitutionKind
+from recovery.selectors import Policy, policy_for
+from recovery.services.authority import limits_in_words
+from recovery.services.restitution_charges import LimitsExceeded, book, charge, counters_for
 from recovery.services.webhooks import webhook_emit
 from tickets.models import Alert, Kind, Status, Ticket
 from tickets.selectors import tickets_visible_to
@@ -54,11 +48,6 @@ REPEAT_FAILURE_GUIDANCE = (
 )
 
 
-class _LimitsExceeded(Exception):
-    def __init__(self, limits: list[str]) -> None:
-        self.limits = limits
-
-
 @dataclass(frozen=True)
 class Guidance:
     suggested_min: Decimal
@@ -82,117 +71,7 @@ def guidance_for(*, amount: Decimal, loss: Decimal | None, currency: str) -> Gui
     )
 
 
-@dataclass(frozen=True)
-class _Counter:
-    """A counter a grant adds to: its key, and the limit it is held to."""
-
-    limit_name: str
-    scope: str
-    subject_id: int
-    period: str
-    period_start: date
-    limit: Decimal | None  # None: counted, not limited by this grant's policy
-
-
-def _counters(*, payer: User, policy: Policy, ticket: Ticket) -> list[_Counter]:
-    """The counters a grant adds to, in the order they are always locked:
-    ticket, customer, payer.
-
-    The customer's spend is counted per day, week and month alike, so a grant
-    counts against every later granter's per-customer limit whatever period
-    their policy uses; only the payer's own period is checked here."""
-    customer = [
-        _Counter(
-            "per_customer_limit",
-            SpendCounter.Scope.CUSTOMER,
-            ticket.customer_id,
-            period,
-            period_start(period),
-            policy.per_customer_limit if period == policy.period else None,
-        )
-        for period in Period.values
-    ]
-    return [
-        _Counter(
-            "per_incident_limit",
-            SpendCounter.Scope.TICKET,
-            ticket.pk,
-            "",
-            WHOLE_LIFE,
-            policy.per_incident_limit,
-        ),
-        *customer,
-        _Counter(
-            "per_period_limit",
-            SpendCounter.Scope.GRANTER,
-            payer.pk,
-            policy.period,
-            period_start(policy.period),
-            policy.per_period_limit,
-        ),
-    ]
-
-
-# One statement creates the counters that are missing, locks them all in the
-# order of its rows (ON CONFLICT DO UPDATE locks the rows it does not update
-# too), and adds the amount to each that stays within its limit. A parallel
-# grant of the same payer waits at the first counter the two share, so the
-# limits hold however many grants run at once, and locks are always taken in
-# one order (a void's too), so none waits on another in a cycle. The same SQL
-# on PostgreSQL and on the SQLite of the local demo.
-_CHARGE = """
-INSERT INTO recovery_spendcounter AS counter
-    (scope, subject_id, period, period_start, currency, spent)
-VALUES {rows}
-ON CONFLICT (scope, subject_id, period, period_start, currency)
-DO UPDATE SET spent = counter.spent + excluded.spent
-WHERE counter.spent + excluded.spent <= COALESCE(
-    CASE {limits} END, counter.spent + excluded.spent
-)
-RETURNING id, scope, subject_id, period, spent
-"""
-_ROW = "(%s, %s, %s, %s, %s, CAST(%s AS DECIMAL))"
-_LIMIT = (
-    "WHEN counter.scope = %s AND counter.subject_id = %s AND counter.period = %s "
-    "THEN CAST(%s AS DECIMAL)"
-)
-
-
-def _charge(*, counters: list[_Counter], currency: str, amount: Decimal) -> list[int]:
-    """Add the amount to every counter and return their ids, in order; or
-    raise with the limits it would break, with every counter as it was (but
-    for any it had to create, left at zero). The counters stay locked until
-    the transaction ends."""
-    rows = [
-        (c.scope, c.subject_id, c.period, c.period_start, currency, str(amount)) for c in counters
-    ]
-    limited = [c for c in counters if c.limit is not None]
-    limits = [(c.scope, c.subject_id, c.period, str(c.limit)) for c in limited]
-    sql = _CHARGE.format(
-        rows=", ".join([_ROW] * len(rows)), limits=" ".join([_LIMIT] * len(limits))
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value for row in rows + limits for value in row])
-        charged = {
-            (scope, subject_id, period): (pk, Decimal(str(spent)))
-            for pk, scope, subject_id, period, spent in cursor.fetchall()
-        }
-    exceeded = []
-    for counter in counters:
-        found = charged.get((counter.scope, counter.subject_id, counter.period))
-        # Not returned: over its limit. Created now with the amount: over it
-        # if the amount alone is.
-        if found is None or (counter.limit is not None and found[1] > counter.limit):
-            exceeded.append(counter.limit_name)
-    if exceeded:
-        SpendCounter.objects.filter(pk__in=[pk for pk, _ in charged.values()]).update(
-            spent=F("spent") - amount
-        )
-        raise _LimitsExceeded(exceeded)
-    return [charged[(c.scope, c.subject_id, c.period)][0] for c in counters]
-
-
-def _validate(*, policy: Policy, kind: str, currency: str, who: str) -> None:
+def validate_authority(*, policy: Policy, kind: str, currency: str, who: str) -> None:
     if kind not in RestitutionKind.values:
         raise RuleViolation(f"{kind!r} is not a kind of restitution.", field="kind")
     if kind not in policy.allowed_kinds:
@@ -283,7 +162,7 @@ def _grant(
             f"not on a {locked.get_status_display().lower()} {locked.get_kind_display().lower()}."
         )
     policy = policy_for(actor)
-    _validate(policy=policy, kind=kind, currency=currency, who="You")
+    validate_authority(policy=policy, kind=kind, currency=currency, who="You")
 
     def draft() -> Restitution:
         return Restitution(
@@ -298,12 +177,12 @@ def _grant(
         )
 
     try:
-        counter_ids = _charge(
-            counters=_counters(payer=actor, policy=policy, ticket=locked),
+        counter_ids = charge(
+            counters=counters_for(payer=actor, policy=policy, ticket=locked),
             currency=currency,
             amount=amount,
         )
-    except _LimitsExceeded as over:
+    except LimitsExceeded as over:
         refused = over.limits
     else:
         restitution = draft()
@@ -311,9 +190,12 @@ def _grant(
         restitution.charged_to = actor
         restitution.counter_ids = counter_ids
         restitution.save()
-        _book(restitution, payer=actor, amount=amount)
+        book(restitution, payer=actor, amount=amount)
         record_event(
-            ticket=locked, actor=actor, action="restitution_granted", payload=_summary(restitution)
+            ticket=locked,
+            actor=actor,
+            action="restitution_granted",
+            payload=restitution_summary(restitution),
         )
         webhook_emit(event="restitution.granted", data=restitution_data(restitution))
         # Granted at once: it has no approval request, nor ever will, so
@@ -331,7 +213,8 @@ def _grant(
         ticket=locked,
         actor=actor,
         action="restitution_requested",
-        payload=_summary(restitution) | {"approval": approval.pk, "limits_exceeded": refused},
+        payload=restitution_summary(restitution)
+        | {"approval": approval.pk, "limits_exceeded": refused},
     )
     alert_raise(
         ticket=locked,
@@ -347,18 +230,7 @@ def _grant(
     return restitution
 
 
-def _book(restitution: Restitution, *, payer: User, amount: Decimal) -> None:
-    SpendEntry.objects.create(
-        user=payer,
-        restitution=restitution,
-        ticket_id=restitution.ticket_id,
-        customer_id=restitution.customer_id,
-        amount=amount,
-        currency=restitution.currency,
-    )
-
-
-def _summary(restitution: Restitution) -> dict[str, object]:
+def restitution_summary(restitution: Restitution) -> dict[str, object]:
     return {
         "restitution": restitution.pk,
         "kind": restitution.kind,
@@ -383,149 +255,3 @@ def restitution_data(restitution: Restitution) -> dict[str, object]:
         "charged_to": restitution.charged_to_id,
         "reason": restitution.reason,
     }
-
-
-@transaction.atomic
-def restitution_void(*, restitution: Restitution, actor: User, reason: str) -> Restitution:
-    """Take back a restitution in force: the amount returns to every budget it
-    was charged to. The granter, the payer or a supervisor may."""
-    reason = clean_text(reason, field="reason", limit=2_000)
-    # Only the restitution's own row: locking its customer too (FOR UPDATE
-    # follows every join) would block the customer's other grants, which
-    # reference the customer, while this void waits for the counters they
-    # hold: a deadlock.
-    locked = (
-        Restitution.objects.select_for_update(of=("self",))
-        .select_related("customer")
-        .get(pk=restitution.pk)
-    )
-    allowed = actor.pk in (locked.agent_id, locked.charged_to_id) or actor.has_perm(
-        "recovery.decide_approvalrequest"
-    )
-    if not allowed:
-        raise NotPermitted("Only who granted it, who paid for it, or a supervisor may void this.")
-    if not locked.is_in_force:
-        raise RuleViolation(
-            f"A restitution that is {locked.get_status_display().lower()} cannot be voided."
-        )
-    payer_id = locked.charged_to_id
-    if payer_id is None:  # ruled out by a database constraint on restitutions in force
-        raise RuleViolation("This restitution has no payer to refund.")
-    # Locks in the order every grant takes them (ticket, then its counters in
-    # scope order), so a void and a grant never wait on each other in a cycle.
-    Ticket.objects.select_for_update(of=("self",)).filter(pk=locked.ticket_id).first()
-    counter_ids = locked.counter_ids
-    in_order = Case(*(When(pk=pk, then=Value(n)) for n, pk in enumerate(counter_ids)))
-    list(SpendCounter.objects.select_for_update().filter(pk__in=counter_ids).order_by(in_order))
-    SpendCounter.objects.filter(pk__in=counter_ids).update(spent=F("spent") - locked.amount)
-    SpendEntry.objects.create(
-        user_id=payer_id,
-        restitution=locked,
-        ticket_id=locked.ticket_id,
-        customer_id=locked.customer_id,
-        amount=-locked.amount,
-        currency=locked.currency,
-    )
-    locked.status = Restitution.Status.VOIDED
-    locked.voided_at = timezone.now()
-    locked.voided_by = actor
-    locked.void_reason = reason
-    locked.save(update_fields=["status", "voided_at", "voided_by", "void_reason"])
-    record_event(
-        ticket=locked.ticket,
-        actor=actor,
-        action="restitution_voided",
-        payload=_summary(locked) | {"reason": reason},
-    )
-    webhook_emit(event="restitution.voided", data=restitution_data(locked) | {"reason": reason})
-    return locked
-
-
-@transaction.atomic
-def approval_decide(
-    *, approval: ApprovalRequest, actor: User, approve: bool, reason: str = ""
-) -> ApprovalRequest:
-    """A supervisor approves (charged to their own authority, which must cover
-    it) or rejects (with a reason). Nobody decides their own request. The
-    agent is told either way; integrations get ``approval.decided``."""
-    if not actor.has_perm("recovery.decide_approvalrequest"):
-        raise NotPermitted("Only supervisors approve or reject restitutions.")
-    reason = clean_text(reason, field="reason", required=not approve, limit=2_000)
-    locked = ApprovalRequest.objects.select_for_update().get(pk=approval.pk)
-    if locked.requested_by_id == actor.pk:
-        raise NotPermitted("You cannot decide your own request; another supervisor must.")
-    if locked.status != ApprovalRequest.Status.PENDING:
-        raise RuleViolation(f"This request was already {locked.get_status_display().lower()}.")
-    restitution = (
-        Restitution.objects.select_for_update(of=("self",))  # not the customer: see the void
-        .select_related("customer")
-        .get(pk=locked.restitution_id)
-    )
-    ticket = (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("customer")
-        .get(pk=restitution.ticket_id)
-    )
-    if approve and (ticket.kind != Kind.MISHAP or ticket.status not in OPEN_FOR_RESTITUTION):
-        raise RuleViolation(
-            f"The ticket is {ticket.get_status_display().lower()}: this restitution can only "
-            "be rejected now."
-        )
-    if approve:
-        policy = policy_for(actor)
-        _validate(
-            policy=policy,
-            kind=restitution.kind,
-            currency=restitution.currency,
-            who="Your own authority",
-        )
-        try:
-            counter_ids = _charge(
-                counters=_counters(payer=actor, policy=policy, ticket=ticket),
-                currency=restitution.currency,
-                amount=restitution.amount,
-            )
-        except _LimitsExceeded as over:
-            raise RuleViolation(
-                "Your own authority does not cover this: it is above "
-                f"{limits_in_words(over.limits, policy, whose='your')}.",
-                limits_exceeded=over.limits,
-            ) from None
-        restitution.status = Restitution.Status.APPROVED
-        restitution.charged_to = actor
-        restitution.counter_ids = counter_ids
-        _book(restitution, payer=actor, amount=restitution.amount)
-    else:
-        restitution.status = Restitution.Status.REJECTED
-    restitution.save(update_fields=["status", "charged_to", "counter_ids"])
-    locked.status = ApprovalRequest.Status.APPROVED if approve else ApprovalRequest.Status.REJECTED
-    locked.decided_by = actor
-    locked.decided_at = timezone.now()
-    locked.reason = reason
-    locked.save(update_fields=["status", "decided_by", "decided_at", "reason"])
-
-    verb = "approved" if approve else "rejected"
-    record_event(
-        ticket=ticket,
-        actor=actor,
-        action=f"restitution_{verb}",
-        payload=_summary(restitution) | {"approval": locked.pk, "reason": reason},
-    )
-    alert_raise(
-        ticket=ticket,
-        kind=Alert.Kind.APPROVAL_DECIDED,
-        detail=(
-            f"Your {restitution.get_kind_display().lower()} of {restitution.amount} "
-            f"{restitution.currency} for {ticket.customer.name} was {verb}"
-            + (f": {reason}" if reason else ".")
-        ),
-        recipients=[locked.requested_by],
-    )
-    webhook_emit(
-        event="approval.decided",
-        data={"approval_id": locked.pk, "decision": verb, "reason": reason}
-        | {"restitution": restitution_data(restitution)},
-    )
-    if approve:
-        webhook_emit(event="restitution.granted", data=restitution_data(restitution))
-    return locked

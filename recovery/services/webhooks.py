@@ -14,8 +14,8 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 
+from core import clock
 from core.errors import RuleViolation
 from outbox.models import OutboxItem
 from outbox.services import outbox_enqueue, outbox_item
@@ -55,7 +55,7 @@ def webhook_endpoint_save(
             f"Choose events among {', '.join(WebhookEndpoint.Event.values)}.", field="events"
         )
     if endpoint is None or endpoint.pk is None:
-        saved = WebhookEndpoint(created_at=timezone.now())
+        saved = WebhookEndpoint(created_at=clock.now())
     else:
         saved = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     saved.url, saved.secret, saved.events, saved.active = url, secret, sorted(events), active
@@ -79,7 +79,7 @@ def webhook_emit(*, event: str, data: dict[str, Any]) -> list[WebhookDelivery]:
                 payload={
                     "id": event_id,
                     "type": event,
-                    "created_at": timezone.now().isoformat(),
+                    "created_at": clock.now().isoformat(),
                     "data": data,
                 },
             )

@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import DateTimeField, Exists, OuterRef, QuerySet, Value
-from django.utils import timezone
 
 from accounts.models import Customer
+from core import clock
 from recovery.trust.figures import PREFIX, Figures, figure_annotations, figures_from_row
 from recovery.trust.rules import Level, assess, fragile_customers
 from tickets.models import Ticket
@@ -81,24 +81,24 @@ def profile_of(row: Any) -> TrustProfile:
 
 def with_trust(tickets: QuerySet[Ticket], *, now: datetime | None = None) -> QuerySet[Ticket]:
     """Each ticket with its customer's figures, computed in the same query."""
-    return tickets.annotate(**_annotations(OuterRef("customer_id"), now or timezone.now()))
+    return tickets.annotate(**_annotations(OuterRef("customer_id"), now or clock.now()))
 
 
 def ticket_trust_annotations() -> dict[str, Any]:
-    """What ``with_trust`` adds, for the ticket detail's hook."""
-    return _annotations(OuterRef("customer_id"), timezone.now())
+    """What ``with_trust`` adds, for a ticket's detail (``recovery.selectors.with_recovery``)."""
+    return _annotations(OuterRef("customer_id"), clock.now())
 
 
 def customer_trust_annotations() -> dict[str, Any]:
     """The figures on a query of customers, read with ``profile_of``."""
-    return _annotations(OuterRef("pk"), timezone.now())
+    return _annotations(OuterRef("pk"), clock.now())
 
 
 def trust_profiles(
     customer_ids: Iterable[int], *, now: datetime | None = None, excluding_ticket: int | None = None
 ) -> dict[int, TrustProfile]:
     """The profiles of these customers, in one query however many."""
-    now = now or timezone.now()
+    now = now or clock.now()
     rows = Customer.objects.filter(pk__in=set(customer_ids)).annotate(
         **_annotations(OuterRef("pk"), now, excluding_ticket)
     )
@@ -120,4 +120,4 @@ def is_fragile(customer: Any, *, now: datetime | None = None) -> Exists:
     """Whether the customer ``customer`` refers to (``OuterRef("customer_id")``
     on a ticket) is fragile, as a condition in the outer query."""
     one = Customer.objects.filter(pk=customer)
-    return Exists(fragile_customers(one, now=now or timezone.now()))
+    return Exists(fragile_customers(one, now=now or clock.now()))

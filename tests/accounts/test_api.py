@@ -4,8 +4,8 @@ import pytest
 
 from accounts.models import User
 from accounts.roles import Role
-from tests.conftest import client_for
 from tests.factories import StaffFactory
+from tests.helpers import client_for
 
 
 @pytest.mark.django_db

@@ -86,7 +86,7 @@ def test_a_deactivated_user_is_signed_out() -> None:
 def test_a_signed_in_user_comes_with_their_permissions_and_policy_in_one_query(
     django_assert_num_queries: Any,
 ) -> None:
-    from recovery.services.authority import policy_for
+    from recovery.selectors import policy_for
 
     agent = StaffFactory(role=Role.AGENT)
     agent.user_permissions.add(_permission("accounts.manage_staff"))
@@ -121,7 +121,7 @@ def test_a_token_caller_comes_with_the_same_in_one_query(
 
 
 def test_only_a_user_read_with_their_access_is_trusted_for_their_policy() -> None:
-    from recovery.services.authority import policy_for
+    from recovery.selectors import policy_for
 
     agent = StaffFactory(role=Role.AGENT)
     supervisor = StaffFactory(role=Role.SUPERVISOR)

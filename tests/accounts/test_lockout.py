@@ -2,6 +2,7 @@
 for the cool-off; admins see the attempts and can unlock early."""
 
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import time_machine
@@ -14,13 +15,18 @@ from django.utils import timezone
 from accounts.models import User
 from tests.factories import TEST_PASSWORD
 
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse
+
 pytestmark = pytest.mark.django_db
 
 CONSOLE_LOGIN = "/console/login/"
 ADMIN_LOGIN = "/admin/login/"
 
 
-def sign_in(url: str, username: str, password: str, **extra: str) -> tuple[Client, object]:
+def sign_in(
+    url: str, username: str, password: str, **extra: Any
+) -> tuple[Client, "_MonkeyPatchedWSGIResponse"]:
     client = Client()
     response = client.post(url, {"username": username, "password": password}, **extra)
     return client, response

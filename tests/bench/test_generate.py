@@ -13,11 +13,10 @@ from django.utils import timezone
 
 from accounts.models import Customer, User
 from bench.desk import LONG_SUBJECT
-from bench.generate import AGENT_PREFIX
+from bench.staff import AGENT_PREFIX
 from outbox.models import OutboxItem
 from recovery.models import FollowUp, Restitution, SpendCounter, SpendEntry
-from tests.conftest import client_for
-from tests.console.conftest import console_client
+from tests.helpers import client_for, console_client
 from tickets.models import Commitment, Message, Queue, Ticket, TicketEvent
 from tickets.services import message_create
 
@@ -134,7 +133,7 @@ def test_the_queue_and_ticket_pages_work_on_it(desk: None) -> None:
     queue = Queue.objects.filter(members=agent).order_by("slug")[0]
     api = client_for(agent)
 
-    listed = api.get("/api/v1/tickets/", {"queue": queue.slug, "page_size": 200})
+    listed = api.get("/api/v1/tickets/", {"queue": queue.slug, "page_size": "200"})
     assert listed.status_code == 200
     assert (
         listed.json()["count"]

@@ -16,6 +16,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from cases.forms import STARTED_SALT
 from tests.delivery import deliver_outbox
 from tests.factories import QueueFactory
+from tests.helpers import not_none
 from tickets.models import Channel, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +65,7 @@ def test_the_form_opens_a_ticket_and_sends_a_confirmation_with_the_case_link(
     confirmation = mail.outbox[0]
     assert ticket.reference in confirmation.subject
     assert confirmation.extra_headers["Content-Language"] == "pt-BR"
-    link = re.search(r"http://\S+/case/\S+/", confirmation.body).group(0)
+    link = not_none(re.search(r"http://\S+/case/\S+/", str(confirmation.body))).group(0)
     assert Client().get(urlsplit(link).path).status_code == 200
 
 

@@ -2,13 +2,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import User
-
-
-def console_client(user: User) -> Client:
-    """A browser-like client signed in to the console as ``user``."""
-    client = Client()
-    client.force_login(user)
-    return client
+from tests.helpers import console_client
 
 
 @pytest.fixture

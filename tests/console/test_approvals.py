@@ -5,17 +5,15 @@ what the service refuses, pagination and a fixed number of queries."""
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import User
 from accounts.roles import Role
 from recovery.models import ApprovalRequest, Restitution
 from recovery.services import restitution_grant
-from tests.console.conftest import console_client
 from tests.factories import StaffFactory, TicketFactory, advance
+from tests.helpers import console_client, count_queries
 from tickets.models import Kind, Status
 
 pytestmark = pytest.mark.django_db
@@ -238,12 +236,6 @@ def test_the_queue_is_paginated_by_25(supervisor: User) -> None:
     assert "Page 1 of 2" in first.content.decode()
 
 
-def _count_queries(client: Client, url: str, params: dict[str, str] | None = None) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(url, params or {}).status_code == 200
-    return len(queries)
-
-
 @pytest.mark.parametrize("tab", ["pending", "decided"])
 def test_the_queue_costs_the_same_queries_whatever_its_size(supervisor: User, tab: str) -> None:
     client = console_client(supervisor)
@@ -254,9 +246,9 @@ def test_the_queue_costs_the_same_queries_whatever_its_size(supervisor: User, ta
             client.post(decide(approval, "reject"), {"reason": "No."})
 
     add_one()
-    few = _count_queries(client, APPROVALS, {"status": tab})
+    few = count_queries(client, APPROVALS, {"status": tab})
     for _ in range(9):
         add_one()
-    many = _count_queries(client, APPROVALS, {"status": tab})
+    many = count_queries(client, APPROVALS, {"status": tab})
 
     assert many == few

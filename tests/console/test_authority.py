@@ -6,18 +6,16 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import User
 from accounts.roles import Role
 from recovery.models import AuthorityPolicy, AuthorityPolicyChange
-from recovery.selectors import authority_remaining_many
-from recovery.services import authority_policy_set, authority_remaining, restitution_grant
-from tests.console.conftest import console_client
+from recovery.selectors import authority_remaining, authority_remaining_many
+from recovery.services import authority_policy_set, restitution_grant
 from tests.factories import StaffFactory, TicketFactory, advance
+from tests.helpers import console_client, count_queries
 from tickets.models import Kind, Status
 
 pytestmark = pytest.mark.django_db
@@ -112,12 +110,6 @@ def test_the_list_filters_by_role(supervisor: User, agent: User) -> None:
     assert [row["person"].pk for row in response.context["rows"]] == [agent.pk]
 
 
-def _count_queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(url).status_code == 200
-    return len(queries)
-
-
 def test_the_list_costs_the_same_queries_whatever_the_number_of_staff(supervisor: User) -> None:
     client = console_client(supervisor)
 
@@ -130,10 +122,10 @@ def test_the_list_costs_the_same_queries_whatever_the_number_of_staff(supervisor
         grant(agent, "5.00")
 
     add_agent(0)
-    few = _count_queries(client, AUTHORITY)
+    few = count_queries(client, AUTHORITY)
     for n in range(1, 10):
         add_agent(n)
-    many = _count_queries(client, AUTHORITY)
+    many = count_queries(client, AUTHORITY)
 
     assert many == few
 

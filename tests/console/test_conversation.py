@@ -4,7 +4,7 @@ from django.urls import reverse
 from accounts.models import User
 from console.templatetags.conversation import split_quoted
 from inbound.services import inbound_receive
-from tests.console.conftest import console_client
+from tests.helpers import console_client
 from tests.inbound.mail import raw_email
 
 

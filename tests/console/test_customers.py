@@ -5,9 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Customer, User
@@ -15,8 +13,8 @@ from accounts.roles import Role
 from recovery.models import FollowUp
 from recovery.services import restitution_grant
 from recovery.services.followup_responses import customer_unsubscribe, feedback_record
-from tests.console.conftest import console_client
 from tests.factories import CustomerFactory, QueueFactory, StaffFactory, TicketFactory, advance
+from tests.helpers import console_client, count_queries, not_none
 from tickets.models import Kind, Status, Ticket
 from tickets.services import ticket_resolve, ticket_restore
 
@@ -43,7 +41,9 @@ def recovered_mishap(customer: Customer, agent: User, *, rating: int | None = No
     )
     ticket = ticket_resolve(ticket=ticket, actor=agent, message="Done, as promised.")
     if rating is not None:
-        feedback_record(followup=FollowUp.objects.filter(ticket=ticket).first(), rating=rating)
+        feedback_record(
+            followup=not_none(FollowUp.objects.filter(ticket=ticket).first()), rating=rating
+        )
     return ticket
 
 
@@ -110,7 +110,7 @@ def test_ratings_over_time_are_drawn_oldest_first(agent: User) -> None:
 def test_an_opt_out_and_the_end_of_rebuilding_are_shown(agent: User) -> None:
     customer = CustomerFactory()
     mishap = recovered_mishap(customer, agent)
-    customer_unsubscribe(followup=FollowUp.objects.filter(ticket=mishap).first())
+    customer_unsubscribe(followup=not_none(FollowUp.objects.filter(ticket=mishap).first()))
     ticket_restore(ticket=mishap, actor=agent, reason="Customer asked for no more emails.")
 
     body = console_client(agent).get(page(customer)).content.decode()
@@ -143,12 +143,6 @@ def test_an_agent_sees_only_the_tickets_they_may_see(agent: User) -> None:
     assert supervisor_view.context["hidden_count"] == 0
 
 
-def _count_queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(url).status_code == 200
-    return len(queries)
-
-
 def test_the_page_costs_the_same_queries_whatever_the_relationship(agent: User) -> None:
     client = console_client(agent)
     small = CustomerFactory()
@@ -159,7 +153,7 @@ def test_the_page_costs_the_same_queries_whatever_the_relationship(agent: User) 
     for _ in range(4):
         ticket_for(large, agent, queue=QueueFactory(members=[agent]))
 
-    assert _count_queries(client, page(small)) == _count_queries(client, page(large))
+    assert count_queries(client, page(small)) == count_queries(client, page(large))
 
 
 def test_the_list_searches_by_name_or_email(agent_console: Client) -> None:
@@ -177,7 +171,7 @@ def test_the_list_searches_by_name_or_email(agent_console: Client) -> None:
 def test_the_list_is_paginated_by_25_and_costs_fixed_queries(agent: User) -> None:
     client = console_client(agent)
     CustomerFactory()
-    few = _count_queries(client, CUSTOMERS)
+    few = count_queries(client, CUSTOMERS)
     for _ in range(26):
         ticket_for(CustomerFactory(), agent)
 
@@ -186,7 +180,7 @@ def test_the_list_is_paginated_by_25_and_costs_fixed_queries(agent: User) -> Non
 
     assert len(first.context["customers"]) == 25
     assert len(second.context["customers"]) == 2
-    assert _count_queries(client, CUSTOMERS) == few
+    assert count_queries(client, CUSTOMERS) == few
 
 
 def test_the_ticket_page_and_the_queue_link_to_the_customer(agent: User) -> None:

@@ -6,14 +6,13 @@ import json
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.contrib.staticfiles import finders
 from django.db import connection
-from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -21,13 +20,14 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
-from console.dashboard import csv_cell
-from recovery.services import restitution_grant
-from recovery.services.followup_responses import feedback_record
-from tests.console.conftest import console_client
+from console.dashboard.export import csv_cell
 from tests.factories import StaffFactory, TicketFactory, advance
-from tickets.models import Kind, Ticket
-from tickets.services import ticket_resolve
+from tests.helpers import console_client
+from tests.recovery.desk_history import mishap_with_grant
+from tickets.models import Kind
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse
 
 CHART_JS = "vendor/chart.js/chart.umd.min.js"
 DASHBOARD = reverse("console:dashboard")
@@ -46,7 +46,7 @@ def last(days: int) -> dict[str, str]:
     }
 
 
-def chart_data(response: HttpResponse) -> dict[str, Any]:
+def chart_data(response: "_MonkeyPatchedWSGIResponse") -> dict[str, Any]:
     match = re.search(
         r'<script id="dashboard-data" type="application/json">(.*?)</script>',
         response.content.decode(),
@@ -57,7 +57,7 @@ def chart_data(response: HttpResponse) -> dict[str, Any]:
     return data
 
 
-def csv_sections(response: HttpResponse) -> list[list[list[str]]]:
+def csv_sections(response: "_MonkeyPatchedWSGIResponse") -> list[list[list[str]]]:
     """The export's sections (split at blank rows), each a header row and rows."""
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     sections: list[list[list[str]]] = [[]]
@@ -67,35 +67,6 @@ def csv_sections(response: HttpResponse) -> list[list[list[str]]]:
         else:
             sections.append([])
     return sections
-
-
-def mishap_with_grant(
-    agent: User,
-    amount: str | None,
-    *,
-    kind: str = "refund",
-    rating: int = 5,
-    loss: str | None = None,
-) -> Ticket:
-    """A mishap walked to rebuilding with a grant by ``agent`` (none when
-    ``amount`` is None; ``loss`` the customer's loss it states) and the
-    customer's rating on its first follow-up, all through the services."""
-    ticket = advance(TicketFactory(actor=agent, kind=Kind.MISHAP), to="committed")
-    if amount is not None:
-        restitution_grant(
-            ticket=ticket,
-            actor=agent,
-            kind=kind,
-            amount=amount,
-            currency="USD",
-            reason="Sorry.",
-            customer_loss=loss,
-        )
-    ticket = ticket_resolve(ticket=ticket, actor=agent, message="The refund is on its way.")
-    followup = ticket.followups.order_by("due_at").first()
-    assert followup is not None
-    feedback_record(followup=followup, rating=rating)
-    return ticket
 
 
 # --- the chart library -------------------------------------------------------------------
@@ -455,7 +426,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(value: Any, cell: str
 def test_csv_cells_quote_formulas_but_keep_negative_numbers() -> None:
     from decimal import Decimal
 
-    from console.dashboard import csv_cell
+    from console.dashboard.export import csv_cell
 
     assert csv_cell(-0.42) == "-0.42"
     assert csv_cell(Decimal("-3.50")) == "-3.50"

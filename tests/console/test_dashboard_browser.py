@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import Page
 
 from accounts.roles import Role
-from tests.console.test_dashboard import mishap_with_grant
 from tests.factories import TEST_PASSWORD, StaffFactory
+from tests.recovery.desk_history import mishap_with_grant
 
 
 @pytest.mark.slow

@@ -10,11 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import User
-from console.dashboard import dashboard_for
+from console.dashboard.figures import dashboard_for
 from recovery.metrics.rollup import daily_figures_rebuild
-from tests.console.conftest import console_client
-from tests.recovery.test_daily_figures import at, grant, ticket, today
-from tests.recovery.test_daily_figures_queries import older_history
+from tests.helpers import console_client
+from tests.recovery.desk_history import ZONE, at, grant, older_history, ticket, today
 from tickets.models import Kind
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +28,7 @@ PAGES = ("console:dashboard", "console:dashboard_export")
 
 @pytest.fixture(autouse=True)
 def desk_zone(settings: Any) -> None:
-    settings.TIME_ZONE = "Pacific/Auckland"
+    settings.TIME_ZONE = ZONE
 
 
 @pytest.mark.parametrize("history_days", [30, 400])

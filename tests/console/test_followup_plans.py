@@ -4,9 +4,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
@@ -15,7 +13,7 @@ from recovery.followup_defaults import DEFAULT_STEPS
 from recovery.models import FollowUpPlan, FollowUpPlanChange
 from recovery.services import PlanStep, followup_plan_set
 from recovery.services.followups_plans import plan_steps
-from tests.console.conftest import console_client
+from tests.helpers import console_client, count_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -93,7 +91,7 @@ def test_the_edit_page_starts_from_the_current_steps(supervisor: User) -> None:
 
 
 def test_a_supervisor_adds_and_removes_steps(supervisor: User) -> None:
-    steps = [(day, subject, body) for day, subject, body in DEFAULT_STEPS]
+    steps = [(day, str(subject), str(body)) for day, subject, body in DEFAULT_STEPS]
     steps.append((60, "Two months on", "Still with us, {{ customer.name }}?"))
 
     response = console_client(supervisor).post(
@@ -145,7 +143,7 @@ def test_a_bad_plan_is_refused_with_a_clear_message_and_nothing_changes(
 
 
 def test_removing_every_step_is_refused(supervisor: User) -> None:
-    steps = [(day, subject, body) for day, subject, body in DEFAULT_STEPS]
+    steps = [(day, str(subject), str(body)) for day, subject, body in DEFAULT_STEPS]
 
     response = console_client(supervisor).post(
         edit("minor"), form_data(steps, delete=frozenset({0, 1, 2}), initial=3)
@@ -160,23 +158,17 @@ def test_an_unknown_severity_is_not_found(supervisor: User) -> None:
     assert console_client(supervisor).get(edit("apocalyptic")).status_code == 404
 
 
-def _count_queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(url).status_code == 200
-    return len(queries)
-
-
 def test_the_pages_cost_the_same_queries_whatever_the_plans_size(supervisor: User) -> None:
     client = console_client(supervisor)
     followup_plan_set(severity="minor", actor=supervisor, steps=[PlanStep(1, "One", "Body")])
-    few = (_count_queries(client, PLANS), _count_queries(client, edit("minor")))
+    few = (count_queries(client, PLANS), count_queries(client, edit("minor")))
     followup_plan_set(
         severity="minor",
         actor=supervisor,
         steps=[PlanStep(day, f"Day {day}", "Body") for day in range(1, 16)],
     )
 
-    assert (_count_queries(client, PLANS), _count_queries(client, edit("minor"))) == few
+    assert (count_queries(client, PLANS), count_queries(client, edit("minor"))) == few
 
 
 # --- Other languages -------------------------------------------------------------------

@@ -74,6 +74,6 @@ def test_the_history_speaks_in_plain_words(agent: User, agent_console: Client) -
 
 
 def console_client_for(user: User) -> Client:
-    from tests.console.conftest import console_client
+    from tests.helpers import console_client
 
     return console_client(user)

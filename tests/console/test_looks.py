@@ -2,21 +2,26 @@
 ticket (their name is filled in), a ticket you open is yours unless you
 assign it, and the desk has an icon."""
 
+from typing import TYPE_CHECKING
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from tests.conftest import client_for
 from tests.factories import CustomerFactory
+from tests.helpers import client_for
 from tickets.models import Ticket
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse
 
 pytestmark = pytest.mark.django_db
 
 ADD = reverse("console:tickets_ticket_add")
 
 
-def new_ticket(client: Client, **fields: object) -> object:
+def new_ticket(client: Client, **fields: object) -> "_MonkeyPatchedWSGIResponse":
     data = {
         "subject": "Still no parcel",
         "body": "Called again today.",

@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.roles import Role
-from tests.console.conftest import console_client
 from tests.factories import StaffFactory, TicketFactory
+from tests.helpers import console_client
 from tickets.models import Notification, NotificationKind, NotificationPreference
 from tickets.services import message_receive, ticket_update
 

@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.roles import Role
-from tests.console.conftest import console_client
 from tests.factories import QueueFactory, StaffFactory, TicketFactory
+from tests.helpers import console_client
 from tickets.models import Ticket
 from tickets.services import ticket_acknowledge
 

@@ -6,22 +6,24 @@ for the team (our part) says so."""
 import html
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
 from accounts.roles import Role
 from console.previews import style_hashes
-from tests.console.conftest import console_client
 from tests.factories import CustomerFactory, QueueFactory, StaffFactory, TicketFactory, advance
+from tests.helpers import console_client, ticket_page, ticket_step
 from tickets.emails import build_ticket_email
 from tickets.models import Kind, Message, Status, Ticket, TicketEvent
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -41,14 +43,6 @@ def ana() -> User:
     agent.time_zone = "Europe/Berlin"
     agent.save(update_fields=["time_zone"])
     return agent
-
-
-def step(ticket: Ticket, name: str) -> str:
-    return reverse("console:ticket_step", args=[ticket.pk, name])
-
-
-def page(ticket: Ticket) -> str:
-    return reverse("console:tickets_ticket_change", args=[ticket.pk])
 
 
 def reply(ticket: Ticket) -> str:
@@ -76,14 +70,14 @@ def written(ticket: Ticket) -> tuple[str, int, int]:
     )
 
 
-def shown_text(response: HttpResponse) -> str:
+def shown_text(response: "_MonkeyPatchedWSGIResponse") -> str:
     """The plain text part as the preview shows it."""
     found = re.search(r'<pre class="email-text"[^>]*>(.*?)</pre>', response.content.decode(), re.S)
     assert found, "no preview of the plain text"
     return html.unescape(found.group(1))
 
 
-def frame_html(response: HttpResponse) -> str:
+def frame_html(response: "_MonkeyPatchedWSGIResponse") -> str:
     found = re.search(
         r'<iframe class="email-html" sandbox srcdoc="([^"]*)"', response.content.decode()
     )
@@ -96,10 +90,11 @@ def test_the_steps_with_a_message_have_a_preview_button(ana: User) -> None:
     ticket = mishap(ana)
 
     assert (
-        'name="preview" value="Preview"' in client.get(step(ticket, "acknowledge")).content.decode()
+        'name="preview" value="Preview"'
+        in client.get(ticket_step(ticket, "acknowledge")).content.decode()
     )
-    assert 'name="preview"' not in client.get(step(ticket, "reopen")).content.decode()
-    assert 'name="preview" value="Preview"' in client.get(page(ticket)).content.decode()
+    assert 'name="preview"' not in client.get(ticket_step(ticket, "reopen")).content.decode()
+    assert 'name="preview" value="Preview"' in client.get(ticket_page(ticket)).content.decode()
 
 
 def test_a_commitment_preview_shows_the_email_and_writes_nothing(
@@ -115,7 +110,7 @@ def test_a_commitment_preview_shows_the_email_and_writes_nothing(
     }
 
     with django_capture_on_commit_callbacks() as queued:
-        response = console_client(ana).post(step(ticket, "commit"), typed)
+        response = console_client(ana).post(ticket_step(ticket, "commit"), typed)
 
     assert response.status_code == 200
     body = response.content.decode()
@@ -145,8 +140,10 @@ def test_the_preview_page_allows_the_emails_own_styles_only(ana: User) -> None:
     ticket = mishap(ana, to=Status.ACKNOWLEDGED)
     client = console_client(ana)
 
-    shown = client.post(step(ticket, "apologize"), {"message": "Sorry.", "preview": "Preview"})
-    plain = client.get(step(ticket, "apologize"))
+    shown = client.post(
+        ticket_step(ticket, "apologize"), {"message": "Sorry.", "preview": "Preview"}
+    )
+    plain = client.get(ticket_step(ticket, "apologize"))
 
     policy = shown["Content-Security-Policy"]
     style_src = next(d for d in policy.split(";") if d.strip().startswith("style-src"))
@@ -161,7 +158,7 @@ def test_an_acknowledgement_preview_does_not_show_our_part(ana: User) -> None:
     ticket = mishap(ana)
 
     response = console_client(ana).post(
-        step(ticket, "acknowledge"),
+        ticket_step(ticket, "acknowledge"),
         {"message": "We have it.", "our_part": "The scanner misread it.", "preview": "Preview"},
     )
 
@@ -177,7 +174,7 @@ def test_markup_typed_by_the_agent_is_shown_as_text(ana: User) -> None:
     typed = 'We are sorry <script>alert(1)</script> "truly" & <b>deeply</b>.'
 
     response = console_client(ana).post(
-        step(ticket, "apologize"), {"message": typed, "preview": "Preview"}
+        ticket_step(ticket, "apologize"), {"message": typed, "preview": "Preview"}
     )
 
     body = response.content.decode()
@@ -202,7 +199,9 @@ def test_a_preview_of_a_wrong_form_shows_the_errors_and_no_preview(
     ticket = mishap(ana, to=Status.APOLOGIZED)
     before = written(ticket)
 
-    response = console_client(ana).post(step(ticket, "commit"), {**typed, "preview": "Preview"})
+    response = console_client(ana).post(
+        ticket_step(ticket, "commit"), {**typed, "preview": "Preview"}
+    )
 
     assert response.status_code == 400
     assert error in " ".join(response.context["form"].errors[field])
@@ -215,7 +214,7 @@ def test_a_preview_of_a_step_out_of_order_shows_the_missing_steps(ana: User) -> 
     ticket = mishap(ana)
 
     response = console_client(ana).post(
-        step(ticket, "resolve"), {"message": "All done.", "preview": "Preview"}
+        ticket_step(ticket, "resolve"), {"message": "All done.", "preview": "Preview"}
     )
 
     assert response.status_code == 400
@@ -229,10 +228,10 @@ def test_the_step_taken_after_a_preview_sends_what_was_previewed(
     ticket = mishap(ana, to=Status.APOLOGIZED)
     client = console_client(ana)
     typed = {"promise": "A new pair ships today.", "due_at": DUE}
-    preview = client.post(step(ticket, "commit"), {**typed, "preview": "Preview"})
+    preview = client.post(ticket_step(ticket, "commit"), {**typed, "preview": "Preview"})
 
     with django_capture_on_commit_callbacks(execute=True) as queued:
-        taken = client.post(step(ticket, "commit"), typed)
+        taken = client.post(ticket_step(ticket, "commit"), typed)
 
     assert taken.status_code == 302
     ticket.refresh_from_db()
@@ -288,7 +287,7 @@ def test_no_preview_for_whoever_may_not_work_the_ticket(ana: User) -> None:
     refused = console_client(colleague).post(reply(ticket), typed)
     hidden = console_client(outsider).post(reply(ticket), typed)
     step_refused = console_client(colleague).post(
-        step(ticket, "acknowledge"), {"message": "Hi.", "preview": "Preview"}
+        ticket_step(ticket, "acknowledge"), {"message": "Hi.", "preview": "Preview"}
     )
 
     assert refused.status_code == 400
@@ -304,7 +303,7 @@ def test_no_preview_for_whoever_may_not_work_the_ticket(ana: User) -> None:
 
 
 def test_our_part_is_marked_internal_on_the_acknowledge_form(ana: User) -> None:
-    body = console_client(ana).get(step(mishap(ana), "acknowledge")).content.decode()
+    body = console_client(ana).get(ticket_step(mishap(ana), "acknowledge")).content.decode()
 
     assert "Our part in it (internal)" in body
     assert "Internal: for your team, never sent to the customer." in body
@@ -316,8 +315,8 @@ def test_our_part_is_marked_internal_on_the_ticket_page(ana: User) -> None:
     acknowledged = mishap(ana, to=Status.ACKNOWLEDGED)
     client = console_client(ana)
 
-    make_mishap = client.get(page(question)).content.decode()
-    sidebar = client.get(page(acknowledged)).content.decode()
+    make_mishap = client.get(ticket_page(question)).content.decode()
+    sidebar = client.get(ticket_page(acknowledged)).content.decode()
 
     assert "Our part in it (internal)" in make_mishap
     assert "Internal: for your team, never sent to the customer." in make_mishap

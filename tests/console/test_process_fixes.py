@@ -3,17 +3,15 @@
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import User
 from accounts.roles import Role
 from recovery.models import ProcessFix
 from recovery.services import process_fix_create, process_fix_set_status
-from tests.console.conftest import console_client
 from tests.factories import StaffFactory, TicketFactory
+from tests.helpers import console_client, count_queries
 from tickets.models import TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -166,16 +164,10 @@ def test_changing_status_needs_a_post(supervisor: User) -> None:
     assert console_client(supervisor).get(status_url(fix)).status_code == 405
 
 
-def _count_queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(url).status_code == 200
-    return len(queries)
-
-
 def test_the_list_costs_the_same_queries_whatever_its_size(agent: User) -> None:
     client = console_client(agent)
     a_fix(agent)
-    few = _count_queries(client, FIXES)
+    few = count_queries(client, FIXES)
     for n in range(10):
         fix = process_fix_create(
             actor=agent,
@@ -188,4 +180,4 @@ def test_the_list_costs_the_same_queries_whatever_its_size(agent: User) -> None:
         if n % 2:
             process_fix_set_status(fix=fix, actor=fix.owner, status="in_progress")
 
-    assert _count_queries(client, FIXES) == few
+    assert count_queries(client, FIXES) == few

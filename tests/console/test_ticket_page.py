@@ -11,19 +11,11 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.roles import Role
 from recovery.models import Restitution
-from tests.console.conftest import console_client
 from tests.factories import QueueFactory, StaffFactory, TicketFactory, advance
+from tests.helpers import console_client, ticket_page, ticket_step
 from tickets.models import Kind, Message, Status, Ticket
 
 pytestmark = pytest.mark.django_db
-
-
-def page(ticket: Ticket) -> str:
-    return reverse("console:tickets_ticket_change", args=[ticket.pk])
-
-
-def step(ticket: Ticket, name: str) -> str:
-    return reverse("console:ticket_step", args=[ticket.pk, name])
 
 
 def mishap(agent: User) -> Ticket:
@@ -34,8 +26,8 @@ def test_resolving_a_new_mishap_is_refused_with_the_missing_steps(agent: User) -
     ticket = mishap(agent)
     client = console_client(agent)
 
-    shown = client.get(step(ticket, "resolve"))
-    refused = client.post(step(ticket, "resolve"), {"message": "All done."})
+    shown = client.get(ticket_step(ticket, "resolve"))
+    refused = client.post(ticket_step(ticket, "resolve"), {"message": "All done."})
 
     for response in (shown, refused):
         body = response.content.decode()
@@ -53,7 +45,7 @@ def test_resolving_a_new_mishap_is_refused_with_the_missing_steps(agent: User) -
 def test_a_mishap_acknowledgement_needs_our_part(agent: User) -> None:
     ticket = mishap(agent)
 
-    response = console_client(agent).post(step(ticket, "acknowledge"), {"message": "On it."})
+    response = console_client(agent).post(ticket_step(ticket, "acknowledge"), {"message": "On it."})
 
     assert response.status_code == 400
     assert response.context["form"].errors["our_part"] == [
@@ -75,16 +67,16 @@ def test_the_recovery_steps_through_their_forms(agent: User) -> None:
         ("resolve", {"message": "It shipped."}),
     ]
     for name, data in posts:
-        response = client.post(step(ticket, name), data)
+        response = client.post(ticket_step(ticket, name), data)
         assert response.status_code == 302, (
             name,
             response.context and response.context["form"].errors,
         )
-        assert response["Location"] == page(ticket)
+        assert response["Location"] == ticket_page(ticket)
 
     ticket.refresh_from_db()
     assert ticket.status == Status.REBUILDING
-    followups = client.get(page(ticket)).context["followups"]
+    followups = client.get(ticket_page(ticket)).context["followups"]
     assert [f.offset_days for f in followups] == [1, 7, 30]
 
 
@@ -93,7 +85,7 @@ def test_a_due_time_in_the_past_is_refused_on_its_field(agent: User) -> None:
     past = (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
 
     response = console_client(agent).post(
-        step(ticket, "commit"), {"promise": "Soon.", "due_at": past}
+        ticket_step(ticket, "commit"), {"promise": "Soon.", "due_at": past}
     )
 
     assert response.context["form"].errors["due_at"] == ["The due time must be in the future."]
@@ -107,7 +99,8 @@ def test_the_due_time_is_read_in_the_agents_time_zone(agent: User) -> None:
     year = timezone.now().year + 1  # within the 5 years a promise may reach
 
     console_client(agent).post(
-        step(ticket, "commit"), {"promise": "Tomorrow at nine.", "due_at": f"{year}-01-02T09:00"}
+        ticket_step(ticket, "commit"),
+        {"promise": "Tomorrow at nine.", "due_at": f"{year}-01-02T09:00"},
     )
 
     commitment = ticket.commitments.get()
@@ -117,7 +110,7 @@ def test_the_due_time_is_read_in_the_agents_time_zone(agent: User) -> None:
 def test_an_unknown_step_is_not_found(agent: User) -> None:
     ticket = mishap(agent)
 
-    assert console_client(agent).get(step(ticket, "explode")).status_code == 404
+    assert console_client(agent).get(ticket_step(ticket, "explode")).status_code == 404
 
 
 def test_a_step_on_someone_elses_ticket_is_not_found(agent: User) -> None:
@@ -125,7 +118,8 @@ def test_a_step_on_someone_elses_ticket_is_not_found(agent: User) -> None:
     hidden = TicketFactory(actor=other, queue=QueueFactory(members=[other]))
 
     assert (
-        console_client(agent).post(step(hidden, "acknowledge"), {"message": "x"}).status_code == 404
+        console_client(agent).post(ticket_step(hidden, "acknowledge"), {"message": "x"}).status_code
+        == 404
     )
 
 
@@ -134,7 +128,9 @@ def test_an_agent_cannot_act_where_the_queue_reserves_tickets_to_the_assignee(ag
     queue = QueueFactory(members=[agent, owner], restrict_to_assignee=True)
     ticket = TicketFactory(actor=owner, queue=queue)
 
-    response = console_client(agent).post(step(ticket, "acknowledge"), {"message": "Mine now."})
+    response = console_client(agent).post(
+        ticket_step(ticket, "acknowledge"), {"message": "Mine now."}
+    )
 
     assert response.status_code == 400
     assert response.context["form"].non_field_errors() == [
@@ -166,7 +162,7 @@ def test_a_reply_with_a_file_and_an_internal_note(agent: User) -> None:
     assert download["Content-Disposition"] == 'attachment; filename="label.pdf"'
     assert download["Content-Type"] == "application/octet-stream"
     assert b"".join(download.streaming_content) == b"PDF"  # type: ignore[attr-defined]
-    assert "label.pdf" in client.get(page(ticket)).content.decode()
+    assert "label.pdf" in client.get(ticket_page(ticket)).content.decode()
 
 
 def test_an_empty_reply_shows_the_error_and_writes_nothing(agent: User) -> None:
@@ -202,7 +198,7 @@ def test_a_restitution_within_authority_is_granted_and_one_above_waits(agent: Us
     ticket = advance(mishap(agent), to=Status.COMMITTED)
     client = console_client(agent)
     url = reverse("console:ticket_restitution", args=[ticket.pk])
-    shown = client.get(page(ticket))
+    shown = client.get(ticket_page(ticket))
     assert "200.00 USD" in shown.content.decode()  # the default weekly authority left
 
     small = client.post(
@@ -261,7 +257,7 @@ def test_a_new_ticket_from_the_console_is_the_agents(agent: User) -> None:
     )
 
     ticket = Ticket.objects.get(subject="Parcel lost")
-    assert response["Location"] == page(ticket)
+    assert response["Location"] == ticket_page(ticket)
     assert (ticket.assignee, ticket.kind, ticket.customer.email) == (
         agent,
         "mishap",
@@ -360,7 +356,7 @@ def test_saving_the_severity_keeps_a_queue_the_agent_is_not_in(agent: User) -> N
     elsewhere = QueueFactory()
     ticket = TicketFactory(actor=agent, queue=elsewhere)  # theirs by assignment only
     client = console_client(agent)
-    form = client.get(page(ticket)).context["edit_form"]
+    form = client.get(ticket_page(ticket)).context["edit_form"]
     assert elsewhere in form.fields["queue"].queryset
 
     client.post(
@@ -377,7 +373,7 @@ def test_the_edit_form_offers_the_agents_queues_and_the_tickets_own_only(agent: 
     elsewhere, unrelated = QueueFactory(), QueueFactory()
     ticket = TicketFactory(actor=agent, queue=elsewhere)
 
-    form = console_client(agent).get(page(ticket)).context["edit_form"]
+    form = console_client(agent).get(ticket_page(ticket)).context["edit_form"]
 
     offered = set(form.fields["queue"].queryset)
     assert mine in offered
@@ -396,8 +392,8 @@ def test_a_long_conversation_shows_the_latest_messages_and_a_link_to_the_rest(
         message_create(ticket=ticket, actor=agent, body=f"Note {n}", public=False)
     client = console_client(agent)
 
-    latest = client.get(page(ticket))
-    everything = client.get(page(ticket), {"all": "1"})
+    latest = client.get(ticket_page(ticket))
+    everything = client.get(ticket_page(ticket), {"all": "1"})
 
     shown = [m.body for m in latest.context["conversation"]]
     assert len(shown) == 50

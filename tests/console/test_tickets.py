@@ -6,21 +6,13 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.roles import Role
-from tests.console.conftest import console_client
 from tests.factories import QueueFactory, StaffFactory, TicketFactory, advance
-from tickets.models import Kind, Status, Ticket
+from tests.helpers import console_client, count_queries, ticket_page
+from tickets.models import Kind, Status
 
 pytestmark = pytest.mark.django_db
 
 QUEUE = reverse("console:tickets_ticket_changelist")
-
-
-def page(ticket: Ticket) -> str:
-    return reverse("console:tickets_ticket_change", args=[ticket.pk])
-
-
-def step(ticket: Ticket, name: str) -> str:
-    return reverse("console:ticket_step", args=[ticket.pk, name])
 
 
 def test_the_console_asks_anonymous_visitors_to_sign_in() -> None:
@@ -60,7 +52,7 @@ def test_an_agent_sees_their_tickets_and_their_queues_only(agent: User) -> None:
     assert mine.reference in body
     assert in_my_queue.reference in body
     assert hidden.reference not in body
-    assert console_client(agent).get(page(hidden)).status_code == 404
+    assert console_client(agent).get(ticket_page(hidden)).status_code == 404
     assert elsewhere.name not in body  # the queue filter lists only the agent's queues
 
 
@@ -107,20 +99,14 @@ def test_the_queue_is_paginated(agent: User) -> None:
     assert len(second.context["cl"].result_list) == 2
 
 
-def _count_queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(url).status_code == 200
-    return len(queries)
-
-
 def test_the_queue_costs_the_same_queries_whatever_the_number_of_tickets(agent: User) -> None:
     client = console_client(agent)
     TicketFactory(actor=agent)
-    few = _count_queries(client, QUEUE)
+    few = count_queries(client, QUEUE)
     for _ in range(20):
         TicketFactory(actor=agent, queue=QueueFactory(members=[agent]))
 
-    assert _count_queries(client, QUEUE) == few
+    assert count_queries(client, QUEUE) == few
 
 
 def test_the_ticket_page_costs_the_same_queries_whatever_its_size(agent: User) -> None:
@@ -137,8 +123,8 @@ def test_the_ticket_page_costs_the_same_queries_whatever_its_size(agent: User) -
     )
     ticket_resolve(ticket=large, actor=agent, message="Done, as promised.")
 
-    assert _count_queries(client, page(small)) == TICKET_PAGE_QUERIES
-    assert _count_queries(client, page(large)) == TICKET_PAGE_QUERIES
+    assert count_queries(client, ticket_page(small)) == TICKET_PAGE_QUERIES
+    assert count_queries(client, ticket_page(large)) == TICKET_PAGE_QUERIES
 
 
 # The user with their groups, permissions, policy and the menu's counts; the
@@ -166,10 +152,10 @@ def test_opening_a_ticket_marks_what_one_was_told_about_it_read_in_one_query_mor
     client = console_client(agent)
 
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(page(ticket))
+        response = client.get(ticket_page(ticket))
 
     assert len(queries) == TICKET_PAGE_QUERIES + 1
     assert not Notification.objects.filter(ticket=ticket, read_at=None).exists()
     assert Notification.objects.filter(ticket=elsewhere, read_at=None).count() == 1
     assert "Notifications (1)" in response.content.decode()
-    assert _count_queries(client, page(ticket)) == TICKET_PAGE_QUERIES
+    assert count_queries(client, ticket_page(ticket)) == TICKET_PAGE_QUERIES

@@ -20,8 +20,6 @@ from accounts.roles import Role
 from recovery.models import FollowUp, ProcessFix
 from recovery.services.followup_responses import feedback_record
 from recovery.services.restitutions import REPEAT_FAILURE_GUIDANCE
-from tests.conftest import client_for
-from tests.console.conftest import console_client
 from tests.factories import (
     CustomerFactory,
     QueueFactory,
@@ -30,6 +28,7 @@ from tests.factories import (
     advance,
     give_authority,
 )
+from tests.helpers import client_for, console_client, not_none, ticket_page
 from tickets.models import Alert, Kind, Status, Ticket
 from tickets.services import ticket_convert_to_mishap, ticket_restore
 
@@ -39,16 +38,12 @@ QUEUE = reverse("console:tickets_ticket_changelist")
 FRAGILE = "fragile@example.com"
 
 
-def page(ticket: Ticket) -> str:
-    return reverse("console:tickets_ticket_change", args=[ticket.pk])
-
-
 def fragile_customer(agent: User) -> Ticket:
     """A customer who rated their recovery 1 of 5: fragile. Returns that mishap."""
     ticket = advance(
         TicketFactory(actor=agent, kind=Kind.MISHAP, customer_email=FRAGILE), to="rebuilding"
     )
-    feedback_record(followup=FollowUp.objects.filter(ticket=ticket).first(), rating=1)
+    feedback_record(followup=not_none(FollowUp.objects.filter(ticket=ticket).first()), rating=1)
     return ticket
 
 
@@ -62,7 +57,7 @@ def text(response: Any) -> str:
 
 def test_the_ticket_page_header_shows_the_level_and_its_reasons(agent: User) -> None:
     first = fragile_customer(agent)
-    body = text(console_client(agent).get(page(first)))
+    body = text(console_client(agent).get(ticket_page(first)))
     assert 'id="customer-trust" data-level="fragile"' in body
     assert "Rated 1 of 5 today." in body
     assert reverse("console:customer", args=[first.customer_id]) + "#trust-timeline" in body
@@ -70,7 +65,7 @@ def test_the_ticket_page_header_shows_the_level_and_its_reasons(agent: User) -> 
 
 def test_a_new_customers_ticket_says_there_is_too_little_to_go_on(agent: User) -> None:
     ticket = TicketFactory(actor=agent)
-    body = text(console_client(agent).get(page(ticket)))
+    body = text(console_client(agent).get(ticket_page(ticket)))
     assert 'data-level="new"' in body
     assert "First ticket with us." in body
 
@@ -91,9 +86,9 @@ def test_the_trust_profile_costs_the_ticket_page_no_query(agent: User, repeat: b
     ticket = advance(ticket, to=Status.COMMITTED)
     assert ticket.is_repeat_failure == repeat
     client = console_client(agent)
-    client.get(page(ticket))  # sessions and caches warm
+    client.get(ticket_page(ticket))  # sessions and caches warm
     with CaptureQueriesContext(connection) as queries:
-        assert client.get(page(ticket)).status_code == 200
+        assert client.get(ticket_page(ticket)).status_code == 200
     assert len(queries) <= TICKET_PAGE_QUERIES
 
 
@@ -215,7 +210,7 @@ def test_a_repeat_failures_restitution_form_points_to_the_process_fix(agent: Use
         to="rebuilding",
     )
     again = TicketFactory(actor=agent, kind=Kind.MISHAP, customer_email="rep@example.com")
-    body = text(console_client(agent).get(page(again)))
+    body = text(console_client(agent).get(ticket_page(again)))
     assert 'id="repeat-guidance"' in body
     assert REPEAT_FAILURE_GUIDANCE in body
     assert "not recovered by money alone" in body
@@ -230,7 +225,7 @@ def test_a_repeat_failures_restitution_form_points_to_the_process_fix(agent: Use
         created_by=agent,
     )
     fix.tickets.add(first)
-    body = text(console_client(agent).get(page(again)))
+    body = text(console_client(agent).get(ticket_page(again)))
     assert "Process fix:" in body
     assert "Check the label before shipping</a> (proposed)" in body
 
@@ -238,7 +233,7 @@ def test_a_repeat_failures_restitution_form_points_to_the_process_fix(agent: Use
 def test_a_first_failures_form_has_no_such_guidance(agent: User) -> None:
     give_authority(agent, kinds=["credit"])
     ticket = TicketFactory(actor=agent, kind=Kind.MISHAP)
-    assert 'id="repeat-guidance"' not in text(console_client(agent).get(page(ticket)))
+    assert 'id="repeat-guidance"' not in text(console_client(agent).get(ticket_page(ticket)))
 
 
 def test_the_process_fix_form_starts_with_the_tickets_named(agent: User) -> None:

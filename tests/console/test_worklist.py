@@ -19,8 +19,8 @@ from accounts.models import User
 from accounts.roles import Role
 from console.models import SavedView
 from console.saved_views import MAX_VIEWS
-from tests.console.conftest import console_client
 from tests.factories import QueueFactory, StaffFactory, TicketFactory, advance
+from tests.helpers import console_client
 from tickets.models import Kind, Severity, Status, Ticket, TicketEvent
 from tickets.services import message_create, message_receive
 

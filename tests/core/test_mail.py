@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.mail import QUICK_FOLDING, CustomerMail
+from tests.helpers import not_none
 from tests.smtp import SmtpSink
 
 
@@ -30,8 +31,8 @@ def test_its_boundary_is_random_and_the_mail_parses_with_both_bodies() -> None:
     assert first.get_boundary() != second.get_boundary()
     parsed = email.message_from_bytes(first.as_bytes(), policy=email.policy.default)
     assert parsed.get_content_type() == "multipart/alternative"
-    assert parsed.get_body(("plain",)).get_content().strip() == "Hello"
-    assert parsed.get_body(("html",)).get_content().strip() == "<p>Hello</p>"
+    assert not_none(parsed.get_body(("plain",))).get_content().strip() == "Hello"
+    assert not_none(parsed.get_body(("html",))).get_content().strip() == "<p>Hello</p>"
 
 
 def test_a_mail_with_one_body_is_not_multipart() -> None:

@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from bench.servers import PGBOUNCER
-from tests.helpdesk.test_settings import BASE_DIR, clean_env, production_env
+from tests.helpers import BASE_DIR, clean_env, production_env
 
 _POOLER_VARS = ("DATABASE_TRANSACTION_POOLING", "DATABASE_POOL_MAX_SIZE", "CONN_MAX_AGE")
 

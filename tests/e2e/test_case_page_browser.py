@@ -14,9 +14,9 @@ from playwright.sync_api import Page, Route, expect
 from accounts.models import User
 from recovery.models import FollowUp, RestitutionKind
 from recovery.services.restitutions import restitution_grant
-from tests.e2e.conftest import screenshot
 from tests.e2e.test_accessibility import AXE, AXE_PATH, serious
 from tests.factories import TicketFactory, advance, give_authority
+from tests.helpers import assignee_of, not_none, screenshot
 from tickets.case_links import case_url
 from tickets.models import Kind, Status, Ticket
 from tickets.services import message_create, ticket_commit, ticket_resolve
@@ -37,25 +37,28 @@ def a_recovered_case(locale: str) -> Ticket:
     customer = ticket.customer
     customer.locale, customer.time_zone = locale, "America/Sao_Paulo"
     customer.save()
-    give_authority(ticket.assignee, kinds=["gift"])
+    give_authority(assignee_of(ticket), kinds=["gift"])
     ticket = ticket_commit(
         ticket=ticket,
-        actor=ticket.assignee,
+        actor=assignee_of(ticket),
         promise="A new blender leaves our warehouse tomorrow, by courier.",
         due_at=timezone.now() + timedelta(days=2),
     )
     restitution_grant(
         ticket=ticket,
-        actor=ticket.assignee,
+        actor=assignee_of(ticket),
         kind=RestitutionKind.GIFT,
         amount="25.00",
         currency="USD",
         reason="For the trouble.",
     )
     message_create(
-        ticket=ticket, actor=ticket.assignee, body=f"{NOTE_WORD}: courier is slow.", public=False
+        ticket=ticket,
+        actor=assignee_of(ticket),
+        body=f"{NOTE_WORD}: courier is slow.",
+        public=False,
     )
-    ticket = ticket_resolve(ticket=ticket, actor=ticket.assignee, message="It left today.")
+    ticket = ticket_resolve(ticket=ticket, actor=assignee_of(ticket), message="It left today.")
     first = ticket.followups.order_by("due_at").first()
     assert first is not None
     FollowUp.objects.filter(pk=first.pk).update(status="sent", sent_at=timezone.now())
@@ -109,7 +112,9 @@ def test_the_customer_answers_from_the_page_and_the_ticket_reopens(
     expect(page.get_by_text("The new one is cracked too")).to_be_visible()
     ticket.refresh_from_db()
     assert ticket.status not in (Status.RESOLVED, Status.REBUILDING)
-    assert ticket.messages.order_by("-id").first().body.startswith("The new one is cracked")
+    assert not_none(ticket.messages.order_by("-id").first()).body.startswith(
+        "The new one is cracked"
+    )
     screenshot(page, "case-after-reply")
 
 

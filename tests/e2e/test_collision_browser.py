@@ -8,9 +8,9 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from accounts.roles import Role
-from tests.e2e.conftest import screenshot
 from tests.e2e.test_console_journey import sign_in
 from tests.factories import QueueFactory, StaffFactory, TicketFactory
+from tests.helpers import screenshot
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -16,8 +16,8 @@ from recovery.models import FollowUp, Restitution
 from recovery.services.followup_delivery import SOURCE as FOLLOWUPS
 from recovery.services.followups import followups_claim_due
 from tests.delivery import deliver_item
-from tests.e2e.conftest import screenshot
 from tests.factories import TEST_PASSWORD, StaffFactory
+from tests.helpers import screenshot
 from tickets.models import Ticket
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -163,7 +163,7 @@ def test_recovering_a_mishap_from_the_console(
     assert deliver_item(FOLLOWUPS, first.pk).sent
     [email] = [m for m in mail.outbox if m.extra_headers.get("Message-ID") == first.message_id]
     # One click on "Very well" records it; the page then asks for a word more.
-    link = re.search(r"Very well: (https?://\S+/feedback/\S+/)", email.body)
+    link = re.search(r"Very well: (https?://\S+/feedback/\S+/)", str(email.body))
     assert link is not None
     page.goto(link.group(1))
     expect(page.get_by_role("heading", name="Thank you, Lena Fischer")).to_be_visible()

@@ -7,9 +7,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.roles import Role
-from tests.e2e.conftest import screenshot
 from tests.e2e.test_console_journey import sign_in
 from tests.factories import StaffFactory, TicketFactory, advance
+from tests.helpers import screenshot
 from tickets.models import Notification, NotificationPreference
 from tickets.services import message_receive, ticket_update
 

@@ -13,9 +13,9 @@ from accounts.roles import Role
 from recovery.models import FollowUp
 from recovery.services import restitution_grant
 from recovery.services.followup_responses import feedback_record
-from tests.e2e.conftest import screenshot
 from tests.e2e.test_console_journey import sign_in
 from tests.factories import StaffFactory, TicketFactory, advance, give_authority
+from tests.helpers import not_none, screenshot
 from tickets.models import Kind
 from tickets.services import ticket_resolve, ticket_restore
 
@@ -51,14 +51,14 @@ def test_an_agent_sees_a_fragile_customer_and_their_history(
         )
         first = ticket_resolve(ticket=first, actor=agent, message="Your credit is on its way.")
     with time_machine.travel(now - timedelta(days=60), tick=False):
-        feedback_record(followup=FollowUp.objects.filter(ticket=first).first(), rating=4)
+        feedback_record(followup=not_none(FollowUp.objects.filter(ticket=first).first()), rating=4)
         ticket_restore(ticket=first, actor=agent, reason="Done.")
     with time_machine.travel(now - timedelta(days=10), tick=False):
         second = TicketFactory(
             actor=agent, kind=Kind.MISHAP, customer_email=EMAIL, subject="Parcel lost again"
         )
         advance(second, to="rebuilding")
-    feedback_record(followup=FollowUp.objects.filter(ticket=second).first(), rating=2)
+    feedback_record(followup=not_none(FollowUp.objects.filter(ticket=second).first()), rating=2)
     TicketFactory(actor=agent, customer_email="calm@example.com", subject="Opening hours?")
 
     sign_in(page, base, agent)

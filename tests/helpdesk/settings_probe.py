@@ -29,6 +29,7 @@ print(
             "PREFETCH": settings.CELERY_WORKER_PREFETCH_MULTIPLIER,
             "TRANSPORT_OPTIONS": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
             "ALLOW_DEMO": settings.HELPDESK_ALLOW_DEMO_DATA,
+            "INSTALLED_APPS": settings.INSTALLED_APPS,
             "MIDDLEWARE": settings.MIDDLEWARE,
             "CSP": settings.CONTENT_SECURITY_POLICY,
             "PERMISSIONS_POLICY": settings.PERMISSIONS_POLICY,

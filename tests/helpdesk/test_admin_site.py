@@ -21,6 +21,7 @@ from recovery.services.followups_plans import PlanStep, followup_plan_set
 from recovery.services.process_fixes import process_fix_create
 from recovery.services.restitutions import restitution_grant
 from tests.factories import QueueFactory, StaffFactory, TicketFactory, advance
+from tests.helpers import console_client, not_none
 from tickets.models import Kind, Severity
 from tickets.services import ticket_resolve
 
@@ -64,7 +65,7 @@ def one_of_everything(agent: User, supervisor: User, admin_staff: User) -> None:
             "currency": "USD",
         },
     )
-    feedback_record(followup=FollowUp.objects.filter(ticket=ticket).first(), rating=2)
+    feedback_record(followup=not_none(FollowUp.objects.filter(ticket=ticket).first()), rating=2)
     process_fix_create(
         actor=agent,
         title="Pack vases in foam",
@@ -91,16 +92,10 @@ def admin_url(model: type[Model], view: str, *args: object) -> str:
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.mark.usefixtures("one_of_everything")
 @pytest.mark.parametrize("role", [Role.AGENT, Role.SUPERVISOR])
 def test_agents_and_supervisors_get_no_data_from_any_admin_page(role: Role) -> None:
-    client = client_for(StaffFactory(role=role))
+    client = console_client(StaffFactory(role=role))
     empty = [model._meta.label for model in registered() if not model._default_manager.exists()]
     assert not empty, f"the fixture makes no row of {empty}"
 
@@ -118,7 +113,7 @@ def test_agents_and_supervisors_get_no_data_from_any_admin_page(role: Role) -> N
 
 @pytest.mark.usefixtures("one_of_everything")
 def test_an_admin_sees_every_model(admin_staff: User) -> None:
-    client = client_for(admin_staff)
+    client = console_client(admin_staff)
     refused = []
 
     for model in registered():
@@ -134,7 +129,9 @@ def test_an_admin_sees_every_model(admin_staff: User) -> None:
 def test_a_signed_in_agent_is_shown_the_admin_login_page_without_data(agent: User) -> None:
     ticket = TicketFactory(actor=agent, subject="Secret subject of a ticket")
 
-    response = client_for(agent).get(admin_url(ticket.__class__, "change", ticket.pk), follow=True)
+    response = console_client(agent).get(
+        admin_url(ticket.__class__, "change", ticket.pk), follow=True
+    )
 
     assert response.redirect_chain[-1][0].startswith(reverse("admin:login"))
     page = response.content.decode()
@@ -156,7 +153,7 @@ def test_a_supervisor_cannot_sign_in_to_the_admin(supervisor: User) -> None:
 def test_a_role_changed_in_the_admin_goes_through_staff_upsert_and_is_audited(
     admin_staff: User, agent: User
 ) -> None:
-    response = client_for(admin_staff).post(
+    response = console_client(admin_staff).post(
         admin_url(User, "change", agent.pk),
         {
             "role": "supervisor",
@@ -175,7 +172,7 @@ def test_a_role_changed_in_the_admin_goes_through_staff_upsert_and_is_audited(
 
 
 def test_an_admin_adds_a_member_of_staff_with_a_role(admin_staff: User) -> None:
-    response = client_for(admin_staff).post(
+    response = console_client(admin_staff).post(
         admin_url(User, "add"),
         {
             "username": "robin",
@@ -199,7 +196,7 @@ def test_an_admin_adds_a_member_of_staff_with_a_role(admin_staff: User) -> None:
 def test_a_weak_password_is_refused_with_the_reason_and_nothing_changes(
     admin_staff: User, agent: User
 ) -> None:
-    response = client_for(admin_staff).post(
+    response = console_client(admin_staff).post(
         admin_url(User, "change", agent.pk),
         {
             "role": "agent",
@@ -216,7 +213,7 @@ def test_a_weak_password_is_refused_with_the_reason_and_nothing_changes(
 
 
 def test_an_admin_deactivates_a_leaver_but_not_themselves(admin_staff: User, agent: User) -> None:
-    client = client_for(admin_staff)
+    client = console_client(admin_staff)
     form = {"role": "agent", "email": agent.email}
 
     left = client.post(admin_url(User, "change", agent.pk), form)
@@ -242,7 +239,7 @@ def test_groups_are_read_only_in_the_admin(admin_staff: User) -> None:
 
     group = Group.objects.get(name="agent")
 
-    response = client_for(admin_staff).post(
+    response = console_client(admin_staff).post(
         admin_url(Group, "change", group.pk), {"name": "renamed", "permissions": []}
     )
 
@@ -251,7 +248,7 @@ def test_groups_are_read_only_in_the_admin(admin_staff: User) -> None:
 
 
 def test_queues_are_saved_through_their_service(admin_staff: User, agent: User) -> None:
-    client = client_for(admin_staff)
+    client = console_client(admin_staff)
     from tickets.models import Queue
 
     added = client.post(
@@ -275,12 +272,12 @@ def test_queues_are_saved_through_their_service(admin_staff: User, agent: User) 
 def test_the_admin_still_answers_superusers() -> None:
     root = User.objects.create_superuser("root", "root@staff.example", "pw-root-123456")
 
-    assert client_for(root).get(reverse("admin:index")).status_code == 200
+    assert console_client(root).get(reverse("admin:index")).status_code == 200
 
 
 def test_a_deactivated_member_of_staff_cannot_sign_in_to_the_console(admin_staff: User) -> None:
     agent = StaffFactory(role=Role.AGENT)
-    client_for(admin_staff).post(
+    console_client(admin_staff).post(
         admin_url(User, "change", agent.pk), {"role": "agent", "email": agent.email}
     )
 
@@ -298,7 +295,7 @@ def test_timeliness_targets_are_saved_through_their_service(admin_staff: User) -
     from tickets.models import SeverityTarget
 
     target = SeverityTarget.objects.get(severity="major")
-    client = client_for(admin_staff)
+    client = console_client(admin_staff)
 
     saved = client.post(
         admin_url(SeverityTarget, "change", target.pk),
@@ -320,7 +317,7 @@ def test_timeliness_targets_are_saved_through_their_service(admin_staff: User) -
 
 
 def test_webhook_endpoints_are_saved_through_their_service(admin_staff: User) -> None:
-    response = client_for(admin_staff).post(
+    response = console_client(admin_staff).post(
         admin_url(WebhookEndpoint, "add"),
         {
             "url": "https://shop.example/hooks",

@@ -8,10 +8,8 @@ import pytest
 from django.test import Client
 
 from accounts.models import User
-from tests.conftest import client_for
-from tests.console.conftest import console_client
 from tests.factories import QueueFactory, TicketFactory, advance
-from tests.helpdesk.test_problems import assert_problem
+from tests.helpers import assert_problem, client_for, console_client
 from tickets.models import Commitment, Kind
 
 pytestmark = pytest.mark.django_db

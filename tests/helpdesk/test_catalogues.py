@@ -47,8 +47,8 @@ def test_compilecatalogues_writes_what_django_reads(tmp_path: Path) -> None:
         compiled.unlink()
     with override_settings(LOCALE_PATHS=[tmp_path / "locale"]):
         call_command("compilecatalogues", verbosity=0)
-    compiled = (tmp_path / "locale").glob("*/LC_MESSAGES/django.mo")
-    assert {path.parent.parent.name for path in compiled} == {
+    written = (tmp_path / "locale").glob("*/LC_MESSAGES/django.mo")
+    assert {path.parent.parent.name for path in written} == {
         translation.to_locale(language) for language in SHIPPED
     }
 
@@ -94,5 +94,5 @@ def test_the_catalogues_hold_every_string_the_code_marks(
         assert not missing, f"{language} lacks {missing}: run manage.py makemessages -a, translate"
 
 
-def _source(message_id: str | tuple[str, ...]) -> str:
+def _source(message_id: str | tuple[str, ...] | list[str]) -> str:
     return message_id if isinstance(message_id, str) else message_id[0]

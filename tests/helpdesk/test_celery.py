@@ -1,7 +1,6 @@
 """The Celery wiring, with a real worker consuming from Redis."""
 
 import time
-from collections.abc import Callable
 
 import pytest
 from celery import shared_task
@@ -13,6 +12,7 @@ from accounts.models import Customer
 from accounts.services import customer_upsert
 from helpdesk.celery import app as celery_app
 from helpdesk.heartbeat import HEARTBEAT_KEY, heartbeat
+from tests.helpers import wait_for
 
 SEEN_KEY = "test-celery-seen-{}"
 
@@ -25,16 +25,6 @@ def record_customer_seen(customer_id: int) -> None:
     except Customer.DoesNotExist:
         seen = "missing"
     cache.set(SEEN_KEY.format(customer_id), seen, timeout=60)
-
-
-def wait_for(condition: Callable[[], object], timeout: float = 15.0) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 def test_celery_settings_are_the_ones_spec_decides() -> None:
@@ -58,7 +48,7 @@ def test_every_beat_entry_names_a_registered_task() -> None:
 def test_task_queued_on_commit_sees_the_committed_row(celery_worker: TestWorkController) -> None:
     with transaction.atomic():
         customer, _ = customer_upsert(email="ines@example.com", name="Inês Duarte")
-        record_customer_seen.delay_on_commit(customer.pk)
+        record_customer_seen.delay_on_commit(customer.pk)  # type: ignore[attr-defined]  # celery-types predates it
         # Were the task sent now, the running worker would find no row; give it
         # the time to try before committing.
         time.sleep(0.5)
@@ -75,7 +65,7 @@ def test_rolled_back_transaction_queues_nothing(celery_worker: TestWorkControlle
     def create_then_fail() -> Customer:
         with transaction.atomic():
             customer, _ = customer_upsert(email="rollback@example.com", name="Never Saved")
-            record_customer_seen.delay_on_commit(customer.pk)
+            record_customer_seen.delay_on_commit(customer.pk)  # type: ignore[attr-defined]  # celery-types predates it
             raise Abort(customer)
 
     with pytest.raises(Abort) as aborted:

@@ -1,5 +1,7 @@
 """The client's address behind our proxies, for lockouts and throttles."""
 
+from typing import Any
+
 import pytest
 from django.test import RequestFactory
 
@@ -24,7 +26,7 @@ def test_the_address_our_outermost_proxy_saw(
     settings: object, proxies: int, forwarded: str, expected: str
 ) -> None:
     settings.HELPDESK_TRUSTED_PROXIES = proxies  # type: ignore[attr-defined]
-    headers = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded else {}
+    headers: dict[str, Any] = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded else {}
     request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", **headers)
 
     assert client_ip(request) == expected

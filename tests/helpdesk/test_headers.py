@@ -13,8 +13,8 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import User
 from recovery.services.followup_links import links_for
-from tests.console.conftest import console_client
 from tests.factories import TicketFactory, advance
+from tests.helpers import console_client, not_none
 from tickets.models import Kind, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +62,7 @@ def assert_headers(response: object, url: str, *, page_policy: dict[str, set[str
 def followup_links() -> tuple[str, str, str]:
     """The chooser, a one-click rating and the unsubscribe link of a follow-up."""
     ticket = advance(TicketFactory(kind=Kind.MISHAP), to="rebuilding")
-    links = links_for(ticket.followups.first())
+    links = links_for(not_none(ticket.followups.first()))
     rating = links.ratings[0][1]
     return urlsplit(links.feedback).path, urlsplit(rating).path, urlsplit(links.unsubscribe).path
 

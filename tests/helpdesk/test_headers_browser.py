@@ -12,6 +12,7 @@ from accounts.models import User
 from inbound.services import inbound_receive
 from recovery.services.followup_links import links_for
 from tests.factories import TEST_PASSWORD, TicketFactory, advance
+from tests.helpers import not_none
 from tickets.models import Kind
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -133,7 +134,7 @@ def test_redoc_renders_the_operations(live_server: Any, page: Page) -> None:
 
 def test_a_customer_rates_us_under_the_policy(live_server: Any, page: Page) -> None:
     ticket = advance(TicketFactory(kind=Kind.MISHAP), to="rebuilding")
-    path = urlsplit(links_for(ticket.followups.first()).feedback).path
+    path = urlsplit(links_for(not_none(ticket.followups.first())).feedback).path
 
     page.goto(f"{live_server.url}{path}")
     # Styled by its stylesheet (recovery/public.css), which the policy lets through.

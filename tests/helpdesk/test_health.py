@@ -16,7 +16,7 @@ from django.test import Client
 from helpdesk import health
 from helpdesk.celery import app as celery_app
 from helpdesk.heartbeat import HEARTBEAT_KEY, heartbeat
-from tests.smtp import free_port
+from tests.helpers import free_port
 
 # What the issue asks of the probe, with its own budget of 1.5 s inside.
 ANSWER_WITHIN_SECONDS = 2.0

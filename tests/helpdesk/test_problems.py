@@ -7,23 +7,8 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from helpdesk.api.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
-from tests.conftest import client_for
-
-PROBLEM_KEYS = {"type", "title", "status", "detail"}
-
-
-def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
-    assert response.status_code == status
-    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
-    body: dict[str, Any] = response.json()
-    assert set(body) >= PROBLEM_KEYS
-    assert body["status"] == status
-    assert body["type"] == f"/problems/{slug}/"
-    assert body["title"] == PROBLEM_TYPES[slug].title
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    return body
+from helpdesk.api.problems import PROBLEM_TYPES
+from tests.helpers import assert_problem, client_for
 
 
 @pytest.mark.django_db

@@ -119,7 +119,7 @@ def token(request: pytest.FixtureRequest, db: None) -> str:
     TicketFactory(actor=agent, kind=Kind.MISHAP)  # no queue
     rebuilding = advance(TicketFactory(actor=agent, kind=Kind.MISHAP, queue=queue), "rebuilding")
     advance(TicketFactory(actor=agent, kind=Kind.MISHAP), "apologized")
-    grant = {"kind": "refund", "currency": "USD", "reason": "Broken vase."}
+    grant: dict[str, Any] = {"kind": "refund", "currency": "USD", "reason": "Broken vase."}
     restitution_grant(ticket=rebuilding, actor=agent, amount=Decimal("10.00"), **grant)
     # Above the agent's limit per incident: waits for a supervisor's approval.
     restitution_grant(ticket=rebuilding, actor=agent, amount=Decimal("60.00"), **grant)

@@ -2,40 +2,13 @@
 since settings are read once at import."""
 
 import json
-import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-BASE_DIR = Path(settings.BASE_DIR)
-_SERVICE_VARS = (
-    "DATABASE_URL",
-    "REDIS_URL",
-    "CELERY_BROKER_URL",
-    "EMAIL_URL",
-    "SECRET_KEY",
-    "ALLOWED_HOSTS",
-    "DEBUG",
-    "TIME_ZONE",
-    "DEFAULT_CURRENCY",
-    "DJANGO_SETTINGS_MODULE",
-    "HELPDESK_PUBLIC_URL",
-    "DEFAULT_FROM_EMAIL",
-    "HELPDESK_EMAIL_DOMAIN",
-    # Set by the browser tests for the rest of the session (tests/browser.py);
-    # a deployment never has it, and check --deploy warns about it.
-    "DJANGO_ALLOW_ASYNC_UNSAFE",
-)
-
-
-def clean_env(tmp_path: Path, module: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _SERVICE_VARS}
-    env.update(DJANGO_SETTINGS_MODULE=module, HELPDESK_VAR_DIR=str(tmp_path / "var"), **extra)
-    return env
+from tests.helpers import BASE_DIR, clean_env, production_env
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -55,20 +28,6 @@ def probe(env: dict[str, str]) -> dict[str, object]:
     assert result.returncode == 0, result.stderr
     loaded: dict[str, object] = json.loads(result.stdout)
     return loaded
-
-
-def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
-    values = {
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "desk.example.com",
-        "DATABASE_URL": "postgres://helpdesk:pw@db.internal:5432/helpdesk",
-        "REDIS_URL": "redis://cache.internal:6379/0",
-        "EMAIL_URL": "smtp+tls://mailer:pw@smtp.example.com:587",
-        "HELPDESK_PUBLIC_URL": "https://desk.example.com",
-        "DEFAULT_FROM_EMAIL": "Desk <help@desk.example.com>",
-    }
-    values.update(overrides)
-    return clean_env(tmp_path, "helpdesk.settings.production", **values)
 
 
 @pytest.mark.parametrize("slashes", ["///", "////"])
@@ -101,9 +60,9 @@ def test_local_mode_needs_no_services(tmp_path: Path) -> None:
     assert loaded["ALLOW_DEMO"] is True
     # The filesystem broker's folders exist before a worker starts.
     assert (tmp_path / "var" / "broker" / "queue").is_dir()
-    assert loaded["TRANSPORT_OPTIONS"]["control_folder"] == str(
-        tmp_path / "var" / "broker" / "control"
-    )
+    transport = loaded["TRANSPORT_OPTIONS"]
+    assert isinstance(transport, dict)
+    assert transport["control_folder"] == str(tmp_path / "var" / "broker" / "control")
 
 
 def test_local_mode_reads_overrides_from_the_environment(tmp_path: Path) -> None:
@@ -299,3 +258,44 @@ def test_check_deploy_flags_a_weak_secret_key(tmp_path: Path) -> None:
 
     assert result.returncode != 0
     assert "security.W009" in result.stderr + result.stdout
+
+
+DEMO_AND_BENCH = {"demo", "bench"}
+
+
+def installed_apps(env: dict[str, str]) -> list[str]:
+    apps = probe(env)["INSTALLED_APPS"]
+    assert isinstance(apps, list)
+    return apps
+
+
+def test_production_installs_neither_the_demo_nor_the_benchmarks(tmp_path: Path) -> None:
+    production = installed_apps(production_env(tmp_path))
+    local = installed_apps(clean_env(tmp_path, "helpdesk.settings.local"))
+
+    assert not DEMO_AND_BENCH & set(production)
+    # Their commands (seed_demo, generate_load_data, benchmark) stay where they serve.
+    assert set(local) >= DEMO_AND_BENCH
+    assert production == [app for app in local if app not in DEMO_AND_BENCH]
+
+
+def imported_modules(env: dict[str, str]) -> tuple[list[str], int, list[str]]:
+    """The project's packages the probe walked, how many modules it
+    imported, and which modules of demo and bench were loaded by then."""
+    result = run(["-m", "tests.helpdesk.imports_probe"], env)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    return answer["packages"], answer["imported"], answer["loaded"]
+
+
+def test_no_production_module_imports_the_demo_or_the_benchmarks(tmp_path: Path) -> None:
+    packages, imported, loaded = imported_modules(production_env(tmp_path))
+    _, imported_locally, loaded_locally = imported_modules(
+        clean_env(tmp_path, "helpdesk.settings.local")
+    )
+
+    assert loaded == []
+    assert {"accounts", "tickets", "recovery", "console", "helpdesk"} <= set(packages)
+    assert imported == imported_locally > 100
+    # Where they are installed, the probe sees them loaded.
+    assert {"demo.apps", "bench.apps"} <= set(loaded_locally)

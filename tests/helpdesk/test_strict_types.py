@@ -7,9 +7,8 @@ import pytest
 
 from accounts.models import User
 from recovery.models import Restitution
-from tests.conftest import client_for
 from tests.factories import TicketFactory
-from tests.helpdesk.test_problems import assert_problem
+from tests.helpers import assert_problem, client_for
 from tickets.models import Kind, Message, Ticket
 
 pytestmark = pytest.mark.django_db

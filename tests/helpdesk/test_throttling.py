@@ -15,7 +15,7 @@ ME = "/api/v1/me/"
 
 
 @pytest.fixture
-def rates(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def rates(monkeypatch: pytest.MonkeyPatch) -> dict[str, str | None]:
     """The throttle rates, for a test to lower (DRF reads them at import)."""
     rates = SimpleRateThrottle.THROTTLE_RATES
     for scope, rate in list(rates.items()):

@@ -17,7 +17,7 @@ class FailingView(APIView):
 
 urlpatterns = [
     path("api/v1/failing/", FailingView.as_view()),
-    path("", include(project_urls.urlpatterns)),
+    path("", include("helpdesk.urls")),
 ]
 
 handler400 = project_urls.handler400

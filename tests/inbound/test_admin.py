@@ -1,21 +1,15 @@
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
 from inbound.models import InboundEmail
 from inbound.services import inbound_receive
+from tests.helpers import console_client
 from tests.inbound.mail import raw_email
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = reverse("admin:inbound_inboundemail_changelist")
-
-
-def admin_client(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def quarantined(settings: object) -> InboundEmail:
@@ -28,7 +22,7 @@ def test_admins_see_the_quarantine_and_download_the_raw_message(
     admin_staff: User, settings: object
 ) -> None:
     email = quarantined(settings)
-    client = admin_client(admin_staff)
+    client = console_client(admin_staff)
 
     listing = client.get(CHANGELIST, {"status__exact": "quarantined"})
     raw = client.get(reverse("admin:inbound_inboundemail_raw", args=[email.pk]))
@@ -42,7 +36,9 @@ def test_retry_from_the_admin_runs_the_service(admin_staff: User, settings: obje
     email = quarantined(settings)
     settings.HELPDESK_MAX_ATTACHMENTS = 5  # type: ignore[attr-defined]
 
-    admin_client(admin_staff).post(CHANGELIST, {"action": "retry", "_selected_action": [email.pk]})
+    console_client(admin_staff).post(
+        CHANGELIST, {"action": "retry", "_selected_action": [email.pk]}
+    )
 
     email.refresh_from_db()
     assert email.status == InboundEmail.Status.PROCESSED
@@ -51,7 +47,7 @@ def test_retry_from_the_admin_runs_the_service(admin_staff: User, settings: obje
 def test_discarding_a_processed_message_is_refused_with_the_reason(admin_staff: User) -> None:
     email = inbound_receive(raw=raw_email(), source="pipe").email
 
-    response = admin_client(admin_staff).post(
+    response = console_client(admin_staff).post(
         CHANGELIST, {"action": "discard", "_selected_action": [email.pk]}, follow=True
     )
 
@@ -64,14 +60,14 @@ def test_the_admin_page_edits_nothing(admin_staff: User, settings: object) -> No
     email = quarantined(settings)
     change = reverse("admin:inbound_inboundemail_change", args=[email.pk])
 
-    admin_client(admin_staff).post(change, {"status": "processed", "reason": "forged"})
+    console_client(admin_staff).post(change, {"status": "processed", "reason": "forged"})
 
     email.refresh_from_db()
     assert email.status == InboundEmail.Status.QUARANTINED
 
 
 def test_supervisors_do_not_see_the_quarantine(supervisor: User) -> None:
-    response = admin_client(supervisor).get(CHANGELIST)
+    response = console_client(supervisor).get(CHANGELIST)
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
@@ -81,7 +77,7 @@ def test_a_retry_that_cannot_help_is_refused_with_the_reason(admin_staff: User) 
     email = inbound_receive(raw=raw_email(sender="xxxxx@xxxxx"), source="pipe").email
     assert email.status == InboundEmail.Status.QUARANTINED
 
-    response = admin_client(admin_staff).post(
+    response = console_client(admin_staff).post(
         CHANGELIST, {"action": "retry", "_selected_action": [email.pk]}, follow=True
     )
 

@@ -1,26 +1,33 @@
+from typing import TYPE_CHECKING
+
 import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import User
 from inbound.models import InboundEmail
-from tests.conftest import client_for
+from tests.helpers import client_for
 from tests.inbound.mail import raw_email
 from tickets.models import Ticket
+
+if TYPE_CHECKING:
+    from rest_framework.response import _MonkeyPatchedResponse
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/inbound/email/"
 
 
-def post(client: APIClient, raw: bytes, content_type: str = "message/rfc822") -> object:
+def post(
+    client: APIClient, raw: bytes, content_type: str = "message/rfc822"
+) -> "_MonkeyPatchedResponse":
     return client.post(URL, data=raw, content_type=content_type)
 
 
 def test_a_gateway_hands_in_an_email_and_a_ticket_opens(admin_staff: User) -> None:
     response = post(client_for(admin_staff), raw_email(sender="pat@example.com"))
 
-    assert response.status_code == 201  # type: ignore[attr-defined]
-    body = response.json()  # type: ignore[attr-defined]
+    assert response.status_code == 201
+    body = response.json()
     ticket = Ticket.objects.get()
     assert body == {
         "id": InboundEmail.objects.get().pk,
@@ -38,15 +45,15 @@ def test_the_same_message_twice_is_answered_as_a_duplicate(admin_staff: User) ->
 
     first, second = post(client, raw), post(client, raw)
 
-    assert (first.status_code, second.status_code) == (201, 200)  # type: ignore[attr-defined]
-    assert second.json()["duplicate"] is True  # type: ignore[attr-defined]
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert second.json()["duplicate"] is True
     assert Ticket.objects.count() == 1
 
 
 def test_anonymous_callers_are_refused() -> None:
     response = post(APIClient(), raw_email())
 
-    assert response.status_code == 401  # type: ignore[attr-defined]
+    assert response.status_code == 401
     assert not InboundEmail.objects.exists()
 
 
@@ -58,7 +65,7 @@ def test_staff_without_the_gateway_permission_are_refused(
 
     response = post(client_for(user), raw_email())
 
-    assert response.status_code == 403  # type: ignore[attr-defined]
+    assert response.status_code == 403
     assert not InboundEmail.objects.exists()
 
 
@@ -67,9 +74,9 @@ def test_a_message_above_the_limit_gets_413_naming_it(admin_staff: User, setting
 
     response = post(client_for(admin_staff), raw_email(body="x" * 1000))
 
-    assert response.status_code == 413  # type: ignore[attr-defined]
-    assert response.json()["limit_bytes"] == 300  # type: ignore[attr-defined]
-    assert "above the limit of 300" in response.json()["detail"]  # type: ignore[attr-defined]
+    assert response.status_code == 413
+    assert response.json()["limit_bytes"] == 300
+    assert "above the limit of 300" in response.json()["detail"]
     assert not InboundEmail.objects.exists()
 
 
@@ -81,20 +88,20 @@ def test_a_message_larger_than_a_form_body_is_accepted(admin_staff: User, settin
         raw_email(attachments=[("scan.pdf", b"%" * 5000, "application/pdf")]),
     )
 
-    assert response.status_code == 201  # type: ignore[attr-defined]
+    assert response.status_code == 201
 
 
 def test_an_empty_body_is_a_clear_400(admin_staff: User) -> None:
     response = post(client_for(admin_staff), b"")
 
-    assert response.status_code == 400  # type: ignore[attr-defined]
-    assert "raw email" in response.json()["detail"]  # type: ignore[attr-defined]
+    assert response.status_code == 400
+    assert "raw email" in response.json()["detail"]
 
 
 def test_json_is_refused_with_the_media_type_named(admin_staff: User) -> None:
     response = post(client_for(admin_staff), b'{"a": 1}', content_type="application/json")
 
-    assert response.status_code == 415  # type: ignore[attr-defined]
+    assert response.status_code == 415
 
 
 def test_a_body_of_whitespace_is_kept_and_quarantined(admin_staff: User) -> None:

@@ -5,36 +5,10 @@ import pytest
 
 from inbound.imap import poll, poll_configured_mailbox
 from inbound.models import InboundEmail
-from tests.inbound.mail import raw_email
+from tests.inbound.mail import FakeMailbox, raw_email
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
-
-
-class FakeMailbox:
-    def __init__(self, messages: dict[str, bytes]) -> None:
-        self.messages = messages
-        self.flags: dict[str, set[str]] = {uid: set() for uid in messages}
-        self.fail_fetch: set[str] = set()
-
-    def select(self, mailbox: str = "INBOX", readonly: bool = False) -> tuple[str, list[bytes]]:
-        return ("OK", [str(len(self.messages)).encode()]) if mailbox == "INBOX" else ("NO", [b""])
-
-    def uid(self, command: str, *args: str) -> tuple[str, list[object]]:
-        if command == "SEARCH":
-            unseen = [uid for uid in self.messages if "\\Seen" not in self.flags[uid]]
-            return "OK", [" ".join(unseen).encode()]
-        if command == "FETCH":
-            uid = args[0]
-            if uid in self.fail_fetch:
-                return "NO", [None]
-            assert args[1] == "(BODY.PEEK[])"  # fetching must not mark it seen
-            return "OK", [(f"{uid} (UID {uid} BODY[] {{n}}".encode(), self.messages[uid]), b")"]
-        if command == "STORE":
-            uid, _, flags = args
-            self.flags[uid] |= set(flags.strip("()").split())
-            return "OK", []
-        raise AssertionError(command)
 
 
 def test_unseen_messages_are_stored_then_marked_seen() -> None:

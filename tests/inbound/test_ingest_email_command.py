@@ -43,7 +43,7 @@ def manage(
 
 
 def pipe(raw: bytes, **env: str) -> subprocess.CompletedProcess[bytes]:
-    return manage("ingest_email", stdin=raw, **env)
+    return manage("ingest_email", stdin=raw, checkout=ROOT, **env)
 
 
 @pytest.fixture(scope="module")

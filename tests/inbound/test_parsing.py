@@ -3,6 +3,7 @@ character set Python knows, and what to do with one it does not."""
 
 import base64
 from email import policy
+from email.message import EmailMessage
 from email.parser import BytesParser
 
 from inbound.bodies import text_from_html
@@ -114,6 +115,8 @@ def test_headers_read_as_the_default_policy_reads_them_however_often() -> None:
 
     for _ in range(3):
         message = BytesParser(policy=PARSING_POLICY).parsebytes(raw)
+        assert isinstance(message, EmailMessage)
+        assert isinstance(expected, EmailMessage)
         for name in ("From", "Subject", "References", "Content-Type"):
             assert str(message[name]) == str(expected[name])
             assert type(message[name]).__bases__ == type(expected[name]).__bases__

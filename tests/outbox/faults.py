@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -42,7 +43,7 @@ from outbox.services import Sweep, outbox_sweep
 from recovery.models import FollowUp
 from recovery.services.followups import followups_claim_due
 from tests.factories import StaffFactory, TicketFactory, advance
-from tests.smtp import free_port
+from tests.helpers import free_port, wait_for
 from tickets.models import Kind
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -59,30 +60,18 @@ T = TypeVar("T")
 _prctl = ctypes.CDLL(None, use_errno=True).prctl
 
 
+def _says_ready(log: Path) -> bool:
+    return b" ready." in log.read_bytes()
+
+
+def _running(process: "subprocess.Popen[bytes]") -> bool:
+    return process.poll() is None
+
+
 def die_with_pytest() -> None:
     """In a child, before exec: the kernel kills it if pytest itself dies
     without running the fixtures' cleanup (killed by a timeout, say)."""
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def wait_for(
-    check: Callable[[], Any],
-    *,
-    timeout: float,
-    what: str,
-    interval: float = 0.1,
-    details: Callable[[], str] = lambda: "",
-    alive: Callable[[], bool] = lambda: True,
-) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline or not alive():
-            reason = "gave up" if alive() else "process died"
-            raise AssertionError(f"{what}: not reached within {timeout} s ({reason})\n{details()}")
-        time.sleep(interval)
 
 
 # --- The SMTP server --------------------------------------------------------------------
@@ -286,17 +275,18 @@ def tasks_published_to(url: str) -> Iterator[None]:
     go to the broker at ``url``, where the workers listen, until the end.
     Celery keeps its connection and producer pools for the broker it first
     used; they are put aside and restored afterwards."""
-    conf = celery_app.conf
-    saved = (conf.broker_url, celery_app._pool, celery_app.amqp._producer_pool)
-    conf.broker_url = url
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+    # Celery's private pools, which its type stubs do not describe.
+    app: Any = celery_app
+    saved = (app.conf.broker_url, app._pool, app.amqp._producer_pool)
+    app.conf.broker_url = url
+    app._pool = None
+    app.amqp._producer_pool = None
     try:
         yield
     finally:
         with contextlib.suppress(Exception):
-            celery_app.pool.force_close_all()
-        conf.broker_url, celery_app._pool, celery_app.amqp._producer_pool = saved
+            app.pool.force_close_all()
+        app.conf.broker_url, app._pool, app.amqp._producer_pool = saved
 
 
 # --- Beat -------------------------------------------------------------------------------
@@ -417,11 +407,11 @@ class Workers:
             started.append(process)
         for process in started:
             wait_for(
-                lambda process=process: b" ready." in self.logs[process.pid].read_bytes(),
+                partial(_says_ready, self.logs[process.pid]),
                 timeout=WORKER_READY_TIMEOUT,
                 what=f"worker {process.pid} ready",
                 details=self.tails,
-                alive=lambda process=process: process.poll() is None,
+                alive=partial(_running, process),
             )
         return started
 

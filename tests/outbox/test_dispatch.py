@@ -1,4 +1,5 @@
-"""Delivering outbox rows: once each, failures by kind, leases (outbox/dispatch.py)."""
+"""Delivering outbox rows: once each, failures by kind, leases (outbox/dispatch.py,
+leases.py, outcomes.py)."""
 
 import smtplib
 import socket
@@ -12,11 +13,14 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from outbox import dispatch as dispatch_module
-from outbox.dispatch import outbox_dispatch, retry_delay
+from outbox import leases
+from outbox.dispatch import outbox_dispatch
 from outbox.models import OutboxItem
+from outbox.outcomes import retry_delay
 from outbox.sources import Postpone, Skip, Unsendable
+from tests.helpers import assignee_of
 from tests.outbox import backends
-from tests.outbox.conftest import FakeSource, enqueue, fail_with
+from tests.outbox.fake_source import FakeSource, enqueue, fail_with
 
 pytestmark = pytest.mark.django_db
 
@@ -228,7 +232,7 @@ def test_a_row_whose_lease_was_lost_mid_batch_is_left_to_its_new_holder(
     """The sweep made it due again (this worker looked dead) and another
     worker took it: this batch must not send it too."""
     enqueue(1, 2)
-    real_renew = dispatch_module._renew
+    real_renew = dispatch_module.renew
 
     def taken_over_before_renewal(items: Any, lease: Any) -> set[int]:
         OutboxItem.objects.filter(source_id=2).update(
@@ -238,7 +242,7 @@ def test_a_row_whose_lease_was_lost_mid_batch_is_left_to_its_new_holder(
 
     with (
         mock.patch.object(dispatch_module.Lease, "renewed", autospec=True),
-        mock.patch.object(dispatch_module, "_renew", taken_over_before_renewal),
+        mock.patch.object(dispatch_module, "renew", taken_over_before_renewal),
     ):
         lease_length = settings.HELPDESK_OUTBOX_LEASE
         settings.HELPDESK_OUTBOX_LEASE = timedelta(0)  # renewal due before every row
@@ -256,7 +260,7 @@ def test_the_mark_sent_survives_a_lost_database_connection(source: FakeSource) -
     """The server accepted the mail; the connection drops as we record it:
     recorded on a new connection, and the mail is not sent again."""
     enqueue(1)
-    real_mark = dispatch_module._mark_sent
+    real_mark = dispatch_module.mark_sent
     failures = iter([OperationalError("server closed the connection unexpectedly")])
 
     def mark_after_a_drop(*args: Any) -> Any:
@@ -265,7 +269,7 @@ def test_the_mark_sent_survives_a_lost_database_connection(source: FakeSource) -
             raise error
         return real_mark(*args)
 
-    with mock.patch.object(dispatch_module, "_mark_sent", mark_after_a_drop):
+    with mock.patch.object(dispatch_module, "mark_sent", mark_after_a_drop):
         done = outbox_dispatch()
 
     assert len(done.sent) == 1
@@ -291,13 +295,13 @@ def test_a_claim_whose_commit_was_not_heard_back_is_read_by_its_token(
     batch finds its rows by its lease token and sends them now, not after
     the lease lapses."""
     enqueue(1, 2)
-    real_claim = dispatch_module._claim_rows
+    real_claim = leases._claim_rows
 
     def claim_then_drop(*args: Any) -> None:
         real_claim(*args)
         raise OperationalError("server closed the connection unexpectedly")
 
-    with mock.patch.object(dispatch_module, "_claim_rows", claim_then_drop):
+    with mock.patch.object(leases, "_claim_rows", claim_then_drop):
         done = outbox_dispatch()
 
     assert len(done.sent) == 2
@@ -327,7 +331,7 @@ def test_deliveries_a_dead_worker_did_not_record_are_recorded_by_the_sweep(
     from outbox.services import outbox_sweep
 
     enqueue(1, 2)
-    with mock.patch.object(dispatch_module, "_record_delivered"):
+    with mock.patch.object(dispatch_module, "record_delivered"):
         outbox_dispatch()
     assert source.hooks("delivered") == []
 
@@ -384,7 +388,9 @@ def test_a_lost_database_connection_while_composing_is_not_the_emails_fault() ->
     from tickets.services.delivery import MESSAGES
 
     ticket = TicketFactory()
-    message = message_create(ticket=ticket, actor=ticket.assignee, body="On its way.", public=True)
+    message = message_create(
+        ticket=ticket, actor=assignee_of(ticket), body="On its way.", public=True
+    )
     email = CaseEmail.objects.create(
         kind=CaseEmail.Kind.FRESH_LINK,
         customer=ticket.customer,

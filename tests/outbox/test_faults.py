@@ -25,6 +25,7 @@ import pytest
 
 from outbox.models import OutboxItem
 from recovery.models import FollowUp
+from tests.helpers import not_none, wait_for
 from tests.outbox.faults import (
     Beat,
     FaultySmtp,
@@ -39,7 +40,6 @@ from tests.outbox.faults import (
     run_in_threads,
     tasks_published_to,
     terminate_worker_connections,
-    wait_for,
     worker_env,
 )
 from tickets.models import Alert
@@ -251,7 +251,7 @@ def test_a_worker_killed_before_the_server_took_its_mail_leaves_its_rows_to_the_
     # Nobody took the row while its lease held, and it was back within a
     # sweep or two of the lease's end (the 15 minutes, and 1 hour
     # for the broker's redelivery, become the lease).
-    assert row_of(hold.message_id).sent_at >= in_flight.lease_until
+    assert not_none(row_of(hold.message_id).sent_at) >= not_none(in_flight.lease_until)
     assert beat.reclaimed >= 1
     assert recovered_in < LEASE.total_seconds() + 15
     # The attempt the worker died in was never recorded: one, the one that went.
@@ -283,7 +283,7 @@ def test_a_worker_killed_after_the_server_took_its_mail_sends_that_mail_again_un
     assert duplicates(sink) == {hold.message_id: 2}
     assert min(received(sink).values()) == 1
     assert_all_marked_sent(followups)
-    assert row_of(hold.message_id).sent_at >= in_flight.lease_until
+    assert not_none(row_of(hold.message_id).sent_at) >= not_none(in_flight.lease_until)
 
 
 def test_a_worker_frozen_past_its_lease_sends_none_of_the_rows_taken_back_from_it(

@@ -14,7 +14,7 @@ from outbox.failures import http_failure
 from outbox.models import OutboxItem
 from outbox.services import outbox_cancel, outbox_retry, outbox_sweep
 from tests.factories import StaffFactory
-from tests.outbox.conftest import NAME, FakeSource, enqueue
+from tests.outbox.fake_source import NAME, FakeSource, enqueue
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ import pytest
 from accounts.models import User
 from accounts.roles import Role
 from recovery.models import ApprovalRequest, AuthorityPolicyChange, Restitution, SpendEntry
-from recovery.services import authority_remaining
-from tests.conftest import client_for
+from recovery.selectors import authority_remaining
 from tests.factories import QueueFactory, StaffFactory, TicketFactory, advance
+from tests.helpers import assert_problem, client_for
 from tickets.models import Kind, Status, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -59,18 +59,6 @@ def policy_body(**overrides: Any) -> dict[str, Any]:
         "currency": "USD",
         **overrides,
     }
-
-
-def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
-    """The response is an RFC 9457 problem of type ``slug``; returns its body."""
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    problem = response.json()
-    assert problem["type"] == f"/problems/{slug}/"
-    assert problem["status"] == status
-    assert problem["title"]
-    assert problem["detail"]
-    return problem
 
 
 def post(user: User, url: str, data: dict[str, Any] | None = None) -> Any:

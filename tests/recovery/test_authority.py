@@ -16,8 +16,8 @@ from accounts.models import User
 from accounts.roles import Role
 from core.errors import NotPermitted, RuleViolation
 from recovery.models import AuthorityPolicy, AuthorityPolicyChange, Restitution
-from recovery.services import authority_policy_set, authority_remaining, policy_for
-from recovery.services.authority import period_start
+from recovery.selectors import authority_remaining, period_start, policy_for
+from recovery.services import authority_policy_set
 from recovery.services.restitutions import restitution_grant
 from tests.factories import StaffFactory, TicketFactory
 from tickets.models import Kind
@@ -64,9 +64,9 @@ def test_without_a_policy_the_roles_defaults_apply(role: Role) -> None:
     policy = policy_for(user)
 
     assert policy.is_default is True
-    assert policy.per_incident_limit == Decimal(defaults["per_incident_limit"])
-    assert policy.per_period_limit == Decimal(defaults["per_period_limit"])
-    assert policy.per_customer_limit == Decimal(defaults["per_customer_limit"])
+    assert policy.per_incident_limit == Decimal(str(defaults["per_incident_limit"]))
+    assert policy.per_period_limit == Decimal(str(defaults["per_period_limit"]))
+    assert policy.per_customer_limit == Decimal(str(defaults["per_customer_limit"]))
     assert policy.period == defaults["period"]
     assert list(policy.allowed_kinds) == defaults["allowed_kinds"]
     assert policy.currency == django_settings.DEFAULT_CURRENCY
@@ -322,8 +322,8 @@ def test_setting_the_same_policy_again_records_nothing(agent: User, supervisor: 
 # --- Periods in the deployment's time zone -------------------------------------------
 
 
-def local(zone: str, *args: int) -> datetime:
-    return datetime(*args, tzinfo=ZoneInfo(zone))  # type: ignore[misc]
+def local(zone: str, year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(zone))
 
 
 # Each pair: one minute before and one minute after a local boundary, two

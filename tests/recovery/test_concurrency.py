@@ -14,8 +14,8 @@ from django.db.models import Sum
 from accounts.models import User
 from recovery.models import ApprovalRequest, Restitution, SpendCounter, SpendEntry
 from recovery.services import authority_policy_set
-from tests.conftest import client_for
 from tests.factories import TicketFactory
+from tests.helpers import client_for
 from tickets.models import Kind, Ticket
 
 ALL_KINDS = ["refund", "credit", "gift", "discount", "fee_waiver"]

@@ -9,10 +9,9 @@ import pytest
 from accounts.models import User
 from recovery.metrics import trust_metrics
 from recovery.metrics.rollup import daily_figures_rebuild
-from tests.conftest import client_for
+from tests.helpers import client_for
+from tests.recovery.desk_history import ZONE, older_history, today
 from tests.recovery.reference_metrics import trust_metrics_live
-from tests.recovery.test_daily_figures import at, grant, ticket, today, varied_desk
-from tickets.models import Kind
 
 pytestmark = pytest.mark.django_db
 
@@ -23,16 +22,7 @@ METRICS_QUERIES = 5
 
 @pytest.fixture(autouse=True)
 def desk_zone(settings: Any) -> None:
-    settings.TIME_ZONE = "Pacific/Auckland"
-
-
-def older_history(days: int) -> None:
-    """A mishap with a grant every third day, back to ``days`` days ago."""
-    desk = varied_desk()
-    for n in range(20, days, 3):
-        day = today() - timedelta(days=n)
-        mishap = ticket(at(day, 10), kind=Kind.MISHAP, ack_minutes=n % 90)
-        grant(mishap, desk.agents[n % 3], "12.00", when=at(day, 11), loss="10.00")
+    settings.TIME_ZONE = ZONE
 
 
 @pytest.mark.parametrize("history_days", [30, 400])

@@ -16,8 +16,8 @@ from django.utils import timezone
 from accounts.services import customer_upsert
 from recovery.models import Feedback, FollowUp
 from recovery.services.followups import followups_claim_due
-from tests.conftest import client_for
 from tests.factories import StaffFactory
+from tests.helpers import client_for, not_none
 from tests.smtp import SmtpSink
 
 
@@ -67,7 +67,7 @@ def test_follow_ups_arrive_once_each_in_the_customers_morning(
     wait_for_mail(smtp_sink, 1)
     [mail] = smtp_sink.received
     assert mail["Message-ID"] == first.message_id
-    told = mail.get_body(("plain",)).get_content()
+    told = not_none(mail.get_body(("plain",))).get_content()
     assert "A new vase ships today." in told  # the promise, kept
     assert "We packed it badly." not in told  # our part is the staff's
     # The sweep again, later the same day: nothing is sent twice.
@@ -76,8 +76,8 @@ def test_follow_ups_arrive_once_each_in_the_customers_morning(
     assert len(smtp_sink.received) == 1
 
     # The customer rates us from the link in that email.
-    text = mail.get_body(("plain",)).get_content()
-    feedback_path = re.search(r"https?://[^/]+(/feedback/[^\s]+/)", text).group(1)
+    text = not_none(mail.get_body(("plain",))).get_content()
+    feedback_path = not_none(re.search(r"https?://[^/]+(/feedback/[^\s]+/)", text)).group(1)
     assert Client().post(feedback_path, {"rating": "5"}).status_code == 200
     assert Feedback.objects.get().rating == 5
 
@@ -87,7 +87,7 @@ def test_follow_ups_arrive_once_each_in_the_customers_morning(
     wait_for_mail(smtp_sink, 2)
     assert len(smtp_sink.received) == 2
     unsubscribe = str(smtp_sink.received[1]["List-Unsubscribe"]).strip()
-    path = re.search(r"https?://[^/]+(/unsubscribe/[^>]+/)", unsubscribe).group(1)
+    path = not_none(re.search(r"https?://[^/]+(/unsubscribe/[^>]+/)", unsubscribe)).group(1)
     assert Client().post(path, {"List-Unsubscribe": "One-Click"}).status_code == 200
 
     statuses = [

@@ -10,6 +10,7 @@ import pytest
 from django.apps import apps
 from django.db import connection
 from django.utils import translation
+from django.utils.translation import trans_real
 
 from accounts.models import User
 from core.errors import NotPermitted, RuleViolation
@@ -18,6 +19,7 @@ from recovery.models import FollowUp, FollowUpPlan, FollowUpPlanChange
 from recovery.services import PlanStep, followup_plan_set
 from recovery.services.followups_plans import plan_steps
 from tests.factories import TicketFactory, advance
+from tests.helpers import assignee_of
 from tickets.models import Kind, Severity, Status
 from tickets.services import ticket_resolve
 
@@ -122,7 +124,7 @@ def test_a_plan_change_affects_only_mishaps_resolved_after_it(supervisor: User) 
     later = advance(TicketFactory(kind=Kind.MISHAP), to=Status.COMMITTED)
 
     followup_plan_set(severity=Severity.MINOR, actor=supervisor, steps=TWO_STEPS)
-    ticket_resolve(ticket=later, actor=later.assignee, message="Done, as promised.")
+    ticket_resolve(ticket=later, actor=assignee_of(later), message="Done, as promised.")
 
     assert scheduled == [tuple(step) for step in DEFAULT_STEPS]
     assert (
@@ -140,22 +142,20 @@ def test_a_plan_change_affects_only_mishaps_resolved_after_it(supervisor: User) 
 
 def test_a_plan_template_reaches_only_plain_values(supervisor: User) -> None:
     """A template cannot read past what the email needs: no password hash, no
-    staff email, whatever a supervisor writes."""
-    from recovery.services.followup_emails import email_contexts, render_template
+    staff email, whatever a supervisor writes. Such a template is refused when
+    saved; one stored before templates were checked reads nothing there."""
+    from recovery.followup_templates import render_template
+    from recovery.services.followup_emails import email_contexts
 
-    followup_plan_set(
-        severity=Severity.MAJOR,
-        actor=supervisor,
-        steps=[
-            PlanStep(
-                1,
-                "About {{ ticket.subject }}",
-                "[{{ ticket.assignee.password }}][{{ ticket.customer.email }}]{{ customer.name }}",
-            )
-        ],
-    )
+    reaching = "[{{ ticket.assignee.password }}][{{ ticket.customer.email }}]{{ customer.name }}"
+    with pytest.raises(RuleViolation, match=r"no \{\{ ticket.assignee \}\}"):
+        followup_plan_set(
+            severity=Severity.MAJOR, actor=supervisor, steps=[PlanStep(1, "About", reaching)]
+        )
     ticket = advance(TicketFactory(kind=Kind.MISHAP, severity=Severity.MAJOR), to=Status.REBUILDING)
-    followup = FollowUp.objects.get(ticket=ticket)
+    followup = FollowUp.objects.filter(ticket=ticket).first()
+    assert followup is not None
+    followup.body_template = reaching
 
     body = render_template(followup.body_template, email_contexts([followup])[followup.pk])
 
@@ -256,13 +256,13 @@ def test_a_default_step_the_catalogue_lacks_is_scheduled_in_english_marked_engli
     """A host whose catalogues were not compiled must not send English marked German."""
     FollowUpPlan.objects.filter(severity=Severity.MINOR).delete()
     settings.LOCALE_PATHS = [tmp_path]  # no catalogue of ours at all
-    translation.trans_real._translations = {}
+    trans_real._translations = {}  # type: ignore[attr-defined]  # the catalogue cache
     ticket = TicketFactory(kind=Kind.MISHAP)
     type(ticket.customer).objects.filter(pk=ticket.customer_id).update(locale="de")
     try:
         followups = list(advance(ticket, to=Status.REBUILDING).followups.order_by("due_at"))
     finally:
-        translation.trans_real._translations = {}
+        trans_real._translations = {}  # type: ignore[attr-defined]  # the catalogue cache
 
     assert [f.language for f in followups] == ["en", "en", "en"]
     with translation.override("en"):

@@ -27,22 +27,21 @@ from recovery.services.followups import (
     tickets_restore_finished,
 )
 from tests import delivery
-from tests.conftest import client_for
 from tests.delivery import deliver_outbox, item_for
 from tests.factories import TicketFactory, advance
-from tests.smtp import SmtpSink, free_port
+from tests.helpers import (
+    assignee_of,
+    client_for,
+    free_port,
+    not_none,
+    rebuilding_mishap,
+    sent_emails,
+)
+from tests.smtp import SmtpSink
 from tickets.models import Alert, Kind, Status, Ticket
 from tickets.services import ticket_close, ticket_reopen
 
 pytestmark = pytest.mark.django_db
-
-
-def rebuilding(zone: str = "Europe/Berlin", **kwargs: Any) -> Ticket:
-    ticket = TicketFactory(kind=Kind.MISHAP, **kwargs)
-    customer = ticket.customer
-    customer.time_zone = zone
-    customer.save(update_fields=["time_zone"])
-    return advance(ticket, to="rebuilding")
 
 
 def make_due(ticket: Ticket) -> list[FollowUp]:
@@ -65,7 +64,7 @@ def message_id(mail: Any) -> str:
 def test_resolving_a_mishap_schedules_day_1_7_30_in_the_customers_morning(zone: str) -> None:
     resolved_at = datetime(2026, 6, 10, 22, 30, tzinfo=UTC)
     with time_machine.travel(resolved_at, tick=False):
-        ticket = rebuilding(zone)
+        ticket = rebuilding_mishap(zone)
 
     followups = list(ticket.followups.order_by("due_at"))
     local_resolved = resolved_at.astimezone(ZoneInfo(zone)).date()
@@ -81,9 +80,9 @@ def test_resolving_a_mishap_schedules_day_1_7_30_in_the_customers_morning(zone: 
 def test_a_follow_up_on_the_day_clocks_change_still_lands_in_the_morning() -> None:
     # Europe/Berlin springs forward on 29 March 2026 at 02:00.
     with time_machine.travel(datetime(2026, 3, 28, 12, 0, tzinfo=UTC), tick=False):
-        ticket = rebuilding("Europe/Berlin")
+        ticket = rebuilding_mishap("Europe/Berlin")
 
-    first = ticket.followups.order_by("due_at").first()
+    first = not_none(ticket.followups.order_by("due_at").first())
     local = first.due_at.astimezone(ZoneInfo("Europe/Berlin"))
     assert local.date().isoformat() == "2026-03-29"
     assert 9 <= local.hour < 11
@@ -167,8 +166,8 @@ def test_a_question_follow_up_is_sent_with_the_rating_link(smtp_sink: SmtpSink) 
         links = links_for(followup)
 
     [mail] = smtp_sink.received
-    text = mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
-    html = mail.get_body(("html",)).get_content()
+    text = not_none(mail.get_body(("plain",))).get_content().replace("\r\n", "\n")
+    html = not_none(mail.get_body(("html",))).get_content()
     assert mail["Subject"] == f"How did we do? [{followup.ticket.reference}]"
     assert text.startswith("Hello Lena Fischer,\n\nYesterday we answered your question")
     assert "Gift wrap?" not in text  # the subject is not pasted into a sentence
@@ -190,20 +189,20 @@ def test_a_customer_who_unsubscribed_gets_no_new_follow_ups() -> None:
 
 
 def test_reopening_cancels_pending_follow_ups() -> None:
-    ticket = rebuilding()
+    ticket = rebuilding_mishap()
 
     ticket_reopen(ticket=ticket, actor=ticket.assignee, reason="Broke again.")
 
     assert set(ticket.followups.values_list("status", flat=True)) == {FollowUp.Status.CANCELLED}
-    assert ticket.followups.first().cancel_reason == "The ticket was reopened."
+    assert not_none(ticket.followups.first()).cancel_reason == "The ticket was reopened."
 
 
 # --- Sweeping and sending -------------------------------------------------------------------
 
 
 def test_the_sweep_queues_due_rows_only() -> None:
-    ticket = rebuilding()
-    first = ticket.followups.order_by("due_at").first()
+    ticket = rebuilding_mishap()
+    first = not_none(ticket.followups.order_by("due_at").first())
     FollowUp.objects.filter(pk=first.pk).update(due_at=timezone.now() - timedelta(seconds=1))
 
     claimed = followups_claim_due()
@@ -215,8 +214,8 @@ def test_the_sweep_queues_due_rows_only() -> None:
 
 
 def test_a_sweep_run_for_a_later_time_hands_its_rows_over_due_now() -> None:
-    ticket = rebuilding()
-    first = ticket.followups.order_by("due_at").first()
+    ticket = rebuilding_mishap()
+    first = not_none(ticket.followups.order_by("due_at").first())
 
     assert followups_claim_due(now=first.due_at + timedelta(minutes=1)) == [first.pk]
 
@@ -228,7 +227,7 @@ def test_a_sweep_run_for_a_later_time_hands_its_rows_over_due_now() -> None:
 def test_follow_ups_whose_worker_died_mid_send_are_sent_once_its_claim_lapses(
     smtp_sink: SmtpSink, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    followups = make_due(rebuilding())
+    followups = make_due(rebuilding_mishap())
     assert sorted(followups_claim_due()) == sorted(f.pk for f in followups)
     assert followups_claim_due() == []  # queued once: one outbox row each
     # A worker claimed their rows and was killed: no task of theirs is left.
@@ -259,7 +258,7 @@ def test_follow_ups_whose_worker_died_mid_send_are_sent_once_its_claim_lapses(
 
 
 def test_a_follow_up_is_sent_once_with_its_headers_and_links(smtp_sink: SmtpSink) -> None:
-    [followup, *_] = make_due(rebuilding(customer_name="Aiko Tanaka"))
+    [followup, *_] = make_due(rebuilding_mishap(customer_name="Aiko Tanaka"))
     followups_claim_due()
 
     row = outbox_row(followup)
@@ -278,16 +277,16 @@ def test_a_follow_up_is_sent_once_with_its_headers_and_links(smtp_sink: SmtpSink
     # A long header may be folded onto a second line; unfolded it is the link.
     assert str(mail["List-Unsubscribe"]).strip() == f"<{unsubscribe}>"
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    text = mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    text = not_none(mail.get_body(("plain",))).get_content().replace("\r\n", "\n")
     assert text.startswith("Hello Aiko Tanaka,\n\n")
     assert "We sent the wrong item." not in text  # our part is the staff's, never told
     assert "A replacement ships today." in text  # the promise, kept
     assert "/feedback/" in text
-    assert "/feedback/" in mail.get_body(("html",)).get_content()
+    assert "/feedback/" in not_none(mail.get_body(("html",))).get_content()
 
 
 def test_a_refused_follow_up_fails_at_once_and_the_agent_is_told(smtp_sink: SmtpSink) -> None:
-    [followup, *_] = make_due(rebuilding())
+    [followup, *_] = make_due(rebuilding_mishap())
     followups_claim_due()
     smtp_sink.handler.refuse_next = 1
     row = outbox_row(followup)
@@ -313,7 +312,7 @@ def test_a_refused_follow_up_fails_at_once_and_the_agent_is_told(smtp_sink: Smtp
 def test_a_follow_up_that_cannot_reach_the_server_is_retried_then_failed_and_the_agent_told(
     settings: Any, no_smtp_server: None
 ) -> None:
-    [followup, *_] = make_due(rebuilding())
+    [followup, *_] = make_due(rebuilding_mishap())
     followups_claim_due()
 
     for attempt in (1, 2, 3):
@@ -354,7 +353,7 @@ def unsubscribe_url(followup: FollowUp) -> str:
 
 
 def test_the_feedback_link_records_a_rating_once() -> None:
-    followup = rebuilding().followups.first()
+    followup = not_none(rebuilding_mishap().followups.first())
     client = Client()
 
     assert client.get(feedback_url(followup)).status_code == 200
@@ -380,7 +379,7 @@ def test_a_question_follow_up_link_records_the_rating() -> None:
 
 
 def test_a_low_rating_alerts_the_agent_and_supervisors(supervisor: User) -> None:
-    followup = rebuilding().followups.first()
+    followup = not_none(rebuilding_mishap().followups.first())
 
     Client().post(feedback_url(followup), {"rating": "1", "comment": "Still broken."})
 
@@ -390,7 +389,7 @@ def test_a_low_rating_alerts_the_agent_and_supervisors(supervisor: User) -> None
 
 
 def test_a_rating_out_of_range_is_refused_with_the_form_again() -> None:
-    followup = rebuilding().followups.first()
+    followup = not_none(rebuilding_mishap().followups.first())
 
     response = Client().post(feedback_url(followup), {"rating": "9"})
 
@@ -401,7 +400,7 @@ def test_a_rating_out_of_range_is_refused_with_the_form_again() -> None:
 
 @pytest.mark.parametrize("path", ["feedback", "unsubscribe"])
 def test_a_tampered_link_is_refused_and_changes_nothing(path: str) -> None:
-    followup = rebuilding().followups.first()
+    followup = not_none(rebuilding_mishap().followups.first())
     token = signing.dumps({"f": followup.pk}, salt="someone-else")
 
     response = Client().post(f"/{path}/{token}/", {"rating": "5"})
@@ -413,7 +412,7 @@ def test_a_tampered_link_is_refused_and_changes_nothing(path: str) -> None:
 
 
 def test_an_expired_link_is_refused() -> None:
-    followup = rebuilding().followups.first()
+    followup = not_none(rebuilding_mishap().followups.first())
     url = feedback_url(followup)
 
     with time_machine.travel(timezone.now() + timedelta(days=61)):
@@ -425,7 +424,7 @@ def test_an_expired_link_is_refused() -> None:
 
 
 def test_a_feedback_token_is_not_an_unsubscribe_token() -> None:
-    followup = rebuilding().followups.first()
+    followup = not_none(rebuilding_mishap().followups.first())
     token = signing.dumps({"f": followup.pk}, salt=FEEDBACK_SALT, compress=True)
 
     assert Client().post(f"/unsubscribe/{token}/").status_code == 400
@@ -433,7 +432,7 @@ def test_a_feedback_token_is_not_an_unsubscribe_token() -> None:
 
 
 def test_opening_the_unsubscribe_link_only_asks() -> None:
-    followup = rebuilding().followups.first()
+    followup = not_none(rebuilding_mishap().followups.first())
 
     response = Client().get(unsubscribe_url(followup))
 
@@ -442,9 +441,9 @@ def test_opening_the_unsubscribe_link_only_asks() -> None:
 
 
 def test_one_click_unsubscribe_cancels_the_remaining_follow_ups() -> None:
-    ticket = rebuilding()
-    other = rebuilding(customer_email=ticket.customer.email)
-    followup = ticket.followups.first()
+    ticket = rebuilding_mishap()
+    other = rebuilding_mishap(customer_email=ticket.customer.email)
+    followup = not_none(ticket.followups.first())
 
     response = Client(enforce_csrf_checks=True).post(
         unsubscribe_url(followup), {"List-Unsubscribe": "One-Click"}
@@ -466,7 +465,7 @@ def finish_plan(ticket: Ticket, *, days_ago: int) -> None:
 
 
 def test_a_finished_plan_restores_the_ticket_after_the_grace_period() -> None:
-    ticket = rebuilding()
+    ticket = rebuilding_mishap()
     finish_plan(ticket, days_ago=4)
 
     assert tickets_restore_finished() == 1
@@ -478,9 +477,9 @@ def test_a_finished_plan_restores_the_ticket_after_the_grace_period() -> None:
 
 
 def test_no_restore_within_the_grace_period_or_after_a_low_rating() -> None:
-    recent = rebuilding()
+    recent = rebuilding_mishap()
     finish_plan(recent, days_ago=1)
-    unhappy = rebuilding()
+    unhappy = rebuilding_mishap()
     finish_plan(unhappy, days_ago=10)
     Feedback.objects.create(
         ticket=unhappy, customer=unhappy.customer, followup=unhappy.followups.first(), rating=2
@@ -494,8 +493,8 @@ def test_no_restore_within_the_grace_period_or_after_a_low_rating() -> None:
 
 
 def test_the_api_lists_a_tickets_follow_ups_and_cancels_one() -> None:
-    ticket = rebuilding()
-    api = client_for(ticket.assignee)
+    ticket = rebuilding_mishap()
+    api = client_for(assignee_of(ticket))
 
     listed = api.get(f"/api/v1/tickets/{ticket.pk}/follow-ups/").json()
     cancel = api.post(
@@ -518,10 +517,10 @@ def test_the_api_lists_a_tickets_follow_ups_and_cancels_one() -> None:
 
 
 def test_the_api_shows_a_follow_ups_tries_and_last_error(no_smtp_server: None) -> None:
-    ticket = rebuilding()
+    ticket = rebuilding_mishap()
     [followup, *_] = make_due(ticket)
     followups_claim_due()
-    api = client_for(ticket.assignee)
+    api = client_for(assignee_of(ticket))
 
     # Nobody listens: tried, to be tried again.
     assert outbox_dispatch(item_ids=[outbox_row(followup).pk]).retrying
@@ -540,7 +539,7 @@ def test_the_api_shows_a_follow_ups_tries_and_last_error(no_smtp_server: None) -
 
 
 def test_a_null_character_in_a_comment_is_refused_not_a_server_error() -> None:
-    followup = rebuilding().followups.first()
+    followup = not_none(rebuilding_mishap().followups.first())
 
     response = Client().post(feedback_url(followup), {"rating": "4", "comment": "hi\x00there"})
 
@@ -553,7 +552,7 @@ def test_a_null_character_in_a_comment_is_refused_not_a_server_error() -> None:
 def test_a_follow_up_cancelled_during_a_failed_send_stays_cancelled(
     smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch, settings: Any, trouble: str
 ) -> None:
-    [followup, *_] = make_due(rebuilding())
+    [followup, *_] = make_due(rebuilding_mishap())
     followups_claim_due()
     from recovery.services import followup_delivery as service
 
@@ -590,7 +589,7 @@ def test_a_follow_up_due_while_workers_were_down_waits_for_the_morning(
     settings: Any, smtp_sink: SmtpSink
 ) -> None:
     settings.HELPDESK_FOLLOWUP_SEND_ONLY_IN_WINDOW = True
-    ticket = rebuilding("Europe/Berlin")
+    ticket = rebuilding_mishap("Europe/Berlin")
     night = datetime(2030, 7, 1, 1, 0, tzinfo=UTC)  # 03:00 in Berlin
     with time_machine.travel(night, tick=False):
         [followup, *_] = make_due(ticket)
@@ -682,7 +681,7 @@ def send_all(ticket: Ticket) -> list[EmailMultiAlternatives]:
     mail.outbox.clear()
     followups_claim_due()
     assert deliver_outbox(source=SOURCE).sent == [item_for(SOURCE, pk).pk for pk in ids]
-    return list(mail.outbox)
+    return sent_emails()
 
 
 def both_bodies(email: EmailMultiAlternatives) -> list[str]:
@@ -697,7 +696,7 @@ def both_bodies(email: EmailMultiAlternatives) -> list[str]:
     ids=["proposed", "in progress", "dropped", "dropped while in progress"],
 )
 def test_a_fix_not_done_is_never_told_to_the_customer(statuses: tuple[str, ...]) -> None:
-    ticket = rebuilding()
+    ticket = rebuilding_mishap()
     fix_for(ticket, *statuses)
 
     emails = send_all(ticket)
@@ -710,7 +709,7 @@ def test_a_fix_not_done_is_never_told_to_the_customer(statuses: tuple[str, ...])
 
 
 def test_a_done_fix_is_told_with_the_day_it_was_done_in_the_customers_zone() -> None:
-    ticket = rebuilding("Asia/Tokyo")
+    ticket = rebuilding_mishap("Asia/Tokyo")
     # 23:30 on 30 November in UTC is already 1 December in Tokyo.
     with time_machine.travel(datetime(2026, 11, 30, 23, 30, tzinfo=UTC), tick=False):
         fix_for(ticket, "in_progress", "done")
@@ -726,10 +725,10 @@ def test_a_done_fix_is_told_with_the_day_it_was_done_in_the_customers_zone() -> 
 
 
 def test_a_fix_dropped_after_the_follow_ups_were_scheduled_is_not_told() -> None:
-    ticket = rebuilding()
+    ticket = rebuilding_mishap()
     fix = fix_for(ticket, "in_progress")
     assert ticket.followups.count() == 3  # scheduled while the fix was under way
-    process_fix_set_status(fix=fix, actor=ticket.assignee, status="dropped")
+    process_fix_set_status(fix=fix, actor=assignee_of(ticket), status="dropped")
 
     emails = send_all(ticket)
 

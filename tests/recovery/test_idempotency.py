@@ -22,8 +22,8 @@ from recovery.models import (
 )
 from recovery.services.idempotency import MAX_KEY_CHARS, idempotency_keys_purge
 from recovery.tasks import purge_idempotency_keys
-from tests.conftest import client_for
 from tests.factories import StaffFactory, TicketFactory
+from tests.helpers import client_for
 from tickets.models import Kind, Ticket
 
 KEY = "Idempotency-Key"

@@ -19,11 +19,11 @@ from recovery.metrics import (
     trust_metrics,
 )
 from recovery.models import Feedback, Restitution
+from recovery.selectors import Policy
 from recovery.services import restitution_grant, restitution_void, restitutions
-from recovery.services.authority import Policy
 from recovery.services.followup_responses import feedback_record
-from tests.conftest import client_for
 from tests.factories import TicketFactory, advance, give_authority
+from tests.helpers import assignee_of, client_for, not_none
 from tickets.models import Kind, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +80,7 @@ def test_spend_per_agent_and_kind_and_the_recovery_paradox_index() -> None:
     mishap = advance(TicketFactory(kind=Kind.MISHAP), to="rebuilding")
     restitution_grant(
         ticket=mishap,
-        actor=mishap.assignee,
+        actor=assignee_of(mishap),
         kind="refund",
         amount="20.00",
         currency="USD",
@@ -96,8 +96,8 @@ def test_spend_per_agent_and_kind_and_the_recovery_paradox_index() -> None:
 
     assert metrics.restitution_spend == [
         {
-            "user": mishap.assignee.pk,
-            "username": mishap.assignee.username,
+            "user": assignee_of(mishap).pk,
+            "username": assignee_of(mishap).username,
             "kind": "refund",
             "currency": "USD",
             "total": "20.00",
@@ -120,7 +120,7 @@ def test_a_rating_from_a_question_follow_up_is_the_never_failed_baseline() -> No
     assert alone.recovery_paradox_index is None
 
     mishap = advance(TicketFactory(kind=Kind.MISHAP), to="rebuilding")
-    feedback_record(followup=mishap.followups.order_by("due_at").first(), rating=5)
+    feedback_record(followup=not_none(mishap.followups.order_by("due_at").first()), rating=5)
 
     both = trust_metrics(start=today(), end=today() + timedelta(days=1))
 

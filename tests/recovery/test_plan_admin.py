@@ -72,7 +72,7 @@ def test_a_broken_template_is_refused(admin_staff: User, plan: FollowUpPlan) -> 
     )
 
     assert response.status_code == 200
-    assert b"This template has an error" in response.content
+    assert b"The template has an error" in response.content
     assert plan_steps("minor") == before
 
 

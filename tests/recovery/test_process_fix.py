@@ -6,6 +6,7 @@ from core.errors import NotPermitted, RuleViolation
 from recovery.models import ProcessFix
 from recovery.services import process_fix_create, process_fix_set_status
 from tests.factories import StaffFactory, TicketFactory
+from tests.helpers import assignee_of, not_none
 from tickets.models import Kind
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,7 @@ def test_a_fix_is_linked_to_its_tickets_and_their_histories(agent: User) -> None
     assert fix.owner == agent
     assert fix.status == ProcessFix.Status.PROPOSED
     assert list(ticket.process_fixes.all()) == [fix]
-    assert ticket.events.last().action == "process_fix_linked"
+    assert not_none(ticket.events.last()).action == "process_fix_linked"
 
 
 @pytest.mark.parametrize("field", ["title", "root_cause", "failsafe_change"])
@@ -67,3 +68,43 @@ def test_another_agent_cannot_change_the_fix_but_a_supervisor_can(agent: User) -
     fix = process_fix_set_status(fix=fix, actor=supervisor, status="dropped")
 
     assert fix.status == ProcessFix.Status.DROPPED
+
+
+def test_an_outsider_cannot_link_a_process_fix_to_a_ticket(agent: User) -> None:
+    ticket = TicketFactory(kind=Kind.MISHAP)
+
+    with pytest.raises(NotPermitted):
+        process_fix_create(
+            actor=agent,
+            title="Fix",
+            root_cause="Cause",
+            failsafe_change="Change",
+            tickets=[ticket],
+        )
+
+    assert not ProcessFix.objects.exists()
+    assert not ticket.events.filter(action="process_fix_linked").exists()
+
+
+def test_a_process_fix_status_change_is_in_its_tickets_history() -> None:
+    ticket = TicketFactory(kind=Kind.MISHAP)
+    fix = process_fix_create(
+        actor=assignee_of(ticket),
+        title="Fix",
+        root_cause="Cause",
+        failsafe_change="Change",
+        tickets=[ticket],
+    )
+
+    process_fix_set_status(fix=fix, actor=assignee_of(ticket), status="in_progress")
+
+    event = not_none(ticket.events.last())
+    assert event.action == "process_fix_status"
+    assert event.payload == {"process_fix": fix.pk, "status": ["proposed", "in_progress"]}
+
+
+def test_an_empty_process_fix_field_is_refused() -> None:
+    with pytest.raises(RuleViolation):
+        process_fix_create(
+            actor=StaffFactory(), title="Fix", root_cause="", failsafe_change="Change"
+        )

@@ -10,8 +10,8 @@ from playwright.sync_api import Page, expect
 
 from recovery.models import Feedback
 from recovery.services.followup_links import links_for
-from tests.e2e.conftest import ARTIFACTS, screenshot
 from tests.factories import TicketFactory, advance
+from tests.helpers import ARTIFACTS, screenshot
 from tickets.models import Kind
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

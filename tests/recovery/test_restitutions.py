@@ -17,10 +17,10 @@ from recovery.models import (
     SpendEntry,
     WebhookEndpoint,
 )
+from recovery.selectors import authority_remaining
 from recovery.services import (
     approval_decide,
     authority_policy_set,
-    authority_remaining,
     restitution_grant,
     restitution_void,
 )

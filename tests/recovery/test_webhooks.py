@@ -8,7 +8,7 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,10 +28,9 @@ from outbox.services import outbox_sweep
 from outbox.tasks import outbox_dispatch_task
 from recovery.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from recovery.services.webhooks import SOURCE
-from tests.conftest import client_for
 from tests.delivery import item_for, make_due
 from tests.factories import TicketFactory
-from tests.smtp import free_port
+from tests.helpers import client_for, free_port, wait_for
 from tickets.models import Kind, Ticket
 
 SECRET = "whsec-test-7c1d0f"
@@ -166,16 +165,6 @@ def row_of(delivery: WebhookDelivery) -> OutboxItem:
 def deliver(delivery: WebhookDelivery) -> Dispatch:
     """One try at ``delivery``, as a worker makes it, if its row is due."""
     return outbox_dispatch(item_ids=[row_of(delivery).pk])
-
-
-def wait_for(condition: Callable[[], object], timeout: float) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 # --- Emitting and delivering -----------------------------------------------------

@@ -1,3 +1,4 @@
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,3 +13,16 @@ def queued_tasks(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     queued: list[Any] = []
     monkeypatch.setattr(outbox_dispatch_task, "delay", queued.append)
     return queued
+
+
+@pytest.fixture
+def deliver_on_commit(django_capture_on_commit_callbacks: Any, settings: Any) -> Iterator[Any]:
+    """Run on-commit callbacks (the queued dispatch tasks) eagerly, in-process."""
+    from helpdesk.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.task_always_eager = True
+    try:
+        yield django_capture_on_commit_callbacks
+    finally:
+        app.conf.task_always_eager = False

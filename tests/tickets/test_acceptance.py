@@ -1,29 +1,19 @@
 """The issue's acceptance scenarios, through the API as an agent would."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core import mail
 from django.utils import timezone
 
 from accounts.models import User
-from tests.conftest import client_for
-
-
-@pytest.fixture
-def deliver_on_commit(django_capture_on_commit_callbacks, settings):
-    """Run on-commit callbacks (the queued email tasks) eagerly, in-process."""
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    from helpdesk.celery import app
-
-    app.conf.task_always_eager = True
-    yield django_capture_on_commit_callbacks
-    app.conf.task_always_eager = False
+from tests.helpers import client_for
 
 
 @pytest.mark.django_db
 def test_a_mishap_cannot_be_resolved_before_its_recovery_steps(
-    agent: User, deliver_on_commit
+    agent: User, deliver_on_commit: Any
 ) -> None:
     api = client_for(agent)
     with deliver_on_commit(execute=True):
@@ -78,7 +68,7 @@ def test_a_mishap_cannot_be_resolved_before_its_recovery_steps(
 
 
 @pytest.mark.django_db
-def test_a_question_needs_no_apology(agent: User, deliver_on_commit) -> None:
+def test_a_question_needs_no_apology(agent: User, deliver_on_commit: Any) -> None:
     api = client_for(agent)
     ticket = api.post(
         "/api/v1/tickets/",

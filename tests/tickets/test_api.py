@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.roles import Role
-from tests.conftest import client_for
 from tests.factories import QueueFactory, StaffFactory, TicketFactory, advance
+from tests.helpers import assert_problem, client_for
 from tickets.models import Kind, Message, Queue, Severity, Status, Ticket, TicketEvent
 from tickets.services import message_create, ticket_update
 
@@ -45,18 +45,6 @@ def events_of(ticket: Ticket) -> list[str]:
     return list(
         TicketEvent.objects.filter(ticket=ticket).order_by("id").values_list("action", flat=True)
     )
-
-
-def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
-    """The response is an RFC 9457 problem of type ``slug``; returns its body."""
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body["type"] == f"/problems/{slug}/"
-    assert body["status"] == status
-    assert body["title"]
-    assert body["detail"]
-    return body
 
 
 def result_ids(response: Any) -> list[int]:
@@ -489,7 +477,7 @@ def test_the_list_pages_by_cursor_on_request(supervisor: User, ordering: str | N
     params = {"ordering": ordering} if ordering else {}
     expected = result_ids(api.get(TICKETS, params))
 
-    page = api.get(TICKETS, {**params, "pagination": "cursor", "page_size": 2}).json()
+    page = api.get(TICKETS, {**params, "pagination": "cursor", "page_size": "2"}).json()
     seen = [row["id"] for row in page["results"]]
     while page["next"]:
         assert "cursor=" in page["next"]
@@ -506,7 +494,7 @@ def test_a_cursor_page_keeps_the_filters(supervisor: User, queue: Queue) -> None
     TicketFactory(actor=supervisor)
     api = client_for(supervisor)
 
-    first = api.get(TICKETS, {"queue": queue.slug, "pagination": "cursor", "page_size": 2})
+    first = api.get(TICKETS, {"queue": queue.slug, "pagination": "cursor", "page_size": "2"})
     second = api.get(first.json()["next"])
 
     assert result_ids(first) + result_ids(second) == [t.pk for t in reversed(inside)]

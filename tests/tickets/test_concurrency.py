@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from tests.conftest import client_for
 from tests.factories import TicketFactory
+from tests.helpers import assignee_of, client_for
 from tickets.models import Status, Ticket
 
 
@@ -16,7 +16,7 @@ from tickets.models import Status, Ticket
 @pytest.mark.parametrize("attempt", range(3))
 def test_simultaneous_transitions_have_exactly_one_winner(attempt: int) -> None:
     ticket = TicketFactory()
-    agent = ticket.assignee
+    agent = assignee_of(ticket)
     barrier = threading.Barrier(2)
     results: list[Any] = []
 

@@ -4,7 +4,6 @@ tickets.services.delivery, outbox)."""
 
 import logging
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -16,32 +15,20 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import Customer
-from outbox.dispatch import retry_delay
 from outbox.models import OutboxItem
+from outbox.outcomes import retry_delay
 from outbox.services import outbox_sweep
 from outbox.tasks import outbox_dispatch_task
 from tests.delivery import deliver_item, item_for, make_due
 from tests.factories import TicketFactory, advance
-from tests.smtp import SmtpSink, free_port
+from tests.helpers import assignee_of, free_port, html_of, sent_emails
+from tests.smtp import SmtpSink
 from tickets.emails import MAX_REFERENCES, staff_name
 from tickets.models import Alert, Kind, Message, Ticket
 from tickets.services import message_create, ticket_acknowledge, ticket_commit
 from tickets.services.delivery import SOURCE
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def deliver_on_commit(django_capture_on_commit_callbacks: Any, settings: Any) -> Iterator[Any]:
-    """Run on-commit callbacks (the queued dispatch tasks) eagerly, in-process."""
-    from helpdesk.celery import app
-
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    app.conf.task_always_eager = True
-    try:
-        yield django_capture_on_commit_callbacks
-    finally:
-        app.conf.task_always_eager = False
 
 
 # --- Helpers ---------------------------------------------------------------------------
@@ -176,10 +163,9 @@ def test_html_part_escapes_the_body_and_plain_text_keeps_it_verbatim() -> None:
 
     assert deliver(message) is True
 
-    [sent] = mail.outbox
+    [sent] = sent_emails()
     assert "Use <b>code</b> R&D-42 at checkout." in sent.body
-    [(html, mimetype)] = sent.alternatives
-    assert mimetype == "text/html"
+    html = html_of(sent)
     assert "Use &lt;b&gt;code&lt;/b&gt; R&amp;D-42 at checkout." in html
     assert "<b>code</b>" not in html
 
@@ -226,7 +212,7 @@ def test_the_commitment_email_holds_the_due_time_in_the_customers_zone() -> None
         ticket = advance(ticket, to="apologized")
         ticket_commit(
             ticket=ticket,
-            actor=ticket.assignee,
+            actor=assignee_of(ticket),
             promise="A new vase ships by courier.",
             # 01:30 on the 12th in UTC is still the evening of the 11th in São Paulo.
             due_at=datetime(2025, 3, 12, 1, 30, tzinfo=UTC),
@@ -237,8 +223,8 @@ def test_the_commitment_email_holds_the_due_time_in_the_customers_zone() -> None
     for message in (acknowledgement, commitment):
         assert deliver(message) is True
 
-    told_ack, told_commit = mail.outbox
-    [(html, _)] = told_commit.alternatives
+    told_ack, told_commit = sent_emails()
+    html = html_of(told_commit)
     promised = (
         "We will have this done by Tuesday, March 11, 2025, 10:30\u202fPM, Brazil (São Paulo) Time."
     )
@@ -464,7 +450,7 @@ def test_the_dispatch_task_marks_a_refused_message_failed_and_says_so(
     message = reply(ticket_for_maria())
 
     with caplog.at_level(logging.WARNING, logger="outbox.dispatch"):
-        result = outbox_dispatch_task.apply(args=[[item_for(SOURCE, message.pk).pk]])
+        result = outbox_dispatch_task.apply(args=([item_for(SOURCE, message.pk).pk],))
 
     assert result.successful()
     message.refresh_from_db()
@@ -481,13 +467,13 @@ def test_a_dispatch_task_delivers_once_the_server_accepts_again(
 ) -> None:
     message = reply(ticket_for_maria())
     port, settings.EMAIL_PORT = settings.EMAIL_PORT, free_port()  # the server is away
-    outbox_dispatch_task.apply(args=[[item_for(SOURCE, message.pk).pk]])
-    outbox_dispatch_task.apply(args=[None])  # not due again yet: nothing to do
+    outbox_dispatch_task.apply(args=([item_for(SOURCE, message.pk).pk],))
+    outbox_dispatch_task.apply(args=(None,))  # not due again yet: nothing to do
     settings.EMAIL_PORT = port
 
     make_due()
     # The kind of task the sweep queues: any due rows.
-    outbox_dispatch_task.apply(args=[None])
+    outbox_dispatch_task.apply(args=(None,))
 
     message.refresh_from_db()
     assert message.delivery_status == Message.Delivery.SENT
@@ -588,30 +574,25 @@ def test_the_sweep_leaves_a_message_waiting_for_its_retry_alone(queued_tasks: li
 # --- A person's voice, in the customer's language ------------------------------------------
 
 
-def _html(email: Any) -> str:
-    [(html, _)] = email.alternatives
-    return str(html)
-
-
 @pytest.mark.django_db
 def test_an_agent_who_greets_is_not_greeted_over_and_signs_the_email() -> None:
     ticket = ticket_for_maria()
-    agent = ticket.assignee
+    agent = assignee_of(ticket)
     agent.first_name, agent.last_name = "Ana", "Costa"
     agent.save(update_fields=["first_name", "last_name"])
     message = reply(ticket, body="Hi Maria,\n\nA new vase ships today.")
 
     assert deliver(message) is True
 
-    [sent] = mail.outbox
-    for body in (sent.body, _html(sent)):
+    [sent] = sent_emails()
+    for body in (sent.body, html_of(sent)):
         assert "Hi Maria," in body
         assert "Hello" not in body
         assert "Dear" not in body
         assert "Ana Costa" in body
     assert sent.from_email == '"Ana Costa (Helpdesk)" <help@localhost>'
     # No system headings: the agent's words are the email.
-    assert "<h1" not in _html(sent)
+    assert "<h1" not in html_of(sent)
 
 
 @pytest.mark.django_db
@@ -624,7 +605,7 @@ def test_a_brazilian_customer_reads_portuguese_marked_pt_br() -> None:
         ticket = advance(ticket, to="apologized")
         ticket_commit(
             ticket=ticket,
-            actor=ticket.assignee,
+            actor=assignee_of(ticket),
             promise="Um vaso novo segue por courier.",
             due_at=datetime(2025, 3, 12, 1, 30, tzinfo=UTC),
         )
@@ -632,8 +613,8 @@ def test_a_brazilian_customer_reads_portuguese_marked_pt_br() -> None:
 
     assert deliver(commitment) is True
 
-    sent = mail.outbox[-1]
-    html = _html(sent)
+    sent = sent_emails()[-1]
+    html = html_of(sent)
     assert '<html lang="pt-BR">' in html
     assert sent.extra_headers["Content-Language"] == "pt-BR"
     promised = "Teremos isso resolvido até terça-feira, 11 de março de 2025 22:30, "
@@ -654,7 +635,7 @@ def test_a_customer_in_a_language_we_do_not_ship_reads_english_marked_en(locale:
 
     assert deliver(message) is True
 
-    [sent] = mail.outbox
-    assert '<html lang="en">' in _html(sent)
+    [sent] = sent_emails()
+    assert '<html lang="en">' in html_of(sent)
     assert sent.extra_headers["Content-Language"] == "en"
     assert sent.body.startswith("Hello Maria Silva,\n\nWe are looking into it.")

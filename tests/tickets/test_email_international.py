@@ -11,6 +11,7 @@ import pytest
 from outbox.models import OutboxItem
 from tests.delivery import deliver_item, item_for
 from tests.factories import TicketFactory
+from tests.helpers import not_none
 from tests.smtp import SmtpSink, running_sink
 from tickets.models import Alert, Message
 from tickets.services import message_create
@@ -53,7 +54,7 @@ def test_a_reply_to_an_internationalised_address_goes_with_smtputf8(utf8_sink: S
     # Raw UTF-8, as RFC 6532 writes it (Python reads the bytes back as str).
     assert f"<{ADDRESS}>".encode() in envelope.content
     assert str(received["To"]) == f"Jöhn Doe <{ADDRESS}>"
-    assert "We are on it." in received.get_body(("plain",)).get_content()
+    assert "We are on it." in not_none(received.get_body(("plain",))).get_content()
 
 
 def test_a_server_without_smtputf8_fails_the_reply_at_once_and_says_why(

@@ -8,8 +8,8 @@ import pytest
 from celery.contrib.testing.worker import TestWorkController
 from django.utils import timezone
 
-from tests.conftest import client_for
 from tests.factories import StaffFactory
+from tests.helpers import client_for, not_none
 from tests.smtp import SmtpSink
 from tickets.models import Message
 
@@ -52,7 +52,7 @@ def test_recovery_steps_reach_the_customer_threaded_and_once(
     assert [m["In-Reply-To"] for m in received[1:]] == ids[:2]
     assert all(f"[{ticket['reference']}]" in m["Subject"] for m in received)
     assert received[0]["To"].addresses[0].addr_spec == "maria@example.com"
-    assert "We are sorry for the scare." in received[1].get_body(("plain",)).get_content()
+    assert "We are sorry for the scare." in not_none(received[1].get_body(("plain",))).get_content()
     statuses = set(
         Message.objects.filter(ticket_id=ticket["id"], author_kind="agent").values_list(
             "delivery_status", flat=True

@@ -4,10 +4,10 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from tests.factories import StaffFactory, TicketFactory, advance
+from tests.helpers import assignee_of, not_none
 from tickets.models import Kind, TicketEvent
 from tickets.models.records import AppendOnlyError
-from tickets.services import message_create, ticket_convert_to_mishap, ticket_update
-from tickets.services.tickets import open_ticket
+from tickets.services import message_create, ticket_convert_to_mishap, ticket_create, ticket_update
 
 pytestmark = pytest.mark.django_db
 
@@ -22,10 +22,10 @@ def test_creation_is_recorded_with_its_content() -> None:
 
 
 def test_opening_inside_a_transaction_returns_the_first_message_it_recorded() -> None:
-    """``open_ticket``, ``ticket_create``'s rules for a caller's transaction
-    (inbound mail): the message and event are those ``ticket_create`` writes."""
+    """``ticket_create`` in a caller's transaction (inbound mail) joins it and
+    returns the first message with the ticket: the message and event it wrote."""
     with transaction.atomic():
-        ticket, message = open_ticket(
+        ticket, message = ticket_create(
             actor=None,
             subject="Lost parcel",
             body="  It never came.  ",
@@ -45,9 +45,11 @@ def test_opening_inside_a_transaction_returns_the_first_message_it_recorded() ->
 def test_an_update_records_old_and_new_values() -> None:
     ticket = TicketFactory()
 
-    ticket_update(ticket=ticket, actor=ticket.assignee, severity="critical", subject="Broken vase")
+    ticket_update(
+        ticket=ticket, actor=assignee_of(ticket), severity="critical", subject="Broken vase"
+    )
 
-    event = ticket.events.last()
+    event = not_none(ticket.events.last())
     assert event.action == "updated"
     assert event.payload == {
         "severity": ["minor", "critical"],
@@ -58,7 +60,7 @@ def test_an_update_records_old_and_new_values() -> None:
 def test_an_update_that_changes_nothing_records_nothing() -> None:
     ticket = TicketFactory()
 
-    ticket_update(ticket=ticket, actor=ticket.assignee, subject=ticket.subject)
+    ticket_update(ticket=ticket, actor=assignee_of(ticket), subject=ticket.subject)
 
     assert ticket.events.count() == 1
 
@@ -67,17 +69,19 @@ def test_reassignment_is_recorded() -> None:
     ticket = TicketFactory()
     other = StaffFactory()
 
-    ticket_update(ticket=ticket, actor=ticket.assignee, assignee=other)
+    ticket_update(ticket=ticket, actor=assignee_of(ticket), assignee=other)
 
-    assert ticket.events.last().payload == {"assignee": [ticket.assignee.pk, other.pk]}
+    assert not_none(ticket.events.last()).payload == {
+        "assignee": [assignee_of(ticket).pk, other.pk]
+    }
 
 
 def test_conversion_to_mishap_is_recorded() -> None:
     ticket = advance(TicketFactory(), to="acknowledged")
 
-    ticket_convert_to_mishap(ticket=ticket, actor=ticket.assignee, our_part="Our outage.")
+    ticket_convert_to_mishap(ticket=ticket, actor=assignee_of(ticket), our_part="Our outage.")
 
-    event = ticket.events.last()
+    event = not_none(ticket.events.last())
     assert event.action == "converted_to_mishap"
     assert event.payload["our_part"] == "Our outage."
 
@@ -86,10 +90,10 @@ def test_conversion_to_mishap_is_recorded() -> None:
 def test_replies_and_notes_are_recorded(public: bool, action: str) -> None:
     ticket = TicketFactory()
 
-    message = message_create(ticket=ticket, actor=ticket.assignee, body="Hello", public=public)
+    message = message_create(ticket=ticket, actor=assignee_of(ticket), body="Hello", public=public)
 
-    assert ticket.events.last().action == action
-    assert ticket.events.last().payload == {"message": message.pk}
+    assert not_none(ticket.events.last()).action == action
+    assert not_none(ticket.events.last()).payload == {"message": message.pk}
 
 
 def test_step_events_carry_the_step_content() -> None:

@@ -8,8 +8,8 @@ from django.apps import apps
 from django.urls import reverse
 
 from accounts.models import User
-from tests.console.conftest import console_client
 from tests.factories import TicketFactory, advance
+from tests.helpers import console_client
 from tickets.models import Kind, Status
 
 pytestmark = pytest.mark.django_db

@@ -18,6 +18,7 @@ from recovery.services import approval_decide, restitution_grant
 from recovery.services.followup_responses import feedback_record
 from tests.delivery import deliver_outbox
 from tests.factories import QueueFactory, StaffFactory, TicketFactory, advance
+from tests.helpers import not_none
 from tickets.models import Kind, Notification, NotificationKind, Severity, Ticket
 from tickets.services import (
     message_receive,
@@ -169,7 +170,9 @@ def test_a_low_rating_reaches_the_inbox_and_its_email_is_the_alerts(
         user=supervisor, choices={NotificationKind.LOW_RATING: (True, False)}
     )
 
-    feedback_record(followup=ticket.followups.order_by("due_at").first(), rating=2, comment="Meh")
+    feedback_record(
+        followup=not_none(ticket.followups.order_by("due_at").first()), rating=2, comment="Meh"
+    )
 
     for person in (agent, supervisor):
         [notification] = told(person)

@@ -10,8 +10,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.roles import Role
-from tests.conftest import client_for
 from tests.factories import StaffFactory, TicketFactory
+from tests.helpers import client_for
 from tickets.models import Notification, NotificationKind
 from tickets.services import ticket_update
 from tickets.services.notifications import notify
@@ -56,7 +56,7 @@ def test_unread_true_lists_only_the_unread_and_is_paginated(agent: User) -> None
     client = client_for(agent)
     assert client.post(f"{URL}{rows[0].pk}/read/").status_code == 200
 
-    body = client.get(URL, {"unread": "true", "page_size": 2}).json()
+    body = client.get(URL, {"unread": "true", "page_size": "2"}).json()
 
     assert body["count"] == 4
     assert len(body["results"]) == 2

@@ -92,7 +92,7 @@ def test_a_commitment_preview_states_the_due_time_as_the_customer_will_read_it(
 
 def test_the_preview_is_the_email_the_step_then_sends(ana: User) -> None:
     ticket = mishap(ana, zone="America/Sao_Paulo", locale="pt-BR", to="apologized")
-    content = {
+    content: dict[str, Any] = {
         "promise": "Enviamos o tamanho certo hoje.",
         "due_at": NOW + timedelta(days=2),
         "value_restated": "Você contava com o tênis para a corrida.",

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
-from tests.conftest import client_for
 from tests.factories import StaffFactory, TicketFactory, advance
+from tests.helpers import client_for
 from tickets.models import Alert, Kind, Status, Ticket, TicketEvent
 from tickets.services import ticket_convert_to_mishap
 

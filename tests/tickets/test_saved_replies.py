@@ -9,8 +9,8 @@ import pytest
 from accounts.models import User
 from accounts.roles import Role
 from core.errors import NotPermitted, RuleViolation
-from tests.conftest import client_for
 from tests.factories import QueueFactory, StaffFactory, TicketFactory, advance
+from tests.helpers import client_for
 from tickets.models import Kind, SavedReply
 from tickets.services import ticket_commit
 from tickets.services.saved_replies import (
@@ -143,7 +143,7 @@ def test_the_endpoint_fills_the_step_for_the_ticket_of_its_queue_and_every_queue
     write(supervisor, title="Theirs", queue=other)
     write(supervisor, title="Ack", step="acknowledge")
 
-    response = client_for(agent).get(URL, {"step": "apologize", "ticket": ticket.pk})
+    response = client_for(agent).get(URL, {"step": "apologize", "ticket": str(ticket.pk)})
 
     assert response.status_code == 200
     results = response.json()["results"]

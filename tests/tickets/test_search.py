@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 
 from accounts.models import User
-from tests.conftest import client_for
 from tests.factories import TicketFactory
+from tests.helpers import client_for
 from tickets.models import Ticket
 from tickets.selectors import TicketFilters, ticket_list
 from tickets.services import message_create
@@ -180,7 +180,7 @@ def test_search_results_come_by_cursor_newest_first(supervisor: User) -> None:
     api = client_for(supervisor)
 
     seen: list[int] = []
-    page = api.get(TICKETS, {"search": "courier", "pagination": "cursor", "page_size": 2}).json()
+    page = api.get(TICKETS, {"search": "courier", "pagination": "cursor", "page_size": "2"}).json()
     while True:
         assert "count" not in page
         assert "count_is_estimate" not in page
@@ -201,8 +201,8 @@ def test_a_search_counts_up_to_the_limit_then_estimates(
         TicketFactory(actor=supervisor, body=f"Courier note {n}.")
     api = client_for(supervisor)
 
-    many = api.get(TICKETS, {"search": "courier", "page_size": 2}).json()
-    few = api.get(TICKETS, {"search": "note 1", "page_size": 2}).json()
+    many = api.get(TICKETS, {"search": "courier", "page_size": "2"}).json()
+    few = api.get(TICKETS, {"search": "note 1", "page_size": "2"}).json()
     everything = api.get(TICKETS, {"page_size": 2}).json()
 
     # Past the limit: at least the limit, PostgreSQL's estimate if higher.

@@ -13,9 +13,8 @@ from django.urls import reverse
 from accounts.models import User
 from cases.services import case_reply
 from inbound.services import inbound_receive
-from tests.conftest import client_for
-from tests.console.conftest import console_client
 from tests.factories import TicketFactory
+from tests.helpers import client_for, console_client
 from tests.inbound.mail import raw_email
 from tickets.models import Message, Ticket, TicketSearch
 from tickets.services import message_create, ticket_acknowledge, ticket_create
@@ -167,7 +166,7 @@ def test_the_tickets_table_holds_no_document() -> None:
 
 
 def test_a_ticket_opened_with_a_message_by_the_services_is_found(supervisor: User) -> None:
-    ticket = ticket_create(
+    ticket, _ = ticket_create(
         actor=supervisor,
         subject="Kettle",
         body=f"The {WORD} is cold.",

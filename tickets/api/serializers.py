@@ -17,7 +17,7 @@ from core.serializers import (
     StrictCharField,
     StrictChoiceField,
 )
-from tickets import hooks, workflow
+from tickets import workflow
 from tickets.models import (
     Attachment,
     Channel,
@@ -118,21 +118,8 @@ class EventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DetailSectionField(serializers.Field):
-    """A member of the detail that another app renders (tickets.hooks), with
-    the schema that app gives for it."""
-
-    def __init__(self, section: str) -> None:
-        super().__init__(source="*", read_only=True)
-        self.section = section
-        schema = hooks.detail_section_schema(section)
-        if schema is not None:
-            extend_schema_field(schema)(self)  # type: ignore[type-var]  # an instance
-
-    def to_representation(self, ticket: Ticket) -> Any:
-        return hooks.render_detail_section(self.section, ticket)
-
-
+# The ticket's own detail. The API serves it with recovery's part added
+# (``recovery.api.ticket_detail``): a subclass that declares its members.
 class TicketDetailSerializer(TicketListSerializer):
     available_transitions = serializers.SerializerMethodField()
     missing_steps = serializers.SerializerMethodField()
@@ -160,13 +147,6 @@ class TicketDetailSerializer(TicketListSerializer):
         )
         read_only_fields = fields
         extra_kwargs = {"our_part": {"help_text": OUR_PART_HELP}}
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        # Members contributed by other apps (the restitutions), see tickets.hooks.
-        fields: dict[str, serializers.Field] = super().get_fields()
-        for name in hooks.detail_section_names():
-            fields[name] = DetailSectionField(name)
-        return fields
 
     def get_available_transitions(self, ticket: Ticket) -> list[str]:
         """What the caller can do now (empty where they may not act on the ticket)."""

@@ -3,18 +3,19 @@
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, ClassVar
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.urls import URLPattern, URLResolver, path
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
 
-from accounts.models import User
-from core.errors import DomainError, RuleViolation
+from core.errors import RuleViolation
 from core.schema import (
     CONFLICT,
     UNPROCESSABLE,
@@ -24,19 +25,17 @@ from core.schema import (
 from core.serializers import OptionalReasonSerializer, ReasonSerializer
 from tickets import services
 from tickets.api import serializers as s
+from tickets.api.detail import TicketDetail, staff
 from tickets.api.pagination import SEARCH_COUNT_LIMIT, TicketPagination
 from tickets.models import Kind, Severity, Status, Ticket
 from tickets.selectors import (
     ORDERINGS,
     RELEVANCE,
     TicketFilters,
-    ticket_detail,
     ticket_list,
     ticket_messages,
-    ticket_written,
     tickets_visible_to,
 )
-from tickets.services.access import ensure_can_act
 
 
 class IsStaffForTickets(BasePermission):
@@ -45,25 +44,6 @@ class IsStaffForTickets(BasePermission):
         if request.method == "POST" and getattr(view, "action", None) == "create":
             return bool(user.has_perm("tickets.add_ticket"))
         return bool(user.has_perm("tickets.view_ticket"))
-
-
-def staff(request: Request) -> User:
-    """The caller, known to be staff once the permission classes have passed."""
-    return cast(User, request.user)
-
-
-def render_detail(request: Request, ticket: Ticket, code: int = status.HTTP_200_OK) -> Response:
-    """The detail of a ticket as the caller sees it: transitions only where they may act."""
-    context = {"request": request, "can_act": _can_act(staff(request), ticket)}
-    return Response(s.TicketDetailSerializer(ticket, context=context).data, status=code)
-
-
-def _can_act(user: User, ticket: Ticket) -> bool:
-    try:
-        ensure_can_act(user, ticket)
-    except DomainError:
-        return False
-    return True
 
 
 _ID = re.compile(r"^[0-9]{1,18}$")
@@ -162,6 +142,7 @@ class TicketViewSet(
     permission_classes = [IsAuthenticated, IsStaffForTickets]
     http_method_names = ["get", "post", "patch", "head", "options"]
     pagination_class = TicketPagination
+    details: ClassVar[TicketDetail] = TicketDetail()
 
     def cursor_ordering(self) -> tuple[str, ...]:
         """The list's ordering, for cursor pages (never by relevance: refused)."""
@@ -179,11 +160,11 @@ class TicketViewSet(
         if self.action == "list":
             return ticket_list(user=user, filters=_filters(self.request.query_params))
         if self.action == "retrieve":
-            return ticket_detail(user=user)
+            return self.details.visible_to(user)
         return tickets_visible_to(user).select_related("queue")
 
     def get_serializer_class(self) -> Any:
-        return s.TicketListSerializer if self.action == "list" else s.TicketDetailSerializer
+        return s.TicketListSerializer if self.action == "list" else self.details.serializer
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "can_act": True}
@@ -198,25 +179,23 @@ class TicketViewSet(
 
     @extend_schema(summary="One ticket, with what can be done next")
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return render_detail(request, self.get_object())
+        return self.details.render(request, self.get_object())
 
-    @extend_schema(
-        request=s.TicketCreateSerializer,
-        responses={201: s.TicketDetailSerializer, UNPROCESSABLE: RuleProblemSerializer},
-        summary="Open a ticket",
-    )
+    # The responses: ``ticket_urlpatterns``, with the detail it serves.
+    @extend_schema(request=s.TicketCreateSerializer, summary="Open a ticket")
     def create(self, request: Request) -> Response:
         payload = s.TicketCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
         # "assignee": null asks for nobody; no assignee at all makes it the caller's.
         unassigned = "assignee" in data and data["assignee"] is None
-        ticket = services.ticket_create(actor=staff(request), unassigned=unassigned, **data)
-        return render_detail(request, ticket_written(ticket_id=ticket.pk), status.HTTP_201_CREATED)
+        ticket, _ = services.ticket_create(actor=staff(request), unassigned=unassigned, **data)
+        return self.details.render(
+            request, self.details.written(ticket.pk), status.HTTP_201_CREATED
+        )
 
     @extend_schema(
         request=s.TicketUpdateSerializer,
-        responses={200: s.TicketDetailSerializer, UNPROCESSABLE: RuleProblemSerializer},
         summary="Change subject, severity, channel, queue or assignee",
     )
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -224,7 +203,7 @@ class TicketViewSet(
         payload = s.TicketUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         services.ticket_update(ticket=ticket, actor=staff(request), **payload.validated_data)
-        return render_detail(request, ticket_written(ticket_id=ticket.pk))
+        return self.details.render(request, self.details.written(ticket.pk))
 
 
 @dataclass(frozen=True)
@@ -266,6 +245,7 @@ class TicketActionView(GenericAPIView):
     caller may see (404 otherwise), validates the body, calls the service."""
 
     permission_classes = [IsAuthenticated, IsStaffForTickets]
+    details: ClassVar[TicketDetail] = TicketDetail()
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):  # schema generation
@@ -273,17 +253,17 @@ class TicketActionView(GenericAPIView):
         return tickets_visible_to(staff(self.request)).select_related("queue")
 
     def respond(self, ticket_id: int) -> Response:
-        return render_detail(self.request, ticket_written(ticket_id=ticket_id))
+        return self.details.render(self.request, self.details.written(ticket_id))
 
 
-def transition_view(step: Step) -> Callable[..., Any]:
+def transition_view(step: Step, detail: TicketDetail) -> Callable[..., Any]:
     class TransitionView(TicketActionView):
         serializer_class = step.serializer
 
         @extend_schema(
             request=step.serializer,
             responses={
-                200: s.TicketDetailSerializer,
+                200: detail.serializer,
                 CONFLICT: TransitionProblemSerializer,
                 UNPROCESSABLE: RuleProblemSerializer,
             },
@@ -297,6 +277,7 @@ def transition_view(step: Step) -> Callable[..., Any]:
             step.service(ticket=ticket, actor=staff(request), **payload.validated_data)
             return self.respond(ticket.pk)
 
+    TransitionView.details = detail
     TransitionView.__name__ = f"{step.name.capitalize()}View"
     TransitionView.__qualname__ = TransitionView.__name__
     return TransitionView.as_view()
@@ -305,11 +286,7 @@ def transition_view(step: Step) -> Callable[..., Any]:
 class MakeMishapView(TicketActionView):
     serializer_class = s.MakeMishapSerializer
 
-    @extend_schema(
-        request=s.MakeMishapSerializer,
-        responses={200: s.TicketDetailSerializer, UNPROCESSABLE: RuleProblemSerializer},
-        summary="Turn a question into a mishap",
-    )
+    @extend_schema(request=s.MakeMishapSerializer, summary="Turn a question into a mishap")
     def post(self, request: Request, pk: int) -> Response:
         ticket = self.get_object()
         payload = s.MakeMishapSerializer(data=request.data)
@@ -342,3 +319,41 @@ class TicketMessagesView(TicketActionView):
             ticket=ticket, actor=staff(request), **payload.validated_data
         )
         return Response(s.MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+def ticket_urlpatterns(detail: TicketDetail) -> list[URLPattern | URLResolver]:
+    """The ticket endpoints, each answering with ``detail``'s serializer and
+    declaring it in the schema."""
+
+    def answers(code: int) -> dict[Any, Any]:
+        return {code: detail.serializer, UNPROCESSABLE: RuleProblemSerializer}
+
+    @extend_schema_view(
+        create=extend_schema(responses=answers(status.HTTP_201_CREATED)),
+        partial_update=extend_schema(responses=answers(status.HTTP_200_OK)),
+    )
+    class Tickets(TicketViewSet):
+        details = detail
+
+    @extend_schema_view(post=extend_schema(responses=answers(status.HTTP_200_OK)))
+    class MakeMishap(MakeMishapView):
+        details = detail
+
+    # Named as the views they extend: DRF names a view (OPTIONS) by its class.
+    Tickets.__name__ = Tickets.__qualname__ = TicketViewSet.__name__
+    MakeMishap.__name__ = MakeMishap.__qualname__ = MakeMishapView.__name__
+    router = SimpleRouter()
+    router.register("tickets", Tickets, basename="ticket")
+    return [
+        *router.urls,
+        *(
+            path(
+                f"tickets/<int:pk>/{step.name}/",
+                transition_view(step, detail),
+                name=f"ticket-{step.name}",
+            )
+            for step in STEPS
+        ),
+        path("tickets/<int:pk>/make-mishap/", MakeMishap.as_view(), name="ticket-make-mishap"),
+        path("tickets/<int:pk>/messages/", TicketMessagesView.as_view(), name="ticket-messages"),
+    ]

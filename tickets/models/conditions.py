@@ -6,7 +6,7 @@ all (an apology is for mishaps only); a *prerequisite* names a step that must
 happen first (``missing_step``).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from tickets import hooks
@@ -59,6 +59,19 @@ def has_open_commitment(ticket: Any) -> bool:
     return any(c.fulfilled_at is None for c in ticket.commitments.all())
 
 
+def held_back_by(find: Callable[[Any], list[str]]) -> Callable[[Condition], Condition]:
+    """Mark a condition whose missing steps are found at the time (what
+    another app holds back). They belong on the checklist as soon as the
+    ticket is on its way to the transition, not only once it gets there."""
+
+    def mark(func: Condition) -> Condition:
+        func.find_missing_steps = find  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+@held_back_by(hooks.resolve_blockers)
 def nothing_blocks_resolution(ticket: Any) -> bool:
     """No other app holds the resolution back (a restitution awaiting approval)."""
     return not hooks.resolve_blockers(ticket)
@@ -66,6 +79,18 @@ def nothing_blocks_resolution(ticket: Any) -> bool:
 
 def missing_steps_of(condition: Condition, ticket: "Ticket") -> list[str]:
     """The steps a failing prerequisite stands for."""
-    if condition is nothing_blocks_resolution:
-        return hooks.resolve_blockers(ticket)
+    find = getattr(condition, "find_missing_steps", None)
+    if find is not None:
+        return list(find(ticket))
     return [getattr(condition, "missing_step", condition.__name__)]
+
+
+def held_back_steps(conditions: Iterable[Condition], ticket: "Ticket") -> list[str]:
+    """What the conditions marked ``held_back_by`` hold back now, whatever
+    the ticket's status."""
+    return [
+        step
+        for condition in conditions
+        if getattr(condition, "find_missing_steps", None) is not None
+        for step in missing_steps_of(condition, ticket)
+    ]

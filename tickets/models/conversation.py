@@ -3,7 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+
+from core import clock
 
 
 class Message(models.Model):
@@ -36,7 +37,7 @@ class Message(models.Model):
     from_address = models.EmailField(max_length=254, blank=True)
     # The lifecycle step this message carries (acknowledge, apologize...), if any.
     step = models.CharField(max_length=20, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     # Email threading: ours for outbound messages, the sender's for inbound.
     email_message_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
@@ -72,7 +73,7 @@ class Message(models.Model):
 def attachment_path(attachment: "Attachment", filename: str) -> str:
     # The stored name is not the customer's: a random name keeps paths unguessable
     # and free of anything a filename could carry.
-    return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
+    return f"attachments/{clock.now():%Y/%m}/{uuid.uuid4().hex}"
 
 
 class Attachment(models.Model):
@@ -84,7 +85,7 @@ class Attachment(models.Model):
     name = models.CharField(max_length=255, help_text="The file's name as sent.")
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["id"]

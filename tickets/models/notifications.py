@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+
+from core import clock
 
 
 class NotificationKind(models.TextChoices):
@@ -35,7 +36,7 @@ class Notification(models.Model):
     key = models.CharField(max_length=120, blank=True)
     in_app = models.BooleanField(default=True)
     email = models.BooleanField(default=False)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     read_at = models.DateTimeField(null=True, blank=True)
     # Its email's delivery, kept by the outbox (tickets/services/notifications.py).
     emailed_at = models.DateTimeField(null=True, blank=True)

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core import clock
+
 
 class Queue(models.Model):
     """A team's share of the work. Agents see the tickets of the queues they
@@ -17,7 +19,7 @@ class Queue(models.Model):
         help_text="Members see every ticket of the queue, but only the assignee (or a "
         "supervisor) may act on one.",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = clock.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]

@@ -3,7 +3,8 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+
+from core import clock
 
 
 class Commitment(models.Model):
@@ -21,7 +22,7 @@ class Commitment(models.Model):
     made_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     fulfilled_at = models.DateTimeField(null=True, blank=True)
     fulfilment_note = models.TextField(blank=True)
 
@@ -64,7 +65,7 @@ class TicketEvent(models.Model):
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20, blank=True)
     payload = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -103,7 +104,7 @@ class Alert(models.Model):
     kind = models.CharField(max_length=40, choices=Kind.choices)
     detail = models.TextField()
     recipients = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     # Its email's delivery, kept by the outbox (tickets/services/alerts.py).
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)

@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+
+from core import clock
 
 
 class ReplyStep(models.TextChoices):
@@ -35,8 +36,8 @@ class SavedReply(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = clock.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["step", "title", "id"]

@@ -6,9 +6,9 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from core import clock
 from tickets.models.conditions import (
     has_open_commitment,
     is_mishap,
@@ -112,10 +112,10 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     )
     our_part = models.TextField(blank=True, help_text="For a mishap: what we did wrong.")
 
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = clock.DateTimeField(auto_now=True)
     # When the timeliness targets started counting: arrival, or the last reopen.
-    clock_started_at = models.DateTimeField(default=timezone.now)
+    clock_started_at = models.DateTimeField(default=clock.now)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     apologized_at = models.DateTimeField(null=True, blank=True)
     committed_at = models.DateTimeField(null=True, blank=True)

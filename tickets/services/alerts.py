@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 
 from django.core.mail import EmailMessage
 from django.db.models import F
-from django.utils import timezone
 
 from accounts.models import User
+from core import clock
 from outbox.models import OutboxItem
 from outbox.services import outbox_enqueue, outbox_item
 from outbox.sources import Attempt, Composed, Delivered, Email, Skip, Source, delivered_at
@@ -135,13 +135,13 @@ def _attempt_failed(alert_id: int, attempt: Attempt) -> None:
 
 def _failed(alert_id: int, error: str) -> None:
     """Still in the console; whoever watches the logs is told it did not go."""
-    Alert.objects.filter(pk=alert_id).update(failed_at=timezone.now(), last_error=error[:2000])
+    Alert.objects.filter(pk=alert_id).update(failed_at=clock.now(), last_error=error[:2000])
     logger.error("Alert %s could not be emailed: %s", alert_id, error)
 
 
 def _cancelled(alert_id: int, reason: str) -> None:
     """Not emailed (nobody it names has an address): still in the console."""
-    Alert.objects.filter(pk=alert_id).update(failed_at=timezone.now(), last_error=reason[:2000])
+    Alert.objects.filter(pk=alert_id).update(failed_at=clock.now(), last_error=reason[:2000])
 
 
 def _requeued(alert_id: int) -> None:

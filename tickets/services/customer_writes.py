@@ -1,6 +1,6 @@
 """The customer writes to us about a ticket, by email or from their case
 page: one rule for both. Their words land on the ticket (reopening it when
-it is resolved or rebuilding, see ``receive_customer_message``); a ticket
+it is resolved or rebuilding, see ``message_receive``); a ticket
 whose recovery is over and cannot reopen gets a new ticket that names it."""
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from django.core.files.uploadedfile import UploadedFile
 
 from tickets import workflow
 from tickets.models import Message, Queue, Ticket
-from tickets.services.messages import MAX_BODY_CHARS, receive_customer_message
-from tickets.services.tickets import open_ticket
+from tickets.services.messages import MAX_BODY_CHARS, message_receive
+from tickets.services.tickets import ticket_create
 
 
 class Outcome(Enum):
@@ -46,7 +46,7 @@ def customer_writes(
     and ``queue`` are the new ticket's, should one be needed."""
     if ticket.is_open or workflow.assess(ticket, "reopen").allowed:
         was_open = ticket.is_open
-        message = receive_customer_message(
+        message = message_receive(
             ticket=ticket,
             body=body,
             email_message_id=email_message_id,
@@ -59,7 +59,7 @@ def customer_writes(
     # A restored ticket's recovery is over and cannot reopen: the customer's
     # new words start a new ticket that names the old one.
     note = f"(The customer wrote again about {ticket.reference}.)\n\n"
-    new, message = open_ticket(
+    new, message = ticket_create(
         actor=None,
         subject=subject,
         body=note + body[: MAX_BODY_CHARS - len(note)],

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core import clock
 from core.errors import RuleViolation, StepsMissing
 from tickets import hooks, workflow
 from tickets.models import Commitment, Kind, Status, Ticket
@@ -109,7 +110,7 @@ def _transition(
         )
         ensure_can_act(actor, locked)
         _ensure_allowed(locked, name)
-        now = timezone.now()
+        now = clock.now()
         from_status = locked.status
         getattr(locked, name)()
         if validate is not None:
@@ -213,7 +214,7 @@ def _clean_commitment(
     promise = clean_body(promise, field="promise")
     if timezone.is_naive(due_at):
         raise RuleViolation("The due time needs a time zone offset.", field="due_at")
-    now = timezone.now()
+    now = clock.now()
     if due_at <= now:
         raise RuleViolation("The due time must be in the future.", field="due_at")
     if due_at > latest_due_at(now):

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from accounts.models import User
 from core.errors import RuleViolation
+from core.transactions import joins_callers_transaction
 from tickets.message_ids import our_message_id
 from tickets.models import Message, NotificationKind, Ticket
 from tickets.services.access import ensure_can_act
@@ -122,7 +123,8 @@ def message_create(
     return message
 
 
-def receive_customer_message(
+@joins_callers_transaction
+def message_receive(
     *,
     ticket: Ticket,
     body: str,
@@ -137,8 +139,8 @@ def receive_customer_message(
     it, with their words as the reason: a customer who writes back is not
     done with us.
 
-    Runs in its caller's transaction (inbound mail's needs no savepoint of
-    its own); ``message_receive`` is the service, in a transaction of its own."""
+    Joins its caller's transaction where there is one (inbound mail, the
+    case page's reply); otherwise runs in one of its own."""
     from tickets import workflow
     from tickets.services.lifecycle import ticket_reopen
 
@@ -197,6 +199,3 @@ def _answering(ticket: Ticket) -> list[User]:
         return [ticket.assignee]
     members = list(ticket.queue.members.filter(is_active=True)) if ticket.queue else []
     return members or supervisors()
-
-
-message_receive = transaction.atomic(receive_customer_message)

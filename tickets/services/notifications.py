@@ -10,10 +10,10 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
+from core import clock
 from core.errors import RuleViolation
 from outbox.models import OutboxItem
 from outbox.services import outbox_enqueue, outbox_item
@@ -140,7 +140,7 @@ def notification_mark_read(*, notification: Notification) -> Notification:
     """Mark a notification read (read again is no change). The caller found
     it among the reader's own (``selectors.notifications_of``)."""
     if notification.read_at is None:
-        now = timezone.now()
+        now = clock.now()
         if Notification.objects.filter(pk=notification.pk, read_at=None).update(read_at=now):
             notification.read_at = now
         else:
@@ -154,7 +154,7 @@ def notifications_mark_all_read(*, user: User, ticket: Ticket | None = None) -> 
     unread = Notification.objects.filter(recipient=user, in_app=True, read_at=None)
     if ticket is not None:
         unread = unread.filter(ticket=ticket)
-    return unread.update(read_at=timezone.now())
+    return unread.update(read_at=clock.now())
 
 
 @transaction.atomic

@@ -8,8 +8,8 @@ from datetime import datetime
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
 
+from core import clock
 from tickets.models import Commitment, NotificationKind, Ticket
 from tickets.models.ticket import OPEN_STATUSES
 from tickets.services.notifications import excerpt, holders, notify
@@ -23,7 +23,7 @@ _TO = {"acknowledge": "acknowledged", "apologize": "apologized to"}
 def reminders_send(*, now: datetime | None = None) -> int:
     """Warn of every target and promise now within its lead time; returns
     how many occurrences were warned of (each to one or more people)."""
-    now = now or timezone.now()
+    now = now or clock.now()
     return _targets_near(now) + _promises_due(now)
 
 

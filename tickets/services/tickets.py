@@ -1,16 +1,17 @@
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from accounts.models import User
-from accounts.services import upsert_customer
+from accounts.services import customer_upsert
+from core import clock
 from core.errors import RuleViolation
+from core.transactions import joins_callers_transaction
 from tickets import hooks
 from tickets.emails import staff_name
 from tickets.models import (
@@ -61,49 +62,15 @@ def _clean_assignee(assignee: User | None) -> User | None:
     return assignee
 
 
-@transaction.atomic
+class NewTicket(NamedTuple):
+    ticket: Ticket
+    # The customer's first message: inbound mail records which message an
+    # email became, without reading it back.
+    message: Message
+
+
+@joins_callers_transaction
 def ticket_create(
-    *,
-    actor: User | None,
-    subject: str,
-    body: str,
-    customer_email: str,
-    customer_name: str,
-    kind: str = Kind.QUESTION,
-    severity: str = Severity.MINOR,
-    channel: str = Channel.EMAIL,
-    queue: Queue | None = None,
-    assignee: User | None = None,
-    unassigned: bool = False,
-    customer_message_id: str | None = None,
-    customer_html: str = "",
-    attachments: Sequence[UploadedFile] = (),
-) -> Ticket:
-    """Open a ticket with the customer's words as its first message. A ticket
-    a person opens is theirs unless they name another assignee, or leave it
-    ``unassigned`` (a supervisor, or anyone filing it into a queue). A mishap for
-    a customer who is still recovering from another is flagged as a repeat
-    failure."""
-    ticket, _ = open_ticket(
-        actor=actor,
-        subject=subject,
-        body=body,
-        customer_email=customer_email,
-        customer_name=customer_name,
-        kind=kind,
-        severity=severity,
-        channel=channel,
-        queue=queue,
-        assignee=assignee,
-        unassigned=unassigned,
-        customer_message_id=customer_message_id,
-        customer_html=customer_html,
-        attachments=attachments,
-    )
-    return ticket
-
-
-def open_ticket(
     *,
     actor: User | None,
     subject: str,
@@ -121,10 +88,16 @@ def open_ticket(
     attachments: Sequence[UploadedFile] = (),
     customer_locale: str | None = None,
     customer_time_zone: str | None = None,
-) -> tuple[Ticket, Message]:
-    """``ticket_create``'s rules, for use inside a service's transaction that
-    also needs the first message (inbound mail records which message an
-    email became) without reading it back or opening a savepoint."""
+) -> NewTicket:
+    """Open a ticket with the customer's words as its first message. A ticket
+    a person opens is theirs unless they name another assignee, or leave it
+    ``unassigned`` (a supervisor, or anyone filing it into a queue). A mishap for
+    a customer who is still recovering from another is flagged as a repeat
+    failure. A new customer gets ``customer_locale`` and ``customer_time_zone``;
+    a known one keeps theirs.
+
+    Joins its caller's transaction where there is one (inbound mail, the
+    contact form); otherwise runs in one of its own."""
     subject = _clean_subject(subject)
     body = clean_body(body)
     files = clean_attachments(attachments)
@@ -142,7 +115,7 @@ def open_ticket(
     _clean_assignee(assignee)
     try:
         # A new customer's language and zone, where known; a known customer keeps theirs.
-        customer, _ = upsert_customer(
+        customer, _ = customer_upsert(
             email=customer_email,
             name=customer_name,
             locale=customer_locale,
@@ -182,7 +155,7 @@ def open_ticket(
         hooks.run_lifecycle_hooks("mishap_opened", ticket, actor)
     if assignee is not None:
         notify_assigned(ticket, actor)
-    return ticket, message
+    return NewTicket(ticket, message)
 
 
 _EDITABLE = ("subject", "severity", "channel", "queue", "assignee")
@@ -291,7 +264,7 @@ def ticket_convert_to_mishap(
 def _flag_if_repeat_failure(ticket: Ticket, actor: User | None) -> None:
     """A mishap for a customer in a rebuilding period, or out of one for less
     than the window, is a second failure: flag it and tell the supervisors."""
-    since = timezone.now() - settings.HELPDESK_REPEAT_FAILURE_WINDOW
+    since = clock.now() - settings.HELPDESK_REPEAT_FAILURE_WINDOW
     previous = (
         Ticket.objects.filter(customer_id=ticket.customer_id, kind=Kind.MISHAP)
         .exclude(pk=ticket.pk)

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
+from core import clock
 from core.errors import DomainError
 from tickets.models import Alert, Kind, Severity, SeverityTarget, Status, Ticket
 from tickets.services.alerts import alert_raise
@@ -65,7 +65,7 @@ def _late(step: str, severity: str, within: timedelta, now: datetime) -> Q:
 
 def timeliness_check(*, now: datetime | None = None) -> int:
     """Record every breach not yet recorded; returns how many."""
-    now = now or timezone.now()
+    now = now or clock.now()
     recorded = 0
     for severity, target in targets_by_severity().items():
         for step, within in (
@@ -135,7 +135,7 @@ def _count(number: int, unit: str) -> str:
 
 def tickets_close_quiet(*, now: datetime | None = None) -> int:
     """Close answered questions that stayed quiet for the configured period."""
-    now = now or timezone.now()
+    now = now or clock.now()
     quiet = Ticket.objects.filter(
         status=Status.RESOLVED, resolved_at__lte=now - settings.HELPDESK_AUTO_CLOSE_AFTER
     ).values_list("pk", flat=True)[:BATCH]

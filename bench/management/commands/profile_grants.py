@@ -17,7 +17,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.test import Client
 
-from bench.workloads.write import _counting_queries, _grant_body, _grant_setup
+from bench.workloads.write.grants import _grant_body, _grant_setup
+from bench.workloads.write.runs import _counting_queries
 
 
 class Command(BaseCommand):

@@ -1,4 +1,5 @@
-"""Inputs a review found that once lost or misfiled a message."""
+"""Inputs that once lost or misfiled a message: hostile headers, a delivery
+that died, stalled rows, duplicate bytes, tricky threading, a bad batch."""
 
 from datetime import timedelta
 
@@ -10,17 +11,12 @@ from inbound.imap import poll
 from inbound.models import InboundEmail
 from inbound.services import inbound_process_stalled, inbound_receive, inbound_retry
 from tests.factories import TicketFactory, advance
-from tests.inbound.mail import raw_email
-from tests.inbound.test_imap import FakeMailbox
+from tests.inbound.mail import FakeMailbox, raw_email, receive
 from tickets.models import Kind, Status, Ticket
 
 pytestmark = pytest.mark.django_db
 
 Outcome = InboundEmail.Outcome
-
-
-def receive(raw: bytes) -> InboundEmail:
-    return inbound_receive(raw=raw, source="pipe").email
 
 
 @pytest.mark.parametrize(

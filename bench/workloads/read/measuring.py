@@ -1,0 +1,80 @@
+"""How a read workload measures: the request through the whole Django stack
+in-process with the test ``Client`` (a token for the API, a session for the
+console), beside its floor, the same rows fetched with raw SQL on the
+psycopg connection under Django's."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.test.utils import override_settings
+
+from accounts.models import User
+from accounts.services import staff_issue_token
+from bench.measure import Result, time_calls
+from bench.workloads import Context
+
+
+class MissingData(RuntimeError):
+    pass
+
+
+def _staff(prefix: str) -> User:
+    user = User.objects.filter(username__startswith=prefix).order_by("username").first()
+    if user is None:
+        raise MissingData(
+            "No generated staff here: run `manage.py generate_load_data` on this database first."
+        )
+    return user
+
+
+@contextmanager
+def _in_process() -> Iterator[None]:
+    # The test client's host name, whatever the deployment allows.
+    with override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]):
+        yield
+
+
+def _api_client(user: User) -> Client:
+    return Client(HTTP_AUTHORIZATION=f"Token {staff_issue_token(user=user)}")
+
+
+def _get(client: Client, url: str, params: dict[str, Any] | None = None) -> Callable[[], object]:
+    def call() -> object:
+        response = client.get(url, params or {})
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url} {params} answered {response.status_code}")
+        return response.content
+
+    return call
+
+
+def _raw(sql: str, params: dict[str, Any]) -> Callable[[], object]:
+    def call() -> object:
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # psycopg's cursor: no Django wrapper on the floor
+            raw.execute(sql, params)
+            return raw.fetchall()
+
+    return call
+
+
+def _measure(
+    name: str,
+    description: str,
+    context: Context,
+    work: Callable[[], object],
+    floor: Callable[[], object],
+    targets: dict[str, float],
+    notes: list[str] | None = None,
+) -> Result:
+    with _in_process():
+        workload_timing = time_calls(work, repeat=context.repeat, count_queries=True)
+    floor_timing = time_calls(floor, repeat=context.repeat)
+    notes = list(notes or [])
+    if settings.DEBUG:
+        notes.append("DEBUG is on: Django logs every query, which slows the workload side.")
+    return Result(name, description, workload_timing, floor_timing, notes, targets)

@@ -1,0 +1,266 @@
+"""Follow-up templates render in Jinja2's sandbox: the placeholders of
+today read as before, what reaches past them is refused when saved (a
+message on the form, never a 500) and reads nothing when sent."""
+
+from collections.abc import Mapping
+from decimal import Decimal
+from importlib import import_module
+from typing import Any, cast
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+from django.utils import translation
+from jinja2.sandbox import SecurityError
+
+from accounts.models import User
+from core.errors import RuleViolation
+from recovery.followup_defaults import DEFAULT_STEPS, QUESTION_STEPS
+from recovery.followup_templates import PLACEHOLDERS, render_template, validate_template
+from recovery.models import FollowUp, FollowUpPlanChange
+from recovery.services import PlanStep, followup_plan_set, restitution_grant
+from recovery.services.followup_emails import compose_followup_email, email_contexts
+from recovery.services.followup_links import links_for
+from recovery.services.followups_plans import plan_steps
+from tests.factories import TicketFactory, advance
+from tests.helpers import assignee_of, console_client
+from tickets.models import Kind, Severity, Status
+
+to_jinja = import_module("recovery.migrations.0012_followup_templates_jinja").jinja_text
+
+CONTEXT: dict[str, Any] = {
+    "customer": {"name": "Lena Fischer", "email": "lena@example.com"},
+    "ticket": {"reference": "HD-000042", "subject": "Parcel lost"},
+    "commitment": None,
+    "restitutions": [
+        {"kind": "refund", "get_kind_display": "Refund", "money": "€5.00"},
+        {"kind": "gift", "get_kind_display": "Gift", "money": "€3.00"},
+    ],
+    "restitutions_listed": "a refund of €5.00 and a gift worth €3.00",
+    "process_fixes": [],
+}
+
+REACHING = [
+    "{{ ticket.__class__ }}",
+    "{{ ''.__class__.__mro__ }}",
+    "{{ customer['__class__'] }}",
+    "{{ customer.name.__class__.__init__.__globals__ }}",
+    "{% for r in restitutions %}{{ r.__class__ }}{% endfor %}",
+]
+
+
+# --- Rendering ------------------------------------------------------------------------
+
+
+def test_the_placeholders_of_today_render_as_before() -> None:
+    source = (
+        "Dear {{ customer.name }}, about {{ ticket.reference }}.\n\n"
+        "{% if commitment.kept %}Kept.{% elif commitment %}Late.{% endif %}\n\n"
+        "You got {% for r in restitutions %}a {{ r.get_kind_display|lower }} of {{ r.money }}"
+        "{% if not loop.last %} and {% endif %}{% endfor %}."
+    )
+
+    assert render_template(source, CONTEXT) == (
+        "Dear Lena Fischer, about HD-000042.\n\nYou got a refund of €5.00 and a gift of €3.00."
+    )
+
+
+def test_the_text_is_plain_not_escaped() -> None:
+    """Plain text: the HTML email escapes it (see the email test below)."""
+    context = {**CONTEXT, "customer": {"name": "Ann & <Bo>", "email": ""}}
+
+    assert render_template("Hi {{ customer.name }}", context) == "Hi Ann & <Bo>"
+
+
+@pytest.mark.parametrize("source", REACHING)
+def test_a_stored_template_that_reaches_past_the_context_reads_nothing(source: str) -> None:
+    """Only rows stored before templates were checked can hold these; the
+    sandbox, not the check, is what stops them."""
+    assert render_template(f"[{source}]", CONTEXT) == "[]"
+
+
+def test_the_sandbox_keeps_the_context_unchanged() -> None:
+    fixes: list[str] = []
+
+    with pytest.raises(SecurityError):
+        render_template("{{ process_fixes.append('x') }}", {**CONTEXT, "process_fixes": fixes})
+
+    assert fixes == []
+
+
+def test_migration_0012_rewrites_djangos_loop_names() -> None:
+    seeded = import_module("recovery.migrations.0004_default_followup_plans")
+    body = seeded.default_steps()[0][2]
+
+    text = render_template(to_jinja(body), {**CONTEXT, "restitutions": [{"amount": 5}] * 2})
+
+    assert "forloop" not in to_jinja(body)
+    assert "gave you a  of 5  and a  of 5 ." in text  # one "and", between the two
+    assert to_jinja("{% for x in y %}{{ forloop.counter }}{% empty %}none{% endfor %}") == (
+        "{% for x in y %}{{ loop.index }}{% else %}none{% endfor %}"
+    )
+
+
+# --- Checked when saved ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", REACHING)
+def test_reaching_past_the_context_is_refused_with_a_message(source: str) -> None:
+    with pytest.raises(RuleViolation, match="cannot read “__") as refused:
+        validate_template(source, field="body_template")
+
+    assert refused.value.extra["errors"] == {"body_template": [refused.value.detail]}
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        ("{{ ticket.assignee }}", "no {{ ticket.assignee }}. ticket has reference, subject."),
+        ("{{ password }}", "no {{ password }}. It may use: customer.name"),
+        ("{{ forloop.last }}", "no {{ forloop }}"),
+        ("{% for r in restitutions %}{{ r.secret }}{% endfor %}", "no {{ r.secret }}"),
+        ("{{ restitutions.money }}", "{% for item in restitutions %}"),
+        ("{{ customer.name.upper() }}", "customer.name is a value"),
+        ("{{ range(9) }}", "no {{ range }}"),
+        ("{% include 'x.html' %}", "The include tag is not allowed"),
+        ("{% macro m() %}{% endmacro %}", "The macro tag is not allowed"),
+        ("{% if customer %}", "The template has an error on line 1: Unexpected end"),
+        ("Hi\n{{ customer.name|nope }}", "The template has an error on line 2: No filter"),
+    ],
+)
+def test_unknown_placeholders_tags_and_syntax_errors_are_refused(source: str, words: str) -> None:
+    with pytest.raises(RuleViolation) as refused:
+        validate_template(source, field="subject_template")
+
+    assert words in refused.value.detail
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% set who = customer.name %}{{ who }}",
+        "{% for fix in process_fixes if fix.done_on %}{{ loop.index }}. {{ fix.failsafe_change }}"
+        "{% else %}none{% endfor %}",
+        "{{ restitutions|length }} {{ restitutions.0.money }} {{ customer['name'] }}",
+        "{% raw %}{% load %}{% endraw %}{# {{ nothing }} #}",
+    ],
+)
+def test_what_a_letter_needs_is_allowed(source: str) -> None:
+    assert validate_template(source, field="body_template") == source
+
+
+def test_the_default_plans_are_valid_in_every_language() -> None:
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            for _day, subject, body in (*DEFAULT_STEPS, *QUESTION_STEPS):
+                validate_template(str(subject), field="subject_template")
+                validate_template(str(body), field="body_template")
+
+
+@pytest.mark.django_db
+def test_the_placeholders_are_what_the_context_holds() -> None:
+    ticket = advance(TicketFactory(kind=Kind.MISHAP), to=Status.REBUILDING)
+    restitution_grant(
+        ticket=ticket,
+        actor=assignee_of(ticket),
+        kind="refund",
+        amount=Decimal("5.00"),
+        currency="USD",
+        reason="Charged twice.",
+    )
+    followup = FollowUp.objects.filter(ticket=ticket).first()
+    assert followup is not None
+
+    context = email_contexts([followup])[followup.pk]
+
+    assert set(context) == set(PLACEHOLDERS)
+    for name in ("customer", "ticket"):
+        assert set(context[name]) == set(cast(Mapping[str, Any], PLACEHOLDERS[name]))
+    [each] = cast(list[Mapping[str, Any]], PLACEHOLDERS["restitutions"])
+    assert [set(r) for r in context["restitutions"]] == [set(each)]
+
+
+@pytest.mark.django_db
+def test_the_html_email_escapes_what_the_text_says() -> None:
+    ticket = advance(TicketFactory(kind=Kind.MISHAP), to=Status.REBUILDING)
+    followup = FollowUp.objects.select_related("ticket__customer", "ticket__assignee").filter(
+        ticket=ticket
+    )[0]
+    followup.body_template = "Hi {{ customer.name }}"
+    context = email_contexts([followup])[followup.pk]
+    context["customer"]["name"] = "<script>x</script>"
+
+    letter = compose_followup_email(followup, context, links_for(followup))
+
+    assert "Hi <script>x</script>" in letter.text
+    assert "&lt;script&gt;x&lt;/script&gt;" in letter.html
+    assert "<script>" not in letter.html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("source", ["{{ ticket.__class__ }}", "{{ ''.__class__.__mro__ }}"])
+def test_the_service_refuses_reaching_and_changes_nothing(supervisor: User, source: str) -> None:
+    before = plan_steps(Severity.MAJOR)
+
+    with pytest.raises(RuleViolation, match="cannot read"):
+        followup_plan_set(
+            severity=Severity.MAJOR, actor=supervisor, steps=[PlanStep(2, "Hi", source)]
+        )
+
+    assert plan_steps(Severity.MAJOR) == before
+
+
+# --- The console's form -----------------------------------------------------------------
+
+
+def post_step(user: User, subject: str, body: str) -> Any:
+    data = {
+        "steps-TOTAL_FORMS": "1",
+        "steps-INITIAL_FORMS": "0",
+        "steps-MIN_NUM_FORMS": "0",
+        "steps-MAX_NUM_FORMS": "1000",
+        "steps-0-offset_days": "2",
+        "steps-0-subject_template": subject,
+        "steps-0-body_template": body,
+    }
+    url = reverse("console:followup_plan_edit", args=["minor"])
+    return console_client(user).post(url, data)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("subject", "body", "message"),
+    [
+        ("Hi", "{{ ticket.__class__ }}", "A follow-up cannot read “__class__”"),
+        ("Hi", "{{ ''.__class__.__mro__ }}", "A follow-up cannot read “__mro__”"),
+        ("{{ ticket.owner }}", "Body", "A follow-up has no {{ ticket.owner }}"),
+        ("Hi", "{% for r in restitutions %}", "The template has an error on line 1"),
+        ("Hi", "{% load static %}", "The load tag is not allowed in a follow-up"),
+    ],
+)
+def test_the_console_form_says_what_is_wrong_and_saves_nothing(
+    supervisor: User, subject: str, body: str, message: str
+) -> None:
+    before = plan_steps("minor")
+
+    response = post_step(supervisor, subject, body)
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert message in page.replace("&#x27;", "'").replace("&quot;", '"')
+    assert "Traceback" not in page
+    assert plan_steps("minor") == before
+    assert not FollowUpPlanChange.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_console_form_saves_a_valid_template(supervisor: User) -> None:
+    body = (
+        "{% for r in restitutions %}{{ r.described }}{% if not loop.last %}, {% endif %}"
+        "{% endfor %}"
+    )
+
+    response = post_step(supervisor, "Two days on, {{ customer.name }}", body)
+
+    assert response.status_code == 302
+    assert plan_steps("minor") == [(2, "Two days on, {{ customer.name }}", body)]

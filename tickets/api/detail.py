@@ -1,0 +1,63 @@
+"""What the ticket endpoints answer with: a ticket's detail, rendered for
+the caller, with what its query must read for it."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import cast
+
+from django.db.models import QuerySet
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from core.errors import DomainError
+from tickets.api import serializers as s
+from tickets.models import Ticket
+from tickets.selectors import ticket_detail, with_details
+from tickets.services.access import ensure_can_act
+
+
+def staff(request: Request) -> User:
+    """The caller, known to be staff once the permission classes have passed."""
+    return cast(User, request.user)
+
+
+def _tickets_own(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    return tickets
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    """What the ticket endpoints answer with: a ticket's detail serializer and
+    what the ticket's query reads for it beyond ``with_details`` (a prefetch,
+    annotations), so the detail stays at a fixed number of queries.
+
+    Tickets' own by default; the project serves the endpoints with recovery's
+    (``recovery.api.ticket_detail``, wired in ``helpdesk.api.urls``), whose
+    serializer declares its members, so the schema describes them."""
+
+    serializer: type[s.TicketDetailSerializer] = s.TicketDetailSerializer
+    reads: Callable[[QuerySet[Ticket]], QuerySet[Ticket]] = field(default=_tickets_own)
+
+    def visible_to(self, user: User) -> QuerySet[Ticket]:
+        return self.reads(ticket_detail(user=user))
+
+    def written(self, ticket_id: int) -> Ticket:
+        """A ticket just changed by its caller, with its details. Not limited to
+        what the caller sees: one who hands a ticket to a colleague outside
+        their queues still gets the result of their own change."""
+        return self.reads(with_details(Ticket.objects.filter(pk=ticket_id))).get()
+
+    def render(self, request: Request, ticket: Ticket, code: int = status.HTTP_200_OK) -> Response:
+        """The detail of a ticket as the caller sees it: transitions only where they may act."""
+        context = {"request": request, "can_act": _can_act(staff(request), ticket)}
+        return Response(self.serializer(ticket, context=context).data, status=code)
+
+
+def _can_act(user: User, ticket: Ticket) -> bool:
+    try:
+        ensure_can_act(user, ticket)
+    except DomainError:
+        return False
+    return True
