@@ -1,6 +1,6 @@
 """Staff identity endpoints: who am I, and the staff directory."""
 
-from typing import Any
+from typing import Any, cast
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -16,6 +16,11 @@ from accounts.roles import Role
 from accounts.selectors import staff_list
 from accounts.services import staff_update_profile
 from core.serializers import RejectUnknownFieldsMixin, StrictCharField, TimeZoneField
+
+
+def staff(request: Request) -> User:
+    """The caller, known to be staff once the permission classes have passed."""
+    return cast(User, request.user)
 
 
 class StaffSerializer(serializers.ModelSerializer):
@@ -49,7 +54,7 @@ class MeView(APIView):
     def patch(self, request: Request) -> Response:
         payload = ProfileUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        user = staff_update_profile(user=request.user, **payload.validated_data)  # type: ignore[arg-type]
+        user = staff_update_profile(user=staff(request), **payload.validated_data)
         return Response(StaffSerializer(user).data)
 
 

@@ -22,6 +22,7 @@ from console.history import rounds
 from console.navigation import notifications_read
 from console.presence import heartbeat_seconds, latest_event_id
 from console.selectors import queues_for_filing, ticket_page
+from console.steps import STEP_LABELS
 from recovery.models import ProcessFix
 from recovery.services.grant_room import grant_room
 from recovery.services.restitutions import REPEAT_FAILURE_GUIDANCE
@@ -34,17 +35,6 @@ from tickets.services.notifications import notifications_mark_all_read
 
 # Messages shown at first on the ticket page; the rest behind a link.
 CONVERSATION_PAGE = 50
-
-STEP_LABELS = {
-    "acknowledge": "Acknowledge",
-    "apologize": "Apologize",
-    "commit": "Commit",
-    "resolve": "Resolve",
-    "close": "Close",
-    "restore": "End rebuilding",
-    "reopen": "Reopen",
-    "settle_pending_approvals": "Settle the pending approval",
-}
 
 
 def _repeat_guidance(ticket: Ticket) -> dict[str, Any] | None:

@@ -15,15 +15,15 @@ from django.utils.html import format_html
 
 from console.access import signed_in
 from console.bulk import bulk_change
-from console.queue import (
+from console.queue_filters import (
     QueueFilter,
     QueueViewFilter,
-    next_step,
     queue_views,
     search_by_reference,
     showing_work,
 )
-from console.ticket_page import STEP_LABELS
+from console.steps import STEP_LABELS, next_step
+from core import clock
 from recovery.selectors import RESTITUTIONS_PREFETCH
 from recovery.trust import is_fragile, trust_profiles
 from tickets.emails import staff_name
@@ -102,7 +102,7 @@ class TicketQueue(admin.ModelAdmin):
             # among equals; then the earliest deadline, none after, oldest first.
             user = signed_in(request)
             mine = Case(When(assignee_id=user.pk, then=0), default=1)
-            missed = Case(When(due_at__lt=timezone.now(), then=0), default=1)
+            missed = Case(When(due_at__lt=clock.now(), then=0), default=1)
             # Decided in the list's own query, for the rows it sorts.
             fragile = Case(When(is_fragile(OuterRef("customer_id")), then=0), default=1)
             return [
@@ -179,7 +179,7 @@ class TicketQueue(admin.ModelAdmin):
 
     @admin.display(description="Target", ordering="due_at")
     def target_countdown(self, ticket: Ticket) -> str:
-        words = countdown(ticket, timezone.now())
+        words = countdown(ticket, clock.now())
         if not words:
             return "—"
         late = words.endswith(" late")
@@ -198,7 +198,7 @@ class TicketQueue(admin.ModelAdmin):
         return format_html(
             '<span title="The customer wrote at {}">{}</span>',
             date_format(timezone.localtime(since), MOMENT),
-            span(timezone.now() - since),
+            span(clock.now() - since),
         )
 
     @admin.display(description="Assignee", ordering="assignee__username")

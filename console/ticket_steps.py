@@ -19,7 +19,8 @@ from console.access import signed_in
 from console.presence import stale_refusal
 from console.previews import allow_preview_styles
 from console.selectors import queues_for_filing
-from console.ticket_page import STEP_LABELS, TicketPage
+from console.steps import STEP_LABELS
+from console.ticket_page import TicketPage
 from recovery.services import restitution_grant
 from recovery.services.grant_room import grant_room
 from tickets import services, workflow

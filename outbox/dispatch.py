@@ -34,7 +34,15 @@ from django.db import InterfaceError, OperationalError
 
 from outbox.failures import Failure, describe, session_failure, smtp_failure
 from outbox.http import post
-from outbox.leases import Lease, claim, clock, release, release_quietly, renew, while_leased
+from outbox.leases import (
+    Lease,
+    claim,
+    monotonic_seconds,
+    release,
+    release_quietly,
+    renew,
+    while_leased,
+)
 from outbox.models import OutboxItem
 from outbox.outcomes import (
     mark_sent,
@@ -91,7 +99,7 @@ def outbox_dispatch(*, item_ids: Sequence[int] | None = None) -> Dispatch:
 
 def _deliver(items: list[OutboxItem], lease: Lease, dispatch: Dispatch) -> None:
     composed = while_leased(lambda: _compose(items), lease)
-    deadline = clock() + settings.HELPDESK_OUTBOX_BATCH_SECONDS
+    deadline = monotonic_seconds() + settings.HELPDESK_OUTBOX_BATCH_SECONDS
     mail = _MailSession()
     # Rows reclaimed by the sweep while this batch was late to renew: someone
     # else's now, the rest of the batch through (the next renewal is half a
@@ -100,12 +108,12 @@ def _deliver(items: list[OutboxItem], lease: Lease, dispatch: Dispatch) -> None:
     records: list[tuple[OutboxItem, Delivered]] = []
     try:
         for index, item in enumerate(items):
-            if index and clock() > deadline:  # at least one row a task
+            if index and monotonic_seconds() > deadline:  # at least one row a task
                 rest = [row.pk for row in items[index:] if row.pk not in lost]
                 while_leased(partial(release, rest, lease), lease)
                 dispatch.released.extend(rest)
                 return
-            if clock() > lease.renew_at:
+            if monotonic_seconds() > lease.renew_at:
                 lost |= while_leased(partial(renew, items[index:], lease), lease)
             if item.pk in lost:
                 continue
@@ -143,9 +151,9 @@ def _deliver_one(
     elif isinstance(composed, Email):
         if item.message_id:  # the row's, whatever the source built: the same on every attempt
             composed.message.extra_headers["Message-ID"] = item.message_id
-        started = clock()
+        started = monotonic_seconds()
         failure = mail.send(composed.message)
-        duration = int((clock() - started) * 1000)
+        duration = int((monotonic_seconds() - started) * 1000)
         attempt = Attempt(error=failure.error if failure else "", duration_ms=duration)
     else:
         try:

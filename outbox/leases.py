@@ -13,9 +13,7 @@ from typing import TypeVar
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 
-# The desk's clock (what the rows' times are stamped by), beside this module's
-# own clock() that times the lease in the process.
-from core import clock as desk_clock
+from core import clock
 from outbox.failures import describe
 from outbox.models import OutboxItem
 
@@ -27,26 +25,26 @@ T = TypeVar("T")
 
 
 class Lease:
-    """This batch's claim on its rows. Its deadlines are kept on ``clock``,
-    a little inside the row's ``lease_until``."""
+    """This batch's claim on its rows. Its deadlines are kept on
+    ``monotonic_seconds``, a little inside the row's ``lease_until``."""
 
     def __init__(self, length: timedelta) -> None:
         self.token = uuid.uuid4()
         self.length = length
-        self._mark(clock())
+        self._mark(monotonic_seconds())
 
     def _mark(self, started: float) -> None:
         self.expires = started + self.length.total_seconds()
         self.renew_at = started + self.length.total_seconds() / 2
 
     def until(self) -> datetime:
-        return desk_clock.now() + self.length
+        return clock.now() + self.length
 
     def renewed(self, started: float) -> None:
         self._mark(started)
 
 
-def clock() -> float:
+def monotonic_seconds() -> float:
     """Seconds on a clock that goes on while the machine sleeps (Linux's
     CLOCK_BOOTTIME; the monotonic clock elsewhere), so a worker whose host
     was suspended past its lease knows its lease is gone when it wakes."""
@@ -70,7 +68,7 @@ def claim(item_ids: Sequence[int] | None, lease: Lease) -> list[OutboxItem]:
 
 
 def _claim_rows(item_ids: Sequence[int] | None, lease: Lease) -> None:
-    now = desk_clock.now()
+    now = clock.now()
     with transaction.atomic():
         due = OutboxItem.objects.select_for_update(skip_locked=True).filter(
             status=Status.PENDING, due_at__lte=now
@@ -89,7 +87,7 @@ def _claim_rows(item_ids: Sequence[int] | None, lease: Lease) -> None:
 
 def renew(items: Sequence[OutboxItem], lease: Lease) -> set[int]:
     """Extend the claim on the rows still ahead; returns those no longer ours."""
-    started = clock()
+    started = monotonic_seconds()
     ids = [item.pk for item in items]
     renewed = OutboxItem.objects.filter(
         pk__in=ids, status=Status.SENDING, lease_token=lease.token
@@ -127,7 +125,7 @@ def while_leased(write: Callable[[], T], lease: Lease) -> T:
             return write()
         except (OperationalError, InterfaceError) as exc:
             connection.close()  # the next query opens a new one
-            if clock() + pause >= lease.expires:
+            if monotonic_seconds() + pause >= lease.expires:
                 raise
             logger.warning("Database connection lost, trying again: %s", describe(exc))
             time.sleep(pause)

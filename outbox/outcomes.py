@@ -6,7 +6,7 @@ postponed."""
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -69,12 +69,19 @@ def record_delivered(records: Sequence[tuple[OutboxItem, Delivered]]) -> None:
     if not unrecorded:
         return
     OutboxItem.objects.filter(pk__in=unrecorded).update(recorded_at=clock.now())
+    tell_sources((item.source, delivered) for item, delivered in records if item.pk in unrecorded)
+
+
+def tell_sources(deliveries: Iterable[tuple[str, Delivered]]) -> None:
+    """Hand each source (by name) its deliveries, in one call a source: the
+    batch's end and the sweep's recording of a stopped worker's rows alike.
+    The caller has marked the rows recorded in its transaction, so each
+    delivery is told once."""
     by_source: dict[str, list[Delivered]] = defaultdict(list)
-    for item, delivered in records:
-        if item.pk in unrecorded:
-            by_source[item.source].append(delivered)
-    for name, deliveries in by_source.items():
-        source_for(name).delivered(deliveries)
+    for name, delivered in deliveries:
+        by_source[name].append(delivered)
+    for name, grouped in by_source.items():
+        source_for(name).delivered(grouped)
 
 
 @transaction.atomic

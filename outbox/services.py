@@ -3,7 +3,6 @@ reclaims lapsed claims and queues what is due, an admin's retry, a source's
 cancel. Delivery itself is in ``outbox.dispatch``."""
 
 import logging
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +12,7 @@ from django.db import transaction
 
 from core import clock
 from outbox.models import OutboxItem
+from outbox.outcomes import tell_sources
 from outbox.sources import Attempt, Delivered, source_for
 
 logger = logging.getLogger(__name__)
@@ -148,11 +148,11 @@ def _record_stray_deliveries(now: datetime) -> int:
     if not stray:
         return 0
     OutboxItem.objects.filter(pk__in=[item.pk for item in stray]).update(recorded_at=now)
-    by_source: dict[str, list[Delivered]] = defaultdict(list)
-    for item in stray:
-        assert item.sent_at is not None  # noqa: S101 - status sent has its time (a constraint)
-        by_source[item.source].append(Delivered(item.source_id, item.sent_at, Attempt()))
-    for name, deliveries in by_source.items():
-        source_for(name).delivered(deliveries)
+    tell_sources((item.source, _delivered(item)) for item in stray)
     logger.warning("Recorded %s deliveries of a worker that stopped", len(stray))
     return len(stray)
+
+
+def _delivered(item: OutboxItem) -> Delivered:
+    assert item.sent_at is not None  # noqa: S101 - status sent has its time (a constraint)
+    return Delivered(item.source_id, item.sent_at, Attempt())

@@ -20,8 +20,9 @@ from console.dashboard.figures import (
     number,
     word_of_mouth_rows,
 )
-from console.dashboard.ranges import QUICK_RANGES, RangeForm, last_days, range_form
+from console.dashboard.ranges import QUICK_RANGES, RangeForm, range_form
 from console.sites import console_site
+from recovery.metrics.ranges import last_days
 
 PERMISSION = "recovery.view_trust_dashboard"
 EMPTY = "No data in this range yet."

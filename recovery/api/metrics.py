@@ -1,7 +1,7 @@
 """The trust dashboard's figures over the API."""
 
 import re
-from datetime import date, timedelta
+from datetime import date
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -17,9 +17,9 @@ from core.errors import RuleViolation
 from core.schema import UNPROCESSABLE, RuleProblemSerializer
 from recovery.api import serializers as s
 from recovery.api.views import HasPerm
-from recovery.metrics import DATE_RANGE_TEXT, EARLIEST_DATE, LATEST_DATE, trust_metrics
+from recovery.metrics import DATE_RANGE_TEXT, trust_metrics
+from recovery.metrics.ranges import API_MAX_DAYS, date_error, default_range, range_error
 
-MAX_RANGE_DAYS = 3660
 # The schema's half of the range check: a date of the years 2000 to 2100.
 # (OpenAPI 3.0 has no minimum for dates; the view checks the exact bounds.)
 _DATE_PATTERN = "^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"
@@ -37,8 +37,9 @@ def _date_param(request: Request, name: str, default: date) -> date:
         value = None
     if value is None:
         raise ValidationError({name: f"{raw!r} is not a date; use YYYY-MM-DD."})
-    if not EARLIEST_DATE <= value <= LATEST_DATE:
-        raise ValidationError({name: f"Choose a date from {DATE_RANGE_TEXT}."})
+    error = date_error(value)
+    if error:
+        raise ValidationError({name: error})
     return value
 
 
@@ -68,15 +69,12 @@ class TrustMetricsView(GenericAPIView):
         summary="Trust dashboard figures",
     )
     def get(self, request: Request) -> Response:
-        today = timezone.localdate(timezone.now(), timezone.get_default_timezone())
-        start = _date_param(request, "start", today - timedelta(days=29))
-        end = _date_param(request, "end", today)
-        # Each date is valid alone; together they break a rule (422).
-        if start > end:
-            raise RuleViolation("The start comes after the end.", field="start")
-        if (end - start).days > MAX_RANGE_DAYS:
-            raise RuleViolation(
-                f"Ask for {MAX_RANGE_DAYS} days (ten years) at most.", field="start"
-            )
+        default_start, default_end = default_range(zone=timezone.get_default_timezone())
+        start = _date_param(request, "start", default_start)
+        end = _date_param(request, "end", default_end)
+        # Each date is valid alone; together they may break a rule (422).
+        error = range_error(start, end, max_days=API_MAX_DAYS)
+        if error:
+            raise RuleViolation(error, field="start")
         metrics = trust_metrics(start=start, end=end)
         return Response(s.TrustMetricsSerializer(metrics.as_dict()).data)

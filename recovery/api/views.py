@@ -1,6 +1,6 @@
 """Restitution, authority and approval endpoints: thin views over the services."""
 
-from typing import Any, cast
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.http import Http404
@@ -13,6 +13,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api import staff
 from accounts.models import User
 from core.schema import UNPROCESSABLE, RuleProblemSerializer
 from core.serializers import OptionalReasonSerializer, ReasonSerializer
@@ -44,10 +45,6 @@ from tickets.selectors import tickets_visible_to
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
-
-
-def staff(request: Request) -> User:
-    return cast(User, request.user)
 
 
 class HasPerm(BasePermission):

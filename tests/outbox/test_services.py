@@ -66,7 +66,7 @@ def test_a_source_hook_that_fails_does_not_stop_the_sweep_queuing(
 
     with (
         mock.patch("outbox.tasks.outbox_dispatch_task.delay") as delay,
-        mock.patch("outbox.services.source_for", side_effect=RuntimeError("hook broke")),
+        mock.patch("outbox.outcomes.source_for", side_effect=RuntimeError("hook broke")),
     ):
         sweep = outbox_sweep()
 

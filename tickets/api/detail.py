@@ -3,24 +3,19 @@ the caller, with what its query must read for it."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
 
 from django.db.models import QuerySet
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api import staff
 from accounts.models import User
 from core.errors import DomainError
 from tickets.api import serializers as s
 from tickets.models import Ticket
 from tickets.selectors import ticket_detail, with_details
 from tickets.services.access import ensure_can_act
-
-
-def staff(request: Request) -> User:
-    """The caller, known to be staff once the permission classes have passed."""
-    return cast(User, request.user)
 
 
 def _tickets_own(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from accounts.api import staff
 from core.errors import RuleViolation
 from core.schema import (
     CONFLICT,
@@ -25,7 +26,7 @@ from core.schema import (
 from core.serializers import OptionalReasonSerializer, ReasonSerializer
 from tickets import services
 from tickets.api import serializers as s
-from tickets.api.detail import TicketDetail, staff
+from tickets.api.detail import TicketDetail
 from tickets.api.pagination import SEARCH_COUNT_LIMIT, TicketPagination
 from tickets.models import Kind, Severity, Status, Ticket
 from tickets.selectors import (

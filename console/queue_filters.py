@@ -1,6 +1,7 @@
-"""The agent's queue: the console's change list of tickets, with the views
-agents ask for (mine, my queues, unassigned, breached, awaiting approval),
-filters, search and pagination from Django's admin."""
+"""What narrows the console's queue of tickets (the change list itself is
+``console.ticket_queue``): the views agents ask for (mine, my queues,
+unassigned, breached, awaiting approval) as a filter and as tabs, the filter
+by queue, and search by reference."""
 
 from typing import Any
 
@@ -10,7 +11,6 @@ from django.http import HttpRequest
 
 from accounts.models import User
 from recovery.models import ApprovalRequest
-from tickets import workflow
 from tickets.models import Queue, Ticket
 from tickets.models.ticket import OPEN_STATUSES, ticket_id_from_reference, ticket_id_from_search
 
@@ -115,13 +115,3 @@ def search_by_reference(
         return queryset.filter(pk=whole)
     pk = ticket_id_from_search(term)
     return found if pk is None else found | queryset.filter(pk=pk)
-
-
-def next_step(ticket: Ticket) -> str:
-    """The step an open ticket takes next, from the state machine: the first
-    missing before it can be resolved, or resolving itself. Read through the
-    list's prefetches (commitments, restitutions)."""
-    if not ticket.is_open:
-        return ""
-    missing = workflow.steps_to_resolve(ticket)
-    return missing[0] if missing else "resolve"
