@@ -10,7 +10,8 @@ Nothing here passes or fails: it measures.
 import json
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -99,6 +100,19 @@ def time_calls(
     timing.wall = time.perf_counter() - started
     timing.operations = repeat
     return timing
+
+
+@contextmanager
+def counting_queries() -> Iterator[list[int]]:
+    """Counts this thread's queries, cheaper than capturing them (no debug cursor)."""
+    count = [0]
+
+    def counter(execute: Callable[..., Any], *args: Any) -> Any:
+        count[0] += 1
+        return execute(*args)
+
+    with connection.execute_wrapper(counter):
+        yield count
 
 
 def _cell(value: float | None, fmt: str) -> str:

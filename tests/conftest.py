@@ -2,6 +2,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import time_machine
 from celery import Task
 from celery.contrib.testing.worker import TestWorkController, start_worker
 from django.core.cache import caches
@@ -11,7 +12,8 @@ from accounts.models import User
 from accounts.roles import Role
 from helpdesk.celery import app as celery_app
 from tests.factories import StaffFactory
-from tests.helpers import free_port
+from tests.helpers import T0, free_port
+from tests.recovery.desk_history import ZONE
 from tests.smtp import SmtpSink, running_sink, use_smtp
 
 # The browser fixtures (browser, page): the OS's Chromium driven by Playwright.
@@ -50,6 +52,20 @@ def _api_or_celery(item: pytest.Item) -> bool:
 def _fresh_throttles() -> None:
     """Each test starts with no requests counted against its address."""
     caches["throttle"].clear()
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Traveller]:
+    """Time stopped at ``T0``; ``clock.shift(...)`` moves it."""
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def desk_zone(settings: Any) -> None:
+    """The desk in the zone of ``tests.recovery.desk_history``, whose days
+    are not UTC's (use it with ``pytest.mark.usefixtures``)."""
+    settings.TIME_ZONE = ZONE
 
 
 @pytest.fixture

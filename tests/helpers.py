@@ -1,7 +1,9 @@
 """Helpers the tests share: signed-in clients, the problem-details check,
-query counting, the console's ticket URLs, the emails sent, waiting for
-another thread or process, free ports, screenshots, the environment of a fresh
-Django process, and what a test knows is there (``assignee_of``, ``not_none``).
+query counting, the console's ticket URLs, the emails sent, a follow-up's
+link paths, today's date, waiting for another thread or process, free ports
+(the benchmark's, ``bench.servers.processes``), screenshots, the environment
+of a fresh Django process, and what a test knows is there (``assignee_of``,
+``not_none``).
 
 Fixtures live in the ``conftest.py`` files, where pytest finds them; the
 plain functions live here, so no test imports from a conftest.
@@ -9,11 +11,13 @@ plain functions live here, so no test imports from a conftest.
 
 import os
 import secrets
-import socket
 import time
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
@@ -21,9 +25,14 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+# One free_port for the benchmark's servers and the tests' (tests may import
+# bench; bench never imports tests): re-exported here for the tests.
+from bench.servers.processes import free_port as free_port
 from helpdesk.api.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
+from recovery.services.followup_links import links_for
 from tests.factories import TicketFactory, advance
 from tickets.models import Kind
 
@@ -31,6 +40,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
     from accounts.models import User
+    from recovery.models import FollowUp
     from tickets.models import Ticket
 
 T = TypeVar("T")
@@ -39,6 +49,8 @@ BASE_DIR = Path(__file__).resolve().parents[1]
 ARTIFACTS = BASE_DIR / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 PROBLEM_KEYS = {"type", "title", "status", "detail"}
+# The moment the ``clock`` fixture (tests/conftest.py) stops time at.
+T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 # The variables a fresh Django process must not inherit from this one (clean_env).
 SERVICE_VARS = (
     "DATABASE_URL",
@@ -105,6 +117,22 @@ def ticket_step(ticket: "Ticket", name: str) -> str:
     return reverse("console:ticket_step", args=[ticket.pk, name])
 
 
+def today(zone: str | None = None) -> date:
+    """Today's date in time zone ``zone``; without one, in the current time
+    zone (``TIME_ZONE`` unless a test activated another)."""
+    return timezone.localdate(timezone=ZoneInfo(zone) if zone else None)
+
+
+def link_path(url: str) -> str:
+    """The path of an absolute link (a follow-up's), for the test client."""
+    return urlsplit(url).path
+
+
+def unsubscribe_url(followup: "FollowUp") -> str:
+    """The path of ``followup``'s one-click unsubscribe link."""
+    return link_path(links_for(followup).unsubscribe)
+
+
 def html_of(email: EmailMultiAlternatives) -> str:
     """The HTML part of a sent email (it has exactly one)."""
     [(html, mimetype)] = email.alternatives
@@ -133,14 +161,6 @@ def wait_for(
             reason = "gave up" if alive() else "process died"
             raise AssertionError(f"{what}: not reached within {timeout} s ({reason})\n{details()}")
         time.sleep(interval)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (at the time of asking)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def screenshot(page: "Page", name: str, *, folder: Path = SCREENSHOTS) -> Path:

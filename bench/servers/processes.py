@@ -23,6 +23,7 @@ STOP_TIMEOUT = 15.0  # seconds for a graceful stop before SIGKILL
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (at the time of asking)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]

@@ -1,6 +1,6 @@
 """The workloads, each a function ``run(context) -> Result`` registered in
-``WORKLOADS`` by its module (read: the API pages and search; write: grants,
-dispatch and ingest)."""
+``WORKLOADS`` by its module (read: the API pages, search and the trust
+figures; write: grants, dispatch and ingest)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass

@@ -22,7 +22,7 @@ from accounts.models import User
 from accounts.roles import Role
 from console.dashboard.export import csv_cell
 from tests.factories import StaffFactory, TicketFactory, advance
-from tests.helpers import console_client
+from tests.helpers import console_client, today
 from tests.recovery.desk_history import mishap_with_grant
 from tickets.models import Kind
 
@@ -33,10 +33,6 @@ CHART_JS = "vendor/chart.js/chart.umd.min.js"
 DASHBOARD = reverse("console:dashboard")
 EXPORT = reverse("console:dashboard_export")
 DASHBOARD_QUERIES = 13
-
-
-def today() -> date:
-    return timezone.localdate()
 
 
 def last(days: int) -> dict[str, str]:

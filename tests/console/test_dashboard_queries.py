@@ -12,11 +12,12 @@ from django.urls import reverse
 from accounts.models import User
 from console.dashboard.figures import dashboard_for
 from recovery.metrics.rollup import daily_figures_rebuild
-from tests.helpers import console_client
-from tests.recovery.desk_history import ZONE, at, grant, older_history, ticket, today
+from tests.helpers import console_client, today
+from tests.recovery.desk_history import ZONE, at, grant, older_history, ticket
 from tickets.models import Kind
 
-pytestmark = pytest.mark.django_db
+# The desk in the history's time zone, whose days are not UTC's.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("desk_zone")]
 
 # The rollups' state, the stored days, their spend and their bands (4),
 # people, their groups and their policies (3). The page adds the signed-in
@@ -24,11 +25,6 @@ pytestmark = pytest.mark.django_db
 BOARD_QUERIES = 7
 RANGES = (90, 365)
 PAGES = ("console:dashboard", "console:dashboard_export")
-
-
-@pytest.fixture(autouse=True)
-def desk_zone(settings: Any) -> None:
-    settings.TIME_ZONE = ZONE
 
 
 @pytest.mark.parametrize("history_days", [30, 400])
@@ -40,7 +36,7 @@ def test_the_board_costs_the_same_queries_whatever_the_range_and_the_history(
     daily_figures_rebuild()
 
     with django_assert_num_queries(BOARD_QUERIES):
-        board = dashboard_for(today() - timedelta(days=range_days - 1), today())
+        board = dashboard_for(today(ZONE) - timedelta(days=range_days - 1), today(ZONE))
 
     assert board.metrics.mishaps > 0
     assert board.budgets
@@ -51,10 +47,10 @@ def test_the_page_and_the_export_cost_the_same_queries_at_both_sizes_and_ranges(
 ) -> None:
     def queries(page: str, range_days: int) -> int:
         client = console_client(User.objects.get(pk=supervisor.pk))
-        start = today() - timedelta(days=range_days - 1)
+        start = today(ZONE) - timedelta(days=range_days - 1)
         with CaptureQueriesContext(connection) as captured:
             response = client.get(
-                reverse(page), {"start": start.isoformat(), "end": today().isoformat()}
+                reverse(page), {"start": start.isoformat(), "end": today(ZONE).isoformat()}
             )
         assert response.status_code == 200
         return len(captured)
@@ -74,6 +70,6 @@ def test_the_page_and_the_export_cost_the_same_queries_at_both_sizes_and_ranges(
 
 def older_history_day(days_ago: int) -> None:
     agent = User.objects.get(username="zed")
-    day = today() - timedelta(days=days_ago)
+    day = today(ZONE) - timedelta(days=days_ago)
     mishap = ticket(at(day, 10), kind=Kind.MISHAP, ack_minutes=days_ago % 90)
     grant(mishap, agent, "12.00", when=at(day, 11), loss="10.00")

@@ -4,11 +4,10 @@ has waited, changes tickets in bulk through the services, keeps each
 person's saved views, and finds a ticket by its number alone."""
 
 import html
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
-import time_machine
 from django.contrib.admin import helpers
 from django.db import connection
 from django.test import Client
@@ -27,7 +26,6 @@ from tickets.services import message_create, message_receive
 pytestmark = pytest.mark.django_db
 
 QUEUE = reverse("console:tickets_ticket_changelist")
-T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
 
 def rows(response: Any) -> list[Ticket]:
@@ -40,12 +38,6 @@ def cells(response: Any, ticket: Ticket) -> str:
     body = response.content.decode()
     start = body.index(f">{ticket.reference}</a>")
     return body[start : body.index("</tr>", start)]
-
-
-@pytest.fixture
-def clock() -> Any:
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
 
 
 def test_the_queue_opens_on_my_open_work_most_urgent_first(clock: Any, agent: User) -> None:

@@ -8,14 +8,13 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.utils import timezone
-
 from accounts.models import Customer, User
 from accounts.roles import Role
 from recovery.models import ApprovalRequest, Feedback, FollowUp, Restitution, SpendEntry
 from recovery.services import restitution_grant
 from recovery.services.followup_responses import feedback_record
 from tests.factories import StaffFactory, TicketFactory, advance
+from tests.helpers import today
 from tickets.models import Commitment, Kind, Ticket
 from tickets.services import ticket_resolve
 
@@ -23,10 +22,6 @@ from tickets.services import ticket_resolve
 ZONE = "Pacific/Auckland"
 SPAN = 12  # days of history
 DAYS_WITH_DATA = SPAN + 1 + 7  # to a follow-up due in a week
-
-
-def today() -> date:
-    return timezone.localdate(timezone.now(), ZoneInfo(ZONE))
 
 
 def at(day: date, hour: int = 12, minute: int = 0, second: int = 0, micro: int = 0) -> datetime:
@@ -118,7 +113,7 @@ def varied_desk() -> Desk:
     moment either side of the desk's midnight."""
     agents = [StaffFactory(role=Role.AGENT, username=name) for name in ("zed", "Amy", "bea")]
     supervisor = StaffFactory(role=Role.SUPERVISOR, username="sup")
-    first = today() - timedelta(days=SPAN)
+    first = today(ZONE) - timedelta(days=SPAN)
     tickets: list[Ticket] = []
     for n in range(SPAN + 1):
         day = first + timedelta(days=n)
@@ -202,9 +197,9 @@ def varied_desk() -> Desk:
     ticket(at(first + timedelta(days=8), 9), kind=Kind.MISHAP, email=email)
     # A promise due tomorrow and a follow-up due next week.
     Commitment.objects.create(
-        ticket=tickets[-3], promise="Ship", due_at=at(today(), 23) + timedelta(days=1)
+        ticket=tickets[-3], promise="Ship", due_at=at(today(ZONE), 23) + timedelta(days=1)
     )
-    followup(tickets[-1], at(today() + timedelta(days=7), 9), FollowUp.Status.SCHEDULED, n=3)
+    followup(tickets[-1], at(today(ZONE) + timedelta(days=7), 9), FollowUp.Status.SCHEDULED, n=3)
     return Desk(agents, supervisor, tickets, question.customer)
 
 
@@ -212,7 +207,7 @@ def older_history(days: int) -> None:
     """A mishap with a grant every third day, back to ``days`` days ago."""
     desk = varied_desk()
     for n in range(20, days, 3):
-        day = today() - timedelta(days=n)
+        day = today(ZONE) - timedelta(days=n)
         mishap = ticket(at(day, 10), kind=Kind.MISHAP, ack_minutes=n % 90)
         grant(mishap, desk.agents[n % 3], "12.00", when=at(day, 11), loss="10.00")
 

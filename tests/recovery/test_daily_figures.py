@@ -22,20 +22,17 @@ from recovery.models import (
     Restitution,
 )
 from recovery.tasks import refresh_daily_figures
-from tests.recovery.desk_history import DAYS_WITH_DATA, SPAN, ZONE, at, ticket, today, varied_desk
+from tests.helpers import today
+from tests.recovery.desk_history import DAYS_WITH_DATA, SPAN, ZONE, at, ticket, varied_desk
 from tests.recovery.reference_metrics import trust_metrics_live, trust_series
 from tickets.models import Commitment, Kind, Ticket
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def desk_zone(settings: Any) -> None:
-    settings.TIME_ZONE = ZONE
+# The desk in the history's time zone, whose days are not UTC's.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("desk_zone")]
 
 
 def ranges() -> list[tuple[date, date]]:
-    end = today()
+    end = today(ZONE)
     first = end - timedelta(days=SPAN)
     return [
         (first - timedelta(days=3), end + timedelta(days=8)),  # everything
@@ -59,7 +56,7 @@ def assert_same_as_live() -> None:
 
 def test_the_varied_desk_has_every_figure() -> None:
     varied_desk()
-    metrics = trust_metrics_live(start=today() - timedelta(days=SPAN), end=today())
+    metrics = trust_metrics_live(start=today(ZONE) - timedelta(days=SPAN), end=today(ZONE))
 
     values = metrics.as_dict()
     for name in (
@@ -96,10 +93,10 @@ def test_rolled_up_figures_equal_the_live_computation_for_every_range() -> None:
     assert days == DAYS_WITH_DATA
     state = DailyFiguresState.objects.get()
     assert state.history_built
-    assert state.history_from == today() - timedelta(days=SPAN)
-    assert DailyFigures.objects.filter(day__lte=today()).count() == SPAN + 1
+    assert state.history_from == today(ZONE) - timedelta(days=SPAN)
+    assert DailyFigures.objects.filter(day__lte=today(ZONE)).count() == SPAN + 1
     # Tomorrow's promise; the follow-up due next week counts nothing until sent.
-    assert DailyFigures.objects.filter(day__gt=today()).count() == 1
+    assert DailyFigures.objects.filter(day__gt=today(ZONE)).count() == 1
     assert DailySpend.objects.exists()
     assert DailyCompensation.objects.exists()
     assert_same_as_live()
@@ -127,7 +124,7 @@ def test_beat_builds_the_history_a_chunk_a_run_and_reads_live_until_it_is_done(
 def test_changes_to_past_days_are_in_the_figures_after_the_next_run() -> None:
     desk = varied_desk()
     daily_figures_rebuild()
-    old = today() - timedelta(days=SPAN - 2)
+    old = today(ZONE) - timedelta(days=SPAN - 2)
     ticket_of_old_day = Ticket.objects.filter(
         created_at__gte=at(old, 0), acknowledged_at__isnull=True
     ).first()
@@ -137,7 +134,7 @@ def test_changes_to_past_days_are_in_the_figures_after_the_next_run() -> None:
     # a customer rated before, a promise fulfilled, a restitution voided.
     ticket_of_old_day.acknowledged_at = timezone.now()
     ticket_of_old_day.save(update_fields=["acknowledged_at", "updated_at"])
-    ticket(at(today(), 1), kind=Kind.MISHAP, email=desk.late_mishap_customer.email)
+    ticket(at(today(ZONE), 1), kind=Kind.MISHAP, email=desk.late_mishap_customer.email)
     Commitment.objects.filter(fulfilled_at__isnull=True, due_at__gt=timezone.now()).update(
         fulfilled_at=timezone.now()
     )
@@ -174,7 +171,7 @@ def test_the_rebuild_command_reports_its_progress() -> None:
     call_command("rebuild_daily_figures", stderr=err)
 
     assert f"Rebuilt {DAYS_WITH_DATA} days" in err.getvalue()
-    assert (today() - timedelta(days=SPAN)).isoformat() in err.getvalue()
+    assert (today(ZONE) - timedelta(days=SPAN)).isoformat() in err.getvalue()
     assert_same_as_live()
 
 

@@ -33,9 +33,11 @@ from tests.helpers import (
     assignee_of,
     client_for,
     free_port,
+    link_path,
     not_none,
     rebuilding_mishap,
     sent_emails,
+    unsubscribe_url,
 )
 from tests.smtp import SmtpSink
 from tickets.models import Alert, Kind, Status, Ticket
@@ -345,11 +347,7 @@ def test_a_follow_up_that_cannot_reach_the_server_is_retried_then_failed_and_the
 
 
 def feedback_url(followup: FollowUp) -> str:
-    return links_for(followup).feedback.removeprefix("http://127.0.0.1:8000")
-
-
-def unsubscribe_url(followup: FollowUp) -> str:
-    return links_for(followup).unsubscribe.removeprefix("http://127.0.0.1:8000")
+    return link_path(links_for(followup).feedback)
 
 
 def test_the_feedback_link_records_a_rating_once() -> None:

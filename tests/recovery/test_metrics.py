@@ -23,17 +23,13 @@ from recovery.selectors import Policy
 from recovery.services import restitution_grant, restitution_void, restitutions
 from recovery.services.followup_responses import feedback_record
 from tests.factories import TicketFactory, advance, give_authority
-from tests.helpers import assignee_of, client_for, not_none
+from tests.helpers import assignee_of, client_for, not_none, today
 from tickets.models import Kind, Ticket
 
 pytestmark = pytest.mark.django_db
 
 
 METRICS_QUERIES = 10
-
-
-def today() -> date:
-    return timezone.localdate()
 
 
 def test_an_empty_desk_has_no_figures_rather_than_zero_rates() -> None:

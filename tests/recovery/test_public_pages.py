@@ -5,7 +5,6 @@ the customer's language."""
 import re
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import time_machine
@@ -18,6 +17,7 @@ from recovery.models import Feedback, FollowUp, FollowUpOptOut
 from recovery.services.followup_links import FEEDBACK_SALT, links_for
 from recovery.services.followup_responses import customer_resubscribe, customer_unsubscribe
 from tests.factories import TicketFactory, advance
+from tests.helpers import link_path, unsubscribe_url
 from tickets.models import Alert, Kind, Ticket
 from tickets.services import ticket_reopen
 
@@ -34,12 +34,8 @@ def first_followup(**kwargs: Any) -> FollowUp:
     return followup
 
 
-def path(url: str) -> str:
-    return urlsplit(url).path
-
-
 def rating_url(followup: FollowUp, rating: int) -> str:
-    return path(dict(links_for(followup).ratings)[rating])
+    return link_path(dict(links_for(followup).ratings)[rating])
 
 
 def html(response: Any) -> str:
@@ -76,7 +72,7 @@ def test_every_follow_up_has_one_signed_link_per_rating_best_first() -> None:
     assert [rating for rating, _ in ratings] == [5, 4, 3, 2, 1]
     assert len({url for _, url in ratings}) == 5
     for rating, url in ratings:
-        token = path(url).removeprefix("/feedback/").strip("/")
+        token = link_path(url).removeprefix("/feedback/").strip("/")
         assert signing.loads(token, salt=FEEDBACK_SALT) == {"f": followup.pk, "r": rating}
 
 
@@ -307,10 +303,6 @@ def test_an_expired_rating_link_records_nothing() -> None:
 # --- Unsubscribe, and its undo ------------------------------------------------------------
 
 
-def unsubscribe_url(followup: FollowUp) -> str:
-    return path(links_for(followup).unsubscribe)
-
-
 def csrf_token(response: Any) -> str:
     found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html(response))
     assert found is not None
@@ -421,10 +413,10 @@ def customer_speaking(locale: str) -> FollowUp:
 def test_each_page_says_honestly_which_language_it_is_in(locale: str, lang: str) -> None:
     followup = customer_speaking(locale)
     links, client = links_for(followup), Client()
-    rating, unsubscribe = path(links.ratings[0][1]), path(links.unsubscribe)
+    rating, unsubscribe = link_path(links.ratings[0][1]), link_path(links.unsubscribe)
 
     pages = [
-        client.get(path(links.feedback)),
+        client.get(link_path(links.feedback)),
         client.get(rating),
         client.post(rating, {"revise": "1", "rating": "9"}),
         client.get(unsubscribe),

@@ -2,11 +2,10 @@
 raised by the services that cause them, in their transaction, each to the
 people who should act, in the inbox and by email as each chose."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
-import time_machine
 from django.core import mail
 from django.db import transaction
 from django.utils.timezone import now as clock_now
@@ -35,7 +34,6 @@ from tickets.services.reminders import reminders_send
 
 pytestmark = pytest.mark.django_db
 
-T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 MINOR_ACKNOWLEDGE = timedelta(hours=4)
 
 
@@ -46,12 +44,6 @@ def told(user: User, kind: str | None = None) -> list[Notification]:
 
 def emails_to(address: str) -> list[Any]:
     return [m for m in mail.outbox if address in m.to]
-
-
-@pytest.fixture
-def clock() -> Any:
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
 
 
 # --- Assigned to you -------------------------------------------------------------------

@@ -1,11 +1,10 @@
 """Timeliness targets and the quiet-period close (tickets.services.timeliness),
 and the alert email they lead to (tickets.services.alerts)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
-import time_machine
 from django.core import mail
 from django.utils import timezone
 
@@ -13,11 +12,11 @@ from accounts.models import User
 from accounts.roles import Role
 from tests.delivery import deliver_item
 from tests.factories import StaffFactory, TicketFactory, advance
+from tests.helpers import T0
 from tickets.models import Alert, Kind, Severity, SeverityTarget, Status, Ticket, TicketEvent
 from tickets.services import ticket_reopen, tickets_close_quiet, timeliness_check
 from tickets.services.alerts import SOURCE as ALERTS
 
-T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 # The seeded targets for a minor ticket (migration 0002).
 MINOR_ACKNOWLEDGE = timedelta(hours=4)
 MINOR_APOLOGIZE = timedelta(hours=24)
@@ -26,12 +25,6 @@ JUST = timedelta(minutes=1)
 
 def misses(ticket: Ticket, step: str) -> list[TicketEvent]:
     return list(ticket.events.filter(action="target_missed", payload__step=step))
-
-
-@pytest.fixture
-def clock() -> Any:
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

@@ -17,8 +17,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.test import Client
 
-from bench.workloads.write.grants import _grant_body, _grant_setup
-from bench.workloads.write.runs import _counting_queries
+from bench.measure import counting_queries
+from bench.workloads.write.grants import grant_body, grant_setup
+from bench.workloads.write.tags import run_tag
 
 
 class Command(BaseCommand):
@@ -34,12 +35,12 @@ class Command(BaseCommand):
         if count < 1:
             raise CommandError("--grants is at least 1.")
         # A budget that never runs out: every grant is one within limits.
-        _, token, tickets = _grant_setup(
-            clients=1, tickets_per_client=20, cap=Decimal("1000000.00"), tag=uuid.uuid4().hex[:8]
+        _, token, tickets = grant_setup(
+            clients=1, tickets_per_client=20, cap=Decimal("1000000.00"), tag=run_tag()
         )
         mine = tickets[0]
         client = Client(SERVER_NAME="127.0.0.1")
-        body = _grant_body()
+        body = grant_body()
 
         def grant(n: int) -> None:
             response = client.post(
@@ -53,7 +54,7 @@ class Command(BaseCommand):
 
         for n in range(len(mine)):  # every ticket's first grant creates its counters
             grant(n)
-        with _counting_queries() as queries:
+        with counting_queries() as queries:
             grant(0)
         profile = cProfile.Profile()
         cpu, wall = time.process_time(), time.perf_counter()

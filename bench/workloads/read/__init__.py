@@ -1,5 +1,6 @@
 """Read workloads: the queue list, a ticket with a long conversation, search,
-a customer's trust profile.
+a customer's trust profile, the trust figures (the metrics API and the
+console's dashboard).
 
 Each request goes through the whole Django stack in-process, with Django's
 test ``Client`` (no network, no web server: what is measured is the desk's
@@ -11,7 +12,8 @@ Django's, so both sides pay the same round trips to the same database.
 They read data made by ``generate_load_data`` (``bench.generate``).
 
 Importing this package registers them, in this order: the queue lists, one
-ticket with a long conversation, search, a customer's trust profile.
+ticket with a long conversation, search, a customer's trust profile, the
+trust figures.
 """
 
 # Imported in this order, the order they register in (and a full run takes).
@@ -20,4 +22,5 @@ from bench.workloads.read import (  # noqa: F401, I001
     ticket_detail,
     search,
     customer_trust,
+    dashboard,
 )

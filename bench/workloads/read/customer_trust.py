@@ -9,7 +9,14 @@ from accounts.models import Customer
 from bench.measure import Result
 from bench.staff import SUPERVISOR_PREFIX
 from bench.workloads import Context, workload
-from bench.workloads.read.measuring import MissingData, _api_client, _get, _measure, _raw, _staff
+from bench.workloads.read.measuring import (
+    MissingData,
+    api_client,
+    generated_staff,
+    get_call,
+    measure_read,
+    raw_call,
+)
 from recovery.trust.figures import QUARTER, YEAR
 from tickets.models import Kind
 from tickets.models.ticket import OPEN_STATUSES
@@ -92,7 +99,7 @@ def customer_trust_api(context: Context) -> Result:
     """``GET /api/v1/customers/<id>/trust/`` as a supervisor: the level, its
     reasons and every figure, computed in one query. The floor reads the same
     figures from the same tables in one SQL query."""
-    supervisor = _staff(SUPERVISOR_PREFIX)
+    supervisor = generated_staff(SUPERVISOR_PREFIX)
     customer = _longest_history()
     now = timezone.now()
     params = {
@@ -103,11 +110,11 @@ def customer_trust_api(context: Context) -> Result:
         "open": [str(status) for status in OPEN_STATUSES],
     }
     count = customer.ticket_count  # type: ignore[attr-defined]
-    return _measure(
+    return measure_read(
         "customer_trust_api",
         f"API trust profile of the customer with the longest history ({count} tickets)",
         context,
-        _get(_api_client(supervisor), f"/api/v1/customers/{customer.pk}/trust/"),
-        _raw(TRUST_SQL, params),
+        get_call(api_client(supervisor), f"/api/v1/customers/{customer.pk}/trust/"),
+        raw_call(TRUST_SQL, params),
         TRUST_TARGETS,
     )

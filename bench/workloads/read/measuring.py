@@ -22,7 +22,7 @@ class MissingData(RuntimeError):
     pass
 
 
-def _staff(prefix: str) -> User:
+def generated_staff(prefix: str) -> User:
     user = User.objects.filter(username__startswith=prefix).order_by("username").first()
     if user is None:
         raise MissingData(
@@ -32,17 +32,19 @@ def _staff(prefix: str) -> User:
 
 
 @contextmanager
-def _in_process() -> Iterator[None]:
+def in_process() -> Iterator[None]:
     # The test client's host name, whatever the deployment allows.
     with override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]):
         yield
 
 
-def _api_client(user: User) -> Client:
+def api_client(user: User) -> Client:
     return Client(HTTP_AUTHORIZATION=f"Token {staff_issue_token(user=user)}")
 
 
-def _get(client: Client, url: str, params: dict[str, Any] | None = None) -> Callable[[], object]:
+def get_call(
+    client: Client, url: str, params: dict[str, Any] | None = None
+) -> Callable[[], object]:
     def call() -> object:
         response = client.get(url, params or {})
         if response.status_code != 200:
@@ -52,7 +54,7 @@ def _get(client: Client, url: str, params: dict[str, Any] | None = None) -> Call
     return call
 
 
-def _raw(sql: str, params: dict[str, Any]) -> Callable[[], object]:
+def raw_call(sql: str, params: dict[str, Any]) -> Callable[[], object]:
     def call() -> object:
         with connection.cursor() as cursor:
             raw = cursor.cursor  # psycopg's cursor: no Django wrapper on the floor
@@ -62,7 +64,7 @@ def _raw(sql: str, params: dict[str, Any]) -> Callable[[], object]:
     return call
 
 
-def _measure(
+def measure_read(
     name: str,
     description: str,
     context: Context,
@@ -71,7 +73,7 @@ def _measure(
     targets: dict[str, float],
     notes: list[str] | None = None,
 ) -> Result:
-    with _in_process():
+    with in_process():
         workload_timing = time_calls(work, repeat=context.repeat, count_queries=True)
     floor_timing = time_calls(floor, repeat=context.repeat)
     notes = list(notes or [])

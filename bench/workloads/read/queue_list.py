@@ -12,11 +12,11 @@ from bench.staff import AGENT_PREFIX, SUPERVISOR_PREFIX
 from bench.workloads import Context, workload
 from bench.workloads.read.measuring import (
     MissingData,
-    _api_client,
-    _get,
-    _measure,
-    _raw,
-    _staff,
+    api_client,
+    generated_staff,
+    get_call,
+    measure_read,
+    raw_call,
 )
 from tickets.models import Queue, Ticket
 
@@ -62,16 +62,16 @@ def _agent_queue(agent: User) -> Queue:
 def queue_list(context: Context) -> Result:
     """An agent's queue filtered as the console filters it: one of their
     queues, new tickets (waiting for an acknowledgement), newest first."""
-    agent = _staff(AGENT_PREFIX)
+    agent = generated_staff(AGENT_PREFIX)
     queue = _agent_queue(agent)
     params = {"status": "new", "queue": queue.slug}
     floor_where = f"{AGENT_SEES} AND t.status = 'new' AND q.slug = %(slug)s"
-    return _measure(
+    return measure_read(
         "queue_list",
         "API list, 50 rows: one queue's new tickets, newest first, as an agent",
         context,
-        _get(_api_client(agent), "/api/v1/tickets/", params),
-        _raw(
+        get_call(api_client(agent), "/api/v1/tickets/", params),
+        raw_call(
             LIST_SQL.format(where=floor_where), {"user": agent.pk, "slug": queue.slug, "offset": 0}
         ),
         QUEUE_TARGETS,
@@ -81,13 +81,13 @@ def queue_list(context: Context) -> Result:
 @workload("queue_list_my_queues")
 def queue_list_my_queues(context: Context) -> Result:
     """The agent's default view: every ticket of their queues or assigned to them."""
-    agent = _staff(AGENT_PREFIX)
-    return _measure(
+    agent = generated_staff(AGENT_PREFIX)
+    return measure_read(
         "queue_list_my_queues",
         "API list, 50 rows: all of an agent's queues and assignments, newest first",
         context,
-        _get(_api_client(agent), "/api/v1/tickets/"),
-        _raw(LIST_SQL.format(where=AGENT_SEES), {"user": agent.pk, "offset": 0}),
+        get_call(api_client(agent), "/api/v1/tickets/"),
+        raw_call(LIST_SQL.format(where=AGENT_SEES), {"user": agent.pk, "offset": 0}),
         QUEUE_TARGETS,
     )
 
@@ -97,7 +97,7 @@ def queue_list_deep(context: Context) -> Result:
     """Page 2000 (or the last page, on smaller data) of every ticket, as a
     supervisor. The floor is the same page by keyset (``(created_at, id) <``
     the previous page's last row): what a cursor costs wherever it points."""
-    supervisor = _staff(SUPERVISOR_PREFIX)
+    supervisor = generated_staff(SUPERVISOR_PREFIX)
     total = Ticket.objects.count()
     page = max(1, min(DEEP_PAGE, total // PAGE))
     offset = (page - 1) * PAGE
@@ -108,12 +108,12 @@ def queue_list_deep(context: Context) -> Result:
         last_at, last_id = before[offset - 1]
         keyset_where = "(t.created_at, t.id) < (%(at)s, %(id)s)"
         params.update(at=last_at, id=last_id)
-    return _measure(
+    return measure_read(
         "queue_list_deep",
         f"API list page {page} of every ticket (offset {offset:,}), as a supervisor",
         context,
-        _get(_api_client(supervisor), "/api/v1/tickets/", {"page": page}),
-        _raw(LIST_SQL.format(where=keyset_where), params),
+        get_call(api_client(supervisor), "/api/v1/tickets/", {"page": page}),
+        raw_call(LIST_SQL.format(where=keyset_where), params),
         QUEUE_TARGETS,
         [f"page {page}; the floor reads the same rows by keyset, not by offset"],
     )
@@ -123,7 +123,7 @@ def queue_list_deep(context: Context) -> Result:
 def queue_list_deep_cursor(context: Context) -> Result:
     """The same deep page by cursor (``?pagination=cursor``): the cursor a
     client following ``next`` would hold there."""
-    supervisor = _staff(SUPERVISOR_PREFIX)
+    supervisor = generated_staff(SUPERVISOR_PREFIX)
     total = Ticket.objects.count()
     page = max(1, min(DEEP_PAGE, total // PAGE))
     offset = (page - 1) * PAGE
@@ -137,11 +137,11 @@ def queue_list_deep_cursor(context: Context) -> Result:
         query["cursor"] = b64encode(urlencode({"p": str(last_at)}).encode()).decode()
         keyset_where = "(t.created_at, t.id) < (%(at)s, %(id)s)"
         params.update(at=last_at, id=last_id)
-    return _measure(
+    return measure_read(
         "queue_list_deep_cursor",
         f"API list, cursor page at row {offset:,} of every ticket, as a supervisor",
         context,
-        _get(_api_client(supervisor), "/api/v1/tickets/", query),
-        _raw(LIST_SQL.format(where=keyset_where), params),
+        get_call(api_client(supervisor), "/api/v1/tickets/", query),
+        raw_call(LIST_SQL.format(where=keyset_where), params),
         QUEUE_TARGETS,
     )

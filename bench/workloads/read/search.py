@@ -6,7 +6,14 @@ statement."""
 from bench.measure import Result, Timing, time_calls
 from bench.staff import SUPERVISOR_PREFIX
 from bench.workloads import Context, workload
-from bench.workloads.read.measuring import MissingData, _api_client, _get, _in_process, _raw, _staff
+from bench.workloads.read.measuring import (
+    MissingData,
+    api_client,
+    generated_staff,
+    get_call,
+    in_process,
+    raw_call,
+)
 from bench.workloads.read.queue_list import LIST_ROWS, QUEUE_TARGETS
 from tickets.models import Ticket
 from tickets.models.ticket import ticket_id_from_reference
@@ -60,17 +67,17 @@ def search(context: Context) -> Result:
     """The list's ``?search=``, as a supervisor (every ticket), cycling over
     terms from rare to common; first page of 50 with its count (exact up to
     2,000, estimated past it)."""
-    supervisor = _staff(SUPERVISOR_PREFIX)
+    supervisor = generated_staff(SUPERVISOR_PREFIX)
     terms = _search_terms()
-    client = _api_client(supervisor)
-    calls = [_get(client, "/api/v1/tickets/", {"search": term}) for term in terms]
+    client = api_client(supervisor)
+    calls = [get_call(client, "/api/v1/tickets/", {"search": term}) for term in terms]
     floors = [
-        _raw(SEARCH_SQL, {"q": term, "ref": _reference(term)}) for term in terms
+        raw_call(SEARCH_SQL, {"q": term, "ref": _reference(term)}) for term in terms
     ]  # fmt: skip
     rounds = max(1, context.repeat // len(terms))
     work, floor = Timing(), Timing()
     each: list[str] = []
-    with _in_process():
+    with in_process():
         for term, call in zip(terms, calls, strict=True):
             part = time_calls(call, repeat=rounds, warmup=1, count_queries=True)
             _accumulate(work, part)

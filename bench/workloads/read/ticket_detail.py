@@ -7,7 +7,7 @@ from django.test import Client
 from bench.desk import LONG_SUBJECT
 from bench.measure import Result
 from bench.workloads import Context, workload
-from bench.workloads.read.measuring import MissingData, _api_client, _get, _measure, _raw
+from bench.workloads.read.measuring import MissingData, api_client, get_call, measure_read, raw_call
 from tickets.models import Ticket
 
 DETAIL_SQL = """
@@ -58,12 +58,12 @@ def _long_ticket() -> Ticket:
 def ticket_detail_api(context: Context) -> Result:
     ticket = _long_ticket()
     count = ticket.messages.count()
-    return _measure(
+    return measure_read(
         "ticket_detail_api",
         f"API detail of a ticket with {count} messages (history, commitments, restitutions)",
         context,
-        _get(_api_client(ticket.assignee), f"/api/v1/tickets/{ticket.pk}/"),  # type: ignore[arg-type]
-        _raw(DETAIL_SQL.format(more=""), {"ticket": ticket.pk}),
+        get_call(api_client(ticket.assignee), f"/api/v1/tickets/{ticket.pk}/"),  # type: ignore[arg-type]
+        raw_call(DETAIL_SQL.format(more=""), {"ticket": ticket.pk}),
         DETAIL_TARGETS,
     )
 
@@ -71,16 +71,16 @@ def ticket_detail_api(context: Context) -> Result:
 @workload("ticket_messages_api")
 def ticket_messages_api(context: Context) -> Result:
     ticket = _long_ticket()
-    return _measure(
+    return measure_read(
         "ticket_messages_api",
         "API conversation of the same ticket, first page of 200 messages",
         context,
-        _get(
-            _api_client(ticket.assignee),  # type: ignore[arg-type]
+        get_call(
+            api_client(ticket.assignee),  # type: ignore[arg-type]
             f"/api/v1/tickets/{ticket.pk}/messages/",
             {"page_size": 200},
         ),
-        _raw(MESSAGES_SQL, {"ticket": ticket.pk}),
+        raw_call(MESSAGES_SQL, {"ticket": ticket.pk}),
         DETAIL_TARGETS,
     )
 
@@ -92,12 +92,12 @@ def ticket_page_console(context: Context) -> Result:
     count = ticket.messages.count()
     client = Client()
     client.force_login(ticket.assignee)  # type: ignore[arg-type]
-    return _measure(
+    return measure_read(
         "ticket_page_console",
         f"Console ticket page, {count} messages, signed-in agent (session)",
         context,
-        _get(client, f"/console/tickets/ticket/{ticket.pk}/change/"),
-        _raw(DETAIL_SQL.format(more=PAGE_MORE), {"ticket": ticket.pk}),
+        get_call(client, f"/console/tickets/ticket/{ticket.pk}/change/"),
+        raw_call(DETAIL_SQL.format(more=PAGE_MORE), {"ticket": ticket.pk}),
         DETAIL_TARGETS,
         ["the floor fetches the same rows as JSON in one query; the page also renders HTML"],
     )

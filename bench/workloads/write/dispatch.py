@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from accounts.services import staff_upsert
-from bench.measure import Result, Timing
+from bench.measure import Result, Timing, counting_queries
 from bench.servers import celery_worker, smtp_sink
 from bench.workloads import Context, workload
-from bench.workloads.write.runs import _counting_queries, _tag
+from bench.workloads.write.tags import run_tag
 from helpdesk.celery import app as celery_app
 from outbox.dispatch import outbox_dispatch
 from outbox.models import OutboxItem
@@ -163,7 +163,7 @@ def _sweep_and_wait(*, mine: QuerySet[FollowUp], total: int, timeout: float) -> 
 def dispatch(context: Context) -> Result:
     full = context.scale == "full"
     total = 20_000 if full else 30
-    tag = _tag()
+    tag = run_tag()
     ticket_ids, samples = _due_followups(total=total, tag=tag, tickets=100 if full else 10)
     # Setup queued its own mails (acknowledgements, apologies...) on the
     # broker: they are not what is measured.
@@ -207,7 +207,7 @@ def dispatch(context: Context) -> Result:
                 EMAIL_HOST_PASSWORD="",
                 HELPDESK_FOLLOWUP_SEND_ONLY_IN_WINDOW=False,
             ),
-            _counting_queries() as queries,
+            counting_queries() as queries,
         ):
             if len(outbox_dispatch(item_ids=sample_items).sent) != len(samples):
                 raise RuntimeError("The sample follow-ups were not all sent.")

@@ -26,7 +26,7 @@ from accounts.services import staff_issue_token, staff_upsert
 from bench.measure import Result, Timing
 from bench.servers import conninfo, describe_database, gunicorn
 from bench.workloads import Context, workload
-from bench.workloads.write.runs import _tag
+from bench.workloads.write.tags import run_tag
 from recovery.models import Restitution, SpendEntry
 from recovery.models.authority import SpendCounter
 from recovery.services import authority_policy_set
@@ -38,7 +38,7 @@ from tickets.services import (
 AMOUNT = Decimal("5.00")
 
 
-def _grant_setup(*, clients: int, tickets_per_client: int, cap: Decimal, tag: str) -> Any:
+def grant_setup(*, clients: int, tickets_per_client: int, cap: Decimal, tag: str) -> Any:
     """An agent whose per-period budget is ``cap`` (the binding limit: the
     per-incident and per-customer limits are far above what any ticket or
     customer receives), a token, and mishaps assigned to the agent, each
@@ -76,7 +76,7 @@ def _grant_setup(*, clients: int, tickets_per_client: int, cap: Decimal, tag: st
     return agent, token, tickets
 
 
-def _grant_body() -> str:
+def grant_body() -> str:
     return json.dumps(
         {
             "kind": "refund",
@@ -144,7 +144,7 @@ def _http_grants(
     base: str, token: str, tickets: list[list[int]], per_client: int
 ) -> tuple[Timing, dict[int, int], list[str]]:
     port = int(base.rsplit(":", 1)[1])
-    body = _grant_body()
+    body = grant_body()
 
     def prepare(index: int, count: int) -> Callable[[int], int]:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -177,7 +177,7 @@ def _grant_queries(ticket_id: int, token: str) -> int:
     with CaptureQueriesContext(connection) as captured:
         response = client.post(
             f"/api/v1/tickets/{ticket_id}/restitutions/",
-            _grant_body(),
+            grant_body(),
             content_type="application/json",
             headers={"Authorization": f"Token {token}", "Idempotency-Key": uuid.uuid4().hex},
         )
@@ -285,8 +285,8 @@ def grants(context: Context) -> Result:
     # The budget runs out halfway: half the grants are granted, half wait
     # for approval. +1: the in-process grant that counts the queries.
     cap = AMOUNT * (total // 2 + 1)
-    tag = _tag()
-    agent, token, tickets = _grant_setup(clients=clients, tickets_per_client=4, cap=cap, tag=tag)
+    tag = run_tag()
+    agent, token, tickets = grant_setup(clients=clients, tickets_per_client=4, cap=cap, tag=tag)
     granted_queries = _grant_queries(tickets[0][0], token)
 
     def ready(base: str) -> bool:

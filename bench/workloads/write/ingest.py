@@ -9,9 +9,9 @@ from email.parser import BytesParser
 
 from django.db import connection
 
-from bench.measure import Result, Timing
+from bench.measure import Result, Timing, counting_queries
 from bench.workloads import Context, workload
-from bench.workloads.write.runs import _counting_queries, _tag
+from bench.workloads.write.tags import run_tag
 from inbound.services import inbound_receive
 
 KINDS = ("new ticket", "reply", "auto-reply", "attachment")
@@ -109,7 +109,7 @@ SCRATCH = "bench_scratch_inbound"
 
 @workload("ingest")
 def ingest(context: Context) -> Result:
-    tag = _tag()
+    tag = run_tag()
     warmup = [m for n in range(2) for m in _inbound_round(tag, -1 - n)]
     mail = [m for n in range(context.repeat) for m in _inbound_round(tag, n)]
     parser = BytesParser(policy=policy.default)
@@ -121,7 +121,7 @@ def ingest(context: Context) -> Result:
     outcomes: dict[str, int] = {}
     started = time.perf_counter()
     for kind, raw in mail:
-        with _counting_queries() as count:
+        with counting_queries() as count:
             before = time.perf_counter()
             received = inbound_receive(raw=raw, source="bench")
             work.samples.append(time.perf_counter() - before)

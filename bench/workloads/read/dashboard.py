@@ -24,7 +24,14 @@ from django.utils import timezone
 from bench.measure import Result
 from bench.staff import SUPERVISOR_PREFIX
 from bench.workloads import Context, workload
-from bench.workloads.read.measuring import MissingData, _api_client, _get, _measure, _raw, _staff
+from bench.workloads.read.measuring import (
+    MissingData,
+    api_client,
+    generated_staff,
+    get_call,
+    measure_read,
+    raw_call,
+)
 from recovery.metrics.rollup import daily_figures_rebuild
 from recovery.models import DailyFiguresState
 from tickets.models import Ticket
@@ -80,19 +87,19 @@ def _range(days: int) -> tuple[date, date]:
 
 
 def _floor(start: date, end: date) -> Callable[[], object]:
-    return _raw(FLOOR_SQL, {"start": start, "end": end})
+    return raw_call(FLOOR_SQL, {"start": start, "end": end})
 
 
 def _metrics_api(name: str, days: int, context: Context) -> Result:
-    supervisor = _staff(SUPERVISOR_PREFIX)
+    supervisor = generated_staff(SUPERVISOR_PREFIX)
     _rollups_built()
     start, end = _range(days)
-    return _measure(
+    return measure_read(
         name,
         f"API trust figures, {days} days to {end.isoformat()}, as a supervisor",
         context,
-        _get(
-            _api_client(supervisor),
+        get_call(
+            api_client(supervisor),
             "/api/v1/metrics/trust/",
             {"start": start.isoformat(), "end": end.isoformat()},
         ),
@@ -103,16 +110,16 @@ def _metrics_api(name: str, days: int, context: Context) -> Result:
 
 
 def _dashboard_console(name: str, days: int, context: Context) -> Result:
-    supervisor = _staff(SUPERVISOR_PREFIX)
+    supervisor = generated_staff(SUPERVISOR_PREFIX)
     _rollups_built()
     start, end = _range(days)
     client = Client()
     client.force_login(supervisor)
-    return _measure(
+    return measure_read(
         name,
         f"Console trust dashboard, {days} days to {end.isoformat()}, signed-in supervisor",
         context,
-        _get(
+        get_call(
             client,
             reverse("console:dashboard"),
             {"start": start.isoformat(), "end": end.isoformat()},
