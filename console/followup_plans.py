@@ -15,6 +15,7 @@ from console.sites import console_site
 from core.errors import DomainError
 from core.languages import FALLBACK
 from recovery.followup_defaults import DEFAULT_STEPS
+from recovery.followup_templates import placeholders_listed
 from recovery.models import FollowUpPlan, FollowUpPlanChange
 from recovery.services import followup_plan_set
 from recovery.services.followups_plans import translation_languages
@@ -127,6 +128,8 @@ def plan_edit_view(request: HttpRequest, severity: str) -> HttpResponse:
             "formset": formset,
             "service_error": service_error,
             "changes": changes,
+            # The help's list of placeholders, from the one the checker uses.
+            "placeholders": placeholders_listed(),
         },
         status=400 if request.method == "POST" else 200,
     )

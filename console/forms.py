@@ -15,8 +15,7 @@ from console.started_from import StartedFromSavedReply
 from core.errors import DomainError, RuleViolation, StepsMissing
 from core.forms import MultipleFileField
 from core.money import DECIMAL_PLACES, MAX_DIGITS
-from recovery.followup_templates import validate_template
-from recovery.forms import StepTranslationsMixin, steps_of
+from recovery.forms import StepTranslationsMixin, steps_of, template_field
 from recovery.models import RestitutionKind
 from recovery.services.followups_plans import (
     BODY_LIMIT,
@@ -203,14 +202,6 @@ class MakeMishapForm(forms.Form):
 # --- follow-up plans ----------------------------------------------------------------
 
 
-def _compiles(source: str, field: str) -> str:
-    """The service's template check, shown next to the field."""
-    try:
-        return validate_template(source, field=field)
-    except RuleViolation as error:
-        raise forms.ValidationError(error.detail) from None
-
-
 class PlanStepForm(StepTranslationsMixin, forms.Form):
     """A step in English, and in the other languages we send in where the
     supervisor writes it (see StepTranslationsMixin)."""
@@ -229,10 +220,10 @@ class PlanStepForm(StepTranslationsMixin, forms.Form):
     )
 
     def clean_subject_template(self) -> str:
-        return _compiles(self.cleaned_data["subject_template"], "subject_template")
+        return template_field(self.cleaned_data["subject_template"], field="subject_template")
 
     def clean_body_template(self) -> str:
-        return _compiles(self.cleaned_data["body_template"], "body_template")
+        return template_field(self.cleaned_data["body_template"], field="body_template")
 
 
 class BasePlanStepFormSet(forms.BaseFormSet):

@@ -12,8 +12,12 @@ from django.http import HttpRequest
 from accounts.models import User
 from core.admin import ReadOnlyAdmin
 from core.errors import RuleViolation
-from recovery.followup_templates import validate_template
-from recovery.forms import StepTranslationsMixin, steps_of, translation_field_names
+from recovery.forms import (
+    StepTranslationsMixin,
+    steps_of,
+    template_field,
+    translation_field_names,
+)
 from recovery.models import (
     ApprovalRequest,
     AuthorityPolicy,
@@ -151,18 +155,10 @@ class PlanStepForm(StepTranslationsMixin, forms.ModelForm):
         fields = STEP_FIELDS
 
     def clean_subject_template(self) -> str:
-        return _template(self.cleaned_data["subject_template"])
+        return template_field(self.cleaned_data["subject_template"], field="subject_template")
 
     def clean_body_template(self) -> str:
-        return _template(self.cleaned_data["body_template"])
-
-
-def _template(source: str) -> str:
-    """Refuse a template that would fail when a follow-up is sent."""
-    try:
-        return validate_template(source, field="template")
-    except RuleViolation as exc:
-        raise forms.ValidationError(exc.detail) from None
+        return template_field(self.cleaned_data["body_template"], field="body_template")
 
 
 class PlanStepFormSet(BaseInlineFormSet):

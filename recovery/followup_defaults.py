@@ -10,14 +10,17 @@ the mail goes out: the context only holds a promise once it is kept, gifts
 still in force, and process fixes that are done (see recovery.services.
 followup_emails.email_contexts).
 
-The texts are Django templates marked for translation: each is resolved in
-the customer's language when the follow-ups are scheduled, so a row keeps
-what it will say in the language it will say it in."""
+The texts are Jinja2 templates (recovery/followup_templates.py), checked
+like a supervisor's when saved (a test holds them to it in every language),
+reading only the placeholders of recovery.followup_templates.PLACEHOLDERS.
+They are marked for translation: each is resolved in the customer's
+language when the follow-ups are scheduled, so a row keeps what it will say
+in the language it will say it in."""
 
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-# Translators: the texts below are Django templates. Translate the words, and
+# Translators: the texts below are Jinja2 templates. Translate the words, and
 # keep everything between {% %} and {{ }} exactly as it is.
 
 PROMISE = _(

@@ -28,6 +28,16 @@ def translation_field_names(language: str) -> tuple[str, str]:
     return f"subject_template_{suffix}", f"body_template_{suffix}"
 
 
+def template_field(source: str, *, field: str) -> str:
+    """``source`` if a follow-up can send it (validate_template), for a plan
+    editor's ``clean_<field>``; otherwise the checker's message shown next
+    to the field."""
+    try:
+        return validate_template(source, field=field)
+    except RuleViolation as error:
+        raise forms.ValidationError(error.detail) from None
+
+
 class StepTranslationsMixin(forms.BaseForm):
     """A step form's subject and body in each language besides English,
     both optional; a language given one of them needs the other. Their

@@ -22,9 +22,12 @@ class FollowUpPlan(models.Model):
 
 class FollowUpPlanStep(models.Model):
     """One check-in: how many days after resolution, and what it says. The
-    templates may use {{ customer.name }}, {{ ticket }}, {{ commitment }}
-    (once kept), {{ restitutions }} (in force) and {{ process_fixes }} (the
-    done ones only); see recovery.services.followup_emails.email_contexts.
+    subject and body are Jinja2 templates, checked when saved: they may use
+    the placeholders of recovery.followup_templates.PLACEHOLDERS, such as
+    {{ customer.name }}, {{ ticket.reference }}, {{ commitment }} (once
+    kept), {{ restitutions }} (in force) and {{ process_fixes }} (the done
+    ones only), filled in as the mail goes out by
+    recovery.services.followup_emails.email_contexts.
 
     The subject and body are English; ``translations`` holds them in the
     other languages we send in, where a supervisor wrote them:

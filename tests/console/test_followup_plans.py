@@ -10,6 +10,7 @@ from django.utils import translation
 
 from accounts.models import User
 from recovery.followup_defaults import DEFAULT_STEPS
+from recovery.followup_templates import placeholders_listed
 from recovery.models import FollowUpPlan, FollowUpPlanChange
 from recovery.services import PlanStep, followup_plan_set
 from recovery.services.followups_plans import plan_steps
@@ -88,6 +89,15 @@ def test_the_edit_page_starts_from_the_current_steps(supervisor: User) -> None:
     assert response.status_code == 200
     assert [f.initial["offset_days"] for f in formset.initial_forms] == [1, 7, 30]
     assert len(formset.forms) == 4  # and one empty, to add a step
+
+
+def test_the_edit_page_says_how_templates_are_written_and_checked(supervisor: User) -> None:
+    page = console_client(supervisor).get(edit("minor")).content.decode()
+
+    assert "Jinja2 templates, checked when you save" in page
+    assert "Django" not in page
+    # Every placeholder the checker allows, from its own list.
+    assert f"All the placeholders: {placeholders_listed()}." in page.replace("&#x27;", "'")
 
 
 def test_a_supervisor_adds_and_removes_steps(supervisor: User) -> None:

@@ -2,6 +2,7 @@
 today read as before, what reaches past them is refused when saved (a
 message on the form, never a 500) and reads nothing when sent."""
 
+import time
 from collections.abc import Mapping
 from decimal import Decimal
 from importlib import import_module
@@ -86,6 +87,74 @@ def test_the_sandbox_keeps_the_context_unchanged() -> None:
         render_template("{{ process_fixes.append('x') }}", {**CONTEXT, "process_fixes": fixes})
 
     assert fixes == []
+
+
+# --- Bounded: a template cannot exhaust the worker --------------------------------------
+
+
+def test_a_power_is_refused_when_saved_quickly_and_with_a_message() -> None:
+    """Folded at compile time, 9 ** 9 ** 9 hung the supervisor's save."""
+    started = time.monotonic()
+
+    with pytest.raises(RuleViolation) as refused:
+        validate_template("Hi\n{{ 9 ** 9 ** 9 }}", field="body_template")
+
+    assert time.monotonic() - started < 1
+    assert refused.value.detail == (
+        "A follow-up cannot raise a number to a power (** on line 2): write the number itself."
+    )
+
+
+def test_a_stored_power_is_refused_as_it_renders() -> None:
+    """A row saved before the check refused it: it fails, saying why, and
+    is not computed."""
+    started = time.monotonic()
+
+    with pytest.raises(SecurityError, match=r"cannot raise a number to a power \(\*\*\)"):
+        render_template("{% set n = 9 %}{{ n ** n ** n }}", CONTEXT)
+
+    assert time.monotonic() - started < 1
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ customer.name * 999999999 }}",
+        "{{ 999999999 * customer.name }}",
+        "{{ [customer.name] * 999 }}",  # 12 characters each
+        "{{ [[''], ['']] * 5001 }}",  # items count, empty or not
+        "{% set n = 99999999999999999999 %}{% set n = n * n %}{% set n = n * n %}"
+        "{% set n = n * n %}{{ n }}",
+    ],
+)
+def test_a_product_too_big_to_build_is_refused_as_it_renders(source: str) -> None:
+    started = time.monotonic()
+
+    with pytest.raises(SecurityError, match=r"cannot (repeat text or a list past 10,000|multiply)"):
+        render_template(source, CONTEXT)
+
+    assert time.monotonic() - started < 1
+
+
+def test_ordinary_products_still_work() -> None:
+    assert validate_template("{{ 2 * 3 }}", field="body_template") == "{{ 2 * 3 }}"
+    assert render_template("{{ 2 * 3 }} {{ 1.5 * 2 }} {{ '-' * 5 }}", CONTEXT) == "6 3.0 -----"
+    assert render_template("{{ customer.name * 2 }}", CONTEXT) == "Lena FischerLena Fischer"
+    assert render_template("{{ (['x'] * 3)|join }}", CONTEXT) == "xxx"
+
+
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [
+        ("{{ restitutions|pluralize }}", "s"),
+        ("{{ process_fixes|pluralize }}", "s"),
+        ("[{{ 1|pluralize }}] {{ '1'|pluralize('y,ies') }} {{ 2|pluralize('y,ies') }}", "[] y ies"),
+        ("[{{ ticket.subject|pluralize }}{{ nothing|pluralize }}{{ 2|pluralize('a,b,c') }}]", "[]"),
+        ("{{ 'a refund of 5 US$'|capfirst }}", "A refund of 5 US$"),
+    ],
+)
+def test_the_django_filters_templates_used_mean_what_they_meant(source: str, text: str) -> None:
+    assert render_template(source, CONTEXT) == text
 
 
 def test_migration_0012_rewrites_djangos_loop_names() -> None:
@@ -236,6 +305,7 @@ def post_step(user: User, subject: str, body: str) -> Any:
         ("{{ ticket.owner }}", "Body", "A follow-up has no {{ ticket.owner }}"),
         ("Hi", "{% for r in restitutions %}", "The template has an error on line 1"),
         ("Hi", "{% load static %}", "The load tag is not allowed in a follow-up"),
+        ("Hi", "{{ 9 ** 9 ** 9 }}", "cannot raise a number to a power (** on line 1)"),
     ],
 )
 def test_the_console_form_says_what_is_wrong_and_saves_nothing(
