@@ -20,8 +20,8 @@ from console.presence import stale_refusal
 from console.previews import allow_preview_styles
 from console.selectors import queues_for_filing
 from console.ticket_page import STEP_LABELS, TicketPage
+from recovery.selectors.grant_room import grant_room
 from recovery.services import restitution_grant
-from recovery.services.grant_room import grant_room
 from tickets import services, workflow
 from tickets.models import Ticket
 from tickets.previews import reply_preview, step_preview

@@ -1,7 +1,8 @@
 """Helpers the tests share: signed-in clients, the problem-details check,
 query counting, the console's ticket URLs, the emails sent, waiting for
 another thread or process, free ports, screenshots, the environment of a fresh
-Django process, and what a test knows is there (``assignee_of``, ``not_none``).
+Django process, what a test knows is there (``assignee_of``, ``not_none``),
+and a follow-up plan's steps as the tests compare them (``plan_steps``).
 
 Fixtures live in the ``conftest.py`` files, where pytest finds them; the
 plain functions live here, so no test imports from a conftest.
@@ -23,7 +24,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from core.languages import FALLBACK
 from helpdesk.api.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
+from recovery.selectors.followup_plans import plan_texts
 from tests.factories import TicketFactory, advance
 from tickets.models import Kind
 
@@ -203,3 +206,9 @@ def rebuilding_mishap(zone: str = "Europe/Berlin", **kwargs: Any) -> "Ticket":
     ticket.customer.time_zone = zone
     ticket.customer.save(update_fields=["time_zone"])
     return advance(ticket, to="rebuilding")
+
+
+def plan_steps(severity: str) -> list[tuple[int, str, str]]:
+    """The steps of the mishap plan for ``severity``, in English, as (day,
+    subject, body): what a test compares before and after a change."""
+    return [(t.offset_days, t.subject, t.body) for t in plan_texts(severity, FALLBACK)]
