@@ -22,7 +22,3 @@ def customers_with_email(email: str) -> QuerySet[Customer]:
     return Customer.objects.alias(email_lower=Lower("email")).filter(
         email_lower=Lower(Value(email))
     )
-
-
-def customer_get_by_email(*, email: str) -> Customer | None:
-    return customers_with_email(email.strip()).first()

@@ -27,7 +27,7 @@ from cases.services import (
 from core.errors import RuleViolation
 from core.languages import current_language, speaking
 from recovery.forms import RATING_LABELS, FeedbackForm
-from recovery.services.followup_links import RATINGS
+from recovery.selectors.followup_links import RATINGS
 from recovery.services.followup_responses import (
     FEEDBACK_COMMENT_LIMIT,
     AlreadyRated,

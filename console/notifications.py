@@ -12,12 +12,11 @@ from django.views.decorators.http import require_POST
 from console.access import signed_in
 from console.sites import console_site
 from tickets.models import NotificationKind
-from tickets.selectors import notifications_of
+from tickets.selectors import notifications_of, preferences_of
 from tickets.services.notifications import (
     notification_mark_read,
     notification_preferences_set,
     notifications_mark_all_read,
-    preferences_of,
 )
 
 PER_PAGE = 30

@@ -14,9 +14,9 @@ from console.access import require
 from console.forms import TEXTAREA, apply_service
 from console.sites import console_site
 from tickets.models import Queue, ReplyStep, SavedReply
+from tickets.selectors import PLACEHOLDERS
 from tickets.services.saved_replies import (
     MANAGE,
-    PLACEHOLDERS,
     saved_reply_create,
     saved_reply_retire,
     saved_reply_update,

@@ -8,9 +8,8 @@ from django import forms
 
 from accounts.models import User
 from tickets.models import SavedReply, Ticket
+from tickets.selectors import filled_replies, saved_replies_for
 from tickets.services.saved_replies import (
-    filled_replies,
-    saved_replies_for,
     saved_reply_check_edited,
     saved_reply_record_use,
 )

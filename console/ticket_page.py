@@ -24,7 +24,7 @@ from console.presence import heartbeat_seconds, latest_event_id
 from console.selectors import queues_for_filing, ticket_page
 from console.steps import STEP_LABELS
 from recovery.models import ProcessFix
-from recovery.services.grant_room import grant_room
+from recovery.selectors.grant_room import grant_room
 from recovery.services.restitutions import REPEAT_FAILURE_GUIDANCE
 from recovery.trust import profile_of
 from tickets import workflow

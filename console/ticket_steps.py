@@ -21,8 +21,8 @@ from console.previews import allow_preview_styles
 from console.selectors import queues_for_filing
 from console.steps import STEP_LABELS
 from console.ticket_page import TicketPage
+from recovery.selectors.grant_room import grant_room
 from recovery.services import restitution_grant
-from recovery.services.grant_room import grant_room
 from tickets import services, workflow
 from tickets.models import Ticket
 from tickets.previews import reply_preview, step_preview

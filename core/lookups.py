@@ -13,9 +13,13 @@ class AnyOf(Lookup):
     once before the scan, so the planner can use an index on ``lhs`` even
     under an OR. Django's own lookups put their right-hand side in
     parentheses, which ``ANY`` does not allow: hence a lookup of its own,
-    written as Django's documentation shows (custom lookups)."""
+    written as Django's documentation shows (custom lookups).
 
-    lookup_name = "any_of"
+    Used as an expression, ``Q(AnyOf(F("queue_id"), ArraySubquery(...)))``
+    (``tickets.selectors.tickets_visible_to``), so it is registered on no
+    field and has no ``lookup_name``: a ``field__any_of`` filter would not
+    find it."""
+
     prepare_rhs = False
 
     def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> Any:

@@ -6,6 +6,8 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from babel.core import get_global
 from babel.numbers import get_currency_precision
 
+from core.errors import RuleViolation
+
 
 def _currencies_in_use() -> frozenset[str]:
     # CLDR's territory data, as shipped (and kept current) by babel: the ISO
@@ -41,8 +43,11 @@ class MoneyError(ValueError):
 
 
 def minor_units(currency: str) -> int:
-    """The currency's ISO 4217 minor units (JPY 0, EUR 2, BHD 3), from
-    CLDR's table as babel ships it: kept current by its releases."""
+    """The decimal places an amount in ``currency`` has: CLDR's ``digits``
+    for it, as Babel ships them (kept current by its releases). That is ISO
+    4217's minor unit except where CLDR records that the minor unit is not
+    used in practice: JPY 0, EUR 2 and BHD 3 as in ISO, but HUF, IDR and
+    COP 0 where ISO says 2, and IQD 0 where ISO says 3."""
     return int(get_currency_precision(currency))
 
 
@@ -71,6 +76,16 @@ def to_amount(value: object, currency: str) -> Decimal:
             )
         raise MoneyError(f"{currency} amounts have {places} decimal places at most.")
     return amount.quantize(Decimal(1).scaleb(-DECIMAL_PLACES))
+
+
+def amount_for_field(value: object, currency: str, *, field: str) -> Decimal:
+    """``to_amount`` for a service: an amount that is not one, or is too
+    precise, is a rule broken on ``field`` (a 422 naming it in the API, the
+    field's error in the console)."""
+    try:
+        return to_amount(value, currency)
+    except MoneyError as exc:
+        raise RuleViolation(str(exc), field=field) from None
 
 
 def round_amount(amount: Decimal, currency: str) -> Decimal:

@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import RuleViolation
 from recovery.followup_templates import validate_template
+from recovery.selectors.followup_links import RATINGS
 from recovery.services.followup_emails import RATING_LABELS
-from recovery.services.followup_links import RATINGS
 from recovery.services.followup_responses import FEEDBACK_COMMENT_LIMIT
 from recovery.services.followups_plans import (
     BODY_LIMIT,

@@ -15,7 +15,7 @@ from core.languages import speaking
 from recovery.forms import RATING_LABELS, FeedbackForm
 from recovery.models import Feedback, FollowUp
 from recovery.selectors import customer_opted_out, feedback_for
-from recovery.services.followup_links import (
+from recovery.selectors.followup_links import (
     RATINGS,
     UNSUBSCRIBE_SALT,
     FeedbackLink,

@@ -2,8 +2,9 @@
 query counting, the console's ticket URLs, the emails sent, a follow-up's
 link paths, today's date, waiting for another thread or process, free ports
 (the benchmark's, ``bench.servers.processes``), screenshots, the environment
-of a fresh Django process, and what a test knows is there (``assignee_of``,
-``not_none``).
+of a fresh Django process, what a test knows is there (``assignee_of``,
+``not_none``), and a follow-up plan's steps as the tests compare them
+(``plan_steps``).
 
 Fixtures live in the ``conftest.py`` files, where pytest finds them; the
 plain functions live here, so no test imports from a conftest.
@@ -31,8 +32,10 @@ from rest_framework.test import APIClient
 # One free_port for the benchmark's servers and the tests' (tests may import
 # bench; bench never imports tests): re-exported here for the tests.
 from bench.servers.processes import free_port as free_port
+from core.languages import FALLBACK
 from helpdesk.api.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
-from recovery.services.followup_links import links_for
+from recovery.selectors.followup_links import links_for
+from recovery.selectors.followup_plans import plan_texts
 from tests.factories import TicketFactory, advance
 from tickets.models import Kind
 
@@ -223,3 +226,9 @@ def rebuilding_mishap(zone: str = "Europe/Berlin", **kwargs: Any) -> "Ticket":
     ticket.customer.time_zone = zone
     ticket.customer.save(update_fields=["time_zone"])
     return advance(ticket, to="rebuilding")
+
+
+def plan_steps(severity: str) -> list[tuple[int, str, str]]:
+    """The steps of the mishap plan for ``severity``, in English, as (day,
+    subject, body): what a test compares before and after a change."""
+    return [(t.offset_days, t.subject, t.body) for t in plan_texts(severity, FALLBACK)]

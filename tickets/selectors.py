@@ -1,7 +1,12 @@
-"""Reads of tickets shared by the API and the console, each a fixed number of
-queries whatever the number of tickets, messages or events."""
+"""Reads of tickets shared by the API, the console and the services, each a
+fixed number of queries whatever the number of tickets, messages or events:
+the tickets a person sees, their details, the saved replies offered on one,
+who is told of what happens on it, and its timeliness targets."""
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank
@@ -15,23 +20,32 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
+from django.utils.translation import gettext
 
 from accounts.models import User
+from accounts.roles import Role
+from core.dates import customer_datetime, zone_name
 from core.inline import inline
+from core.languages import speaking
 from core.lookups import AnyOf
+from tickets.emails import staff_name
 from tickets.models import (
     Attachment,
     Commitment,
     Message,
     Notification,
+    NotificationKind,
+    NotificationPreference,
     Queue,
+    SavedReply,
+    Severity,
+    SeverityTarget,
     Ticket,
     TicketEvent,
     TicketSearch,
 )
 from tickets.models.search import SEARCH_CONFIG
-from tickets.models.ticket import ticket_id_from_search
-from tickets.services.access import VIEW_ALL
+from tickets.models.ticket import VIEW_ALL, ticket_id_from_search
 
 ORDERINGS = {
     "created": ("created_at", "id"),
@@ -201,3 +215,135 @@ def unread_notifications_of(user: User | OuterRef) -> QuerySet[Notification]:
     """What the user has not read yet in their inbox (``user`` may be an
     ``OuterRef`` to the user row of an outer query)."""
     return Notification.objects.filter(recipient=user, in_app=True, read_at=None)
+
+
+# --- saved replies offered on a ticket, filled for it ----------------------------
+
+# What a saved reply may say in braces, and what each becomes for a ticket.
+PLACEHOLDERS = {
+    "customer_first_name": "the customer's first name",
+    "reference": "the ticket's reference (HD-000123)",
+    "agent_name": "your name, as the customer sees it",
+    "promise_due": "the open promise's due time, in the customer's zone and language",
+}
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def saved_replies_for(*, ticket: Ticket, step: str | None = None) -> QuerySet[SavedReply]:
+    """The active saved replies offered on ``ticket`` (its queue's and every
+    queue's), of one step or all."""
+    offered = SavedReply.objects.filter(active=True).filter(
+        Q(queue__isnull=True) | Q(queue_id=ticket.queue_id)
+    )
+    return offered.filter(step=step) if step else offered
+
+
+@dataclass(frozen=True)
+class FilledReply:
+    reply: SavedReply
+    text: str
+
+
+def promise_due(ticket: Ticket) -> str:
+    """The open promise's due time as the customer reads it (one query)."""
+    customer = ticket.customer
+    promise = Commitment.objects.filter(ticket=ticket, fulfilled_at=None).first()
+    if promise is None:
+        return "[no promise yet]"
+    with speaking(customer.locale):
+        return gettext("%(when)s, %(zone)s") % {
+            "when": customer_datetime(promise.due_at, customer.zone),
+            "zone": zone_name(customer.zone),
+        }
+
+
+def fill(reply: SavedReply, *, ticket: Ticket, agent: User, due: str | None = None) -> str:
+    """The reply's text for ``ticket``, written by ``agent``: each placeholder
+    replaced, in the customer's language and zone. ``due``: the promise's due
+    time when the caller read it already (``promise_due``); else it is read
+    here when the text asks for it."""
+    values = {
+        "customer_first_name": (ticket.customer.name or "").split(" ")[0],
+        "reference": ticket.reference,
+        "agent_name": staff_name(agent),
+    }
+    if "{promise_due}" in reply.body:
+        values["promise_due"] = due if due is not None else promise_due(ticket)
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), reply.body)
+
+
+def filled_replies(*, ticket: Ticket, agent: User, step: str | None = None) -> list[FilledReply]:
+    replies = list(saved_replies_for(ticket=ticket, step=step))
+    due = promise_due(ticket) if any("{promise_due}" in r.body for r in replies) else None
+    return [
+        FilledReply(reply, fill(reply, ticket=ticket, agent=agent, due=due)) for reply in replies
+    ]
+
+
+# --- who is told of what happens on a ticket, and how --------------------------
+
+# (in the inbox, by email) for a kind nobody chose for yet. A reply on an
+# open ticket comes often and is in the queue anyway: the inbox only.
+DEFAULT_CHANNELS: dict[str, tuple[bool, bool]] = {
+    kind: (True, kind != NotificationKind.CUSTOMER_REPLIED) for kind in NotificationKind.values
+}
+
+
+def channels_for(user_ids: Iterable[int], kind: str) -> dict[int, tuple[bool, bool]]:
+    """How each person wants ``kind``: (in the inbox, by email). One query."""
+    ids = list(user_ids)
+    chosen = {
+        user_id: (in_app, email)
+        for user_id, in_app, email in NotificationPreference.objects.filter(
+            user_id__in=ids, kind=kind
+        ).values_list("user_id", "in_app", "email")
+    }
+    return {pk: chosen.get(pk, DEFAULT_CHANNELS[kind]) for pk in ids}
+
+
+def wants_email(user_ids: Iterable[int], kind: str) -> set[int]:
+    """Those among ``user_ids`` who want ``kind`` by email (an alert's email
+    honours the same choice as the notification beside it)."""
+    return {pk for pk, (_, email) in channels_for(user_ids, kind).items() if email}
+
+
+def supervisors() -> list[User]:
+    return list(User.objects.filter(is_active=True, groups__name=Role.SUPERVISOR).distinct())
+
+
+def holders(ticket: Ticket) -> list[User]:
+    """Who answers for a ticket: its assignee, or the supervisors when nobody holds it."""
+    return [ticket.assignee] if ticket.assignee else supervisors()
+
+
+def preferences_of(user: User) -> dict[str, tuple[bool, bool]]:
+    chosen = {
+        kind: (in_app, email)
+        for kind, in_app, email in NotificationPreference.objects.filter(user=user).values_list(
+            "kind", "in_app", "email"
+        )
+    }
+    return {kind: chosen.get(kind, DEFAULT_CHANNELS[kind]) for kind in NotificationKind.values}
+
+
+# --- timeliness targets ----------------------------------------------------------
+
+# Used where an admin deleted a severity's row; the migration seeds the same.
+DEFAULT_TARGETS = {
+    Severity.CRITICAL: (timedelta(minutes=15), timedelta(hours=1)),
+    Severity.MAJOR: (timedelta(hours=1), timedelta(hours=4)),
+    Severity.MINOR: (timedelta(hours=4), timedelta(hours=24)),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    acknowledge_within: timedelta
+    apologize_within: timedelta
+
+
+def targets_by_severity() -> dict[str, Target]:
+    targets = {s: Target(*DEFAULT_TARGETS[Severity(s)]) for s in Severity.values}
+    for row in SeverityTarget.objects.all():
+        targets[row.severity] = Target(row.acknowledge_within, row.apologize_within)
+    return targets

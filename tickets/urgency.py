@@ -22,7 +22,7 @@ from django.db.models import (
 )
 
 from tickets.models import Commitment, Kind, Message, Status, Ticket
-from tickets.services.timeliness import targets_by_severity
+from tickets.selectors import targets_by_severity
 
 ACKNOWLEDGE, APOLOGIZE, PROMISE = "acknowledge", "apologize", "promise"
 

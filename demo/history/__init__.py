@@ -42,7 +42,7 @@ from demo.history.stories import HISTORY_DAYS, Storyteller
 from demo.history.timeline import Timeline
 from recovery.models import WebhookEndpoint
 from tickets.models import Queue, Ticket
-from tickets.services.timeliness import targets_by_severity
+from tickets.selectors import targets_by_severity
 
 __all__ = ["HISTORY_CUSTOMERS", "HISTORY_DAYS", "seed_demo_history"]
 

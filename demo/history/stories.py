@@ -15,7 +15,7 @@ from accounts.models import User
 from demo.history.customers import HISTORY_CUSTOMERS
 from demo.history.texts import COMMENTS, MISHAPS, QUESTIONS, REJECTIONS, Mishap, Question
 from tickets.models import Severity, Ticket
-from tickets.services.timeliness import Target
+from tickets.selectors import Target
 
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from accounts.models import User
 from accounts.roles import Role
 from core.errors import NotPermitted, RuleViolation
-from core.money import MoneyError, is_currency, to_amount
+from core.money import amount_for_field, is_currency
 from recovery.models import AuthorityPolicy, AuthorityPolicyChange, Period, RestitutionKind
 from recovery.models.authority import Limit, limit_label
 from recovery.selectors import Policy, policy_for
@@ -92,10 +92,7 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
         )
     cleaned: dict[str, Any] = {"currency": currency}
     for name in ("per_incident_limit", "per_period_limit", "per_customer_limit"):
-        try:
-            amount = to_amount(values[name], currency)
-        except MoneyError as exc:
-            raise RuleViolation(str(exc), field=name) from None
+        amount = amount_for_field(values[name], currency, field=name)
         if amount < 0:
             raise RuleViolation("A limit cannot be negative.", field=name)
         if amount >= Decimal("1e10"):

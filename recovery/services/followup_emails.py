@@ -21,7 +21,7 @@ from core.languages import babel_locale, language_tag
 from core.mail import CustomerMail
 from recovery.followup_templates import render_template
 from recovery.models import FollowUp, ProcessFix, Restitution, RestitutionKind
-from recovery.services.followup_links import Links, links_for
+from recovery.selectors.followup_links import Links, links_for
 from tickets.case_links import case_link_line
 from tickets.emails import CustomerEmail, desk_name, from_address, staff_name
 from tickets.models import Commitment

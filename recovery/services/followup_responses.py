@@ -9,7 +9,7 @@ from accounts.models import Customer
 from core import clock
 from core.errors import RuleViolation
 from recovery.models import Feedback, FollowUp, FollowUpOptOut
-from recovery.services.followup_links import RATINGS
+from recovery.selectors.followup_links import RATINGS
 from recovery.services.followups import LOW_RATING, cancel_pending
 from tickets.models import Alert, Status, Ticket
 from tickets.services.alerts import alert_raise

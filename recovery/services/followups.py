@@ -18,8 +18,8 @@ from core.languages import customer_language
 from outbox.models import OutboxItem
 from outbox.services import outbox_cancel, outbox_enqueue, outbox_item
 from recovery.models import Feedback, FollowUp, FollowUpOptOut
+from recovery.selectors.followup_plans import step_texts
 from recovery.services.followup_delivery import SOURCE as FOLLOWUP_SOURCE
-from recovery.services.followups_plans import step_texts
 from tickets.models import Status, Ticket
 from tickets.models.ticket import REFERENCE_PREFIX
 from tickets.services.access import ensure_can_act

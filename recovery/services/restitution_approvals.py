@@ -8,8 +8,9 @@ from core import clock
 from core.errors import NotPermitted, RuleViolation
 from recovery.models import ApprovalRequest, Restitution
 from recovery.selectors import policy_for
+from recovery.selectors.grant_room import counters_for
 from recovery.services.authority import limits_in_words
-from recovery.services.restitution_charges import LimitsExceeded, book, charge, counters_for
+from recovery.services.restitution_charges import LimitsExceeded, book, charge
 from recovery.services.restitutions import (
     OPEN_FOR_RESTITUTION,
     restitution_data,

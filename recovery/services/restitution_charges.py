@@ -1,5 +1,7 @@
 """What a restitution costs the budgets it is held to: the spend counters
 (see ``SpendCounter``) a grant, an approval or a void charges or gives back.
+Which counters a grant charges is a read the grant room shares
+(``recovery.selectors.grant_room.counters_for``).
 
 Limits are enforced on the counters, read under their row locks, taken in
 one order by every grant, approval and void (ticket, then its counters:
@@ -7,74 +9,20 @@ ticket, customer, payer): any number of simultaneous grants cannot spend
 past a limit, nor wait on each other in a cycle.
 """
 
-from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Case, F, Value, When
 
 from accounts.models import User
-from recovery.models import Period, Restitution, SpendEntry
-from recovery.models.authority import WHOLE_LIFE, SpendCounter
-from recovery.selectors import Policy, period_start
-from tickets.models import Ticket
+from recovery.models import Restitution, SpendEntry
+from recovery.models.authority import SpendCounter
+from recovery.selectors.grant_room import Counter
 
 
 class LimitsExceeded(Exception):
     def __init__(self, limits: list[str]) -> None:
         self.limits = limits
-
-
-@dataclass(frozen=True)
-class Counter:
-    """A counter a grant adds to: its key, and the limit it is held to."""
-
-    limit_name: str
-    scope: str
-    subject_id: int
-    period: str
-    period_start: date
-    limit: Decimal | None  # None: counted, not limited by this grant's policy
-
-
-def counters_for(*, payer: User, policy: Policy, ticket: Ticket) -> list[Counter]:
-    """The counters a grant adds to, in the order they are always locked:
-    ticket, customer, payer.
-
-    The customer's spend is counted per day, week and month alike, so a grant
-    counts against every later granter's per-customer limit whatever period
-    their policy uses; only the payer's own period is checked here."""
-    customer = [
-        Counter(
-            "per_customer_limit",
-            SpendCounter.Scope.CUSTOMER,
-            ticket.customer_id,
-            period,
-            period_start(period),
-            policy.per_customer_limit if period == policy.period else None,
-        )
-        for period in Period.values
-    ]
-    return [
-        Counter(
-            "per_incident_limit",
-            SpendCounter.Scope.TICKET,
-            ticket.pk,
-            "",
-            WHOLE_LIFE,
-            policy.per_incident_limit,
-        ),
-        *customer,
-        Counter(
-            "per_period_limit",
-            SpendCounter.Scope.GRANTER,
-            payer.pk,
-            policy.period,
-            period_start(policy.period),
-            policy.per_period_limit,
-        ),
-    ]
 
 
 # One statement creates the counters that are missing, locks them all in the

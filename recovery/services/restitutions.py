@@ -11,11 +11,12 @@ from django.db import transaction
 
 from accounts.models import User
 from core.errors import RuleViolation
-from core.money import MoneyError, percent_of, to_amount
+from core.money import amount_for_field, percent_of
 from recovery.models import ApprovalRequest, Restitution, RestitutionKind
 from recovery.selectors import Policy, policy_for
+from recovery.selectors.grant_room import counters_for
 from recovery.services.authority import limits_in_words
-from recovery.services.restitution_charges import LimitsExceeded, book, charge, counters_for
+from recovery.services.restitution_charges import LimitsExceeded, book, charge
 from recovery.services.webhooks import webhook_emit
 from tickets.models import Alert, Kind, Status, Ticket
 from tickets.selectors import tickets_visible_to
@@ -87,14 +88,6 @@ def validate_authority(*, policy: Policy, kind: str, currency: str, who: str) ->
         )
 
 
-def _money(value: object, currency: str, field: str) -> Decimal:
-    try:
-        amount = to_amount(value, currency)
-    except MoneyError as exc:
-        raise RuleViolation(str(exc), field=field) from None
-    return amount
-
-
 @transaction.atomic
 def restitution_grant(
     *,
@@ -139,10 +132,14 @@ def _grant(
     customer_loss: object | None,
 ) -> Restitution:
     currency = currency.upper()
-    amount = _money(amount, currency, "amount")
+    amount = amount_for_field(amount, currency, field="amount")
     if amount <= 0 or amount > MAX_AMOUNT:
         raise RuleViolation(f"The amount must be above 0 and at most {MAX_AMOUNT}.", field="amount")
-    loss = None if customer_loss is None else _money(customer_loss, currency, "customer_loss")
+    loss = (
+        None
+        if customer_loss is None
+        else amount_for_field(customer_loss, currency, field="customer_loss")
+    )
     if loss is not None and loss < 0:
         raise RuleViolation("The customer's loss cannot be negative.", field="customer_loss")
     reason = clean_text(reason, field="reason", limit=2_000)

@@ -8,7 +8,7 @@ customer's history; alone it costs one. The rules that turn the figures
 into a level live in ``recovery.trust.rules``.
 """
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -82,9 +82,6 @@ class Figures:
             for name, value in asdict(self).items()
             if name != "as_of"
         }
-
-
-FIGURE_NAMES = tuple(f.name for f in fields(Figures) if f.name != "as_of")
 
 
 def _json(queryset: QuerySet[Any], group: str, **members: Any) -> Subquery:

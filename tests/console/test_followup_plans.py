@@ -13,8 +13,7 @@ from recovery.followup_defaults import DEFAULT_STEPS
 from recovery.followup_templates import placeholders_listed
 from recovery.models import FollowUpPlan, FollowUpPlanChange
 from recovery.services import PlanStep, followup_plan_set
-from recovery.services.followups_plans import plan_steps
-from tests.helpers import console_client, count_queries
+from tests.helpers import console_client, count_queries, plan_steps
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
+from recovery.selectors.grant_room import grant_room
 from recovery.services import restitution_grant
-from recovery.services.grant_room import grant_room
 from tests.factories import TicketFactory
 from tickets.models import Kind, Ticket
 

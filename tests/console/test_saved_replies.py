@@ -11,7 +11,8 @@ from django.urls import reverse
 from accounts.models import User
 from tests.factories import TicketFactory
 from tickets.models import Kind, SavedReply
-from tickets.services.saved_replies import fill, saved_reply_create
+from tickets.selectors import fill
+from tickets.services.saved_replies import saved_reply_create
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,6 @@
-"""Amounts have their currency's ISO 4217 minor units (babel's CLDR table),
-as far as the numeric(12, 2) columns hold them."""
+"""Amounts have their currency's decimal places as CLDR gives them (through
+Babel: ISO 4217's minor units except where CLDR records that they are not
+used in practice), as far as the numeric(12, 2) columns hold them."""
 
 from decimal import Decimal
 from typing import Any
@@ -14,9 +15,20 @@ from recovery.services import authority_policy_set
 
 
 @pytest.mark.parametrize(
-    ("currency", "units", "stored"), [("JPY", 0, 0), ("EUR", 2, 2), ("BHD", 3, 2)]
+    ("currency", "units", "stored"),
+    [
+        ("JPY", 0, 0),
+        ("EUR", 2, 2),
+        ("BHD", 3, 2),
+        # ISO 4217 gives both 2 minor units; CLDR's digits (Babel 2.19) are 0:
+        # CLDR records that the minor unit is not used in practice.
+        ("HUF", 0, 0),
+        ("IDR", 0, 0),
+    ],
 )
-def test_minor_units_come_from_iso_4217(currency: str, units: int, stored: int) -> None:
+def test_decimal_places_are_cldrs_digits_through_babel(
+    currency: str, units: int, stored: int
+) -> None:
     assert (minor_units(currency), stored_places(currency)) == (units, stored)
 
 

@@ -32,8 +32,8 @@ from recovery.services.followups import followups_claim_due, tickets_restore_fin
 from tests.factories import TicketFactory
 from tests.helpers import not_none
 from tickets.models import Message, Severity, Status, Ticket
+from tickets.selectors import DEFAULT_TARGETS, Target
 from tickets.services import tickets_close_quiet, timeliness_check
-from tickets.services.timeliness import DEFAULT_TARGETS, Target
 
 DEMO_SUBJECTS = {subject for subject, *_ in DEMO_TICKETS}
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User
-from recovery.services.followup_links import links_for
+from recovery.selectors.followup_links import links_for
 from tests.factories import TicketFactory, advance
 from tests.helpers import console_client, not_none
 from tickets.models import Kind, Ticket

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import User
 from inbound.services import inbound_receive
-from recovery.services.followup_links import links_for
+from recovery.selectors.followup_links import links_for
 from tests.factories import TEST_PASSWORD, TicketFactory, advance
 from tests.helpers import not_none
 from tickets.models import Kind

@@ -17,9 +17,8 @@ from core.errors import NotPermitted, RuleViolation
 from recovery.followup_defaults import DEFAULT_STEPS
 from recovery.models import FollowUp, FollowUpPlan, FollowUpPlanChange
 from recovery.services import PlanStep, followup_plan_set
-from recovery.services.followups_plans import plan_steps
 from tests.factories import TicketFactory, advance
-from tests.helpers import assignee_of
+from tests.helpers import assignee_of, plan_steps
 from tickets.models import Kind, Severity, Status
 from tickets.services import ticket_resolve
 

@@ -19,6 +19,7 @@ from accounts.models import User
 from outbox.dispatch import outbox_dispatch
 from recovery.followup_defaults import DEFAULT_STEPS, QUESTION_STEPS
 from recovery.models import FollowUp, FollowUpPlan
+from recovery.selectors.followup_links import links_for
 from recovery.services import (
     PlanStep,
     followup_plan_set,
@@ -29,7 +30,6 @@ from recovery.services import (
 )
 from recovery.services.followup_delivery import SOURCE
 from recovery.services.followup_emails import email_contexts
-from recovery.services.followup_links import links_for
 from recovery.services.followups import followups_claim_due
 from tests.delivery import deliver_outbox, item_for
 from tests.factories import TicketFactory, advance

@@ -18,9 +18,9 @@ from outbox.models import OutboxItem
 from outbox.services import outbox_sweep
 from outbox.tasks import outbox_dispatch_task
 from recovery.models import Feedback, FollowUp, FollowUpOptOut, FollowUpPlan, ProcessFix
+from recovery.selectors.followup_links import FEEDBACK_SALT, UNSUBSCRIBE_SALT, links_for
 from recovery.services import process_fix_create, process_fix_set_status
 from recovery.services.followup_delivery import SOURCE
-from recovery.services.followup_links import FEEDBACK_SALT, UNSUBSCRIBE_SALT, links_for
 from recovery.services.followups import (
     followups_claim_due,
     morning_slot,

@@ -8,7 +8,7 @@ from django.test import Client
 
 from accounts.models import User
 from recovery.models import FollowUpPlan, FollowUpPlanChange
-from recovery.services.followups_plans import plan_steps
+from tests.helpers import plan_steps
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from recovery.models import Feedback, FollowUp, FollowUpOptOut
-from recovery.services.followup_links import FEEDBACK_SALT, links_for
+from recovery.selectors.followup_links import FEEDBACK_SALT, links_for
 from recovery.services.followup_responses import customer_resubscribe, customer_unsubscribe
 from tests.factories import TicketFactory, advance
 from tests.helpers import link_path, unsubscribe_url

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from recovery.models import Feedback
-from recovery.services.followup_links import links_for
+from recovery.selectors.followup_links import links_for
 from tests.factories import TicketFactory, advance
 from tests.helpers import ARTIFACTS, screenshot
 from tickets.models import Kind

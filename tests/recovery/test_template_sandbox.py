@@ -19,12 +19,11 @@ from core.errors import RuleViolation
 from recovery.followup_defaults import DEFAULT_STEPS, QUESTION_STEPS
 from recovery.followup_templates import PLACEHOLDERS, render_template, validate_template
 from recovery.models import FollowUp, FollowUpPlanChange
+from recovery.selectors.followup_links import links_for
 from recovery.services import PlanStep, followup_plan_set, restitution_grant
 from recovery.services.followup_emails import compose_followup_email, email_contexts
-from recovery.services.followup_links import links_for
-from recovery.services.followups_plans import plan_steps
 from tests.factories import TicketFactory, advance
-from tests.helpers import assignee_of, console_client
+from tests.helpers import assignee_of, console_client, plan_steps
 from tickets.models import Kind, Severity, Status
 
 to_jinja = import_module("recovery.migrations.0012_followup_templates_jinja").jinja_text

@@ -12,9 +12,9 @@ from core.errors import NotPermitted, RuleViolation
 from tests.factories import QueueFactory, StaffFactory, TicketFactory, advance
 from tests.helpers import client_for
 from tickets.models import Kind, SavedReply
+from tickets.selectors import fill
 from tickets.services import ticket_commit
 from tickets.services.saved_replies import (
-    fill,
     saved_reply_check_edited,
     saved_reply_create,
     saved_reply_retire,

@@ -17,6 +17,7 @@ from tests.delivery import deliver_item, item_for, make_due
 from tests.factories import StaffFactory, TicketFactory, advance
 from tests.helpers import assignee_of
 from tickets.models import Alert, Status, Ticket
+from tickets.selectors import targets_by_severity
 from tickets.services import timeliness
 from tickets.services.alerts import SOURCE as ALERTS
 from tickets.services.lifecycle import ticket_acknowledge
@@ -32,7 +33,7 @@ def overdue_new_ticket() -> Ticket:
 def test_a_ticket_acknowledged_after_the_sweep_listed_it_is_not_flagged() -> None:
     ticket = overdue_new_ticket()
     now = timezone.now()
-    target = timeliness.targets_by_severity()[ticket.severity]
+    target = targets_by_severity()[ticket.severity]
     late = timeliness._late("acknowledge", ticket.severity, target.acknowledge_within, now)
     assert Ticket.objects.filter(late, pk=ticket.pk).exists()  # the sweep lists it...
 

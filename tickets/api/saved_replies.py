@@ -15,8 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tickets.models import ReplyStep, SavedReply, Ticket
-from tickets.selectors import tickets_visible_to
-from tickets.services.saved_replies import fill, promise_due, saved_replies_for
+from tickets.selectors import fill, promise_due, saved_replies_for, tickets_visible_to
 
 _ID = re.compile(r"[0-9]{1,18}")
 

@@ -70,7 +70,7 @@ class Notification(models.Model):
 
 class NotificationPreference(models.Model):
     """How one person wants one kind: in the inbox, by email, both or neither.
-    No row means the default for the kind (``DEFAULT_CHANNELS``)."""
+    No row means the default for the kind (``tickets.selectors.DEFAULT_CHANNELS``)."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"

@@ -17,6 +17,10 @@ from tickets.models.conditions import (
     our_part_stated,
 )
 
+# The permission of those who see and work every ticket (``Ticket.Meta``),
+# read by the access rule and by the selectors alike.
+VIEW_ALL = "tickets.view_all_tickets"
+
 REFERENCE_PREFIX = "HD-"
 _REFERENCE = re.compile(rf"\b{REFERENCE_PREFIX}(\d{{1,12}})\b", re.IGNORECASE)
 

@@ -4,8 +4,7 @@
 from accounts.models import User
 from core.errors import NotPermitted
 from tickets.models import Ticket
-
-VIEW_ALL = "tickets.view_all_tickets"
+from tickets.models.ticket import VIEW_ALL
 
 
 def can_view(user: User, ticket: Ticket) -> bool:

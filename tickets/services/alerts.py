@@ -14,7 +14,8 @@ from outbox.services import outbox_enqueue, outbox_item
 from outbox.sources import Attempt, Composed, Delivered, Email, Skip, Source, delivered_at
 from tickets.message_ids import our_message_id
 from tickets.models import Alert, NotificationKind, Ticket
-from tickets.services.notifications import console_url, notify, supervisors, wants_email
+from tickets.selectors import supervisors, wants_email
+from tickets.services.notifications import console_url, notify
 
 logger = logging.getLogger(__name__)
 

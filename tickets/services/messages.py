@@ -8,11 +8,12 @@ from core.errors import RuleViolation
 from core.transactions import joins_callers_transaction
 from tickets.message_ids import our_message_id
 from tickets.models import Message, NotificationKind, Ticket
+from tickets.selectors import supervisors
 from tickets.services.access import ensure_can_act
 from tickets.services.attachments import add_attachments, clean_attachments
 from tickets.services.delivery import message_queue_email
 from tickets.services.events import record_event
-from tickets.services.notifications import excerpt, notify, supervisors
+from tickets.services.notifications import excerpt, notify
 
 MAX_BODY_CHARS = 100_000
 

@@ -1,7 +1,8 @@
 """Telling staff that something happened on a ticket: a row in their inbox
 and an email with a link, as each person chose for the kind. Raised inside
 the transaction of the service that caused it, so a rolled-back step tells
-nobody; emailed through the outbox once that commits."""
+nobody; emailed through the outbox once that commits. Who is told, and how each
+chose to be, are reads: ``tickets.selectors``."""
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
@@ -12,7 +13,6 @@ from django.db import transaction
 from django.urls import reverse
 
 from accounts.models import User
-from accounts.roles import Role
 from core import clock
 from core.errors import RuleViolation
 from outbox.models import OutboxItem
@@ -20,35 +20,18 @@ from outbox.services import outbox_enqueue, outbox_item
 from outbox.sources import Attempt, Composed, Delivered, Email, Skip, Source, delivered_at
 from tickets.message_ids import our_message_id
 from tickets.models import Notification, NotificationKind, NotificationPreference, Ticket
+from tickets.selectors import channels_for, preferences_of
 
 logger = logging.getLogger(__name__)
 
 SOURCE = "tickets.notification"
 Kind = NotificationKind
 
-# (in the inbox, by email) for a kind nobody chose for yet. A reply on an
-# open ticket comes often and is in the queue anyway: the inbox only.
-DEFAULT_CHANNELS: dict[str, tuple[bool, bool]] = {
-    kind: (True, kind != Kind.CUSTOMER_REPLIED) for kind in Kind.values
-}
-
 
 def excerpt(text: str, limit: int = 160) -> str:
     """Someone's words on one line, cut with an ellipsis past ``limit``."""
     words = " ".join(text.split())
     return words if len(words) <= limit else words[: limit - 1] + "…"
-
-
-def channels_for(user_ids: Iterable[int], kind: str) -> dict[int, tuple[bool, bool]]:
-    """How each person wants ``kind``: (in the inbox, by email). One query."""
-    ids = list(user_ids)
-    chosen = {
-        user_id: (in_app, email)
-        for user_id, in_app, email in NotificationPreference.objects.filter(
-            user_id__in=ids, kind=kind
-        ).values_list("user_id", "in_app", "email")
-    }
-    return {pk: chosen.get(pk, DEFAULT_CHANNELS[kind]) for pk in ids}
 
 
 def notify(
@@ -118,21 +101,6 @@ def notify(
     return created
 
 
-def wants_email(user_ids: Iterable[int], kind: str) -> set[int]:
-    """Those among ``user_ids`` who want ``kind`` by email (an alert's email
-    honours the same choice as the notification beside it)."""
-    return {pk for pk, (_, email) in channels_for(user_ids, kind).items() if email}
-
-
-def supervisors() -> list[User]:
-    return list(User.objects.filter(is_active=True, groups__name=Role.SUPERVISOR).distinct())
-
-
-def holders(ticket: Ticket) -> list[User]:
-    """Who answers for a ticket: its assignee, or the supervisors when nobody holds it."""
-    return [ticket.assignee] if ticket.assignee else supervisors()
-
-
 # --- Reading them --------------------------------------------------------------------
 
 
@@ -171,16 +139,6 @@ def notification_preferences_set(
             user=user, kind=kind, defaults={"in_app": bool(in_app), "email": bool(email)}
         )
     return preferences_of(user)
-
-
-def preferences_of(user: User) -> dict[str, tuple[bool, bool]]:
-    chosen = {
-        kind: (in_app, email)
-        for kind, in_app, email in NotificationPreference.objects.filter(user=user).values_list(
-            "kind", "in_app", "email"
-        )
-    }
-    return {kind: chosen.get(kind, DEFAULT_CHANNELS[kind]) for kind in Kind.values}
 
 
 # --- Their emails, through the outbox ------------------------------------------------

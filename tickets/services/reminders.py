@@ -12,8 +12,9 @@ from django.db.models import Q
 from core import clock
 from tickets.models import Commitment, NotificationKind, Ticket
 from tickets.models.ticket import OPEN_STATUSES
-from tickets.services.notifications import excerpt, holders, notify
-from tickets.services.timeliness import awaiting, targets_by_severity
+from tickets.selectors import holders, targets_by_severity
+from tickets.services.notifications import excerpt, notify
+from tickets.services.timeliness import awaiting
 
 logger = logging.getLogger(__name__)
 

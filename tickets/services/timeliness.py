@@ -3,7 +3,6 @@ on the ticket, in its history, and sent to the assignee and supervisors, once
 per breach. Answered questions with no news are closed after a quiet period."""
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -12,17 +11,12 @@ from django.db.models import Q
 
 from core import clock
 from core.errors import DomainError
-from tickets.models import Alert, Kind, Severity, SeverityTarget, Status, Ticket
+from tickets.models import Alert, Kind, Status, Ticket
+from tickets.selectors import targets_by_severity
 from tickets.services.alerts import alert_raise
 from tickets.services.events import record_event
 from tickets.services.lifecycle import ticket_close
 
-# Used where an admin deleted a severity's row; the migration seeds the same.
-DEFAULT_TARGETS = {
-    Severity.CRITICAL: (timedelta(minutes=15), timedelta(hours=1)),
-    Severity.MAJOR: (timedelta(hours=1), timedelta(hours=4)),
-    Severity.MINOR: (timedelta(hours=4), timedelta(hours=24)),
-}
 logger = logging.getLogger(__name__)
 
 BATCH = 500
@@ -32,19 +26,6 @@ _NOW = {
     "acknowledge": "Acknowledge it now.",
     "apologize": "Apologize now: a late apology is worth less.",
 }
-
-
-@dataclass(frozen=True)
-class Target:
-    acknowledge_within: timedelta
-    apologize_within: timedelta
-
-
-def targets_by_severity() -> dict[str, Target]:
-    targets = {s: Target(*DEFAULT_TARGETS[Severity(s)]) for s in Severity.values}
-    for row in SeverityTarget.objects.all():
-        targets[row.severity] = Target(row.acknowledge_within, row.apologize_within)
-    return targets
 
 
 def awaiting(step: str) -> Q:

@@ -1,6 +1,9 @@
 """The signed links in a follow-up email: minted for each email
 (``links_for``) and read back when the customer follows one. The salts and
-the payloads' shapes live here, so a link made and a link read agree."""
+the payloads' shapes live here, so a link made and a link read agree. Both
+are reads: minting signs, and following a link checks its signature and
+fetches the follow-up it names; what the customer then does (a rating, an
+unsubscribe) is written by ``recovery.services.followup_responses``."""
 
 from dataclasses import dataclass
 from typing import Any, TypeGuard

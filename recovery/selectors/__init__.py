@@ -1,5 +1,10 @@
 """Reads of the recovery app that pages, the API and the services share,
-each a fixed number of queries whatever the number of rows."""
+each a fixed number of queries whatever the number of rows.
+
+Larger reads have a module of their own here: ``grant_room`` (what a grant
+may still spend, from the counters it charges), ``followup_plans`` (what a
+plan's follow-ups say) and ``followup_links`` (the signed links of a
+follow-up email, made and read back)."""
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -153,8 +158,7 @@ def authority_remaining_many(
     people = {user.pk: user for user in users}
     if not people:
         return {}
-    rows = {row.user_id: row for row in AuthorityPolicy.objects.filter(user_id__in=people)}
-    policies = {pk: policy_from(user, rows.get(pk)) for pk, user in people.items()}
+    policies = policies_for(people.values())
     starts = {period: period_start(period, at) for period in Period.values}
     wanted = Q()
     for period, start in starts.items():

@@ -1,0 +1,173 @@
+"""How much an agent may grant on one ticket right now, limit by limit: what
+is left of the ticket's limit per incident, of the customer's limit this
+period, and of the agent's own this period. The smallest is what they may
+grant without asking; the others say why, before a grant goes to approval
+rather than after.
+
+The counters a grant charges (``counters_for``) are the ones the room is read
+from, so the room shown is always what a grant would be held to."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Q
+
+from accounts.models import User
+from recovery.models import RestitutionKind
+from recovery.models.authority import WHOLE_LIFE, Limit, Period, SpendCounter
+from recovery.selectors import Policy, period_start, policy_for
+from tickets.models import Ticket
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class LimitLeft:
+    name: str  # the policy's field, as ``limits_exceeded`` names it
+    words: str  # "this ticket", "Ana Lima this week", "you this week"
+    limit: Decimal
+    spent: Decimal
+
+    @property
+    def left(self) -> Decimal:
+        return max(self.limit - self.spent, ZERO)
+
+
+@dataclass(frozen=True)
+class GrantRoom:
+    policy: Policy
+    limits: tuple[LimitLeft, ...]
+
+    @property
+    def up_to(self) -> Decimal:
+        return min(limit.left for limit in self.limits)
+
+    @property
+    def kinds(self) -> list[tuple[str, str]]:
+        """The kinds this person may grant, as (value, label), in the kinds' order."""
+        allowed = set(self.policy.allowed_kinds)
+        return [(value, str(label)) for value, label in RestitutionKind.choices if value in allowed]
+
+    def limit(self, name: str) -> LimitLeft | None:
+        return next((limit for limit in self.limits if limit.name == name), None)
+
+    def why_above(self, names: list[str], amount: Decimal) -> str:
+        """The limits a grant of ``amount`` went over, each with what was left
+        of it and why: "more than is left of this ticket's limit (20.00 of
+        50.00 USD: 30.00 USD already granted on it)"."""
+        currency = self.policy.currency
+        parts = []
+        for name in names:
+            limit = self.limit(name)
+            if limit is None:
+                continue
+            already = (
+                f"{limit.spent} {currency} already granted on it"
+                if name == Limit.PER_INCIDENT
+                else f"{limit.spent} {currency} already granted"
+            )
+            parts.append(
+                f"what is left of the limit for {limit.words} "
+                f"({limit.left} of {limit.limit} {currency}: {already})"
+            )
+        if not parts:
+            return f"{amount} {currency} is above your authority"
+        return f"{amount} {currency} is more than " + " and ".join(parts)
+
+
+@dataclass(frozen=True)
+class Counter:
+    """A counter a grant adds to: its key, and the limit it is held to."""
+
+    limit_name: str
+    scope: str
+    subject_id: int
+    period: str
+    period_start: date
+    limit: Decimal | None  # None: counted, not limited by this grant's policy
+
+
+def counters_for(*, payer: User, policy: Policy, ticket: Ticket) -> list[Counter]:
+    """The counters a grant adds to, in the order they are always locked:
+    ticket, customer, payer.
+
+    The customer's spend is counted per day, week and month alike, so a grant
+    counts against every later granter's per-customer limit whatever period
+    their policy uses; only the payer's own period is checked here."""
+    customer = [
+        Counter(
+            "per_customer_limit",
+            SpendCounter.Scope.CUSTOMER,
+            ticket.customer_id,
+            period,
+            period_start(period),
+            policy.per_customer_limit if period == policy.period else None,
+        )
+        for period in Period.values
+    ]
+    return [
+        Counter(
+            "per_incident_limit",
+            SpendCounter.Scope.TICKET,
+            ticket.pk,
+            "",
+            WHOLE_LIFE,
+            policy.per_incident_limit,
+        ),
+        *customer,
+        Counter(
+            "per_period_limit",
+            SpendCounter.Scope.GRANTER,
+            payer.pk,
+            policy.period,
+            period_start(policy.period),
+            policy.per_period_limit,
+        ),
+    ]
+
+
+def grant_room(user: User, ticket: Ticket) -> GrantRoom:
+    """Every limit a grant by ``user`` on ``ticket`` is held to (the counters
+    ``counters_for`` gives a limit), with what is left of each now. One query
+    for the counters (none are created)."""
+    policy = policy_for(user)
+    # The payer's own limits: the customer's other periods are counted, not held to.
+    limited = [
+        (counter, counter.limit)
+        for counter in counters_for(payer=user, policy=policy, ticket=ticket)
+        if counter.limit is not None
+    ]
+    any_key = Q()
+    for counter, _ in limited:
+        any_key |= Q(
+            scope=counter.scope,
+            subject_id=counter.subject_id,
+            period=counter.period,
+            period_start=counter.period_start,
+        )
+    spent = {
+        (scope, subject_id, period): amount
+        for scope, subject_id, period, amount in SpendCounter.objects.filter(
+            any_key, currency=policy.currency
+        ).values_list("scope", "subject_id", "period", "spent")
+    }
+    every = Period(policy.period).label.lower()
+    customer = ticket.customer.name or ticket.customer.email
+    words: dict[str, str] = {
+        Limit.PER_INCIDENT: "this ticket",
+        Limit.PER_CUSTOMER: f"{customer} this {every}",
+        Limit.PER_PERIOD: f"you this {every}",
+    }
+    return GrantRoom(
+        policy=policy,
+        limits=tuple(
+            LimitLeft(
+                counter.limit_name,
+                words[counter.limit_name],
+                limit,
+                spent.get((counter.scope, counter.subject_id, counter.period), ZERO),
+            )
+            for counter, limit in limited
+        ),
+    )
