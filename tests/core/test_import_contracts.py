@@ -1,6 +1,7 @@
 """The layer contracts of pyproject.toml ([tool.importlinter]), as scripts/test
 checks them with `lint-imports`: they hold on the code, and an import that
-crosses a layer, or a service that reaches for the API, breaks them."""
+crosses a layer, a service that reaches for the API, or a selector that
+imports a service, breaks them."""
 
 import os
 import shutil
@@ -124,3 +125,17 @@ def test_a_service_reaching_the_console_indirectly_breaks_the_services_contract(
     assert result.returncode != 0
     assert f"{CONTRACTS['domain-below-interfaces']} BROKEN" in result.stdout
     assert "tickets.via_console -> console.helper" in result.stdout
+
+
+def test_a_selector_importing_a_service_breaks_the_reads_contract(copy: Path) -> None:
+    """Within one app and below the interfaces, so only this contract can catch it."""
+    module = copy / "tickets" / "selectors.py"
+    module.write_text(module.read_text() + "\nimport tickets.services\n")
+
+    result = lint_imports(copy)
+
+    assert result.returncode != 0
+    assert f"{CONTRACTS['reads-below-writes']} BROKEN" in result.stdout
+    assert f"{CONTRACTS['layers']} KEPT" in result.stdout
+    assert f"{CONTRACTS['domain-below-interfaces']} KEPT" in result.stdout
+    assert "tickets.selectors -> tickets.services" in result.stdout
