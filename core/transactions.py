@@ -20,7 +20,14 @@ def joins_callers_transaction(service: Callable[P, R]) -> Callable[P, R]:
     ``atomic(savepoint=False)``, which marks the caller's whole transaction
     for rollback on any exception: a rule refused before anything is
     written (a ``RuleViolation``, a ``ValidationError``) leaves the caller
-    free to go on, as it would after a check of its own."""
+    free to go on, as it would after a check of its own.
+
+    The price: an error raised after the service has written leaves those
+    writes in the caller's transaction. A caller that catches such an error
+    and goes on must roll back itself (every caller today lets it
+    propagate: ``contact_submit``, ``case_reply``, the inbound pipeline);
+    one that needs to go on past it wraps the call in ``transaction.atomic()``,
+    the savepoint it then pays for."""
 
     @functools.wraps(service)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
