@@ -10,11 +10,21 @@ mistake on the form rather than a customer receiving a blank:
 - only the tags a letter needs (``if``, ``for``, ``set``, ``filter``,
   ``with``); ``include``, ``extends``, ``import`` and the like read other
   templates and are refused;
+- only the filters a letter needs (recovery/followup_template_filters.py),
+  named when one is not, even in an ``{% if %}``;
 - only the placeholders the context holds (``PLACEHOLDERS``), down to their
   fields: ``{{ ticket.assignee }}`` is a mistake, said so by name;
-- no ``**``. The sandbox keeps a template from reaching past its context,
-  not from exhausting the worker: ``**`` is refused as it renders too, and
-  what ``*`` builds is bounded (_LetterEnvironment).
+- no ``**``, no ``%`` on text, no calls but ``loop.cycle`` and
+  ``loop.changed``, nothing nested past NESTING_LIMIT, and no constant too
+  big to build (``"x..."|replace("x", "xx")``).
+
+The sandbox keeps a template from reaching past its context, not from
+exhausting the web request that saves it or the worker that sends it:
+recovery/followup_template_limits.py bounds what a template builds (each
+text, the letter, what ``*`` and ``+`` build, what a render builds in all),
+how often its loops go round and how long it renders. Refused as it
+renders, it raises SecurityError, and its follow-up fails for good with the
+reason (recovery.services.followup_emails, outbox.sources.email_or_unsendable).
 
 Templates written before were Django's: what they used reads the same in
 Jinja2 (``{{ customer.name }}``, ``{% if %}``/``{% elif %}``/``{% for %}``,
@@ -29,11 +39,20 @@ from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, Undefined, nodes
-from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, nodes
+from jinja2.optimizer import Optimizer
+from jinja2.sandbox import SecurityError
+from jinja2.visitor import NodeTransformer
 
 from core.errors import RuleViolation
+from recovery.followup_template_filters import LETTER_FILTERS
+from recovery.followup_template_limits import (
+    TEXT_LIMIT,
+    LetterEnvironment,
+    call_refused,
+    format_refused,
+    power_refused,
+)
 
 # What a template may name: a plain value (None), fields by name (a mapping),
 # or a list of items ([item]). It mirrors recovery.services.followup_emails.
@@ -81,103 +100,23 @@ class _Anything:
 ANYTHING = _Anything()
 
 
-# What one ``*`` may build, in characters or items: a letter is a few
-# hundred words, and ``{{ customer.name * 999999999 }}`` would build gigabytes.
-REPEAT_LIMIT = 10_000
-# Whole numbers multiplied stay below 2**NUMBER_BITS: no letter counts that
-# far, and {% set n = n * n %} written out thirty times would otherwise take
-# the worker's memory.
-NUMBER_BITS = 256
-
-
-def power_refused(line: int | None = None) -> str:
-    where = f" on line {line}" if line else ""
-    return f"A follow-up cannot raise a number to a power (**{where}): write the number itself."
-
-
-class _LetterEnvironment(ImmutableSandboxedEnvironment):
-    """The sandbox, with ``*`` and ``**`` through ``call_binop`` (Jinja2's
-    documented pattern for bounding operators). Intercepted, they are not
-    folded at compile time either: ``{{ 9 ** 9 ** 9 }}`` hung the save."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**":
-            raise SecurityError(power_refused())
-        if operator == "*":
-            _check_product(left, right)
-        return super().call_binop(context, operator, left, right)
-
-
-def _check_product(left: Any, right: Any) -> None:
-    """SecurityError when ``left * right`` would be too big to build."""
-    for repeated, times in ((left, right), (right, left)):
-        if isinstance(repeated, str | list | tuple) and isinstance(times, int):
-            if _size(repeated) * max(times, 0) > REPEAT_LIMIT:
-                raise SecurityError(
-                    f"A follow-up cannot repeat text or a list past {REPEAT_LIMIT:,} "
-                    "characters or items."
-                )
-            return
-    both_whole = isinstance(left, int) and isinstance(right, int)
-    if both_whole and abs(left).bit_length() + abs(right).bit_length() > NUMBER_BITS:
-        raise SecurityError("A follow-up cannot multiply numbers that large.")
-
-
-def _size(value: str | list[Any] | tuple[Any, ...]) -> int:
-    """``value``'s characters, or its items with their own characters (each
-    at least one: ``[""] * n`` is n items), counted no further than the limit."""
-    if isinstance(value, str):
-        return len(value)
-    total, pending = 0, [value]
-    while pending and total <= REPEAT_LIMIT:
-        for item in pending.pop()[: REPEAT_LIMIT + 1]:
-            if isinstance(item, list | tuple):
-                pending.append(item)
-            total += max(len(item), 1) if isinstance(item, str) else 1
-            if total > REPEAT_LIMIT:
-                break
-    return total
-
-
-def capfirst(value: Any) -> str:
-    """Django's ``capfirst``, which templates written for Django use: the
-    first character upper-cased, the rest as it is (Jinja2's ``capitalize``
-    lowers it, "a refund of 25,00 US$" would read "... us$")."""
-    text = str(value)
-    return text[:1].upper() + text[1:]
-
-
-def pluralize(value: Any, suffixes: str = "s") -> str:
-    """Django's ``pluralize``, which templates written for Django use:
-    ``suffixes`` ("s", or "y,ies") by a count or a list's length; nothing
-    for anything else."""
-    if "," not in suffixes:
-        suffixes = f",{suffixes}"
-    words = suffixes.split(",")
-    if len(words) > 2 or isinstance(value, Undefined):
-        return ""
-    singular, plural = words
-    try:
-        return singular if float(value) == 1 else plural
-    except ValueError:
-        return ""
-    except TypeError:
-        try:
-            return singular if len(value) == 1 else plural
-        except TypeError:
-            return ""
-
-
 # Plain text: the HTML email escapes the rendered body (``|linebreaks`` in
 # emails/followup.html), so escaping here would show "&amp;" to the customer.
 # Undefined names render as nothing, as Django's did, for rows saved before
 # placeholders were checked; new templates never get that far (see above).
-_ENVIRONMENT = _LetterEnvironment(autoescape=False, undefined=ChainableUndefined)
-# No globals (range, lipsum, cycler, namespace...): the context is all there is.
-_ENVIRONMENT.globals.clear()
-_ENVIRONMENT.filters.update(capfirst=capfirst, pluralize=pluralize)
+_ENVIRONMENT = LetterEnvironment(
+    filters=LETTER_FILTERS, autoescape=False, undefined=ChainableUndefined
+)
+
+
+# A letter's deepest part is an {% if %} in a {% for %} in an {% if %}, a
+# filter or two on a field: some ten levels. Compiling an expression nested
+# hundreds deep took seconds, and recursed past Python's limit.
+NESTING_LIMIT = 50
+NESTED_TOO_DEEPLY = (
+    "The template is nested too deeply (brackets, filters or tags one inside another) "
+    "to be read: write it flatter."
+)
 
 
 @lru_cache(maxsize=256)
@@ -189,8 +128,18 @@ def _compiled(source: str) -> Template:
 
 def render_template(source: str, context: dict[str, Any]) -> str:
     """A plan's template rendered as plain text; the blank lines its empty
-    ``{% if %}`` parts leave are closed up."""
-    text = _compiled(source).render(context)
+    ``{% if %}`` parts leave are closed up. SecurityError when it would
+    pass a bound (recovery/followup_template_limits.py), the letter's own
+    length among them: written piece by piece, it stops there."""
+    pieces, written = [], 0
+    for piece in _compiled(source).generate(context):
+        written += len(piece)
+        if written > TEXT_LIMIT:
+            raise SecurityError(
+                f"A follow-up cannot be longer than {TEXT_LIMIT:,} characters once written."
+            )
+        pieces.append(piece)
+    text = "".join(pieces)
     lines = "\n".join(line.rstrip() for line in text.strip().splitlines())
     return re.sub(r"\n{3,}", "\n\n", lines)
 
@@ -198,10 +147,12 @@ def render_template(source: str, context: dict[str, Any]) -> str:
 def validate_template(source: str, *, field: str) -> str:
     """``source`` if it is a template a follow-up can send; RuleViolation on
     ``field`` with what is wrong (a syntax error with its line, a tag, a
-    placeholder or an operator that is not allowed) otherwise."""
+    placeholder, a filter or an operator that is not allowed, a constant
+    too big to build) otherwise."""
     try:
         tree = _compiled_tree(source)
         _Checker().check(tree)
+        _Folding(_ENVIRONMENT).visit(tree, nodes.EvalContext(_ENVIRONMENT))
     except _Problem as problem:
         raise RuleViolation(problem.message, field=field) from None
     return source
@@ -227,13 +178,38 @@ def _compiled_tree(source: str) -> nodes.Template:
                     "use if, for and set."
                 )
         tree = _ENVIRONMENT.parse(source)
-        # Unknown filters and tests are found when compiling, not parsing.
+        _read(tree)
+        # Unknown tests are found when compiling, not parsing.
         _ENVIRONMENT.compile(tree)
     except TemplateSyntaxError as error:
         raise _Problem(
             f"The template has an error on line {error.lineno}: {error.message}"
         ) from None
+    except (RecursionError, SyntaxError):
+        # Jinja2 reads by recursion ((((...))) a thousand deep), and Python
+        # refuses the code it writes for twenty loops one in another: a
+        # server error, not a message, otherwise.
+        raise _Problem(NESTED_TOO_DEEPLY) from None
     return tree
+
+
+def _read(tree: nodes.Template) -> None:
+    """_Problem for a filter the sandbox has not, or a template nested past
+    NESTING_LIMIT; walked without recursion, before anything recurses more."""
+    pending: list[tuple[nodes.Node, int]] = [(tree, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > NESTING_LIMIT:
+            raise _Problem(NESTED_TOO_DEEPLY)
+        # Compiling finds unknown filters too, but not in an {% if %}: it
+        # leaves those to fail as they render.
+        if isinstance(node, nodes.Filter) and node.name not in _ENVIRONMENT.filters:
+            raise _Problem(
+                f"The template has an error on line {node.lineno}: No filter named "
+                f"{node.name!r}. A follow-up may use {', '.join(sorted(LETTER_FILTERS))}."
+            )
+        children = list(node.iter_child_nodes())
+        pending.extend((child, depth + 1) for child in reversed(children))
 
 
 def _tags(source: str) -> Iterator[tuple[str, int]]:
@@ -306,9 +282,17 @@ class _Checker:
             self._visit_all(node.body, inner)
         elif isinstance(node, nodes.Name | nodes.Getattr | nodes.Getitem):
             self._resolve(node, scope)
+        # Refused as they render too; said here, on the form, with their line.
         elif isinstance(node, nodes.Pow):
-            # Refused as it renders too; said here, on the form, with its line.
             raise _Problem(power_refused(node.lineno))
+        elif isinstance(node, nodes.Mod) and _is_text(node.left):
+            raise _Problem(format_refused(node.lineno))
+        elif isinstance(node, nodes.Call):
+            self._visit(node.node, scope)  # "customer.name is a value" says more
+            if not _is_loop_helper(node.node):
+                raise _Problem(call_refused(node.lineno))
+            for child in node.iter_child_nodes(exclude=("node",)):
+                self._visit(child, scope)
         else:
             for child in node.iter_child_nodes():
                 self._visit(child, scope)
@@ -363,6 +347,43 @@ class _Checker:
                 f"and use the item's {', '.join(owner[0])}."
             )
         raise _Problem(f"{path} is a value and has no “{name}”; a filter may do what you need.")
+
+
+def _is_text(node: nodes.Node) -> bool:
+    return isinstance(node, nodes.Const) and isinstance(node.value, str)
+
+
+def _is_loop_helper(node: nodes.Node) -> bool:
+    """``loop.cycle`` or ``loop.changed``, the calls a template may make."""
+    return (
+        isinstance(node, nodes.Getattr)
+        and isinstance(node.node, nodes.Name)
+        and node.node.name == "loop"
+        and node.attr in {"cycle", "changed"}
+    )
+
+
+class _Folding(Optimizer):
+    """Jinja2's folding of constants, bottom up, saying which bound stopped
+    a fold (``"x..."|replace("x", "xx")`` past the limit): compiling keeps
+    quiet and leaves it to fail each time the letter is sent."""
+
+    def generic_visit(self, node: nodes.Node, *args: Any, **kwargs: Any) -> nodes.Node:
+        node = NodeTransformer.generic_visit(self, node, *args, **kwargs)
+        if not isinstance(node, nodes.Expr):
+            return node
+        try:
+            value = node.as_const(args[0] if args else None)
+        except nodes.Impossible as impossible:
+            if isinstance(impossible.__cause__, SecurityError):
+                raise _Problem(f"Line {node.lineno}: {impossible.__cause__}") from None
+            return node
+        try:
+            return nodes.Const.from_untrusted(
+                value, lineno=node.lineno, environment=self.environment
+            )
+        except nodes.Impossible:
+            return node
 
 
 def _path(node: nodes.Node) -> str:

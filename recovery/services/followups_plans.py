@@ -11,6 +11,7 @@ from django.db import transaction
 from accounts.models import User
 from core.errors import NotPermitted, RuleViolation
 from core.languages import FALLBACK
+from recovery.followup_template_limits import TEXT_LIMIT
 from recovery.followup_templates import validate_template
 from recovery.models import FollowUpPlan, FollowUpPlanChange, FollowUpPlanStep
 from tickets.models import Severity
@@ -19,7 +20,8 @@ MIN_DAY = 1
 MAX_DAY = 365
 MAX_STEPS = 20
 SUBJECT_LIMIT = FollowUpPlanStep._meta.get_field("subject_template").max_length or 200
-BODY_LIMIT = 20_000
+# What a template may build is bounded by the same number.
+BODY_LIMIT = TEXT_LIMIT
 
 # One language's text of a step: {"subject": ..., "body": ...}.
 Translations = Mapping[str, Mapping[str, str]]

@@ -305,6 +305,8 @@ def post_step(user: User, subject: str, body: str) -> Any:
         ("Hi", "{% for r in restitutions %}", "The template has an error on line 1"),
         ("Hi", "{% load static %}", "The load tag is not allowed in a follow-up"),
         ("Hi", "{{ 9 ** 9 ** 9 }}", "cannot raise a number to a power (** on line 1)"),
+        ("Hi", '{{ "x"|center(20000000) }}', "No filter named 'center'. A follow-up may use"),
+        ("Hi", "{% set s = 'x' %}{{ s.center(999999999) }}", "cannot call functions or methods"),
     ],
 )
 def test_the_console_form_says_what_is_wrong_and_saves_nothing(
