@@ -9,7 +9,9 @@ from typing import Any, NoReturn
 from celery import Celery
 from celery.beat import PersistentScheduler
 from celery.schedules import crontab
+from celery.signals import task_postrun, task_prerun
 from django.conf import settings
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.local")
 logger = logging.getLogger(__name__)
@@ -19,6 +21,23 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Tasks of the project itself (not of an app), such as the worker heartbeat.
 app.conf.imports = ("helpdesk.heartbeat",)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def close_obsolete_connections(sender: Any = None, **_: Any) -> None:
+    """Around each task, the database connections Django would close around
+    a request: older than CONN_MAX_AGE, broken, or left in a transaction;
+    the rest are kept, and checked before their next use (CONN_HEALTH_CHECKS).
+    Celery's own fixup closes every connection around every task whatever
+    CONN_MAX_AGE says (CELERY_DB_REUSE_MAX in settings turns that off): a
+    new PostgreSQL backend, and its set-up on both sides, for each task
+    (docs/performance.md, "Dispatch, connections kept"). Eager tasks run
+    inside their caller's transaction and are left alone."""
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    close_old_connections()
+
 
 # Every periodic job of the product, in one place.
 app.conf.beat_schedule = {

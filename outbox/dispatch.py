@@ -14,7 +14,10 @@ lease left at its last renewal, one minute by default, so that the sweep
 took its rows back). That mail is sent again, with the same Message-ID
 (or webhook delivery id), for the receiver to drop. A lost database
 connection at that moment does not open the window: the mark-sent is tried
-again, reconnecting, for as long as the lease holds.
+again, reconnecting, for as long as the lease holds. On PostgreSQL the
+mark-sent's commit does not wait for the disk, so the database server's own
+crash within a fraction of a second after it also sends that mail again
+(``outbox.outcomes.mark_sent``).
 
 This module delivers; the lease on the rows is ``outbox.leases``, and what
 happened to each row is recorded by ``outbox.outcomes``.

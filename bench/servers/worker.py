@@ -42,6 +42,9 @@ def celery_worker(*, smtp_port: int, pool: str, concurrency: int) -> Iterator[st
             DJANGO_SETTINGS_MODULE="bench.worker_settings",
             BENCH_BASE_SETTINGS=settings.SETTINGS_MODULE,
             BENCH_SMTP_PORT=str(smtp_port),
+            # Its database connections kept between tasks, as production's
+            # settings keep them (helpdesk.celery, close_obsolete_connections).
+            CONN_MAX_AGE="60",
         ),
     )
     try:

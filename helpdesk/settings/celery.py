@@ -62,6 +62,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 CELERY_TIMEZONE = TIME_ZONE
+# Celery's Django fixup closes the database connections around every task,
+# ignoring CONN_MAX_AGE, unless this is set; it then closes them only every
+# this many tasks, and helpdesk.celery closes them around each task as
+# Django does around a request (CONN_MAX_AGE, broken, left in a transaction).
+CELERY_DB_REUSE_MAX = 1000
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Celery's own scheduler, which first makes sure the schedule's folder exists

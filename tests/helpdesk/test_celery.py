@@ -1,12 +1,15 @@
 """The Celery wiring, with a real worker consuming from Redis."""
 
 import time
+from typing import Any
 
 import pytest
 from celery import shared_task
 from celery.contrib.testing.worker import TestWorkController
+from celery.fixups.django import DjangoWorkerFixup  # type: ignore[attr-defined]  # not in celery-types
+from celery.signals import task_postrun, task_prerun
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts.models import Customer
 from accounts.services import customer_upsert
@@ -42,6 +45,43 @@ def test_every_beat_entry_names_a_registered_task() -> None:
     celery_app.loader.import_default_modules()
     for name, entry in celery_app.conf.beat_schedule.items():
         assert entry["task"] in celery_app.tasks, name
+
+
+def _around_a_task(task: Any) -> None:
+    task_prerun.send(sender=task, task_id="t", task=task, args=(), kwargs={})
+    task_postrun.send(sender=task, task_id="t", task=task, args=(), kwargs={}, retval=None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_keeps_its_database_connection_until_conn_max_age() -> None:
+    """Around each task, what Django closes around a request and only that:
+    Celery's own fixup would close every connection after every task."""
+    task = celery_app.tasks["helpdesk.heartbeat"]
+    connection.ensure_connection()
+    kept = connection.connection
+    connection.close_at = time.monotonic() + 60  # as CONN_MAX_AGE=60 (production) sets it
+
+    _around_a_task(task)
+    DjangoWorkerFixup(celery_app).on_task_postrun(sender=task)
+
+    assert connection.connection is kept
+    connection.close_at = time.monotonic() - 1  # older than CONN_MAX_AGE
+    _around_a_task(task)
+    assert connection.connection is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_eager_task_leaves_its_callers_connection_alone() -> None:
+    task = celery_app.tasks["helpdesk.heartbeat"]
+    connection.ensure_connection()
+    kept = connection.connection
+    connection.close_at = time.monotonic() - 1
+    task.push_request(is_eager=True)
+    try:
+        _around_a_task(task)
+    finally:
+        task.pop_request()
+    assert connection.connection is kept
 
 
 @pytest.mark.django_db(transaction=True)

@@ -346,9 +346,11 @@ def database_url() -> str:
 
 def worker_env(*, broker_url: str, smtp_port: int, **overrides: str) -> dict[str, str]:
     """The environment of the worker processes: the test database, the
-    test's own broker, real SMTP to the sink, and the outbox's waits
-    shortened so that faults play out in seconds (a lease of 10 s, retries
-    after 1 s doubling up to 5 s; retries go on for the default 48 hours)."""
+    test's own broker, real SMTP to the sink, connections kept between
+    tasks as in production (so a terminated one is met by a later task),
+    and the outbox's waits shortened so that faults play out in seconds (a
+    lease of 10 s, retries after 1 s doubling up to 5 s; retries go on for
+    the default 48 hours)."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -364,6 +366,7 @@ def worker_env(*, broker_url: str, smtp_port: int, **overrides: str) -> dict[str
         CELERY_BROKER_URL=broker_url,
         EMAIL_URL=f"smtp://127.0.0.1:{smtp_port}",
         EMAIL_TIMEOUT="30",  # longer than any hold, so a held mail does not time out
+        CONN_MAX_AGE="60",
         LOG_LEVEL="INFO",
         HELPDESK_OUTBOX_LEASE_SECONDS="10",
         HELPDESK_OUTBOX_RETRY_BASE_SECONDS="1",

@@ -9,14 +9,14 @@ from unittest import mock
 
 import pytest
 from django.core import mail
-from django.db import OperationalError
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from outbox import dispatch as dispatch_module
 from outbox import leases
 from outbox.dispatch import outbox_dispatch
 from outbox.models import OutboxItem
-from outbox.outcomes import retry_delay
+from outbox.outcomes import mark_sent, retry_delay
 from outbox.sources import Postpone, Skip, Unsendable
 from tests.helpers import assignee_of
 from tests.outbox import backends
@@ -276,6 +276,38 @@ def test_the_mark_sent_survives_a_lost_database_connection(source: FakeSource) -
     assert len(mail.outbox) == 1
     assert rows()[1].status == Status.SENT
     assert len(source.hooks("delivered")) == 1
+
+
+def test_the_mark_sent_commits_without_waiting_for_the_disk_and_only_it(
+    source: FakeSource,
+) -> None:
+    """Its one transaction (here the test's, around it) has synchronous_commit
+    off; every other transaction keeps the server's setting."""
+    enqueue(1)
+    item = OutboxItem.objects.get()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone() == ("on",)
+
+    mark_sent(item)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone() == ("off",)
+    item.refresh_from_db()
+    assert (item.status, item.attempts, item.lease_token) == (Status.SENT, 1, None)
+    assert item.sent_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_later_transaction_commits_synchronously_again(source: FakeSource) -> None:
+    enqueue(1)
+    mark_sent(OutboxItem.objects.get())  # its own transaction, in autocommit
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone() == ("on",)
+    assert OutboxItem.objects.get().status == Status.SENT
 
 
 def test_retry_waits_grow_to_the_cap_with_jitter(settings: Any) -> None:
