@@ -89,9 +89,15 @@ def workers(
     server: SmtpServer,
     broker: PrivateRedis,
     tmp_path: Path,
+    settings: Any,
 ) -> Iterator[Workers]:
     """Start worker processes with ``workers.start()``; all are stopped at the
-    end, before the test database is flushed, whatever the test's outcome."""
+    end, before the test database is flushed, whatever the test's outcome.
+    This process's sweeps take the workers' lease, as beat and the workers
+    share one setting: with the default two minutes here, the deliveries of
+    a killed worker were recorded two minutes after they went, not ten
+    seconds."""
+    settings.HELPDESK_OUTBOX_LEASE = LEASE
     env = worker_env(broker_url=broker.url, smtp_port=server.port)
     pool = Workers(env, tmp_path)
     try:
