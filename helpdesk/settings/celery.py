@@ -14,7 +14,15 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     for _folder in ("queue", "processed", "control"):
-        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+        try:
+            (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            # Said in one line, as beat says it of its schedule's folder.
+            raise ImproperlyConfigured(
+                f"Cannot create the local broker's folder {_broker_dir / _folder} in "
+                f"HELPDESK_VAR_DIR ({exc.strerror}): create it, writable by the desk, "
+                "or set HELPDESK_VAR_DIR."
+            ) from None
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),

@@ -163,6 +163,19 @@ def test_production_pages_carry_the_headers(tmp_path: Path) -> None:
         assert answers[url]["referrer"] == "same-origin", url
 
 
+def test_the_local_broker_names_a_var_dir_it_cannot_create(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "a file"
+    not_a_folder.write_text("")
+    env = clean_env(tmp_path, "helpdesk.settings.local")
+    env["HELPDESK_VAR_DIR"] = str(not_a_folder / "var")
+
+    result = run(["-m", "tests.helpdesk.settings_probe"], env)
+
+    assert result.returncode != 0
+    assert "Cannot create the local broker's folder" in result.stderr
+    assert "HELPDESK_VAR_DIR (Not a directory)" in result.stderr
+
+
 def test_production_refuses_to_start_without_its_variables(tmp_path: Path) -> None:
     env = production_env(tmp_path)
     del env["SECRET_KEY"], env["REDIS_URL"]
