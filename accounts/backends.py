@@ -14,15 +14,20 @@ from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
-from django.db.models import OuterRef, Q, QuerySet, Value
+from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Concat
 
 from accounts.models import User
+from core.compiled import CompiledFamily
 from core.inline import JSONRows, inline
 
 _PERMISSIONS = "access_permissions"
 _annotations: dict[str, Callable[[], Any]] = {}
 _relations: set[str] = set()
+# The caller's subqueries, compiled once a process (``core.compiled``), for
+# an API caller (False) and for the console (True): built afresh, they cost
+# more CPU than the query they ride in.
+_families: dict[bool, CompiledFamily] = {}
 
 
 def read_with_staff(relation: str) -> None:
@@ -36,27 +41,36 @@ def annotate_signed_in_staff(name: str, build: Callable[[], Any]) -> None:
     user signed in to the console on every page, instead of in a query of
     its own (an API token's caller does without)."""
     _annotations[name] = build
+    _families.clear()
+
+
+def _caller_annotations(user: Any, *, console: bool) -> dict[str, Any]:
+    """The caller's permissions (by their own grants or their groups'), and
+    what the console registered, as subqueries on the user row ``user``."""
+    granted = Permission.objects.filter(Q(user=user) | Q(group__user=user)).order_by().distinct()
+    return {
+        _PERMISSIONS: JSONRows(
+            granted, row=Concat("content_type__app_label", Value("."), "codename")
+        ),
+        **{name: build() for name, build in _annotations.items() if console},
+    }
+
+
+def _compiled_caller_annotations(*, console: bool) -> dict[str, Any]:
+    family = _families.get(console)
+    if family is None:
+        family = CompiledFamily(build=lambda user, _: _caller_annotations(user, console=console))
+        _families[console] = family
+    return family.annotations("pk")
 
 
 def staff_with_access(users: QuerySet[User], *, console: bool = False) -> User | None:
     """The first of ``users`` with their groups, their permissions and the
     relations registered, and for the ``console`` what it registered, in
     one query."""
-    granted = (
-        Permission.objects.filter(Q(user=OuterRef("pk")) | Q(group__user=OuterRef("pk")))
-        .order_by()
-        .distinct()
-    )
     user = (
         inline(users.select_related(*sorted(_relations)), groups=Group.objects.order_by("name"))
-        .annotate(
-            **{
-                _PERMISSIONS: JSONRows(
-                    granted, row=Concat("content_type__app_label", Value("."), "codename")
-                )
-            },
-            **{name: build() for name, build in _annotations.items() if console},
-        )
+        .annotate(**_compiled_caller_annotations(console=console))
         .first()
     )
     if user is not None:

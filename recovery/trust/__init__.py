@@ -15,7 +15,15 @@ from django.db.models import DateTimeField, Exists, OuterRef, QuerySet, Value
 
 from accounts.models import Customer
 from core import clock
-from recovery.trust.figures import PREFIX, Figures, figure_annotations, figures_from_row
+from core.compiled import CompiledFamily
+from recovery.trust.figures import (
+    PREFIX,
+    QUARTER,
+    YEAR,
+    Figures,
+    figure_annotations,
+    figures_from_row,
+)
 from recovery.trust.rules import Level, assess, fragile_customers
 from tickets.models import Ticket
 
@@ -62,13 +70,23 @@ class TrustProfile:
         }
 
 
-def _annotations(
-    customer: Any, now: datetime, excluding_ticket: int | None = None
-) -> dict[str, Any]:
-    return {
-        **figure_annotations(customer, now=now, excluding_ticket=excluding_ticket),
-        AS_OF: Value(now, output_field=DateTimeField()),
-    }
+# The figures' dozen subqueries, built and compiled once a process: on
+# every ticket page and queue page, Django built them afresh, most of the
+# ORM's CPU for the page (docs/performance.md).
+FIGURES = CompiledFamily(
+    build=lambda customer, now: figure_annotations(customer, now=now), before=(YEAR, QUARTER)
+)
+
+
+def _annotations(column: str, now: datetime, excluding_ticket: int | None = None) -> dict[str, Any]:
+    """The figures of the customer ``column`` names on the query's rows
+    (``customer_id`` on tickets, ``pk`` on customers), and their moment."""
+    figures = (
+        FIGURES.annotations(column, now=now)
+        if excluding_ticket is None
+        else figure_annotations(OuterRef(column), now=now, excluding_ticket=excluding_ticket)
+    )
+    return {**figures, AS_OF: Value(now, output_field=DateTimeField())}
 
 
 def profile_of(row: Any) -> TrustProfile:
@@ -81,17 +99,17 @@ def profile_of(row: Any) -> TrustProfile:
 
 def with_trust(tickets: QuerySet[Ticket], *, now: datetime | None = None) -> QuerySet[Ticket]:
     """Each ticket with its customer's figures, computed in the same query."""
-    return tickets.annotate(**_annotations(OuterRef("customer_id"), now or clock.now()))
+    return tickets.annotate(**_annotations("customer_id", now or clock.now()))
 
 
 def ticket_trust_annotations() -> dict[str, Any]:
     """What ``with_trust`` adds, for a ticket's detail (``recovery.selectors.with_recovery``)."""
-    return _annotations(OuterRef("customer_id"), clock.now())
+    return _annotations("customer_id", clock.now())
 
 
 def customer_trust_annotations() -> dict[str, Any]:
     """The figures on a query of customers, read with ``profile_of``."""
-    return _annotations(OuterRef("pk"), clock.now())
+    return _annotations("pk", clock.now())
 
 
 def trust_profiles(
@@ -100,7 +118,7 @@ def trust_profiles(
     """The profiles of these customers, in one query however many."""
     now = now or clock.now()
     rows = Customer.objects.filter(pk__in=set(customer_ids)).annotate(
-        **_annotations(OuterRef("pk"), now, excluding_ticket)
+        **_annotations("pk", now, excluding_ticket)
     )
     return {row.pk: profile_of(row) for row in rows.only("pk")}
 

@@ -8,13 +8,21 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.db.models import OuterRef
+from django.db.models import DateTimeField, OuterRef, Value
 
 from accounts.models import Customer, User
 from recovery.models import FollowUp
 from recovery.services import restitution_grant
 from recovery.services.followup_responses import customer_unsubscribe, feedback_record
-from recovery.trust import Level, TrustProfile, is_fragile, trust_profile, trust_profiles
+from recovery.trust import (
+    Level,
+    TrustProfile,
+    is_fragile,
+    profile_of,
+    trust_profile,
+    trust_profiles,
+)
+from recovery.trust.figures import figure_annotations
 from tests.factories import CustomerFactory, TicketFactory, give_authority
 from tickets.models import Kind, Ticket
 from tickets.services import (
@@ -347,3 +355,40 @@ def test_is_fragile_names_only_the_fragile(agent: User) -> None:
 def test_an_unknown_customer_is_an_error() -> None:
     with pytest.raises(Customer.DoesNotExist):
         trust_profile(999_999)
+
+
+def test_the_figures_compiled_once_a_process_are_those_built_afresh(agent: User) -> None:
+    """``trust_profile`` reads the figures' SQL compiled once a process
+    (``recovery.trust.FIGURES``) with the moment swapped in: at every moment
+    the same figures as the subqueries Django builds for each query."""
+    give_authority(agent, kinds=["refund"])
+    first = mishap(agent, START)
+    with at(START + timedelta(minutes=10)):
+        restitution_grant(
+            ticket=first,
+            actor=agent,
+            kind="refund",
+            amount="40.00",
+            currency="USD",
+            reason="Sorry.",
+            customer_loss="100.00",
+        )
+    recover(first, to="restored")
+    second = recover(mishap(agent, START + timedelta(days=50)), kept_after=timedelta(days=3))
+    rate(second, 2, START + timedelta(days=59))
+    customer = Customer.objects.get(email=EMAIL)
+    with at(START + timedelta(days=70)):
+        customer_unsubscribe(followup=FollowUp.objects.filter(ticket=second).earliest("due_at"))
+
+    seen = []
+    for days in (60, 95, 139, 145, 400, 420):
+        now = START + timedelta(days=days)
+        afresh = Customer.objects.annotate(
+            **figure_annotations(OuterRef("pk"), now=now),
+            trust_as_of=Value(now, output_field=DateTimeField()),
+        ).get(pk=customer.pk)
+        compiled = trust_profile(customer.pk, now=now)
+        assert compiled.as_dict() == profile_of(afresh).as_dict(), days
+        seen.append((compiled.figures.mishaps_90_days, compiled.figures.mishaps_365_days))
+    # The moment moved both windows: the swap reached every slot.
+    assert seen == [(2, 2), (1, 2), (1, 2), (0, 2), (0, 1), (0, 0)]

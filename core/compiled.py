@@ -1,0 +1,191 @@
+"""Correlated subqueries compiled to SQL once a process.
+
+Django builds and compiles every expression afresh for every query. For a
+family of a dozen correlated subqueries that rides on a page's main row
+(the customer's trust figures, on every ticket page) that is most of the
+ORM's CPU for the page, yet the SQL never changes: only the moment it is
+computed as of does, and the moments the family derives from it (a year
+before, a quarter before). ``CompiledFamily`` builds the family once per
+database and outer column with a sentinel moment, keeps each member's SQL
+and parameters, and finds where the moment sits among the parameters; each
+use swaps the real moment in:
+
+    FIGURES = CompiledFamily(build=figure_annotations, before=(YEAR, QUARTER))
+    tickets.annotate(**FIGURES.annotations("customer_id", now=now))
+
+``build(OuterRef(column), now)`` must put the moment into the SQL only as
+parameters equal to ``now`` or ``now - before[i]``: the first compile checks
+that against a second sentinel and refuses a family that does otherwise.
+The annotations work on a top-level query; nested inside another query,
+whose aliases are renamed, they refuse to compile rather than risk an
+inner alias capturing the outer column.
+"""
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Expression, Field, Model, OuterRef
+
+# Two moments no real row or parameter carries (odd microseconds, 1901).
+SENTINELS = (
+    datetime(1901, 2, 3, 4, 5, 6, 123457, tzinfo=UTC),
+    datetime(1901, 3, 4, 5, 6, 7, 234571, tzinfo=UTC),
+)
+
+
+@dataclass(frozen=True)
+class _Member:
+    """One annotation's SQL and its parameters, with the moment's slots:
+    ``slots[i] = (position, how long before the moment)``."""
+
+    sql: str
+    params: tuple[Any, ...]
+    slots: tuple[tuple[int, timedelta], ...]
+
+
+class CompiledFamily:
+    def __init__(
+        self,
+        *,
+        build: Callable[[OuterRef, datetime], Mapping[str, Any]],
+        before: Sequence[timedelta] = (),
+    ) -> None:
+        self.build = build
+        self.offsets = (timedelta(0), *before)
+        self._compiled: dict[tuple[str, str, str], dict[str, _Member]] = {}
+        self._shapes: dict[str, dict[str, Field[Any, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def annotations(
+        self, column: str, *, now: datetime | None = None
+    ) -> dict[str, "CompiledAnnotation"]:
+        """The family as annotations of a query whose rows hold ``column``, as
+        of ``now`` (for a family that puts a moment in its SQL)."""
+        return {
+            name: CompiledAnnotation(self, name, column, now, output_field)
+            for name, output_field in self._shape(column).items()
+        }
+
+    def _shape(self, column: str) -> dict[str, "Field[Any, Any]"]:
+        """The members' names and types, from the builder once a column
+        (unresolved: no database needed yet)."""
+        shape = self._shapes.get(column)
+        if shape is None:
+            built = self.build(OuterRef(column), SENTINELS[0])
+            shape = {name: expression.output_field for name, expression in built.items()}
+            self._shapes[column] = shape
+        return shape
+
+    def member(self, connection: Any, model: type[Model], column: str, name: str) -> _Member:
+        key = (connection.alias, model._meta.label, column)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            with self._lock:
+                compiled = self._compiled.get(key) or self._compile(connection, model, column)
+                self._compiled[key] = compiled
+        return compiled[name]
+
+    def _compile(self, connection: Any, model: type[Model], column: str) -> dict[str, _Member]:
+        first, second = (self._compile_at(connection, model, column, s) for s in SENTINELS)
+        members = {}
+        for name, (sql, params) in first.items():
+            other_sql, other_params = second[name]
+            slots = self._slots(connection, params, SENTINELS[0])
+            # The check that makes the swap safe: compiled as of another
+            # moment, the SQL is the same and only the slots found differ,
+            # by exactly the same offsets.
+            expected = list(params)
+            for position, offset in slots:
+                expected[position] = _adapt(connection, SENTINELS[1] - offset)
+            if other_sql != sql or list(other_params) != expected:
+                raise ImproperlyConfigured(
+                    f"The annotation {name!r} puts its moment into the SQL in a way "
+                    "CompiledFamily cannot swap: compile it per query."
+                )
+            members[name] = _Member(sql, tuple(params), tuple(slots))
+        return members
+
+    def _compile_at(
+        self, connection: Any, model: type[Model], column: str, moment: datetime
+    ) -> dict[str, tuple[str, list[Any]]]:
+        query = model._default_manager.annotate(**self.build(OuterRef(column), moment)).query
+        compiler = query.get_compiler(connection=connection)
+        compiled = {}
+        for name, expression in query.annotations.items():
+            sql, params = compiler.compile(expression)
+            compiled[name] = (sql, list(params))
+        return compiled
+
+    def _slots(
+        self, connection: Any, params: list[Any], moment: datetime
+    ) -> list[tuple[int, timedelta]]:
+        adapted = {_adapt(connection, moment - offset): offset for offset in self.offsets}
+        return [
+            (position, adapted[value])
+            for position, value in enumerate(params)
+            if isinstance(value, str | datetime) and value in adapted
+        ]
+
+
+def _adapt(connection: Any, moment: datetime) -> Any:
+    """A moment as a DateTimeField lookup passes it to this database."""
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def _field(model: type[Model], column: str) -> "Field[Any, Any]":
+    return model._meta.pk if column == "pk" else model._meta.get_field(column)  # type: ignore[return-value]
+
+
+class CompiledAnnotation(Expression):
+    """One member of a ``CompiledFamily`` in a query: its SQL, the outer
+    column pointed at the query's own table, the moment's slots filled."""
+
+    def __init__(
+        self,
+        family: CompiledFamily,
+        name: str,
+        column: str,
+        now: datetime | None,
+        output_field: "Field[Any, Any]",
+    ) -> None:
+        self.family, self.name, self.column, self.now = family, name, column, now
+        self.model: type[Model] | None = None
+        self.alias: str | None = None
+        super().__init__(output_field=output_field)
+
+    def resolve_expression(self, query: Any = None, *args: Any, **kwargs: Any) -> Any:
+        resolved = self.copy()
+        resolved.model = query.model
+        resolved.alias = query.get_initial_alias()
+        return resolved
+
+    def relabeled_clone(self, change_map: Mapping[str, str]) -> Any:
+        clone = self.copy()
+        clone.alias = change_map.get(self.alias, self.alias)  # type: ignore[arg-type]
+        return clone
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        if self.model is None:
+            raise ImproperlyConfigured(f"{self.name} is compiled before it was resolved.")
+        if self.alias != self.model._meta.db_table:
+            raise ImproperlyConfigured(
+                f"{self.name} is compiled once for a top-level query of "
+                f"{self.model._meta.label}, not inside another query."
+            )
+        member = self.family.member(connection, self.model, self.column, self.name)
+        params = list(member.params)
+        for position, offset in member.slots:
+            if self.now is None:
+                raise ImproperlyConfigured(f"{self.name} is computed as of a moment: give now.")
+            params[position] = _adapt(connection, self.now - offset)
+        return member.sql, params
+
+    def get_group_by_cols(self) -> list[Any]:
+        # Grouped, the query groups by the outer column the subquery reads.
+        if self.model is None:
+            raise ImproperlyConfigured(f"{self.name} is grouped before it was resolved.")
+        return [_field(self.model, self.column).get_col(self.alias)]  # type: ignore[arg-type]

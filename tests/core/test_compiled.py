@@ -1,0 +1,121 @@
+"""Correlated subqueries compiled once a process (core.compiled): the same
+rows as the expressions built afresh, at any moment; built once; and a
+family whose moment cannot be swapped safely, or a use nested in another
+query, refused rather than guessed."""
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery
+
+from accounts.models import Customer, User
+from core.compiled import CompiledFamily
+from tests.factories import CustomerFactory, TicketFactory
+from tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+WEEK, MONTH = timedelta(days=7), timedelta(days=30)
+
+
+def _count(tickets: Any) -> Subquery:
+    rows = tickets.order_by().values("customer_id").annotate(n=Count("pk")).values("n")
+    return Subquery(rows, output_field=IntegerField())
+
+
+def figures(customer: Any, now: datetime) -> Mapping[str, Any]:
+    tickets = Ticket.objects.filter(customer_id=customer)
+    return {
+        "week": _count(tickets.filter(created_at__gte=now - WEEK, created_at__lt=now)),
+        "month": _count(tickets.filter(created_at__gte=now - MONTH, created_at__lt=now)),
+        "all": _count(tickets),
+    }
+
+
+@pytest.fixture
+def customer(agent: User) -> Customer:
+    customer = CustomerFactory(email="compiled@example.com")
+    for days_ago in (1, 3, 10, 20, 45):
+        ticket = TicketFactory(actor=agent, customer_email=customer.email)
+        Ticket.objects.filter(pk=ticket.pk).update(created_at=NOW - timedelta(days=days_ago))
+    return customer
+
+
+def _read(rows: Any) -> list[tuple[int | None, ...]]:
+    return [(row.week, row.month, row.all) for row in rows]
+
+
+def test_the_rows_are_those_of_the_expressions_built_afresh_at_any_moment(
+    customer: Customer, agent: User
+) -> None:
+    family = CompiledFamily(build=figures, before=(WEEK, MONTH))
+    other = CustomerFactory(email="other@example.com")  # no tickets: NULLs
+    seen = []
+    for days in (0, 5, 15, 22, 40):
+        now = NOW + timedelta(days=days)
+        customers = Customer.objects.filter(pk__in=[customer.pk, other.pk]).order_by("pk")
+        compiled = _read(customers.annotate(**family.annotations("pk", now=now)))
+        afresh = _read(customers.annotate(**figures(OuterRef("pk"), now)))
+        assert compiled == afresh, days
+        seen.append(compiled[0])
+        # On tickets, the outer column is the customer's.
+        tickets = Ticket.objects.filter(customer=customer).order_by("pk")
+        on_tickets = _read(tickets.annotate(**family.annotations("customer_id", now=now)))
+        assert on_tickets == _read(tickets.annotate(**figures(OuterRef("customer_id"), now)))
+    # The moment moved both windows (no rows in a window: NULL, as afresh).
+    assert seen == [(2, 4, 5), (1, 4, 5), (None, 3, 5), (None, 2, 5), (None, None, 5)]
+
+
+def test_a_grouped_query_groups_by_the_outer_column(customer: Customer) -> None:
+    family = CompiledFamily(build=figures, before=(WEEK, MONTH))
+    rows: Any = Customer.objects.annotate(tickets_counted=Count("tickets")).annotate(
+        **family.annotations("pk", now=NOW)
+    )
+    row = rows.get(pk=customer.pk)
+    assert (row.tickets_counted, row.week, row.month, row.all) == (5, 2, 4, 5)
+
+
+def test_the_family_is_built_once_a_process(customer: Customer) -> None:
+    built = []
+
+    def counted(customer: Any, now: datetime) -> Mapping[str, Any]:
+        built.append(now)
+        return figures(customer, now)
+
+    family = CompiledFamily(build=counted, before=(WEEK, MONTH))
+    for days in range(5):
+        list(Customer.objects.annotate(**family.annotations("pk", now=NOW + timedelta(days))))
+    # Once for the names and types, twice to compile (the check's second moment).
+    assert len(built) == 3
+    assert NOW not in built
+
+
+def test_a_moment_put_in_a_way_it_cannot_swap_is_refused(customer: Customer) -> None:
+    def tomorrow(customer: Any, now: datetime) -> Mapping[str, Any]:
+        # A day after the moment: not ``now - before[i]``, so not swappable.
+        later = Ticket.objects.filter(customer_id=customer, created_at__lt=now + timedelta(days=1))
+        return {"week": _count(later)}
+
+    family = CompiledFamily(build=tomorrow, before=(WEEK,))
+    with pytest.raises(ImproperlyConfigured, match="'week' puts its moment into the SQL"):
+        list(Customer.objects.annotate(**family.annotations("pk", now=NOW)))
+
+
+def test_a_family_with_a_moment_needs_one(customer: Customer) -> None:
+    family = CompiledFamily(build=figures, before=(WEEK, MONTH))
+    with pytest.raises(ImproperlyConfigured, match="as of a moment"):
+        list(Customer.objects.annotate(**family.annotations("pk")))
+
+
+def test_inside_another_query_it_refuses_rather_than_risk_its_aliases(
+    customer: Customer,
+) -> None:
+    family = CompiledFamily(build=figures, before=(WEEK, MONTH))
+    annotated: Any = Customer.objects.annotate(**family.annotations("pk", now=NOW))
+    busy = annotated.filter(pk=OuterRef("customer_id"), all__gte=2)
+    with pytest.raises(ImproperlyConfigured, match="not inside another query"):
+        list(Ticket.objects.filter(Exists(busy)))
