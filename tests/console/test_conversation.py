@@ -1,11 +1,15 @@
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from console.templatetags.conversation import split_quoted
 from inbound.services import inbound_receive
-from tests.helpers import console_client
+from tests.factories import TicketFactory
+from tests.helpers import console_client, ticket_page
 from tests.inbound.mail import raw_email
+from tickets.models import Message
 
 
 @pytest.mark.parametrize(
@@ -43,3 +47,60 @@ def test_a_customers_email_shows_its_words_with_the_history_folded(supervisor: U
     assert "<summary>Quoted history</summary>" in body
     assert "<b>thanks</b>" in body
     assert "alert(1)" not in body
+
+
+@pytest.mark.django_db
+def test_each_message_says_who_when_how_and_its_files_every_value_escaped(
+    agent: User,
+) -> None:
+    """The conversation is built in Python (``render_messages``): what each
+    message shows, and nothing a customer or a file name wrote as markup."""
+    agent.first_name, agent.last_name = "Alex", "<Kim>"
+    agent.save()
+    ticket = TicketFactory(actor=agent, customer_email="pat@example.com")
+    client = console_client(agent)
+    odd_name = SimpleUploadedFile('a<b>&"c".pdf', b"PDF", content_type="application/pdf")
+    client.post(
+        reverse("console:ticket_reply", args=[ticket.pk]),
+        {"body": "Label attached.", "attachments": [odd_name]},
+    )
+    client.post(
+        reverse("console:ticket_reply", args=[ticket.pk]),
+        {"body": "Customer sounded upset.", "note": "1"},
+    )
+    Message.objects.create(
+        ticket=ticket,
+        author_kind=Message.Author.CUSTOMER,
+        from_address="friend@example.com",
+        body="Hi <script>x()</script>\n> an old line",
+    )
+    reply = Message.objects.get(ticket=ticket, body="Label attached.")
+    attachment = reply.attachments.get()
+
+    body = client.get(ticket_page(ticket)).content.decode()
+
+    download = reverse("console:ticket_attachment", args=[ticket.pk, attachment.pk])
+    assert (
+        f'<a href="{download}" download>a&lt;b&gt;&amp;&quot;c&quot;.pdf</a> <small>(3\xa0bytes)'
+        in body
+    )
+    assert "Alex &lt;Kim&gt;" in body
+    assert "<Kim>" not in body
+    assert "· <strong>internal note</strong>" in body
+    assert "<strong>friend@example.com</strong>, not the customer" in body
+    assert '<div class="body">Hi &lt;script&gt;x()&lt;/script&gt;</div>' in body
+    assert '<details class="quoted"><summary>Quoted history</summary>' in body
+    assert "<script>x()" not in body
+    moment = timezone.localtime(reply.created_at)
+    assert f'<time datetime="{moment.isoformat()}">{moment:%b} {moment.day}, ' in body
+    assert "· email " in body  # how the public reply went
+
+
+@pytest.mark.django_db
+def test_a_ticket_without_messages_says_so(agent: User) -> None:
+    ticket = TicketFactory(actor=agent)
+    ticket.messages.all().delete()
+
+    body = console_client(agent).get(ticket_page(ticket)).content.decode()
+
+    assert '<p class="empty">No messages yet.</p>' in body
