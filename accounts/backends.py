@@ -14,26 +14,23 @@ from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Q, QuerySet, Value
+from django.db.models import OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Concat
 
 from accounts.models import User
-from core.compiled import CompiledFamily
+from core.compiled import CompiledQuery
 from core.inline import JSONRows, inline
 
 _PERMISSIONS = "access_permissions"
 _annotations: dict[str, Callable[[], Any]] = {}
 _relations: set[str] = set()
-# The caller's subqueries, compiled once a process (``core.compiled``), for
-# an API caller (False) and for the console (True): built afresh, they cost
-# more CPU than the query they ride in.
-_families: dict[bool, CompiledFamily] = {}
 
 
 def read_with_staff(relation: str) -> None:
     """Read the one-to-one ``relation`` (a name on ``User``) with every
     caller, signed in or by token: what most requests of theirs consult."""
     _relations.add(relation)
+    _CALLER.forget()
 
 
 def annotate_signed_in_staff(name: str, build: Callable[[], Any]) -> None:
@@ -41,38 +38,57 @@ def annotate_signed_in_staff(name: str, build: Callable[[], Any]) -> None:
     user signed in to the console on every page, instead of in a query of
     its own (an API token's caller does without)."""
     _annotations[name] = build
-    _families.clear()
+    _CALLER.forget()
 
 
-def _caller_annotations(user: Any, *, console: bool) -> dict[str, Any]:
-    """The caller's permissions (by their own grants or their groups'), and
-    what the console registered, as subqueries on the user row ``user``."""
-    granted = Permission.objects.filter(Q(user=user) | Q(group__user=user)).order_by().distinct()
-    return {
-        _PERMISSIONS: JSONRows(
-            granted, row=Concat("content_type__app_label", Value("."), "codename")
-        ),
-        **{name: build() for name, build in _annotations.items() if console},
-    }
-
-
-def _compiled_caller_annotations(*, console: bool) -> dict[str, Any]:
-    family = _families.get(console)
-    if family is None:
-        family = CompiledFamily(build=lambda user, _: _caller_annotations(user, console=console))
-        _families[console] = family
-    return family.annotations("pk")
-
-
-def staff_with_access(users: QuerySet[User], *, console: bool = False) -> User | None:
-    """The first of ``users`` with their groups, their permissions and the
-    relations registered, and for the ``console`` what it registered, in
-    one query."""
-    user = (
-        inline(users.select_related(*sorted(_relations)), groups=Group.objects.order_by("name"))
-        .annotate(**_compiled_caller_annotations(console=console))
-        .first()
+def _caller(shape: tuple[bool, str], *, value: int | str) -> QuerySet[User]:
+    """The caller by their id or their API token (``shape``: for the
+    console, and by ``pk`` or ``token``), with their groups, their
+    permissions (their own grants or their groups'), the relations
+    registered, and for the console what it registered."""
+    console, by = shape
+    users = User._default_manager.filter(**{"pk" if by == "pk" else "auth_token__key": value})
+    granted = (
+        Permission.objects.filter(Q(user=OuterRef("pk")) | Q(group__user=OuterRef("pk")))
+        .order_by()
+        .distinct()
     )
+    return (
+        inline(users.select_related(*sorted(_relations)), groups=Group.objects.order_by("name"))
+        .annotate(
+            **{
+                _PERMISSIONS: JSONRows(
+                    granted, row=Concat("content_type__app_label", Value("."), "codename")
+                )
+            },
+            **{name: build() for name, build in _annotations.items() if console},
+        )
+        .order_by("pk")[:1]
+    )
+
+
+# Every request reads its caller: the query is built and compiled once a
+# process (``core.compiled``); built afresh, its subqueries cost more CPU
+# than running it.
+_CALLER = CompiledQuery(build=_caller)
+
+
+def staff_with_access(
+    *, pk: int | None = None, token: str | None = None, console: bool = False
+) -> User | None:
+    """The user of id ``pk``, or of the API ``token``, with their groups,
+    their permissions and the relations registered, and for the ``console``
+    what it registered, in one query; None when there is none."""
+    by: str
+    value: int | str
+    if pk is not None and token is None:
+        by, value = "pk", pk
+    elif token is not None and pk is None:
+        by, value = "token", token
+    else:
+        raise TypeError("staff_with_access takes a pk or a token.")
+    found = _CALLER.rows((console, by), value=value)
+    user: Any = found[0] if found else None
     if user is not None:
         user._read_with_access = frozenset(_relations)
         permissions = vars(user).pop(_PERMISSIONS)
@@ -90,7 +106,11 @@ def read_with_access(user: User, relation: str) -> bool:
 
 class StaffBackend(ModelBackend):
     def get_user(self, user_id: Any) -> User | None:
-        user = staff_with_access(User._default_manager.filter(pk=user_id), console=True)
+        try:
+            pk = int(user_id)
+        except (TypeError, ValueError):  # a session from elsewhere, or tampered with
+            return None
+        user = staff_with_access(pk=pk, console=True)
         return user if user is not None and self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:

@@ -1,9 +1,13 @@
 """Reads for the console's pages, each a fixed number of queries."""
 
+from datetime import datetime
+
 from django.db.models import Count, Exists, JSONField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import JSONObject
 
 from accounts.models import Customer, User
+from core import clock
+from core.compiled import CompiledQuery
 from core.inline import inline
 from recovery.models import (
     Feedback,
@@ -14,22 +18,30 @@ from recovery.models import (
     Restitution,
 )
 from recovery.selectors import with_recovery
-from recovery.trust import customer_trust_annotations
-from tickets.models import Commitment, Kind, Queue, Status, Ticket
-from tickets.selectors import ticket_detail, tickets_visible_to, unread_notifications_of
+from recovery.trust import LOOK_BACK, customer_trust_annotations
+from tickets.models import Commitment, Kind, Message, Queue, Status, Ticket
+from tickets.models.ticket import VIEW_ALL
+from tickets.selectors import (
+    sees_every_ticket,
+    ticket_detail,
+    ticket_messages,
+    tickets_visible_to,
+    unread_notifications_of,
+)
 
 
-def ticket_page(*, user: User) -> QuerySet[Ticket]:
+def ticket_page(*, user: User, now: datetime | None = None) -> QuerySet[Ticket]:
     """The ticket page: the API's detail (commitments, history, restitutions,
     the customer's trust) plus the follow-up schedule, the customer's ratings,
     when they last opened their case page, and the latest process fix of this
     ticket or the one it repeats (for a repeat failure's guidance), and
-    whether ``user`` has unread notifications about it."""
+    whether ``user`` has unread notifications about it. The trust as of
+    ``now`` (the clock's by default)."""
     fixes = ProcessFix.objects.filter(
         Q(tickets=OuterRef("pk")) | Q(tickets=OuterRef("repeat_of_id"))
     ).order_by("-created_at", "-id")
     return inline(
-        with_recovery(ticket_detail(user=user))
+        with_recovery(ticket_detail(user=user), now=now)
         .annotate(
             latest_process_fix=Subquery(
                 fixes.values(fix=JSONObject(title="title", status="status"))[:1],
@@ -41,6 +53,55 @@ def ticket_page(*, user: User) -> QuerySet[Ticket]:
         followups=FollowUp.objects.order_by("due_at", "id"),
         feedback=Feedback.objects.order_by("created_at", "id"),
     )
+
+
+def _viewer(user_id: int, sees_all: bool) -> User:
+    """A stand-in for the user of id ``user_id``: the ticket page's query
+    depends on its viewer only through their id and whether they see every
+    ticket (``tickets.selectors.sees_every_ticket``)."""
+    viewer = User(pk=user_id, is_active=True)
+    viewer._perm_cache = {VIEW_ALL} if sees_all else set()  # type: ignore[attr-defined]
+    return viewer
+
+
+def _ticket_page_query(
+    sees_all: bool, *, user_id: int, ticket_id: int, now: datetime
+) -> QuerySet[Ticket]:
+    return ticket_page(user=_viewer(user_id, sees_all), now=now).filter(pk=ticket_id)
+
+
+# Every ticket page reads it, and building and compiling it cost more CPU
+# than running it: compiled once a process for each kind of viewer, run
+# with the viewer's id, the ticket's and the moment (``core.compiled``).
+_TICKET_PAGE = CompiledQuery(build=_ticket_page_query, before={"now": LOOK_BACK})
+
+# Ids PostgreSQL's bigint holds: past them a ticket cannot exist.
+_LARGEST_ID = 2**63 - 1
+
+
+def ticket_page_of(*, user: User, ticket_id: int) -> Ticket | None:
+    """The ticket page's ticket (``ticket_page``), or None when ``user``
+    may not see it or there is none."""
+    if not 0 < ticket_id <= _LARGEST_ID:
+        return None
+    rows = _TICKET_PAGE.rows(
+        sees_every_ticket(user), user_id=user.pk, ticket_id=ticket_id, now=clock.now()
+    )
+    return rows[0] if rows else None
+
+
+def _conversation_query(latest: int | None, *, ticket_id: int) -> QuerySet[Message]:
+    messages = ticket_messages(ticket=ticket_id)
+    return messages if latest is None else messages.order_by("-created_at", "-id")[:latest]
+
+
+_CONVERSATION = CompiledQuery(build=_conversation_query)
+
+
+def conversation_of(*, ticket: Ticket, latest: int | None = None) -> list[Message]:
+    """The ticket's messages with their authors and files: all of them,
+    oldest first, or the ``latest``, newest first."""
+    return _CONVERSATION.rows(latest, ticket_id=ticket.pk)
 
 
 # --- customers -------------------------------------------------------------------

@@ -21,7 +21,7 @@ from console.access import signed_in
 from console.history import rounds
 from console.navigation import notifications_read
 from console.presence import heartbeat_seconds, latest_event_id
-from console.selectors import queues_for_filing, ticket_page
+from console.selectors import conversation_of, queues_for_filing, ticket_page_of
 from console.steps import STEP_LABELS
 from recovery.models import ProcessFix
 from recovery.selectors.grant_room import grant_room
@@ -30,7 +30,7 @@ from recovery.trust import profile_of
 from tickets import workflow
 from tickets.case_links import case_url
 from tickets.models import Attachment, Ticket
-from tickets.selectors import ticket_messages, tickets_visible_to
+from tickets.selectors import tickets_visible_to
 from tickets.services.notifications import notifications_mark_all_read
 
 # Messages shown at first on the ticket page; the rest behind a link.
@@ -66,9 +66,12 @@ def _repeat_guidance(ticket: Ticket) -> dict[str, Any] | None:
 class TicketPage(admin.ModelAdmin):
     def _ticket(self, request: HttpRequest, pk: Any) -> Ticket:
         try:
-            return ticket_page(user=signed_in(request)).get(pk=int(pk))
-        except (Ticket.DoesNotExist, ValueError, TypeError):
-            raise Http404("No ticket with that number that you can see.") from None
+            ticket = ticket_page_of(user=signed_in(request), ticket_id=int(pk))
+        except (ValueError, TypeError):
+            ticket = None
+        if ticket is None:
+            raise Http404("No ticket with that number that you can see.")
+        return ticket
 
     def _render(
         self, request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
@@ -179,10 +182,9 @@ class TicketPage(admin.ModelAdmin):
         """The latest messages, oldest first; all of them on request. One
         more row than shown is read to know whether earlier ones exist, so
         the page costs the same queries at 5 messages or 5,000."""
-        messages = ticket_messages(ticket=ticket)
         if request.GET.get("all") == "1":
-            return {"conversation": list(messages), "earlier_messages": False}
-        latest = list(messages.order_by("-created_at", "-id")[: CONVERSATION_PAGE + 1])
+            return {"conversation": conversation_of(ticket=ticket), "earlier_messages": False}
+        latest = conversation_of(ticket=ticket, latest=CONVERSATION_PAGE + 1)
         return {
             "conversation": latest[:CONVERSATION_PAGE][::-1],
             "earlier_messages": len(latest) > CONVERSATION_PAGE,

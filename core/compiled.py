@@ -21,14 +21,16 @@ whose aliases are renamed, they refuse to compile rather than risk an
 inner alias capturing the outer column.
 """
 
+import copy
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Expression, Field, Model, OuterRef
+from django.db import connections
+from django.db.models import Expression, Field, Model, OuterRef, QuerySet
 
 # Two moments no real row or parameter carries (odd microseconds, 1901).
 SENTINELS = (
@@ -189,3 +191,132 @@ class CompiledAnnotation(Expression):
         if self.model is None:
             raise ImproperlyConfigured(f"{self.name} is grouped before it was resolved.")
         return [_field(self.model, self.column).get_col(self.alias)]  # type: ignore[arg-type]
+
+
+# --- whole queries -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    queryset: QuerySet[Any]  # built with the first sentinels; never run itself
+    compiler: Any  # its compiler, set up (select, klass_info) by compiling it once
+    sql: str
+    params: tuple[Any, ...]
+    slots: tuple[tuple[int, str, timedelta], ...]  # (position, value's name, before)
+
+
+class CompiledQuery:
+    """A query of fixed shape, built and compiled once a process per shape,
+    run with the request's values in its parameters.
+
+        PAGE = CompiledQuery(build=lambda shape, ticket_id, now: ..., before={"now": (YEAR,)})
+        rows = PAGE.rows(shape, ticket_id=7, now=clock.now())
+
+    ``build(shape, **values)`` returns the queryset; its SQL may depend on
+    ``shape`` (hashable, say whether the caller sees every ticket) and must
+    not depend on the values, which go into the SQL only as parameters
+    equal to them (or, for a moment, to it less ``before[name][i]``). The
+    first build checks that against a second set of sentinels and refuses
+    a query that does otherwise. The rows come back as the queryset would
+    give them (its select_related, prefetches and ``core.inline``
+    relations); a compiled query cannot be filtered further.
+    """
+
+    def __init__(
+        self,
+        *,
+        build: Callable[..., QuerySet[Any]],
+        before: Mapping[str, Sequence[timedelta]] | None = None,
+    ) -> None:
+        self.build = build
+        self.before = {name: (timedelta(0), *offsets) for name, offsets in (before or {}).items()}
+        self._prepared: dict[tuple[Any, ...], _Prepared] = {}
+        self._lock = threading.Lock()
+
+    def forget(self) -> None:
+        """Build again on the next use (what the build reads has changed)."""
+        with self._lock:
+            self._prepared.clear()
+
+    def rows(self, shape: Hashable, **values: int | str | datetime) -> list[Any]:
+        kinds = tuple(sorted((name, type(value).__name__) for name, value in values.items()))
+        key = (shape, kinds)
+        prepared = self._prepared.get(key)
+        if prepared is None:
+            with self._lock:
+                prepared = self._prepared.get(key) or self._prepare(shape, values)
+                self._prepared[key] = prepared
+        return list(self._bound(prepared, values))
+
+    def _bound(self, prepared: _Prepared, values: Mapping[str, Any]) -> QuerySet[Any]:
+        connection = connections[prepared.queryset.db]
+        params = list(prepared.params)
+        for position, name, offset in prepared.slots:
+            value = values[name]
+            params[position] = (
+                _adapt(connection, value - offset) if isinstance(value, datetime) else value
+            )
+        compiler = copy.copy(prepared.compiler)
+        # The connection of this thread, not the one that compiled it.
+        compiler.connection, compiler.using = connection, prepared.queryset.db
+        compiler.as_sql = lambda *args, **kwargs: (prepared.sql, tuple(params))
+        queryset = prepared.queryset._chain()  # type: ignore[attr-defined]
+        queryset.query.get_compiler = lambda *args, **kwargs: compiler
+        return queryset
+
+    def _prepare(self, shape: Hashable, values: Mapping[str, Any]) -> _Prepared:
+        first, second = (
+            {
+                name: _sentinel(value, n, index, name)
+                for index, (name, value) in enumerate(sorted(values.items()))
+            }
+            for n in (0, 1)
+        )
+        queryset = self.build(shape, **first)
+        compiler = queryset.query.get_compiler(using=queryset.db)
+        sql, params = compiler.as_sql()
+        other_sql, other_params = (
+            self.build(shape, **second).query.get_compiler(using=queryset.db).as_sql()
+        )
+        connection = connections[queryset.db]
+        slots = self._slots(connection, list(params), first)
+        expected = list(params)
+        for position, name, offset in slots:
+            expected[position] = _sentinel_param(connection, second[name], offset)
+        if other_sql != sql or list(other_params) != expected:
+            raise ImproperlyConfigured(
+                "The query's SQL depends on its values other than through their "
+                "parameters: build it per request, or make what it depends on its shape."
+            )
+        return _Prepared(queryset, compiler, sql, tuple(params), tuple(slots))
+
+    def _slots(
+        self, connection: Any, params: list[Any], sentinels: Mapping[str, Any]
+    ) -> list[tuple[int, str, timedelta]]:
+        wanted = {}
+        for name, sentinel in sentinels.items():
+            for offset in self.before.get(name, (timedelta(0),)):
+                wanted[_sentinel_param(connection, sentinel, offset)] = (name, offset)
+        return [
+            (position, *wanted[value])
+            for position, value in enumerate(params)
+            if isinstance(value, int | str | datetime) and value in wanted
+        ]
+
+
+def _sentinel(value: Any, n: int, index: int, name: str) -> Any:
+    """A value of ``value``'s type that no real row or constant carries,
+    the ``n``th of the value ``index`` (each value its own)."""
+    if isinstance(value, datetime):
+        return SENTINELS[n] + timedelta(seconds=index)
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"{name}: a compiled query takes ints, strings and moments.")
+    if isinstance(value, int):
+        return -1_999_000_001 - 2 * index - n  # negative ids: none; within int4
+    return f"\x1fcompiled-{name}-{n}"
+
+
+def _sentinel_param(connection: Any, sentinel: Any, offset: timedelta) -> Any:
+    if isinstance(sentinel, datetime):
+        return _adapt(connection, sentinel - offset)
+    return sentinel

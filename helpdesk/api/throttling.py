@@ -121,7 +121,7 @@ class ThrottledTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[User, Token]:
         # DRF's reads the token and its user; this, the user with their groups
         # and permissions too, so that checking them costs no more queries.
-        user = staff_with_access(User.objects.filter(auth_token__key=key))
+        user = staff_with_access(token=key)
         if user is None:
             raise AuthenticationFailed("Invalid token.")
         if not user.is_active:

@@ -283,8 +283,11 @@ RESTITUTIONS_PREFETCH = Prefetch(
 )
 
 
-def with_recovery(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+def with_recovery(tickets: QuerySet[Ticket], *, now: datetime | None = None) -> QuerySet[Ticket]:
     """What recovery adds to a ticket's detail (``tickets.selectors.with_details``):
-    its restitutions, in one query for the page, and the customer's trust,
-    computed in the ticket's own query (read with ``recovery.trust.profile_of``)."""
-    return tickets.prefetch_related(RESTITUTIONS_PREFETCH).annotate(**ticket_trust_annotations())
+    its restitutions, in one query for the page, and the customer's trust as
+    of ``now``, computed in the ticket's own query (read with
+    ``recovery.trust.profile_of``)."""
+    return tickets.prefetch_related(RESTITUTIONS_PREFETCH).annotate(
+        **ticket_trust_annotations(now=now)
+    )

@@ -28,6 +28,7 @@ from recovery.trust.rules import Level, assess, fragile_customers
 from tickets.models import Ticket
 
 __all__ = [
+    "LOOK_BACK",
     "Level",
     "TrustProfile",
     "customer_trust_annotations",
@@ -70,11 +71,15 @@ class TrustProfile:
         }
 
 
+# How far back the figures look from their moment: a query compiled once
+# that holds them swaps these moments too (``core.compiled``).
+LOOK_BACK = (YEAR, QUARTER)
+
 # The figures' dozen subqueries, built and compiled once a process: on
 # every ticket page and queue page, Django built them afresh, most of the
 # ORM's CPU for the page (docs/performance.md).
 FIGURES = CompiledFamily(
-    build=lambda customer, now: figure_annotations(customer, now=now), before=(YEAR, QUARTER)
+    build=lambda customer, now: figure_annotations(customer, now=now), before=LOOK_BACK
 )
 
 
@@ -102,9 +107,9 @@ def with_trust(tickets: QuerySet[Ticket], *, now: datetime | None = None) -> Que
     return tickets.annotate(**_annotations("customer_id", now or clock.now()))
 
 
-def ticket_trust_annotations() -> dict[str, Any]:
+def ticket_trust_annotations(*, now: datetime | None = None) -> dict[str, Any]:
     """What ``with_trust`` adds, for a ticket's detail (``recovery.selectors.with_recovery``)."""
-    return _annotations("customer_id", clock.now())
+    return _annotations("customer_id", now or clock.now())
 
 
 def customer_trust_annotations() -> dict[str, Any]:

@@ -403,3 +403,27 @@ def test_a_long_conversation_shows_the_latest_messages_and_a_link_to_the_rest(
     assert "Show the earlier messages" in latest.content.decode()
     assert len(everything.context["conversation"]) == 56
     assert everything.context["earlier_messages"] is False
+
+
+@pytest.mark.parametrize(
+    "number", ["0", "-3", "abc", "99999999999999999999999", "9223372036854775808"]
+)
+def test_a_ticket_number_no_ticket_can_have_is_not_found(agent: User, number: str) -> None:
+    response = console_client(agent).get(f"/console/tickets/ticket/{number}/change/")
+    assert response.status_code == 404
+
+
+def test_an_agent_does_not_see_a_ticket_of_another_queue_however_it_is_asked(
+    agent: User,
+) -> None:
+    """The page's query is compiled once for every agent (``console.selectors``):
+    each still sees only theirs, and a supervisor every one."""
+    other = StaffFactory(role=Role.AGENT)
+    theirs = TicketFactory(actor=other, queue=QueueFactory(members=[other]))
+    mine = TicketFactory(actor=agent)
+    client = console_client(agent)
+    assert client.get(ticket_page(mine)).status_code == 200
+    assert client.get(ticket_page(theirs)).status_code == 404
+    assert console_client(other).get(ticket_page(theirs)).status_code == 200
+    supervisor = StaffFactory(role=Role.SUPERVISOR)
+    assert console_client(supervisor).get(ticket_page(theirs)).status_code == 200

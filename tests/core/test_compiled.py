@@ -1,7 +1,7 @@
-"""Correlated subqueries compiled once a process (core.compiled): the same
-rows as the expressions built afresh, at any moment; built once; and a
-family whose moment cannot be swapped safely, or a use nested in another
-query, refused rather than guessed."""
+"""Subqueries and whole queries compiled once a process (core.compiled):
+the same rows as those built afresh, at any moment; built once; and what
+cannot be swapped safely, or a use nested in another query, refused
+rather than guessed."""
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -12,8 +12,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery
 
 from accounts.models import Customer, User
-from core.compiled import CompiledFamily
-from tests.factories import CustomerFactory, TicketFactory
+from core.compiled import CompiledFamily, CompiledQuery
+from tests.factories import CustomerFactory, StaffFactory, TicketFactory
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +119,54 @@ def test_inside_another_query_it_refuses_rather_than_risk_its_aliases(
     busy = annotated.filter(pk=OuterRef("customer_id"), all__gte=2)
     with pytest.raises(ImproperlyConfigured, match="not inside another query"):
         list(Ticket.objects.filter(Exists(busy)))
+
+
+# --- whole queries -------------------------------------------------------------------
+
+
+def _tickets_of(mine: bool, *, customer_id: int, assignee_id: int, now: datetime) -> Any:
+    tickets = Ticket.objects.filter(customer_id=customer_id, created_at__gte=now - MONTH)
+    if mine:  # the shape: a filter more
+        tickets = tickets.filter(assignee_id=assignee_id)
+    return tickets.select_related("customer").order_by("created_at", "id")
+
+
+def test_a_compiled_query_gives_the_rows_of_the_query_built_afresh(
+    customer: Customer, agent: User
+) -> None:
+    other = StaffFactory()
+    first_two = (
+        Ticket.objects.filter(customer=customer).order_by("pk").values_list("pk", flat=True)[:2]
+    )
+    Ticket.objects.filter(pk__in=list(first_two)).update(assignee=other)
+    query = CompiledQuery(build=_tickets_of, before={"now": (MONTH,)})
+    for mine in (False, True):
+        for days in (0, 15, 40):
+            for assignee in (agent, other):
+                values: dict[str, Any] = {
+                    "customer_id": customer.pk,
+                    "assignee_id": assignee.pk,
+                    "now": NOW + timedelta(days=days),
+                }
+                rows = query.rows(mine, **values)
+                afresh = list(_tickets_of(mine, **values))
+                assert [t.pk for t in rows] == [t.pk for t in afresh], (mine, days)
+                assert all(t.customer.email == customer.email for t in rows)  # select_related
+    # Two ids of one type each find their own slots: with the ids swapped, nothing.
+    assert query.rows(True, customer_id=agent.pk, assignee_id=customer.pk, now=NOW) == []
+
+
+def test_a_query_whose_sql_follows_its_values_is_refused() -> None:
+    def by_value(shape: None, *, days: int) -> Any:
+        return Ticket.objects.all()[: 1 + abs(days) % 3]  # LIMIT is written into the SQL
+
+    with pytest.raises(ImproperlyConfigured, match="depends on its values"):
+        CompiledQuery(build=by_value).rows(None, days=3)
+
+
+def test_a_compiled_query_takes_ids_text_and_moments_only() -> None:
+    query = CompiledQuery(
+        build=lambda shape, *, flag: Ticket.objects.filter(is_repeat_failure=flag)
+    )
+    with pytest.raises(TypeError, match="ints, strings and moments"):
+        query.rows(None, flag=True)
