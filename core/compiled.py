@@ -1,23 +1,26 @@
-"""Correlated subqueries compiled to SQL once a process.
+"""Queries whose SQL is built and compiled once a process.
 
-Django builds and compiles every expression afresh for every query. For a
-family of a dozen correlated subqueries that rides on a page's main row
-(the customer's trust figures, on every ticket page) that is most of the
-ORM's CPU for the page, yet the SQL never changes: only the moment it is
-computed as of does, and the moments the family derives from it (a year
-before, a quarter before). ``CompiledFamily`` builds the family once per
-database and outer column with a sentinel moment, keeps each member's SQL
-and parameters, and finds where the moment sits among the parameters; each
-use swaps the real moment in:
+Django builds and compiles every query afresh, every time. For the queries
+every request makes (the caller with their permissions) and the ticket
+page's (the ticket with a dozen correlated subqueries of the customer's
+trust) that cost more CPU than PostgreSQL spent running them, yet their
+SQL never changes: only the ids and the moment in their parameters do.
+
+``CompiledFamily``: correlated subqueries (annotations) compiled once per
+outer column, each use with its own moment and the moments the family
+derives from it (a year before, a quarter before):
 
     FIGURES = CompiledFamily(build=figure_annotations, before=(YEAR, QUARTER))
     tickets.annotate(**FIGURES.annotations("customer_id", now=now))
 
-``build(OuterRef(column), now)`` must put the moment into the SQL only as
-parameters equal to ``now`` or ``now - before[i]``: the first compile checks
-that against a second sentinel and refuses a family that does otherwise.
-The annotations work on a top-level query; nested inside another query,
-whose aliases are renamed, they refuse to compile rather than risk an
+``CompiledQuery``: a whole query compiled once per shape, run with the
+request's ids and moment (below).
+
+Both build with sentinel values, build again with a second set, and refuse
+(``ImproperlyConfigured``, at the first use) unless the SQL is the same and
+the parameters differ exactly where the sentinels sit: a value that changes
+the SQL in any other way cannot be swapped. A family nested inside another
+query, whose aliases Django renames, refuses to compile rather than risk an
 inner alias capturing the outer column.
 """
 
