@@ -20,13 +20,14 @@ from recovery.models import (
 from recovery.selectors import with_recovery
 from recovery.trust import LOOK_BACK, customer_trust_annotations
 from tickets.models import Commitment, Kind, Message, Queue, Status, Ticket
-from tickets.models.ticket import VIEW_ALL
 from tickets.selectors import (
+    LARGEST_ID,
     sees_every_ticket,
     ticket_detail,
     ticket_messages,
     tickets_visible_to,
     unread_notifications_of,
+    viewer,
 )
 
 
@@ -55,19 +56,10 @@ def ticket_page(*, user: User, now: datetime | None = None) -> QuerySet[Ticket]:
     )
 
 
-def _viewer(user_id: int, sees_all: bool) -> User:
-    """A stand-in for the user of id ``user_id``: the ticket page's query
-    depends on its viewer only through their id and whether they see every
-    ticket (``tickets.selectors.sees_every_ticket``)."""
-    viewer = User(pk=user_id, is_active=True)
-    viewer._perm_cache = {VIEW_ALL} if sees_all else set()  # type: ignore[attr-defined]
-    return viewer
-
-
 def _ticket_page_query(
     sees_all: bool, *, user_id: int, ticket_id: int, now: datetime
 ) -> QuerySet[Ticket]:
-    return ticket_page(user=_viewer(user_id, sees_all), now=now).filter(pk=ticket_id)
+    return ticket_page(user=viewer(user_id, sees_all=sees_all), now=now).filter(pk=ticket_id)
 
 
 # Every ticket page reads it, and building and compiling it cost more CPU
@@ -75,14 +67,11 @@ def _ticket_page_query(
 # with the viewer's id, the ticket's and the moment (``core.compiled``).
 _TICKET_PAGE = CompiledQuery(build=_ticket_page_query, before={"now": LOOK_BACK})
 
-# Ids PostgreSQL's bigint holds: past them a ticket cannot exist.
-_LARGEST_ID = 2**63 - 1
-
 
 def ticket_page_of(*, user: User, ticket_id: int) -> Ticket | None:
     """The ticket page's ticket (``ticket_page``), or None when ``user``
     may not see it or there is none."""
-    if not 0 < ticket_id <= _LARGEST_ID:
+    if not 0 < ticket_id <= LARGEST_ID:
         return None
     rows = _TICKET_PAGE.rows(
         sees_every_ticket(user), user_id=user.pk, ticket_id=ticket_id, now=clock.now()

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from recovery.api.serializers import RestitutionSerializer, TrustProfileSerializer
 from recovery.selectors import with_recovery
-from recovery.trust import profile_of
+from recovery.trust import LOOK_BACK, profile_of
 from tickets.api import serializers as tickets_api
 from tickets.api.detail import TicketDetail
 from tickets.models import Ticket
@@ -31,4 +31,6 @@ class TicketRecoveryDetailSerializer(tickets_api.TicketDetailSerializer):
         return profile_of(ticket).as_dict()
 
 
-TICKET_DETAIL = TicketDetail(serializer=TicketRecoveryDetailSerializer, reads=with_recovery)
+TICKET_DETAIL = TicketDetail(
+    serializer=TicketRecoveryDetailSerializer, reads=with_recovery, look_back=LOOK_BACK
+)

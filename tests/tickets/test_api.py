@@ -1310,3 +1310,25 @@ def test_the_conversation_costs_the_same_queries_whatever_its_length(
     assert response.status_code == 200
     # The customer's words, three step messages, and the notes.
     assert response.json()["count"] == 4 + notes
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("ticket_id", ["0", "abc", "99999999999999999999", "9223372036854775808"])
+def test_a_ticket_id_no_ticket_can_have_is_not_found(agent: User, ticket_id: str) -> None:
+    response = client_for(agent).get(f"/api/v1/tickets/{ticket_id}/")
+    assert_problem(response, 404, "not-found")
+
+
+@pytest.mark.django_db
+def test_one_detail_query_for_every_caller_still_shows_each_only_theirs(agent: User) -> None:
+    """The detail's query is compiled once per kind of caller
+    (``tickets.api.detail``): agents alike share it, each with their own id."""
+    other = StaffFactory(role=Role.AGENT)
+    theirs = TicketFactory(actor=other, queue=QueueFactory(members=[other]))
+    mine = TicketFactory(actor=agent)
+    supervisor = StaffFactory(role=Role.SUPERVISOR)
+
+    assert client_for(agent).get(f"/api/v1/tickets/{mine.pk}/").json()["id"] == mine.pk
+    assert_problem(client_for(agent).get(f"/api/v1/tickets/{theirs.pk}/"), 404, "not-found")
+    assert client_for(other).get(f"/api/v1/tickets/{theirs.pk}/").json()["id"] == theirs.pk
+    assert client_for(supervisor).get(f"/api/v1/tickets/{theirs.pk}/").json()["id"] == theirs.pk

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from django.urls import URLPattern, URLResolver, path
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -180,7 +180,12 @@ class TicketViewSet(
 
     @extend_schema(summary="One ticket, with what can be done next")
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self.details.render(request, self.get_object())
+        pk = str(kwargs.get(self.lookup_field, ""))
+        ticket = self.details.one_visible_to(staff(request), int(pk)) if _ID.match(pk) else None
+        if ticket is None:
+            raise NotFound("No ticket with that id that you can see.")
+        self.check_object_permissions(request, ticket)
+        return self.details.render(request, ticket)
 
     # The responses: ``ticket_urlpatterns``, with the detail it serves.
     @extend_schema(request=s.TicketCreateSerializer, summary="Open a ticket")
