@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from accounts.models import User
+from core.compiled import CompiledQuery
 from core.errors import RuleViolation
 from core.money import amount_for_field, percent_of
 from recovery.models import ApprovalRequest, Restitution, RestitutionKind
@@ -19,7 +21,7 @@ from recovery.services.authority import limits_in_words
 from recovery.services.restitution_charges import LimitsExceeded, book, charge
 from recovery.services.webhooks import webhook_emit
 from tickets.models import Alert, Kind, Status, Ticket
-from tickets.selectors import tickets_visible_to
+from tickets.selectors import sees_every_ticket, tickets_visible_to, viewer
 from tickets.services.access import ensure_can_act
 from tickets.services.alerts import alert_raise
 from tickets.services.events import record_event
@@ -121,6 +123,27 @@ def restitution_grant(
     return restitution
 
 
+ANY_TICKET = "any"  # the caller holds the ticket already: no visibility to check
+
+
+def _locked_ticket(shape: bool | str, *, user_id: int, ticket_id: int) -> QuerySet[Ticket]:
+    tickets = (
+        Ticket.objects.all()
+        if shape == ANY_TICKET
+        else tickets_visible_to(viewer(user_id, sees_all=bool(shape)))
+    )
+    return (
+        tickets.select_for_update(of=("self",))
+        .select_related("queue", "customer")
+        .filter(pk=ticket_id)
+    )
+
+
+# Every grant locks its ticket by this query: built and compiled once a
+# process for each kind of caller (``core.compiled``).
+_LOCKED = CompiledQuery(build=_locked_ticket)
+
+
 def _grant(
     *,
     ticket: Ticket | int,
@@ -146,12 +169,14 @@ def _grant(
 
     # By id, the ticket must be one the actor may see, or Ticket.DoesNotExist
     # (an API call's 404, found by the same query that locks it).
-    tickets = tickets_visible_to(actor) if isinstance(ticket, int) else Ticket.objects.all()
-    locked = (
-        tickets.select_for_update(of=("self",))
-        .select_related("queue", "customer")
-        .get(pk=ticket if isinstance(ticket, int) else ticket.pk)
+    found = _LOCKED.rows(
+        sees_every_ticket(actor) if isinstance(ticket, int) else ANY_TICKET,
+        user_id=actor.pk,
+        ticket_id=ticket if isinstance(ticket, int) else ticket.pk,
     )
+    if not found:
+        raise Ticket.DoesNotExist("No ticket with that number that you can see.")
+    locked = found[0]
     ensure_can_act(actor, locked)
     if locked.kind != Kind.MISHAP or locked.status not in OPEN_FOR_RESTITUTION:
         raise RuleViolation(

@@ -271,6 +271,12 @@ def test_a_ticket_outside_the_agents_queues_is_a_404(agent: User) -> None:
     assert not Restitution.objects.exists()
 
 
+@pytest.mark.parametrize("pk", ["99999999999999999999", "9223372036854775808"])
+def test_a_grant_on_an_id_no_ticket_can_have_is_a_404(agent: User, pk: str) -> None:
+    assert_problem(post(agent, f"/api/v1/tickets/{pk}/restitutions/", body()), 404, "not-found")
+    assert not Restitution.objects.exists()
+
+
 def test_a_reserved_ticket_of_another_assignee_is_a_403(agent: User, supervisor: User) -> None:
     colleague = StaffFactory(role=Role.AGENT)
     queue = QueueFactory(members=[agent, colleague], restrict_to_assignee=True)
