@@ -21,7 +21,7 @@ from recovery.services.authority import limits_in_words
 from recovery.services.restitution_charges import LimitsExceeded, book, charge
 from recovery.services.webhooks import webhook_emit
 from tickets.models import Alert, Kind, Status, Ticket
-from tickets.selectors import sees_every_ticket, tickets_visible_to, viewer
+from tickets.selectors import LARGEST_ID, sees_every_ticket, tickets_visible_to, viewer
 from tickets.services.access import ensure_can_act
 from tickets.services.alerts import alert_raise
 from tickets.services.events import record_event
@@ -169,6 +169,8 @@ def _grant(
 
     # By id, the ticket must be one the actor may see, or Ticket.DoesNotExist
     # (an API call's 404, found by the same query that locks it).
+    if isinstance(ticket, int) and not 0 < ticket <= LARGEST_ID:
+        raise Ticket.DoesNotExist("No ticket with that number that you can see.")
     found = _LOCKED.rows(
         sees_every_ticket(actor) if isinstance(ticket, int) else ANY_TICKET,
         user_id=actor.pk,
