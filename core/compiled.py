@@ -42,14 +42,18 @@ SENTINELS = (
 )
 
 
+# Where a value goes among the parameters: (position, the value's name,
+# how long before it: a moment less a year, say).
+_Slot = tuple[int, str, timedelta]
+
+
 @dataclass(frozen=True)
 class _Member:
-    """One annotation's SQL and its parameters, with the moment's slots:
-    ``slots[i] = (position, how long before the moment)``."""
+    """One annotation's SQL and its parameters, with the moment's slots."""
 
     sql: str
     params: tuple[Any, ...]
-    slots: tuple[tuple[int, timedelta], ...]
+    slots: tuple[_Slot, ...]
 
 
 class CompiledFamily:
@@ -60,7 +64,7 @@ class CompiledFamily:
         before: Sequence[timedelta] = (),
     ) -> None:
         self.build = build
-        self.offsets = (timedelta(0), *before)
+        self.before = {"now": (timedelta(0), *before)}
         self._compiled: dict[tuple[str, str, str], dict[str, _Member]] = {}
         self._shapes: dict[str, dict[str, Field[Any, Any]]] = {}
         self._lock = threading.Lock()
@@ -98,15 +102,10 @@ class CompiledFamily:
         first, second = (self._compile_at(connection, model, column, s) for s in SENTINELS)
         members = {}
         for name, (sql, params) in first.items():
-            other_sql, other_params = second[name]
-            slots = self._slots(connection, params, SENTINELS[0])
-            # The check that makes the swap safe: compiled as of another
-            # moment, the SQL is the same and only the slots found differ,
-            # by exactly the same offsets.
-            expected = list(params)
-            for position, offset in slots:
-                expected[position] = _adapt(connection, SENTINELS[1] - offset)
-            if other_sql != sql or list(other_params) != expected:
+            slots = _slots(connection, params, {"now": SENTINELS[0]}, self.before)
+            if not _swaps_exactly(
+                connection, (sql, params), second[name], slots, {"now": SENTINELS[1]}
+            ):
                 raise ImproperlyConfigured(
                     f"The annotation {name!r} puts its moment into the SQL in a way "
                     "CompiledFamily cannot swap: compile it per query."
@@ -124,16 +123,6 @@ class CompiledFamily:
             sql, params = compiler.compile(expression)
             compiled[name] = (sql, list(params))
         return compiled
-
-    def _slots(
-        self, connection: Any, params: list[Any], moment: datetime
-    ) -> list[tuple[int, timedelta]]:
-        adapted = {_adapt(connection, moment - offset): offset for offset in self.offsets}
-        return [
-            (position, adapted[value])
-            for position, value in enumerate(params)
-            if isinstance(value, str | datetime) and value in adapted
-        ]
 
 
 def _adapt(connection: Any, moment: datetime) -> Any:
@@ -182,12 +171,9 @@ class CompiledAnnotation(Expression):
                 f"{self.model._meta.label}, not inside another query."
             )
         member = self.family.member(connection, self.model, self.column, self.name)
-        params = list(member.params)
-        for position, offset in member.slots:
-            if self.now is None:
-                raise ImproperlyConfigured(f"{self.name} is computed as of a moment: give now.")
-            params[position] = _adapt(connection, self.now - offset)
-        return member.sql, params
+        if member.slots and self.now is None:
+            raise ImproperlyConfigured(f"{self.name} is computed as of a moment: give now.")
+        return member.sql, _filled(connection, member.params, member.slots, {"now": self.now})
 
     def get_group_by_cols(self) -> list[Any]:
         # Grouped, the query groups by the outer column the subquery reads.
@@ -253,12 +239,7 @@ class CompiledQuery:
 
     def _bound(self, prepared: _Prepared, values: Mapping[str, Any]) -> QuerySet[Any]:
         connection = connections[prepared.queryset.db]
-        params = list(prepared.params)
-        for position, name, offset in prepared.slots:
-            value = values[name]
-            params[position] = (
-                _adapt(connection, value - offset) if isinstance(value, datetime) else value
-            )
+        params = _filled(connection, prepared.params, prepared.slots, values)
         compiler = copy.copy(prepared.compiler)
         # The connection of this thread, not the one that compiled it.
         compiler.connection, compiler.using = connection, prepared.queryset.db
@@ -282,29 +263,13 @@ class CompiledQuery:
             self.build(shape, **second).query.get_compiler(using=queryset.db).as_sql()
         )
         connection = connections[queryset.db]
-        slots = self._slots(connection, list(params), first)
-        expected = list(params)
-        for position, name, offset in slots:
-            expected[position] = _sentinel_param(connection, second[name], offset)
-        if other_sql != sql or list(other_params) != expected:
+        slots = _slots(connection, list(params), first, self.before)
+        if not _swaps_exactly(connection, (sql, params), (other_sql, other_params), slots, second):
             raise ImproperlyConfigured(
                 "The query's SQL depends on its values other than through their "
                 "parameters: build it per request, or make what it depends on its shape."
             )
         return _Prepared(queryset, compiler, sql, tuple(params), tuple(slots))
-
-    def _slots(
-        self, connection: Any, params: list[Any], sentinels: Mapping[str, Any]
-    ) -> list[tuple[int, str, timedelta]]:
-        wanted = {}
-        for name, sentinel in sentinels.items():
-            for offset in self.before.get(name, (timedelta(0),)):
-                wanted[_sentinel_param(connection, sentinel, offset)] = (name, offset)
-        return [
-            (position, *wanted[value])
-            for position, value in enumerate(params)
-            if isinstance(value, int | str | datetime) and value in wanted
-        ]
 
 
 def _sentinel(value: Any, n: int, index: int, name: str) -> Any:
@@ -319,7 +284,48 @@ def _sentinel(value: Any, n: int, index: int, name: str) -> Any:
     return f"\x1fcompiled-{name}-{n}"
 
 
-def _sentinel_param(connection: Any, sentinel: Any, offset: timedelta) -> Any:
-    if isinstance(sentinel, datetime):
-        return _adapt(connection, sentinel - offset)
-    return sentinel
+def _param(connection: Any, value: Any, offset: timedelta) -> Any:
+    """``value`` (less ``offset``, for a moment) as a parameter of this database."""
+    return _adapt(connection, value - offset) if isinstance(value, datetime) else value
+
+
+def _slots(
+    connection: Any,
+    params: list[Any],
+    sentinels: Mapping[str, Any],
+    before: Mapping[str, Sequence[timedelta]],
+) -> list[_Slot]:
+    """Where each sentinel (or a moment less one of its ``before``) sits."""
+    wanted = {}
+    for name, sentinel in sentinels.items():
+        for offset in before.get(name, (timedelta(0),)):
+            wanted[_param(connection, sentinel, offset)] = (name, offset)
+    return [
+        (position, *wanted[value])
+        for position, value in enumerate(params)
+        if isinstance(value, int | str | datetime) and value in wanted
+    ]
+
+
+def _swaps_exactly(
+    connection: Any,
+    first: tuple[str, Any],
+    second: tuple[str, Any],
+    slots: list[_Slot],
+    second_sentinels: Mapping[str, Any],
+) -> bool:
+    """The check that makes the swap safe: built with the second sentinels,
+    the SQL is the same and the parameters differ only at the slots, by
+    exactly the sentinels there."""
+    expected = _filled(connection, first[1], slots, second_sentinels)
+    return second[0] == first[0] and list(second[1]) == expected
+
+
+def _filled(
+    connection: Any, params: Sequence[Any], slots: Sequence[_Slot], values: Mapping[str, Any]
+) -> list[Any]:
+    """``params`` with each slot's value in it."""
+    filled = list(params)
+    for position, name, offset in slots:
+        filled[position] = _param(connection, values[name], offset)
+    return filled
