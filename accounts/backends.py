@@ -22,6 +22,7 @@ from core.compiled import CompiledQuery
 from core.inline import JSONRows, inline
 
 _PERMISSIONS = "access_permissions"
+_GROUP_PERMISSIONS = "access_group_permissions"
 _annotations: dict[str, Callable[[], Any]] = {}
 _relations: set[str] = set()
 
@@ -48,18 +49,17 @@ def _caller(shape: tuple[bool, str], *, value: int | str) -> QuerySet[User]:
     registered, and for the console what it registered."""
     console, by = shape
     users = User._default_manager.filter(**{"pk" if by == "pk" else "auth_token__key": value})
-    granted = (
-        Permission.objects.filter(Q(user=OuterRef("pk")) | Q(group__user=OuterRef("pk")))
-        .order_by()
-        .distinct()
-    )
+    # Their own grants and their groups' apart, each a walk down an index
+    # from the user: one subquery with OR joined every permission to every
+    # grant first (a millisecond to plan and one to run, on every request).
+    name = Concat("content_type__app_label", Value("."), "codename")
+    granted = Permission.objects.order_by()
     return (
         inline(users.select_related(*sorted(_relations)), groups=Group.objects.order_by("name"))
         .annotate(
             **{
-                _PERMISSIONS: JSONRows(
-                    granted, row=Concat("content_type__app_label", Value("."), "codename")
-                )
+                _PERMISSIONS: JSONRows(granted.filter(user=OuterRef("pk")), row=name),
+                _GROUP_PERMISSIONS: JSONRows(granted.filter(group__user=OuterRef("pk")), row=name),
             },
             **{name: build() for name, build in _annotations.items() if console},
         )
@@ -91,9 +91,9 @@ def staff_with_access(
     user: Any = found[0] if found else None
     if user is not None:
         user._read_with_access = frozenset(_relations)
-        permissions = vars(user).pop(_PERMISSIONS)
+        permissions = {*vars(user).pop(_PERMISSIONS), *vars(user).pop(_GROUP_PERMISSIONS)}
         if not user.is_superuser:  # a superuser's are every permission: read when asked
-            user._perm_cache = set(permissions)
+            user._perm_cache = permissions
     return user
 
 

@@ -16,6 +16,7 @@ from accounts.models import User
 from console.access import signed_in
 from console.selectors import queues_for_filing
 from core.errors import DomainError
+from core.forms import ListedModelChoiceField
 from tickets import services
 from tickets.models import Severity, Ticket
 
@@ -29,11 +30,11 @@ LABELS = {
 def _value_field(name: str, user: User) -> forms.Field:
     if name == "assignee":
         staff = User.objects.filter(is_active=True, is_staff=True).order_by("username")
-        return forms.ModelChoiceField(queryset=staff, required=False, empty_label="Nobody")
+        return ListedModelChoiceField(queryset=staff, required=False, empty_label="Nobody")
     if name == "queue":
         # The queues one may file into, as on the ticket's own form.
         queues = queues_for_filing(user)
-        return forms.ModelChoiceField(queryset=queues, required=False, empty_label="No queue")
+        return ListedModelChoiceField(queryset=queues, required=False, empty_label="No queue")
     return forms.ChoiceField(choices=Severity.choices)
 
 

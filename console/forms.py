@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from accounts.models import User
 from console.started_from import StartedFromSavedReply
 from core.errors import DomainError, RuleViolation, StepsMissing
-from core.forms import MultipleFileField
+from core.forms import ListedModelChoiceField, MenuSelect, MultipleFileField
 from core.money import DECIMAL_PLACES, MAX_DIGITS
 from recovery.forms import StepTranslationsMixin, steps_of, template_field
 from recovery.models import RestitutionKind
@@ -159,8 +159,8 @@ class TicketCreateForm(forms.Form):
         label="Customer's name",
         help_text="Needed for a new customer; a known one's is filled in from their email.",
     )
-    queue = forms.ModelChoiceField(queryset=Queue.objects.none(), required=False)
-    assignee = forms.ModelChoiceField(
+    queue = ListedModelChoiceField(queryset=Queue.objects.none(), required=False)
+    assignee = ListedModelChoiceField(
         queryset=User.objects.none(),
         required=False,
         label="Assign to",
@@ -179,9 +179,9 @@ class TicketEditForm(forms.Form):
     """Who works the ticket and how urgent it is. Only changed fields are sent
     to the service, so an unchanged form records nothing."""
 
-    assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
-    queue = forms.ModelChoiceField(queryset=Queue.objects.none(), required=False)
-    severity = forms.ChoiceField(choices=Severity.choices)
+    assignee = ListedModelChoiceField(queryset=User.objects.none(), required=False)
+    queue = ListedModelChoiceField(queryset=Queue.objects.none(), required=False)
+    severity = forms.ChoiceField(choices=Severity.choices, widget=MenuSelect)
 
     def __init__(self, *args: Any, staff: Any, queues: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -265,7 +265,7 @@ class ProcessFixForm(forms.Form):
             "Follow-up emails quote it once the fix is done."
         ),
     )
-    owner = forms.ModelChoiceField(
+    owner = ListedModelChoiceField(
         queryset=User.objects.none(), required=False, help_text="Empty: you own it."
     )
     tickets = forms.CharField(

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from console.access import require
 from console.forms import TEXTAREA, apply_service
 from console.sites import console_site
+from core.forms import ListedModelChoiceField
 from tickets.models import Queue, ReplyStep, SavedReply
 from tickets.selectors import PLACEHOLDERS
 from tickets.services.saved_replies import (
@@ -28,7 +29,7 @@ VIEW = "tickets.view_savedreply"
 class SavedReplyForm(forms.Form):
     title = forms.CharField(max_length=100)
     step = forms.ChoiceField(choices=ReplyStep.choices)
-    queue = forms.ModelChoiceField(
+    queue = ListedModelChoiceField(
         queryset=Queue.objects.order_by("name"), required=False, empty_label="Every queue"
     )
     body = forms.CharField(

@@ -25,6 +25,7 @@ inner alias capturing the outer column.
 """
 
 import copy
+import functools
 import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,12 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
-from django.db.models import Expression, Field, Model, OuterRef, QuerySet
+from django.db.models import Expression, Field, Model, OuterRef, Prefetch, QuerySet
+from django.db.models.fields.reverse_related import ManyToOneRel
+from django.db.models.query import prefetch_related_objects
+
+from core.inline import attach_instances
+from core.prepared import preparing
 
 # Two moments no real row or parameter carries (odd microseconds, 1901).
 SENTINELS = (
@@ -192,6 +198,11 @@ class _Prepared:
     sql: str
     params: tuple[Any, ...]
     slots: tuple[tuple[int, str, timedelta], ...]  # (position, value's name, before)
+    # The queryset's prefetches, each compiled apart (run with its one
+    # parent's id), when they are all of reverse foreign keys; else None and
+    # Django runs them, as it runs a queryset's.
+    prefetches: "dict[str, CompiledQuery] | None"
+    lookups: tuple[Any, ...]
 
 
 class CompiledQuery:
@@ -235,14 +246,22 @@ class CompiledQuery:
             with self._lock:
                 prepared = self._prepared.get(key) or self._prepare(shape, values)
                 self._prepared[key] = prepared
-        return list(self._bound(prepared, values))
+        found = list(self._bound(prepared, values))
+        if prepared.prefetches is not None and found:
+            if len(found) == 1:
+                parent = found[0]
+                for name, children in prepared.prefetches.items():
+                    attach_instances(parent, name, children.rows(None, parent_id=parent.pk))
+            else:
+                prefetch_related_objects(found, *prepared.lookups)
+        return found
 
     def _bound(self, prepared: _Prepared, values: Mapping[str, Any]) -> QuerySet[Any]:
         connection = connections[prepared.queryset.db]
         params = _filled(connection, prepared.params, prepared.slots, values)
         compiler = copy.copy(prepared.compiler)
         # The connection of this thread, not the one that compiled it.
-        compiler.connection, compiler.using = connection, prepared.queryset.db
+        compiler.connection, compiler.using = preparing(connection), prepared.queryset.db
         compiler.as_sql = lambda *args, **kwargs: (prepared.sql, tuple(params))
         queryset = prepared.queryset._chain()  # type: ignore[attr-defined]
         queryset.query.get_compiler = lambda *args, **kwargs: compiler
@@ -257,6 +276,10 @@ class CompiledQuery:
             for n in (0, 1)
         )
         queryset = self.build(shape, **first)
+        lookups = tuple(queryset._prefetch_related_lookups)  # type: ignore[attr-defined]
+        prefetches = _compiled_prefetches(queryset.model, lookups)
+        if prefetches is not None:
+            queryset = queryset.prefetch_related(None)  # run apart, below
         compiler = queryset.query.get_compiler(using=queryset.db)
         sql, params = compiler.as_sql()
         other_sql, other_params = (
@@ -269,7 +292,36 @@ class CompiledQuery:
                 "The query's SQL depends on its values other than through their "
                 "parameters: build it per request, or make what it depends on its shape."
             )
-        return _Prepared(queryset, compiler, sql, tuple(params), tuple(slots))
+        return _Prepared(queryset, compiler, sql, tuple(params), tuple(slots), prefetches, lookups)
+
+
+def _compiled_prefetches(
+    model: type[Model], lookups: Sequence[Any]
+) -> dict[str, CompiledQuery] | None:
+    """Each of the prefetches ``lookups`` as a query of its own compiled
+    once, run with the one parent's id: a prefetch built and compiled per
+    request cost the ticket page more than a millisecond each. None unless
+    every lookup is a reverse foreign key of ``model`` (no deeper lookup,
+    no ``to_attr``), to leave the rest to Django."""
+    if not lookups:
+        return None
+    compiled = {}
+    for lookup in lookups:
+        prefetch = lookup if isinstance(lookup, Prefetch) else Prefetch(lookup)
+        name = prefetch.prefetch_through
+        relation = None if "__" in name else model._meta.get_field(name)
+        if prefetch.to_attr or not (isinstance(relation, ManyToOneRel) and relation.one_to_many):
+            return None
+        rows = prefetch.queryset
+        if rows is None:
+            rows = relation.related_model._default_manager.all()
+        build = functools.partial(_children, rows, relation.field.attname)
+        compiled[name] = CompiledQuery(build=build)
+    return compiled
+
+
+def _children(rows: QuerySet[Any], link: str, shape: None, *, parent_id: int) -> QuerySet[Any]:
+    return rows.filter(**{link: parent_id})
 
 
 def _sentinel(value: Any, n: int, index: int, name: str) -> Any:

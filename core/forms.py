@@ -3,6 +3,9 @@
 from typing import Any
 
 from django import forms
+from django.forms.models import ModelChoiceIterator
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -21,3 +24,62 @@ class MultipleFileField(forms.FileField):
         if isinstance(data, list | tuple):
             return [single(item, initial) for item in data]
         return [single(data, initial)] if data else []
+
+
+class _ReadOnce(ModelChoiceIterator):
+    def __iter__(self) -> Any:
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        # The queryset read as a list, once: Django's iterator() would open a
+        # server-side cursor on PostgreSQL (DECLARE, FETCH, CLOSE, and WITH
+        # HOLD outside a transaction) for a list of a few dozen rows.
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
+class MenuSelect(forms.Select):
+    """A menu of plain options, its markup written here: Django's Select
+    draws a template for each option (a dict of a dozen keys, a context, a
+    render), and the ticket page's menus (the staff, the queues) hold sixty
+    options. The same elements and attributes as Django's; a menu with
+    groups, or of several choices, is drawn by Django's templates."""
+
+    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
+        # Through iter(): list() would first ask a ModelChoiceIterator its
+        # length, a COUNT query.
+        choices = list(iter(self.choices))
+        if self.allow_multiple_selected or any(isinstance(c[1], list | tuple) for c in choices):
+            return super().render(name, value, attrs, renderer)
+        wanted = set(self.format_value(value))
+        options = []
+        chosen = False
+        for option, label in choices:
+            selected = not chosen and str(option) in wanted  # one, as Django's
+            chosen |= selected
+            options.append((option, " selected" if selected else "", label))
+        return format_html(
+            '<select name="{}"{}>{}\n</select>',
+            name,
+            _attributes(self.build_attrs(self.attrs, attrs)),
+            format_html_join("", '\n  <option value="{}"{}>{}</option>', options),
+        )
+
+
+def _attributes(attrs: dict[str, Any]) -> SafeString:
+    """As Django's attrs.html writes them: a true one by its name alone."""
+    return format_html_join(
+        "",
+        " {}{}",
+        (
+            (name, "" if value is True else format_html('="{}"', value))
+            for name, value in attrs.items()
+            if value is not False
+        ),
+    )
+
+
+class ListedModelChoiceField(forms.ModelChoiceField):
+    """A menu of model rows (staff, queues): a short list, read in one query."""
+
+    iterator = _ReadOnce
+    widget = MenuSelect

@@ -1,6 +1,8 @@
 """Showing messages: the new words first, the quoted history folded away."""
 
 import re
+from datetime import date, datetime
+from functools import lru_cache
 
 from django import template
 from django.template import Context
@@ -10,6 +12,7 @@ from django.utils.formats import date_format
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
+from django.utils.translation import get_language
 
 from tickets.models import Message, Ticket
 
@@ -67,7 +70,7 @@ def _message(m: Message, ticket: Ticket, site: str) -> str:
         "note" if not m.public else "customer" if customer else "",
         _author(m, ticket),
         created.isoformat(),
-        date_format(created, "M j, Y H:i"),
+        _when(created),
         status,
         format_html("· {}", m.step) if m.step else "",
         fresh,
@@ -87,6 +90,18 @@ def _message(m: Message, ticket: Ticket, site: str) -> str:
         else "",
         _attachments(m, ticket, site),
     )
+
+
+def _when(local: datetime) -> str:
+    """As ``|date:"M j, Y H:i"`` writes it: "Dec 6, 2026 09:41"."""
+    return f"{_day(local.date(), get_language())} {local:%H:%M}"
+
+
+# A conversation's fifty messages fall on a few days: each day's words
+# (the month's name translated) formatted once, not once a message.
+@lru_cache(maxsize=1024)
+def _day(day: date, language: str | None) -> str:
+    return date_format(day, "M j, Y")
 
 
 def _author(m: Message, ticket: Ticket) -> str:

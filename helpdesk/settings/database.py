@@ -37,6 +37,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Django's default with psycopg 3 already; pinned here so that turning
         # on server_side_binding never brings prepared statements back.
         _options["prepare_threshold"] = None
+    else:
+        # Django turns psycopg's prepared statements off, for the poolers'
+        # sake; on a direct connection the compiled queries, which ask for
+        # them, are planned once a connection (core.prepared). Django's other
+        # queries bind their parameters on the client and are never prepared.
+        _options.setdefault("prepare_threshold", 5)
     if DATABASE_POOL_MAX_SIZE > 0:
         _options["pool"] = {
             "min_size": min(env.int("DATABASE_POOL_MIN_SIZE", default=2), DATABASE_POOL_MAX_SIZE),

@@ -86,6 +86,10 @@ TEMPLATES = [
     },
 ]
 
+# Django's form and widget templates drawn by Jinja2, the admin's own by the
+# template language (core/renderers.py).
+FORM_RENDERER = "core.renderers.FormRenderer"
+
 # --- Users and sign-in ------------------------------------------------------
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery
+from django.db import connection
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Subquery
+from django.test import override_settings
 
 from accounts.models import Customer, User
 from core.compiled import CompiledFamily, CompiledQuery
 from tests.factories import CustomerFactory, StaffFactory, TicketFactory
-from tickets.models import Ticket
+from tickets.models import Commitment, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -170,3 +172,84 @@ def test_a_compiled_query_takes_ids_text_and_moments_only() -> None:
     )
     with pytest.raises(TypeError, match="ints, strings and moments"):
         query.rows(None, flag=True)
+
+
+def _one_with_history(shape: None, *, ticket_id: int) -> Any:
+    events = Prefetch("events", queryset=TicketEvent.objects.select_related("actor"))
+    return Ticket.objects.filter(pk=ticket_id).prefetch_related(events, "commitments")
+
+
+def test_the_prefetches_of_one_row_run_compiled_with_its_id(
+    customer: Customer, agent: User, django_assert_num_queries: Any
+) -> None:
+    first, second = Ticket.objects.filter(customer=customer).order_by("pk")[:2]
+    Commitment.objects.create(
+        ticket=second, promise="A call back by Friday", due_at=NOW, made_by=agent
+    )
+    query = CompiledQuery(build=_one_with_history)
+    for ticket in (first, second, first):
+        afresh = _one_with_history(None, ticket_id=ticket.pk).get()
+        with django_assert_num_queries(3):  # the ticket, its events, its commitments
+            (row,) = query.rows(None, ticket_id=ticket.pk)
+        with django_assert_num_queries(0):  # what a prefetch leaves, where it leaves it
+            events = list(row.events.all())
+            assert [e.pk for e in events] == [e.pk for e in afresh.events.all()]
+            assert [(e.actor.username, e.ticket is row) for e in events] == [
+                (e.actor.username, True) for e in afresh.events.all()
+            ]
+            assert [c.promise for c in row.commitments.all()] == [
+                c.promise for c in afresh.commitments.all()
+            ]
+        # Narrowed further, a relation still asks the database for this ticket's own.
+        assert list(row.events.filter(actor=agent)) == list(afresh.events.filter(actor=agent))
+
+
+def test_prefetches_of_many_rows_or_deeper_lookups_are_left_to_django(
+    customer: Customer,
+) -> None:
+    def many(shape: None, *, customer_id: int) -> Any:
+        return (
+            Ticket.objects.filter(customer_id=customer_id).order_by("pk").prefetch_related("events")
+        )
+
+    def deeper(shape: None, *, ticket_id: int) -> Any:
+        return Ticket.objects.filter(pk=ticket_id).prefetch_related("events__actor")
+
+    rows = CompiledQuery(build=many).rows(None, customer_id=customer.pk)
+    assert [len(row.events.all()) for row in rows] == [
+        len(t.events.all()) for t in many(None, customer_id=customer.pk)
+    ]
+    (row,) = CompiledQuery(build=deeper).rows(None, ticket_id=rows[0].pk)
+    assert [e.actor_id for e in row.events.all()] == [e.actor_id for e in rows[0].events.all()]
+    assert CompiledQuery(build=many).rows(None, customer_id=-5) == []
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+def test_a_compiled_query_is_prepared_on_the_connection(customer: Customer) -> None:
+    query = CompiledQuery(build=_one_with_history)
+    ticket = Ticket.objects.filter(customer=customer).first()
+    assert ticket is not None
+
+    (row,) = query.rows(None, ticket_id=ticket.pk)
+
+    prepared = _prepared_statements()
+    assert any('FROM "tickets_ticket"' in statement for statement in prepared), prepared
+    assert any('FROM "tickets_ticketevent"' in statement for statement in prepared), prepared
+    assert row.pk == ticket.pk
+
+
+@override_settings(DATABASE_TRANSACTION_POOLING=True)
+def test_behind_a_transaction_pooler_nothing_is_prepared(customer: Customer) -> None:
+    # A pooler's next transaction may run on a server connection that never saw it.
+    ticket = Ticket.objects.filter(customer=customer).first()
+    assert ticket is not None
+
+    (row,) = CompiledQuery(build=_one_with_history).rows(None, ticket_id=ticket.pk)
+
+    assert _prepared_statements() == []
+    assert row.pk == ticket.pk

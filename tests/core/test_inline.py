@@ -74,6 +74,23 @@ def test_the_rows_are_the_instances_a_prefetch_gives_in_the_same_order(
     assert any(event.payload for event in inlined.events.all())
 
 
+def test_narrowing_inlined_rows_asks_the_database_for_the_parents_own(
+    ticket: Ticket, agent: User, django_assert_num_queries: Any
+) -> None:
+    other = advance(TicketFactory(actor=agent, kind=Kind.MISHAP), to=Status.COMMITTED)
+    restitution_grant(
+        ticket=other, actor=agent, kind="gift", amount="5.10", currency="USD", reason="Sorry."
+    )
+    inlined = inline(Ticket.objects.all(), **RELATIONS).get(pk=ticket.pk)
+
+    with django_assert_num_queries(1):
+        narrowed = list(inlined.restitutions.filter(amount=Decimal("5.10")))
+    assert [r.ticket_id for r in narrowed] == [ticket.pk]
+    assert narrowed[0].ticket is inlined
+    assert inlined.restitutions.count() == 2
+    assert not inlined.followups.exists()
+
+
 def test_many_to_many_rows_and_several_parents(agent: User, supervisor: User) -> None:
     users = inline(
         User.objects.filter(pk__in=[agent.pk, supervisor.pk]).order_by("pk"),

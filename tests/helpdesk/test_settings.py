@@ -105,7 +105,8 @@ def test_production_mode_uses_the_real_services(tmp_path: Path) -> None:
         "socket_timeout": 5,
     }
     assert loaded["CACHE_OPTIONS"] == {"socket_connect_timeout": 2, "socket_timeout": 3}
-    assert loaded["DB_OPTIONS"] == {"connect_timeout": 5}
+    # A direct connection keeps the compiled queries' prepared statements.
+    assert loaded["DB_OPTIONS"] == {"connect_timeout": 5, "prepare_threshold": 5}
     assert loaded["ALLOW_DEMO"] is False
 
 
