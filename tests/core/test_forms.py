@@ -15,7 +15,7 @@ from tests.factories import StaffFactory
 def _django(field: forms.Field, value: Any) -> str:
     form = forms.Form(initial={"menu": value})
     form.fields["menu"] = field
-    field.widget = forms.Select(choices=field.widget.choices)  # type: ignore[attr-defined]
+    field.widget = forms.Select(choices=field.widget.choices)
     return str(form["menu"])
 
 
