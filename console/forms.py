@@ -3,7 +3,7 @@ the rules are the services', whose errors ``apply_service`` puts back on the
 form as messages next to the field they concern."""
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
 from django import forms
@@ -183,10 +183,21 @@ class TicketEditForm(forms.Form):
     queue = ListedModelChoiceField(queryset=Queue.objects.none(), required=False)
     severity = forms.ChoiceField(choices=Severity.choices, widget=MenuSelect)
 
-    def __init__(self, *args: Any, staff: Any, queues: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        staff: Any,
+        queues: Any,
+        listed: Mapping[str, list[Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``staff`` and ``queues`` check a choice; ``listed``, the menus'
+        rows by field when read already (``console.selectors.ticket_menus``)."""
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = staff  # type: ignore[attr-defined]
         self.fields["queue"].queryset = queues  # type: ignore[attr-defined]
+        for name, rows in (listed or {}).items():
+            self.fields[name].rows = rows  # type: ignore[attr-defined]
 
 
 class MakeMishapForm(forms.Form):

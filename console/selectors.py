@@ -1,6 +1,7 @@
 """Reads for the console's pages, each a fixed number of queries."""
 
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, Exists, JSONField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import JSONObject
@@ -191,8 +192,48 @@ def queues_for_filing(user: User, *, also: int | None = None) -> QuerySet[Queue]
 
     By ids, never "member of, or holding this ticket": that joins every queue
     to all its tickets before DISTINCT, half a second at 200,000 tickets."""
+    return _queues_for_filing(sees_every_ticket(user), user_id=user.pk, also=also)
+
+
+def _queues_for_filing(sees_all: bool, *, user_id: int, also: int | None) -> QuerySet[Queue]:
     queues = Queue.objects.order_by("name")
-    if user.has_perm("tickets.view_all_tickets"):
+    if sees_all:
         return queues
-    own = Q(pk__in=Queue.members.through.objects.filter(user_id=user.pk).values("queue_id"))
+    own = Q(pk__in=Queue.members.through.objects.filter(user_id=user_id).values("queue_id"))
     return queues.filter(own | Q(pk=also) if also is not None else own)
+
+
+def staff_to_assign(*, also: int | None = None) -> QuerySet[User]:
+    """Whom a ticket may be given to: the active staff, and the user ``also``
+    (its own assignee, even one who left), by username."""
+    staff = Q(is_active=True, is_staff=True)
+    return User.objects.filter(staff | Q(pk=also) if also is not None else staff).order_by(
+        "username"
+    )
+
+
+# The ticket page's menus, read on every view of it: compiled once a process
+# for each shape (does the viewer see every queue, has the ticket an
+# assignee, a queue), run with the ids. Rows to show, by name only.
+def _queue_menu(shape: tuple[bool, bool], *, user_id: int, also: int = 0) -> QuerySet[Queue]:
+    sees_all, has_queue = shape
+    queues = _queues_for_filing(sees_all, user_id=user_id, also=also if has_queue else None)
+    return queues.only("pk", "name")
+
+
+def _staff_menu(has_assignee: bool, *, also: int = 0) -> QuerySet[User]:
+    return staff_to_assign(also=also if has_assignee else None).only("pk", "username")
+
+
+_QUEUE_MENU = CompiledQuery(build=_queue_menu)
+_STAFF_MENU = CompiledQuery(build=_staff_menu)
+
+
+def ticket_menus(*, user: User, ticket: Ticket) -> dict[str, list[Any]]:
+    """The rows of the ticket page's menus, as ``queues_for_filing`` and
+    ``staff_to_assign`` give them for the ticket, each read by its name."""
+    queue, assignee = ticket.queue_id, ticket.assignee_id
+    shape = (sees_every_ticket(user), queue is not None)
+    queues = _QUEUE_MENU.rows(shape, user_id=user.pk, **({"also": queue} if queue else {}))
+    staff = _STAFF_MENU.rows(assignee is not None, **({"also": assignee} if assignee else {}))
+    return {"assignee": staff, "queue": queues}

@@ -6,14 +6,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from accounts.models import User
 from cases.selectors import case_visit_of
 from console import forms as console_forms
 from console import started_from as started
@@ -21,7 +19,13 @@ from console.access import signed_in
 from console.history import rounds
 from console.navigation import notifications_read
 from console.presence import heartbeat_seconds, latest_event_id
-from console.selectors import conversation_of, queues_for_filing, ticket_page_of
+from console.selectors import (
+    conversation_of,
+    queues_for_filing,
+    staff_to_assign,
+    ticket_menus,
+    ticket_page_of,
+)
 from console.steps import STEP_LABELS
 from recovery.models import ProcessFix
 from recovery.selectors.grant_room import grant_room
@@ -202,10 +206,9 @@ class TicketPage(admin.ModelAdmin):
             },
             # The ticket's own assignee and queue are choices even when the
             # user could not pick them, so saving other fields keeps them.
-            staff=User.objects.filter(
-                Q(is_active=True, is_staff=True) | Q(pk=ticket.assignee_id)
-            ).order_by("username"),
+            staff=staff_to_assign(also=ticket.assignee_id),
             queues=queues_for_filing(signed_in(request), also=ticket.queue_id),
+            listed=ticket_menus(user=signed_in(request), ticket=ticket),
         )
 
     def attachment_view(self, request: HttpRequest, pk: int, attachment_id: int) -> FileResponse:

@@ -33,7 +33,8 @@ class _ReadOnce(ModelChoiceIterator):
         # The queryset read as a list, once: Django's iterator() would open a
         # server-side cursor on PostgreSQL (DECLARE, FETCH, CLOSE, and WITH
         # HOLD outside a transaction) for a list of a few dozen rows.
-        for obj in self.queryset:
+        rows = getattr(self.field, "rows", None)  # a ListedModelChoiceField's
+        for obj in self.queryset if rows is None else rows:
             yield self.choice(obj)
 
 
@@ -83,3 +84,6 @@ class ListedModelChoiceField(forms.ModelChoiceField):
 
     iterator = _ReadOnce
     widget = MenuSelect
+    # The menu's rows, when read already (a compiled query): shown instead of
+    # reading the queryset, which still checks the choice sent back.
+    rows: list[Any] | None = None

@@ -45,6 +45,17 @@ class _DecimalJSONDecoder(json.JSONDecoder):
         super().__init__(*args, parse_float=Decimal, **kwargs)
 
 
+# One decoder for every array read (json.loads with a class makes one a call).
+_DECODER = _DecimalJSONDecoder()
+
+
+class _RowsField(JSONField):
+    """What ``JSONRows`` reads: a JSON array, parsed by the one decoder."""
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        return _DECODER.decode(value) if isinstance(value, str) else value
+
+
 class _Embedded(Func):
     """A JSON column inside a JSON object: as itself on PostgreSQL, where a
     jsonb value nests as JSON; parsed first on SQLite, which would nest its
@@ -79,7 +90,7 @@ class JSONRows(Subquery):
         self.objects = row is None
         super().__init__(
             queryset.values(row=JSONObject(**columns) if row is None else row),
-            output_field=JSONField(decoder=_DecimalJSONDecoder),
+            output_field=_RowsField(decoder=_DecimalJSONDecoder),
         )
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
@@ -125,10 +136,10 @@ def _relation(model: type[Model], name: str) -> _Relation:
 
 class _InlineIterable(ModelIterable):
     def __iter__(self) -> Iterator[Any]:
+        names = [n for n in self.queryset.query.annotations if n.startswith(PREFIX)]
         for parent in super().__iter__():
-            for attribute in [a for a in vars(parent) if a.startswith(PREFIX)]:
-                rows = vars(parent).pop(attribute)
-                attach(parent, attribute.removeprefix(PREFIX), rows)
+            for name in names:
+                attach(parent, name.removeprefix(PREFIX), vars(parent).pop(name))
             yield parent
 
 

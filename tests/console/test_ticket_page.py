@@ -1,6 +1,7 @@
 """The ticket page's forms: each calls one service and shows its errors."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -427,3 +428,37 @@ def test_an_agent_does_not_see_a_ticket_of_another_queue_however_it_is_asked(
     assert console_client(other).get(ticket_page(theirs)).status_code == 200
     supervisor = StaffFactory(role=Role.SUPERVISOR)
     assert console_client(supervisor).get(ticket_page(theirs)).status_code == 200
+
+
+@pytest.mark.parametrize("role", [Role.AGENT, Role.SUPERVISOR])
+def test_the_edit_forms_menus_offer_what_their_querysets_accept(role: Role) -> None:
+    user = StaffFactory(role=role)
+    mine, elsewhere = QueueFactory(members=[user]), QueueFactory()
+    QueueFactory()  # another queue: a supervisor's menu has it, an agent's does not
+    gone = StaffFactory(role=Role.AGENT)
+    User.objects.filter(pk=gone.pk).update(is_active=False)  # who has left
+    theirs_elsewhere = TicketFactory(actor=user, queue=elsewhere)
+    left_behind = TicketFactory(actor=user, queue=mine)
+    Ticket.objects.filter(pk=left_behind.pk).update(assignee=gone)
+    tickets = [theirs_elsewhere, left_behind, theirs_elsewhere]  # compiled menus, run again
+    if role == Role.SUPERVISOR:  # who alone sees a ticket of no queue and no assignee
+        nowhere = TicketFactory(actor=user, queue=mine)
+        Ticket.objects.filter(pk=nowhere.pk).update(assignee=None, queue=None)
+        tickets.append(nowhere)
+    client = console_client(user)
+
+    for ticket in tickets:
+        form = client.get(ticket_page(ticket)).context["edit_form"]
+        for name in ("assignee", "queue"):
+            field = form.fields[name]
+            offered = [value for value, _ in field.choices if value != ""]
+            assert offered == [row.pk for row in field.queryset], (ticket, name)
+        # A ticket's own assignee, even one who left, and its own queue.
+        assert (gone.pk in offered_ids(form, "assignee")) is (ticket == left_behind)
+        assert (elsewhere.pk in offered_ids(form, "queue")) is (
+            ticket == theirs_elsewhere or role == Role.SUPERVISOR
+        )
+
+
+def offered_ids(form: Any, name: str) -> list[int]:
+    return [int(str(value)) for value, _ in form.fields[name].choices if value != ""]
