@@ -179,7 +179,8 @@ def _related_rows(parent: Model, name: str, relation: _Relation) -> QuerySet[Any
     with its (mostly empty) attachments, about a millisecond."""
     if relation.back is None:
         return getattr(parent, name).all()
-    queryset: Any = relation.model._default_manager.db_manager(parent._state.db).get_queryset()
+    # The parent's database by the hint, as the related manager reads it.
+    queryset: Any = relation.model._default_manager.get_queryset()
     queryset._add_hints(instance=parent)
     queryset._deferred_filter = (False, (), {relation.back.name: parent})
     queryset._known_related_objects = {relation.back: {parent.pk: parent}}

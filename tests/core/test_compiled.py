@@ -154,8 +154,13 @@ def test_a_compiled_query_gives_the_rows_of_the_query_built_afresh(
                 afresh = list(_tickets_of(mine, **values))
                 assert [t.pk for t in rows] == [t.pk for t in afresh], (mine, days)
                 assert all(t.customer.email == customer.email for t in rows)  # select_related
-    # Two ids of one type each find their own slots: with the ids swapped, nothing.
-    assert query.rows(True, customer_id=agent.pk, assignee_id=customer.pk, now=NOW) == []
+    # Two ids of one type each find their own slots: with them swapped (the
+    # user's id as the customer's), the rows of the query built so afresh.
+    user = agent if agent.pk != customer.pk else other
+    swapped: dict[str, Any] = {"customer_id": user.pk, "assignee_id": customer.pk, "now": NOW}
+    rows = query.rows(True, **swapped)
+    assert [t.pk for t in rows] == [t.pk for t in _tickets_of(True, **swapped)]
+    assert {t.customer_id for t in rows} <= {user.pk}
 
 
 def test_a_query_whose_sql_follows_its_values_is_refused() -> None:
