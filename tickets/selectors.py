@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank
@@ -24,6 +25,7 @@ from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.roles import Role
+from core.compiled import CompiledQuery
 from core.dates import customer_datetime, zone_name
 from core.inline import inline
 from core.languages import speaking
@@ -254,10 +256,33 @@ PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 def saved_replies_for(*, ticket: Ticket, step: str | None = None) -> QuerySet[SavedReply]:
     """The active saved replies offered on ``ticket`` (its queue's and every
     queue's), of one step or all."""
+    shape, values = _offered_on(ticket, step)
+    return _offered(shape, **values)
+
+
+def _offered_on(ticket: Ticket, step: str | None) -> tuple[tuple[bool, bool], dict[str, Any]]:
+    values: dict[str, Any] = {}
+    if ticket.queue_id is not None:
+        values["queue_id"] = ticket.queue_id
+    if step:
+        values["step"] = step
+    return (ticket.queue_id is not None, bool(step)), values
+
+
+def _offered(
+    shape: tuple[bool, bool], *, queue_id: int = 0, step: str = ""
+) -> QuerySet[SavedReply]:
+    has_queue, of_a_step = shape
+    everyones = Q(queue__isnull=True)
     offered = SavedReply.objects.filter(active=True).filter(
-        Q(queue__isnull=True) | Q(queue_id=ticket.queue_id)
+        everyones | Q(queue_id=queue_id) if has_queue else everyones
     )
-    return offered.filter(step=step) if step else offered
+    return offered.filter(step=step) if of_a_step else offered
+
+
+# What ``saved_replies_for`` reads, compiled once a process for each shape:
+# every ticket page offers them.
+_OFFERED = CompiledQuery(build=_offered)
 
 
 @dataclass(frozen=True)
@@ -295,7 +320,8 @@ def fill(reply: SavedReply, *, ticket: Ticket, agent: User, due: str | None = No
 
 
 def filled_replies(*, ticket: Ticket, agent: User, step: str | None = None) -> list[FilledReply]:
-    replies = list(saved_replies_for(ticket=ticket, step=step))
+    shape, values = _offered_on(ticket, step)
+    replies = _OFFERED.rows(shape, **values)
     due = promise_due(ticket) if any("{promise_due}" in r.body for r in replies) else None
     return [
         FilledReply(reply, fill(reply, ticket=ticket, agent=agent, due=due)) for reply in replies
