@@ -29,7 +29,7 @@ import functools
 import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -238,7 +238,7 @@ class CompiledQuery:
         with self._lock:
             self._prepared.clear()
 
-    def rows(self, shape: Hashable, **values: int | str | datetime) -> list[Any]:
+    def rows(self, shape: Hashable, **values: int | str | date) -> list[Any]:
         kinds = tuple(sorted((name, type(value).__name__) for name, value in values.items()))
         key = (shape, kinds)
         prepared = self._prepared.get(key)
@@ -329,8 +329,10 @@ def _sentinel(value: Any, n: int, index: int, name: str) -> Any:
     the ``n``th of the value ``index`` (each value its own)."""
     if isinstance(value, datetime):
         return SENTINELS[n] + timedelta(seconds=index)
+    if isinstance(value, date):  # a day: the sentinel moments' days, a day apart a value
+        return SENTINELS[n].date() + timedelta(days=index)
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise TypeError(f"{name}: a compiled query takes ints, strings and moments.")
+        raise TypeError(f"{name}: a compiled query takes ints, strings, days and moments.")
     if isinstance(value, int):
         return -1_999_000_001 - 2 * index - n  # negative ids: none; within int4
     return f"\x1fcompiled-{name}-{n}"
@@ -338,7 +340,11 @@ def _sentinel(value: Any, n: int, index: int, name: str) -> Any:
 
 def _param(connection: Any, value: Any, offset: timedelta) -> Any:
     """``value`` (less ``offset``, for a moment) as a parameter of this database."""
-    return _adapt(connection, value - offset) if isinstance(value, datetime) else value
+    if isinstance(value, datetime):
+        return _adapt(connection, value - offset)
+    if isinstance(value, date):
+        return connection.ops.adapt_datefield_value(value)
+    return value
 
 
 def _slots(
@@ -355,7 +361,7 @@ def _slots(
     return [
         (position, *wanted[value])
         for position, value in enumerate(params)
-        if isinstance(value, int | str | datetime) and value in wanted
+        if isinstance(value, int | str | date) and value in wanted
     ]
 
 

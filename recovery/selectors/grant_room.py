@@ -10,10 +10,12 @@ from, so the room shown is always what a grant would be held to."""
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from accounts.models import User
+from core.compiled import CompiledQuery
 from recovery.models import RestitutionKind
 from recovery.models.authority import WHOLE_LIFE, Limit, Period, SpendCounter
 from recovery.selectors import Policy, period_start, policy_for
@@ -127,6 +129,27 @@ def counters_for(*, payer: User, policy: Policy, ticket: Ticket) -> list[Counter
     ]
 
 
+def _spent(shape: tuple[tuple[str, str], ...], *, currency: str, **keys: Any) -> QuerySet[Any]:
+    """What the counters of ``shape`` (scope and period each, their subject
+    and start in ``keys``) hold in ``currency``."""
+    any_key = Q()
+    for index, (scope, period) in enumerate(shape):
+        any_key |= Q(
+            scope=scope,
+            subject_id=keys[f"subject_{index}"],
+            period=period,
+            period_start=keys[f"start_{index}"],
+        )
+    return SpendCounter.objects.filter(any_key, currency=currency).values_list(
+        "scope", "subject_id", "period", "spent"
+    )
+
+
+# Read on every ticket page of a mishap: compiled once a process for each
+# set of limits a policy holds a grant to (core.compiled).
+_SPENT = CompiledQuery(build=_spent)
+
+
 def grant_room(user: User, ticket: Ticket) -> GrantRoom:
     """Every limit a grant by ``user`` on ``ticket`` is held to (the counters
     ``counters_for`` gives a limit), with what is left of each now. One query
@@ -138,19 +161,14 @@ def grant_room(user: User, ticket: Ticket) -> GrantRoom:
         for counter in counters_for(payer=user, policy=policy, ticket=ticket)
         if counter.limit is not None
     ]
-    any_key = Q()
-    for counter, _ in limited:
-        any_key |= Q(
-            scope=counter.scope,
-            subject_id=counter.subject_id,
-            period=counter.period,
-            period_start=counter.period_start,
-        )
+    keys: dict[str, int | str | date] = {"currency": policy.currency}
+    for index, (counter, _) in enumerate(limited):
+        keys[f"subject_{index}"] = counter.subject_id
+        keys[f"start_{index}"] = counter.period_start
+    shape = tuple((counter.scope, counter.period) for counter, _ in limited)
     spent = {
         (scope, subject_id, period): amount
-        for scope, subject_id, period, amount in SpendCounter.objects.filter(
-            any_key, currency=policy.currency
-        ).values_list("scope", "subject_id", "period", "spent")
+        for scope, subject_id, period, amount in (_SPENT.rows(shape, **keys) if shape else [])
     }
     every = Period(policy.period).label.lower()
     customer = ticket.customer.name or ticket.customer.email

@@ -4,7 +4,7 @@ cannot be swapped safely, or a use nested in another query, refused
 rather than guessed."""
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -171,11 +171,26 @@ def test_a_query_whose_sql_follows_its_values_is_refused() -> None:
         CompiledQuery(build=by_value).rows(None, days=3)
 
 
-def test_a_compiled_query_takes_ids_text_and_moments_only() -> None:
+def test_a_day_is_swapped_as_a_moment_is(customer: Customer) -> None:
+    def since(shape: None, *, customer_id: int, day: date) -> Any:
+        return Ticket.objects.filter(customer_id=customer_id, created_at__date__gte=day)
+
+    query = CompiledQuery(build=since)
+    for days_ago in (0, 2, 5, 15, 60):
+        day = (NOW - timedelta(days=days_ago)).date()
+        rows = query.rows(None, customer_id=customer.pk, day=day)
+        afresh = since(None, customer_id=customer.pk, day=day)
+        assert sorted(t.pk for t in rows) == sorted(t.pk for t in afresh), days_ago
+    assert (
+        len(query.rows(None, customer_id=customer.pk, day=(NOW - timedelta(days=60)).date())) == 5
+    )
+
+
+def test_a_compiled_query_takes_ids_text_days_and_moments_only() -> None:
     query = CompiledQuery(
         build=lambda shape, *, flag: Ticket.objects.filter(is_repeat_failure=flag)
     )
-    with pytest.raises(TypeError, match="ints, strings and moments"):
+    with pytest.raises(TypeError, match="ints, strings, days and moments"):
         query.rows(None, flag=True)
 
 
