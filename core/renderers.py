@@ -12,6 +12,8 @@ from typing import Any
 from django.forms.renderers import BaseRenderer, DjangoTemplates, Jinja2
 from django.template import TemplateDoesNotExist
 
+_DJANGOS_ERRORS = "django/forms/errors/"
+
 
 class FormRenderer(BaseRenderer):
     def __init__(self) -> None:
@@ -20,6 +22,13 @@ class FormRenderer(BaseRenderer):
         # The engine that has each template: looked up once a name, since a
         # miss in Jinja2's loader is a look at the disk every time.
         self._engine_of: dict[str, BaseRenderer] = {}
+
+    def render(self, template_name: str, context: dict[str, Any], request: Any = None) -> str:
+        # Every field of every form draws its errors, mostly none: Django's
+        # error templates then draw nothing, after two templates a field.
+        if template_name.startswith(_DJANGOS_ERRORS) and not context.get("errors"):
+            return ""
+        return super().render(template_name, context, request)
 
     def get_template(self, template_name: str) -> Any:
         engine = self._engine_of.get(template_name)

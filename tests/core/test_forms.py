@@ -6,9 +6,11 @@ from typing import Any
 
 import pytest
 from django import forms
+from django.forms.renderers import DjangoTemplates
 
 from accounts.models import User
 from core.forms import ListedModelChoiceField, MenuSelect
+from core.renderers import FormRenderer
 from tests.factories import StaffFactory
 
 
@@ -65,3 +67,22 @@ def test_a_menu_of_rows_reads_them_in_one_query(django_assert_num_queries: Any) 
     assert _same(html) == _same(
         _django(ListedModelChoiceField(queryset=rows, required=False), staff[1].pk)
     )
+
+
+class Reason(forms.Form):
+    reason = forms.CharField(max_length=5, help_text="Why, in short.")
+    kind = forms.ChoiceField(choices=SEVERITIES)
+
+
+@pytest.mark.parametrize("data", [None, {"reason": "far too long", "kind": "nope"}, {}])
+def test_forms_are_drawn_as_djangos_own_templates_draw_them(data: Any) -> None:
+    ours = Reason(data)
+    django = Reason(data, renderer=DjangoTemplates())
+
+    assert isinstance(ours.renderer, FormRenderer)
+    assert _same(ours.as_div()) == _same(django.as_div())
+    for name in ("reason", "kind"):
+        assert str(ours[name].errors) == str(django[name].errors)
+        assert (str(ours[name].errors) == "") is (data is None)  # no errors: nothing drawn
+    if data:
+        assert 'class="errorlist" id="id_reason_error"' in str(ours["reason"].errors)
