@@ -122,7 +122,7 @@ class ReplyForm(StartedFromSavedReply):
 
 
 class RestitutionForm(forms.Form):
-    kind = forms.ChoiceField(choices=RestitutionKind.choices)
+    kind = forms.ChoiceField(choices=RestitutionKind.choices, widget=MenuSelect)
     amount = forms.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, min_value=0)
     currency = forms.CharField(max_length=3, min_length=3)
     customer_loss = forms.DecimalField(

@@ -9,6 +9,7 @@ there. Templates only the template language has (the admin's own widgets, at
 
 from typing import Any
 
+from django.conf import settings
 from django.forms.renderers import BaseRenderer, DjangoTemplates, Jinja2
 from django.template import TemplateDoesNotExist
 
@@ -22,6 +23,9 @@ class FormRenderer(BaseRenderer):
         # The engine that has each template: looked up once a name, since a
         # miss in Jinja2's loader is a look at the disk every time.
         self._engine_of: dict[str, BaseRenderer] = {}
+        # And the template itself, outside development (where an edited one
+        # is read again): a page draws seventy, a lookup and a lock each.
+        self._templates: dict[str, Any] = {}
 
     def render(self, template_name: str, context: dict[str, Any], request: Any = None) -> str:
         # Every field of every form draws its errors, mostly none: Django's
@@ -31,14 +35,20 @@ class FormRenderer(BaseRenderer):
         return super().render(template_name, context, request)
 
     def get_template(self, template_name: str) -> Any:
+        template = self._templates.get(template_name)
+        if template is not None:
+            return template
         engine = self._engine_of.get(template_name)
         if engine is not None:
-            return engine.get_template(template_name)
-        try:
-            template = self._jinja2.get_template(template_name)
-            engine = self._jinja2
-        except TemplateDoesNotExist:
-            template = self._django.get_template(template_name)
-            engine = self._django
-        self._engine_of[template_name] = engine
+            template = engine.get_template(template_name)
+        else:
+            try:
+                template = self._jinja2.get_template(template_name)
+                engine = self._jinja2
+            except TemplateDoesNotExist:
+                template = self._django.get_template(template_name)
+                engine = self._django
+            self._engine_of[template_name] = engine
+        if not settings.DEBUG:
+            self._templates[template_name] = template
         return template
