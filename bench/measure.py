@@ -102,6 +102,31 @@ def time_calls(
     return timing
 
 
+def time_side_by_side(
+    work: Callable[[], object], floor: Callable[[], object], *, repeat: int, warmup: int = 3
+) -> tuple[Timing, Timing]:
+    """Time ``work`` and ``floor`` ``repeat`` times each, one after the other
+    in turn, so that both meet the same moments of a busy host (a shared
+    machine's slow second falls on both sides, not on one); the work's
+    queries counted on one call. Throughput from each side's own time."""
+    for _ in range(warmup):
+        work()
+        floor()
+    timings = (Timing(), Timing())
+    with CaptureQueriesContext(connection) as captured:
+        work()
+    timings[0].queries = len(captured)
+    for _ in range(repeat):
+        for call, timing in zip((work, floor), timings, strict=True):
+            before = time.perf_counter()
+            call()
+            timing.samples.append(time.perf_counter() - before)
+    for timing in timings:
+        timing.wall = sum(timing.samples)
+        timing.operations = repeat
+    return timings
+
+
 @contextmanager
 def counting_queries() -> Iterator[list[int]]:
     """Counts this thread's queries, cheaper than capturing them (no debug cursor)."""

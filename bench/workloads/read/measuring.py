@@ -14,7 +14,7 @@ from django.test.utils import override_settings
 
 from accounts.models import User
 from accounts.services import staff_issue_token
-from bench.measure import Result, time_calls
+from bench.measure import Result, time_side_by_side
 from bench.workloads import Context
 
 
@@ -74,8 +74,7 @@ def measure_read(
     notes: list[str] | None = None,
 ) -> Result:
     with in_process():
-        workload_timing = time_calls(work, repeat=context.repeat, count_queries=True)
-    floor_timing = time_calls(floor, repeat=context.repeat)
+        workload_timing, floor_timing = time_side_by_side(work, floor, repeat=context.repeat)
     notes = list(notes or [])
     if settings.DEBUG:
         notes.append("DEBUG is on: Django logs every query, which slows the workload side.")
