@@ -1,7 +1,11 @@
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.template import Context, Template
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import User
 from console.templatetags.conversation import split_quoted
@@ -104,3 +108,14 @@ def test_a_ticket_without_messages_says_so(agent: User) -> None:
     body = console_client(agent).get(ticket_page(ticket)).content.decode()
 
     assert '<p class="empty">No messages yet.</p>' in body
+
+
+@pytest.mark.parametrize("language", ["en", "es", "pt-br", "de", "fr"])
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/Sao_Paulo"])
+def test_when_writes_a_moment_as_the_date_filter_does(language: str, zone: str) -> None:
+    template = Template('{% load conversation %}{{ m|when }}|{{ m|date:"M j, Y H:i" }}')
+    moments = [datetime(2026, month, 28, 23, 45, tzinfo=UTC) for month in range(1, 13)]
+    with translation.override(language), timezone.override(ZoneInfo(zone)):
+        for moment in [*moments, None]:
+            ours, django = template.render(Context({"m": moment})).split("|")
+            assert ours == django, (moment, language, zone)
