@@ -208,7 +208,9 @@ class TicketPage(admin.ModelAdmin):
             # user could not pick them, so saving other fields keeps them.
             staff=staff_to_assign(also=ticket.assignee_id),
             queues=queues_for_filing(signed_in(request), also=ticket.queue_id),
-            listed=ticket_menus(user=signed_in(request), ticket=ticket),
+            # Read ahead for the form shown; one sent back is checked (and
+            # shown again, on an error) by the querysets above.
+            listed=ticket_menus(user=signed_in(request), ticket=ticket) if data is None else None,
         )
 
     def attachment_view(self, request: HttpRequest, pk: int, attachment_id: int) -> FileResponse:

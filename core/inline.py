@@ -158,20 +158,25 @@ def attach(parent: Model, name: str, rows: list[dict[str, Any]]) -> None:
     attach_instances(parent, name, children)
 
 
-def attach_instances(parent: Model, name: str, children: list[Model]) -> None:
+def attach_instances(
+    parent: Model, name: str, children: list[Model], rows: QuerySet[Any] | None = None
+) -> None:
     """Leave ``children``, the rows of the relation ``name`` of ``parent``,
-    where ``prefetch_related`` would have left them."""
+    where ``prefetch_related`` would have left them (read from ``rows``, a
+    ``Prefetch``'s queryset, when there was one)."""
     relation = _relation(type(parent), name)
     if relation.back is not None:
         for child in children:
             relation.back.set_cached_value(child, parent)
-    queryset: Any = _related_rows(parent, name, relation)
+    queryset: Any = _related_rows(parent, name, relation, rows)
     queryset._result_cache = children
     queryset._prefetch_done = True
     parent.__dict__.setdefault("_prefetched_objects_cache", {})[relation.cache_name] = queryset
 
 
-def _related_rows(parent: Model, name: str, relation: _Relation) -> QuerySet[Any]:
+def _related_rows(
+    parent: Model, name: str, relation: _Relation, rows: QuerySet[Any] | None = None
+) -> QuerySet[Any]:
     """The queryset ``parent.<name>.all()`` would be. For a reverse foreign
     key built as the related manager builds it, its filter on the parent
     deferred until a caller narrows it further, but without the manager:
@@ -180,7 +185,10 @@ def _related_rows(parent: Model, name: str, relation: _Relation) -> QuerySet[Any
     if relation.back is None:
         return getattr(parent, name).all()
     # The parent's database by the hint, as the related manager reads it.
-    queryset: Any = relation.model._default_manager.get_queryset()
+    base: Any = rows
+    queryset: Any = (
+        relation.model._default_manager.get_queryset() if base is None else base._chain()
+    )
     queryset._add_hints(instance=parent)
     queryset._deferred_filter = (False, (), {relation.back.name: parent})
     queryset._known_related_objects = {relation.back: {parent.pk: parent}}

@@ -25,8 +25,15 @@ from django.conf import settings
 
 def preparing(connection: Any) -> Any:
     """``connection``, or, where prepared statements live between
-    transactions, a stand-in for it whose cursors prepare what they run."""
+    requests, a stand-in for it whose cursors prepare what they run.
+
+    Between requests: a connection kept (``CONN_MAX_AGE`` not 0) or taken
+    from psycopg's pool. A connection opened for one request would pay a
+    round trip more to prepare each statement, for a plan nobody reuses."""
     if connection.vendor != "postgresql" or settings.DATABASE_TRANSACTION_POOLING:
+        return connection
+    kept = connection.settings_dict["CONN_MAX_AGE"] != 0
+    if not (kept or connection.settings_dict["OPTIONS"].get("pool")):
         return connection
     return _Preparing(connection)
 
@@ -48,7 +55,20 @@ class _Preparing:
         connection.ensure_connection()
         with connection.wrap_database_errors:
             cursor = _cursor_class(logged=connection.queries_logged)(connection.connection)
+            _zone_as_djangos(connection, cursor)
             return connection._prepare_cursor(cursor)
+
+
+def _zone_as_djangos(connection: Any, cursor: Any) -> None:
+    """Moments read in the connection's zone, as Django's create_cursor()
+    sets them when the connection's loaders disagree with it."""
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg.pq import Format
+
+    loader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+    if connection.timezone != loader.timezone:
+        register_tzloader(connection.timezone, cursor)
 
 
 @functools.cache

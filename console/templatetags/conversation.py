@@ -4,9 +4,11 @@ import re
 from datetime import date, datetime
 from functools import lru_cache
 from html import escape
+from typing import Any
 
 from django import template
 from django.template import Context
+from django.template.defaultfilters import date as date_filter
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.formats import date_format
@@ -89,12 +91,15 @@ def _message(m: Message, ticket: Ticket, site: str, language: str | None) -> str
     )
 
 
+WHEN = "M j, Y H:i"
+
+
 @register.filter(expects_localtime=True)
-def when(moment: datetime | None) -> str:
+def when(moment: Any) -> str:
     """``|date:"M j, Y H:i"``, for the ticket page's dozen moments: each
     day's words formatted once (below), not once a moment."""
-    if not moment:
-        return ""
+    if not isinstance(moment, datetime):  # a day, a text, nothing: as |date has them
+        return date_filter(moment, WHEN)
     return mark_safe(_when(moment, get_language()))  # noqa: S308 (escaped by _when)
 
 

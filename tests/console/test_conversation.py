@@ -116,6 +116,6 @@ def test_when_writes_a_moment_as_the_date_filter_does(language: str, zone: str) 
     template = Template('{% load conversation %}{{ m|when }}|{{ m|date:"M j, Y H:i" }}')
     moments = [datetime(2026, month, 28, 23, 45, tzinfo=UTC) for month in range(1, 13)]
     with translation.override(language), timezone.override(ZoneInfo(zone)):
-        for moment in [*moments, None]:
+        for moment in [*moments, "not a moment", None]:
             ours, django = template.render(Context({"m": moment})).split("|")
             assert ours == django, (moment, language, zone)

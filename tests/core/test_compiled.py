@@ -220,8 +220,12 @@ def test_the_prefetches_of_one_row_run_compiled_with_its_id(
             assert [c.promise for c in row.commitments.all()] == [
                 c.promise for c in afresh.commitments.all()
             ]
-        # Narrowed further, a relation still asks the database for this ticket's own.
-        assert list(row.events.filter(actor=agent)) == list(afresh.events.filter(actor=agent))
+        # Narrowed further, a relation still asks the database for this
+        # ticket's own, as its Prefetch reads them (the actor with each).
+        narrowed = list(row.events.filter(actor=agent))
+        assert narrowed == list(afresh.events.filter(actor=agent))
+        with django_assert_num_queries(0):
+            assert {e.actor.username for e in narrowed} <= {agent.username}
 
 
 def test_prefetches_of_many_rows_or_deeper_lookups_are_left_to_django(
@@ -235,6 +239,10 @@ def test_prefetches_of_many_rows_or_deeper_lookups_are_left_to_django(
     def deeper(shape: None, *, ticket_id: int) -> Any:
         return Ticket.objects.filter(pk=ticket_id).prefetch_related("events__actor")
 
+    def listed(shape: None, *, ticket_id: int) -> Any:
+        history = Prefetch("events", queryset=TicketEvent.objects.all(), to_attr="history")
+        return Ticket.objects.filter(pk=ticket_id).prefetch_related(history)
+
     rows = CompiledQuery(build=many).rows(None, customer_id=customer.pk)
     assert [len(row.events.all()) for row in rows] == [
         len(t.events.all()) for t in many(None, customer_id=customer.pk)
@@ -242,6 +250,8 @@ def test_prefetches_of_many_rows_or_deeper_lookups_are_left_to_django(
     (row,) = CompiledQuery(build=deeper).rows(None, ticket_id=rows[0].pk)
     assert [e.actor_id for e in row.events.all()] == [e.actor_id for e in rows[0].events.all()]
     assert CompiledQuery(build=many).rows(None, customer_id=-5) == []
+    (row,) = CompiledQuery(build=listed).rows(None, ticket_id=rows[0].pk)
+    assert [e.pk for e in row.history] == [e.pk for e in rows[0].events.all()]
 
 
 def _prepared_statements() -> list[str]:
@@ -250,26 +260,53 @@ def _prepared_statements() -> list[str]:
         return [statement for (statement,) in cursor.fetchall()]
 
 
-def test_a_compiled_query_is_prepared_on_the_connection(customer: Customer) -> None:
+@pytest.fixture
+def kept_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The connection kept between requests, as production's (CONN_MAX_AGE=60)."""
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+
+
+@pytest.mark.usefixtures("kept_connection")
+def test_a_compiled_query_is_prepared_on_a_kept_connection(customer: Customer) -> None:
     query = CompiledQuery(build=_one_with_history)
     ticket = Ticket.objects.filter(customer=customer).first()
     assert ticket is not None
 
+    before = _prepared_statements()
+
     (row,) = query.rows(None, ticket_id=ticket.pk)
 
-    prepared = _prepared_statements()
+    prepared = [statement for statement in _prepared_statements() if statement not in before]
     assert any('FROM "tickets_ticket"' in statement for statement in prepared), prepared
     assert any('FROM "tickets_ticketevent"' in statement for statement in prepared), prepared
     assert row.pk == ticket.pk
 
 
+@pytest.mark.usefixtures("kept_connection")
 @override_settings(DATABASE_TRANSACTION_POOLING=True)
 def test_behind_a_transaction_pooler_nothing_is_prepared(customer: Customer) -> None:
     # A pooler's next transaction may run on a server connection that never saw it.
     ticket = Ticket.objects.filter(customer=customer).first()
     assert ticket is not None
 
+    before = _prepared_statements()
+
     (row,) = CompiledQuery(build=_one_with_history).rows(None, ticket_id=ticket.pk)
 
-    assert _prepared_statements() == []
+    assert _prepared_statements() == before
     assert row.pk == ticket.pk
+
+
+def test_a_connection_opened_for_one_request_prepares_nothing(
+    customer: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CONN_MAX_AGE=0: preparing would cost a round trip for a plan nobody reuses.
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    ticket = Ticket.objects.filter(customer=customer).first()
+    assert ticket is not None
+
+    before = _prepared_statements()
+
+    CompiledQuery(build=_one_with_history).rows(None, ticket_id=ticket.pk)
+
+    assert _prepared_statements() == before

@@ -86,3 +86,13 @@ def test_forms_are_drawn_as_djangos_own_templates_draw_them(data: Any) -> None:
         assert (str(ours[name].errors) == "") is (data is None)  # no errors: nothing drawn
     if data:
         assert 'class="errorlist" id="id_reason_error"' in str(ours["reason"].errors)
+
+
+@pytest.mark.parametrize("value", [None, "a"])
+def test_a_menu_writes_a_choice_of_none_as_django_does(value: Any) -> None:
+    choices = [(None, "Nobody"), ("a", "Ana")]
+    ours = _ours(forms.ChoiceField(choices=choices, widget=MenuSelect, required=False), value)
+    django = _django(forms.ChoiceField(choices=choices, required=False), value)
+
+    assert _same(ours) == _same(django)
+    assert ('<option value="" selected>Nobody</option>' in ours) is (value is None)

@@ -33,9 +33,18 @@ def generated_staff(prefix: str) -> User:
 
 @contextmanager
 def in_process() -> Iterator[None]:
-    # The test client's host name, whatever the deployment allows.
-    with override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]):
-        yield
+    # The test client's host name, whatever the deployment allows. And the
+    # connection kept, as production keeps it (CONN_MAX_AGE=60): the test
+    # client keeps it between requests whatever the setting says, and what
+    # a kept connection does besides (its prepared statements, see
+    # core.prepared) is what production gets.
+    kept = connection.settings_dict["CONN_MAX_AGE"]
+    connection.settings_dict["CONN_MAX_AGE"] = kept or 60
+    try:
+        with override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]):
+            yield
+    finally:
+        connection.settings_dict["CONN_MAX_AGE"] = kept
 
 
 def api_client(user: User) -> Client:
