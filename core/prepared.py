@@ -13,7 +13,8 @@ Django's psycopg cursors bind the parameters on the client, which cannot
 prepare; a compiled query runs on a cursor that binds them on the server and
 prepares. Not behind a pooler in transaction mode
 (``DATABASE_TRANSACTION_POOLING``), whose next transaction may run on a
-server connection that never saw the statement, nor on SQLite.
+server connection that never saw the statement; not on a connection opened
+for one request (``CONN_MAX_AGE=0``, without the pool); nor on SQLite.
 """
 
 import functools
