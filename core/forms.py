@@ -54,8 +54,8 @@ class MenuSelect(forms.Select):
         wanted = set(self.format_value(value))
         options = []
         chosen = False
-        for value, label in choices:
-            option = "" if value is None else value  # as Django's optgroups()
+        for choice, label in choices:
+            option = "" if choice is None else choice  # as Django's optgroups()
             selected = not chosen and str(option) in wanted  # one, as Django's
             chosen |= selected
             options.append((option, " selected" if selected else "", label))
