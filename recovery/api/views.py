@@ -122,8 +122,10 @@ class TicketRestitutionsView(GenericAPIView):
         def grant(keep: Keep | None = None) -> tuple[int, dict[str, Any]]:
             answer: list[tuple[int, dict[str, Any]]] = []
 
+            # Called again if the charge refuses what the counters read let
+            # through: the grant is then made again, as a request.
             def answered(restitution: Restitution) -> None:
-                answer.append(respond(restitution))
+                answer[:] = [respond(restitution)]
                 if keep is not None:
                     keep(*answer[0])
 

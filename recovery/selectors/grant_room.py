@@ -141,13 +141,34 @@ def _spent(shape: tuple[tuple[str, str], ...], *, currency: str, **keys: Any) ->
             period_start=keys[f"start_{index}"],
         )
     return SpendCounter.objects.filter(any_key, currency=currency).values_list(
-        "scope", "subject_id", "period", "spent"
+        "scope", "subject_id", "period", "spent", "pk"
     )
 
 
-# Read on every ticket page of a mishap: compiled once a process for each
-# set of limits a policy holds a grant to (core.compiled).
+# Read on every ticket page of a mishap and by every grant: compiled once a
+# process for each set of counters (core.compiled).
 _SPENT = CompiledQuery(build=_spent)
+
+CounterKey = tuple[str, int, str]  # scope, subject, period: one counter of a grant's
+
+
+def counters_now(
+    counters: list[Counter], *, currency: str
+) -> dict[CounterKey, tuple[int, Decimal]]:
+    """Those of ``counters`` that exist, by key: their id and what they hold
+    now, as committed (no lock: a grant's charge is what holds the limits).
+    One query."""
+    if not counters:
+        return {}
+    keys: dict[str, int | str | date] = {"currency": currency}
+    for index, counter in enumerate(counters):
+        keys[f"subject_{index}"] = counter.subject_id
+        keys[f"start_{index}"] = counter.period_start
+    shape = tuple((counter.scope, counter.period) for counter in counters)
+    return {
+        (scope, subject_id, period): (pk, spent)
+        for scope, subject_id, period, spent, pk in _SPENT.rows(shape, **keys)
+    }
 
 
 def grant_room(user: User, ticket: Ticket) -> GrantRoom:
@@ -161,15 +182,7 @@ def grant_room(user: User, ticket: Ticket) -> GrantRoom:
         for counter in counters_for(payer=user, policy=policy, ticket=ticket)
         if counter.limit is not None
     ]
-    keys: dict[str, int | str | date] = {"currency": policy.currency}
-    for index, (counter, _) in enumerate(limited):
-        keys[f"subject_{index}"] = counter.subject_id
-        keys[f"start_{index}"] = counter.period_start
-    shape = tuple((counter.scope, counter.period) for counter, _ in limited)
-    spent = {
-        (scope, subject_id, period): amount
-        for scope, subject_id, period, amount in (_SPENT.rows(shape, **keys) if shape else [])
-    }
+    now = counters_now([counter for counter, _ in limited], currency=policy.currency)
     every = Period(policy.period).label.lower()
     customer = ticket.customer.name or ticket.customer.email
     words: dict[str, str] = {
@@ -184,7 +197,7 @@ def grant_room(user: User, ticket: Ticket) -> GrantRoom:
                 counter.limit_name,
                 words[counter.limit_name],
                 limit,
-                spent.get((counter.scope, counter.subject_id, counter.period), ZERO),
+                now.get((counter.scope, counter.subject_id, counter.period), (0, ZERO))[1],
             )
             for counter, limit in limited
         ),

@@ -17,7 +17,7 @@ from django.db.models import Case, F, Value, When
 from accounts.models import User
 from recovery.models import Restitution, SpendEntry
 from recovery.models.authority import SpendCounter
-from recovery.selectors.grant_room import Counter
+from recovery.selectors.grant_room import ZERO, Counter, CounterKey
 
 
 class LimitsExceeded(Exception):
@@ -82,6 +82,40 @@ def charge(*, counters: list[Counter], currency: str, amount: Decimal) -> list[i
         )
         raise LimitsExceeded(exceeded)
     return [charged[(c.scope, c.subject_id, c.period)][0] for c in counters]
+
+
+# The counters a grant will charge, created at zero where missing, before
+# anything is locked: DO NOTHING takes no lock on a counter that exists.
+_CREATE = """
+INSERT INTO recovery_spendcounter (scope, subject_id, period, period_start, currency, spent)
+VALUES {rows}
+ON CONFLICT (scope, subject_id, period, period_start, currency) DO NOTHING
+"""
+
+
+def counters_create(*, counters: list[Counter], currency: str) -> None:
+    """Create those of ``counters`` that do not exist yet, at zero."""
+    rows = [(c.scope, c.subject_id, c.period, c.period_start, currency, "0") for c in counters]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CREATE.format(rows=", ".join([_ROW] * len(rows))),
+            [value for row in rows for value in row],
+        )
+
+
+def limits_over(
+    *, counters: list[Counter], now: dict[CounterKey, tuple[int, Decimal]], amount: Decimal
+) -> list[str]:
+    """The limits ``amount`` would break on top of what the counters hold
+    ``now`` (a counter not yet created holds nothing): the check the
+    charge makes under the counters' locks, on a read without them."""
+    return [
+        counter.limit_name
+        for counter in counters
+        if counter.limit is not None
+        and now.get((counter.scope, counter.subject_id, counter.period), (0, ZERO))[1] + amount
+        > counter.limit
+    ]
 
 
 def book(restitution: Restitution, *, payer: User, amount: Decimal) -> None:

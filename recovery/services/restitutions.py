@@ -16,9 +16,15 @@ from core.errors import RuleViolation
 from core.money import amount_for_field, percent_of
 from recovery.models import ApprovalRequest, Restitution, RestitutionKind
 from recovery.selectors import Policy, policy_for
-from recovery.selectors.grant_room import counters_for
+from recovery.selectors.grant_room import counters_for, counters_now
 from recovery.services.authority import limits_in_words
-from recovery.services.restitution_charges import LimitsExceeded, book, charge
+from recovery.services.restitution_charges import (
+    LimitsExceeded,
+    book,
+    charge,
+    counters_create,
+    limits_over,
+)
 from recovery.services.webhooks import webhook_emit
 from tickets.models import Alert, Kind, Status, Ticket
 from tickets.selectors import LARGEST_ID, sees_every_ticket, tickets_visible_to, viewer
@@ -90,7 +96,6 @@ def validate_authority(*, policy: Policy, kind: str, currency: str, who: str) ->
         )
 
 
-@transaction.atomic
 def restitution_grant(
     *,
     ticket: Ticket | int,
@@ -106,21 +111,40 @@ def restitution_grant(
     authority it is granted at once and announced by webhook; above any
     limit it waits for a supervisor's approval, and the supervisors are told.
 
-    ``before_commit`` is called with the result last, inside the grant's
+    ``before_commit`` is called with the result inside the grant's
     transaction: what must be written with it (an API call's idempotency
-    record) is, without a transaction around it and a savepoint for this."""
-    restitution = _grant(
-        ticket=ticket,
-        actor=actor,
-        kind=kind,
-        amount=amount,
-        currency=currency,
-        reason=reason,
-        customer_loss=customer_loss,
-    )
-    if before_commit is not None:
-        before_commit(restitution)
-    return restitution
+    record) is, without a transaction around it and a savepoint for this.
+
+    A grant within limits writes its rows (``before_commit``'s too) first
+    and charges the budgets last, so the counter every grant of one agent
+    waits for is held for the charge and the commit only. If another grant
+    spent the room in between, the charge refuses: everything is rolled
+    back and the grant is made again as a request for approval, with the
+    limits the charge found (``before_commit`` is then called again, with it).
+    """
+
+    def attempt(refused: list[str] | None) -> Restitution:
+        with transaction.atomic():
+            restitution, charge_last = _grant(
+                ticket=ticket,
+                actor=actor,
+                kind=kind,
+                amount=amount,
+                currency=currency,
+                reason=reason,
+                customer_loss=customer_loss,
+                refused=refused,
+            )
+            if before_commit is not None:
+                before_commit(restitution)
+            if charge_last is not None:
+                charge_last()
+            return restitution
+
+    try:
+        return attempt(refused=None)
+    except LimitsExceeded as over:
+        return attempt(refused=over.limits)
 
 
 ANY_TICKET = "any"  # the caller holds the ticket already: no visibility to check
@@ -153,7 +177,11 @@ def _grant(
     currency: str,
     reason: str,
     customer_loss: object | None,
-) -> Restitution:
+    refused: list[str] | None,
+) -> tuple[Restitution, Callable[[], None] | None]:
+    """The grant, and the charge to make last in its transaction (None for
+    a request for approval): within limits by the counters as read now,
+    unless the charge already ``refused`` it."""
     currency = currency.upper()
     amount = amount_for_field(amount, currency, field="amount")
     if amount <= 0 or amount > MAX_AMOUNT:
@@ -200,19 +228,19 @@ def _grant(
             customer_loss=loss,
         )
 
-    try:
-        counter_ids = charge(
-            counters=counters_for(payer=actor, policy=policy, ticket=locked),
-            currency=currency,
-            amount=amount,
-        )
-    except LimitsExceeded as over:
-        refused = over.limits
-    else:
+    counters = counters_for(payer=actor, policy=policy, ticket=locked)
+    now = counters_now(counters, currency=currency) if refused is None else {}
+    if refused is None:
+        refused = limits_over(counters=counters, now=now, amount=amount)
+        if not refused and len(now) < len(counters):  # the first grant on a counter
+            counters_create(counters=counters, currency=currency)
+            now = counters_now(counters, currency=currency)
+            refused = limits_over(counters=counters, now=now, amount=amount)
+    if not refused:
         restitution = draft()
         restitution.status = Restitution.Status.GRANTED
         restitution.charged_to = actor
-        restitution.counter_ids = counter_ids
+        restitution.counter_ids = [now[c.scope, c.subject_id, c.period][0] for c in counters]
         restitution.save()
         book(restitution, payer=actor, amount=amount)
         record_event(
@@ -225,7 +253,13 @@ def _grant(
         # Granted at once: it has no approval request, nor ever will, so
         # whoever renders it need not ask the database.
         Restitution.approval.related.set_cached_value(restitution, None)
-        return restitution
+
+        def charge_last() -> None:
+            charged = charge(counters=counters, currency=currency, amount=amount)
+            if charged != restitution.counter_ids:  # counters are never deleted
+                raise RuntimeError("A spend counter changed under a grant.")
+
+        return restitution, charge_last
 
     restitution = draft()
     restitution.status = Restitution.Status.PENDING_APPROVAL
@@ -251,7 +285,7 @@ def _grant(
         ),
         include_assignee=False,
     )
-    return restitution
+    return restitution, None
 
 
 def restitution_summary(restitution: Restitution) -> dict[str, object]:

@@ -8,15 +8,15 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Sum
 
 from accounts.models import User
 from recovery.models import ApprovalRequest, Restitution, SpendCounter, SpendEntry
-from recovery.services import authority_policy_set
+from recovery.services import authority_policy_set, restitution_grant
 from tests.factories import TicketFactory
 from tests.helpers import client_for
-from tickets.models import Kind, Ticket
+from tickets.models import Kind, Ticket, TicketEvent
 
 ALL_KINDS = ["refund", "credit", "gift", "discount", "fee_waiver"]
 HIGH = "100000.00"
@@ -281,3 +281,125 @@ def test_grants_and_voids_at_the_same_moment_keep_the_counters_equal_to_the_ledg
     assert customers.aggregate(total=Sum("spent"))["total"] == total
     ticket_counters = SpendCounter.objects.filter(scope=SpendCounter.Scope.TICKET)
     assert ticket_counters.aggregate(total=Sum("spent"))["total"] == total
+
+
+def _grant_on_its_own_connection(agent: User, ticket: Ticket, amount: str) -> Restitution:
+    """A grant by ``agent`` in another thread, so on another connection,
+    committed by the time this returns."""
+    done: list[Restitution] = []
+
+    def grant() -> None:
+        try:
+            done.append(
+                restitution_grant(
+                    ticket=ticket.pk,
+                    actor=User.objects.get(pk=agent.pk),
+                    kind="credit",
+                    amount=amount,
+                    currency="USD",
+                    reason="Meanwhile.",
+                )
+            )
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=grant, daemon=True)
+    thread.start()
+    thread.join(timeout=JOIN_TIMEOUT)
+    assert done, "the other grant did not finish"
+    return done[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_grant_whose_room_is_spent_before_its_charge_is_made_again_as_a_request(
+    agent: User, supervisor: User
+) -> None:
+    """A grant within limits by the counters as it read them writes its rows
+    first and charges last; when another grant spends the room in between,
+    the charge refuses, and none of the first attempt stays: it is made again
+    as a request, with the limit the charge found."""
+    set_policy(
+        agent=agent, supervisor=supervisor, per_incident=HIGH, per_period="10.00", per_customer=HIGH
+    )
+    first, other, warm = mishaps(agent, count=3, customers=3)
+    _grant_on_its_own_connection(agent, warm, "1.00")  # the agent's counter exists: 9.00 left
+    answers: list[str] = []
+
+    def spend_the_room_meanwhile(restitution: Restitution) -> None:
+        answers.append(restitution.status)
+        if len(answers) == 1:
+            assert _grant_on_its_own_connection(agent, other, "9.00").status == "granted"
+
+    result = restitution_grant(
+        ticket=first.pk,
+        actor=agent,
+        kind="credit",
+        amount="9.00",
+        currency="USD",
+        reason="Race.",
+        before_commit=spend_the_room_meanwhile,
+    )
+
+    assert answers == ["granted", "pending_approval"]
+    assert result.status == Restitution.Status.PENDING_APPROVAL
+    assert result.approval.limits_exceeded == ["per_period_limit"]
+    assert list(Restitution.objects.filter(ticket=first).values_list("status", flat=True)) == [
+        "pending_approval"
+    ]
+    assert not SpendEntry.objects.filter(ticket=first).exists()
+    assert not TicketEvent.objects.filter(ticket=first, action="restitution_granted").exists()
+    assert SpendCounter.objects.get(
+        scope=SpendCounter.Scope.GRANTER, subject_id=agent.pk
+    ).spent == Decimal("10.00")
+    assert ledger_total(user=agent) == Decimal("10.00")
+    assert not SpendCounter.objects.filter(
+        scope=SpendCounter.Scope.TICKET, subject_id=first.pk, spent__gt=0
+    ).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_grant_over_a_limit_waits_for_no_other_grant(agent: User, supervisor: User) -> None:
+    """Over a limit by the counters as they stand, a grant charges nothing,
+    so it does not wait for the budget another grant holds locked."""
+    set_policy(
+        agent=agent, supervisor=supervisor, per_incident=HIGH, per_period="10.00", per_customer=HIGH
+    )
+    ticket, warm = mishaps(agent, count=2, customers=2)
+    _grant_on_its_own_connection(agent, warm, "10.00")  # the budget is spent
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_budget() -> None:
+        try:
+            with transaction.atomic():
+                list(
+                    SpendCounter.objects.select_for_update().filter(
+                        scope=SpendCounter.Scope.GRANTER, subject_id=agent.pk
+                    )
+                )
+                locked.set()
+                release.wait(timeout=JOIN_TIMEOUT)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_budget, daemon=True)
+    holder.start()
+    assert locked.wait(timeout=JOIN_TIMEOUT)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")  # a wait would fail, not hang
+        result = restitution_grant(
+            ticket=ticket.pk,
+            actor=agent,
+            kind="credit",
+            amount="5.00",
+            currency="USD",
+            reason="Over the budget.",
+        )
+    finally:
+        release.set()
+        holder.join(timeout=JOIN_TIMEOUT)
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+    assert result.status == Restitution.Status.PENDING_APPROVAL
+    assert result.approval.limits_exceeded == ["per_period_limit"]

@@ -20,16 +20,17 @@ from tickets.models import Kind, Ticket
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # The caller by token with their groups, permissions and policy; BEGIN; the
-# ticket, found among those they may see and locked; the charge (the
-# counters created where missing, locked and raised in one statement); the
-# restitution, its ledger line and its event; the webhook endpoints; the
-# idempotency record with the response; COMMIT.
-GRANT_QUERIES = 10
-# Over a limit: the charge, and its counters put back; the restitution, the
-# approval request, its event; the alert to the supervisors (the alert, who
-# they are and their preferences, whom it already told, its recipients, its
-# email in the outbox): none of it is asked of a grant within limits.
-PENDING_QUERIES = 16
+# ticket, found among those they may see and locked; its counters as they
+# stand (no lock); the restitution, its ledger line and its event; the
+# webhook endpoints; the idempotency record with the response; last, the
+# charge (the counters locked and raised in one statement); COMMIT.
+GRANT_QUERIES = 11
+# Over a limit by the counters as they stand: nothing is charged, nothing
+# locked; the restitution, the approval request, its event; the alert to the
+# supervisors (the alert, who they are and their preferences, whom it
+# already told, its recipients, its email in the outbox): none of it is
+# asked of a grant within limits.
+PENDING_QUERIES = 15
 
 
 def _grant(client: APIClient, ticket: Ticket, amount: str) -> tuple[int, list[str]]:
@@ -61,10 +62,15 @@ def test_a_grant_costs_the_same_queries_whatever_the_history(
     status, granted = _grant(client, ticket, "1.00")
     assert status == 201
     assert len(granted) == GRANT_QUERIES, "\n".join(granted)
+    # The budget is locked by the last statement before COMMIT, so it is held
+    # for no other write of the grant's.
+    assert granted[-2].lstrip().startswith("INSERT INTO recovery_spendcounter"), granted[-2]
+    assert granted[-1] == "COMMIT"
 
     status, pending = _grant(client, ticket, "49.00")  # above the agent's per-incident limit
     assert status == 202
     assert len(pending) == PENDING_QUERIES, "\n".join(pending)
+    assert not any("recovery_spendcounter AS counter" in sql for sql in pending)
     assert Restitution.objects.filter(ticket=ticket).count() == 3
     granted_amounts = Restitution.objects.filter(ticket=ticket, status="granted")
     assert SpendCounter.objects.get(
