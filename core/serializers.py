@@ -234,3 +234,23 @@ class AwareDateTimeField(serializers.DateTimeField):
             raise RuleViolation(
                 "This time is outside the range the desk can store.", field=str(self.field_name)
             ) from None
+
+
+# One instance of each serializer ``represented`` renders with, kept a process.
+_RENDERERS: dict[type[serializers.Serializer], serializers.Serializer] = {}
+
+
+def represented(serializer: type[serializers.Serializer], instance: Any) -> dict[str, Any]:
+    """``serializer(instance).data`` as a plain dict, rendered by one
+    instance of ``serializer`` kept a process. DRF builds a serializer's
+    fields for each instance (deep copies of the declared ones, and a
+    ModelSerializer's from its model), which for one object costs more than
+    rendering it. For output without context only (no request, nothing the
+    fields look up from it); rendering reads the kept fields and changes
+    none, so threads share them."""
+    renderer = _RENDERERS.get(serializer)
+    if renderer is None:
+        renderer = serializer()
+        renderer.fields  # noqa: B018 (built now, before any thread shares it)
+        renderer = _RENDERERS.setdefault(serializer, renderer)
+    return dict(renderer.to_representation(instance))

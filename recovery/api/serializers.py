@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from rest_framework import serializers
 
 from core.serializers import (
@@ -140,10 +138,6 @@ class PolicyInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
         child=StrictChoiceField(choices=RestitutionKind.choices), allow_empty=True
     )
     currency = CurrencyField()
-
-
-def as_dict(data: Any) -> dict[str, Any]:
-    return dict(data)
 
 
 class FollowUpSerializer(serializers.ModelSerializer):

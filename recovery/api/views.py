@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from accounts.api import staff
 from accounts.models import User
 from core.schema import UNPROCESSABLE, RuleProblemSerializer
-from core.serializers import OptionalReasonSerializer, ReasonSerializer
+from core.serializers import OptionalReasonSerializer, ReasonSerializer, represented
 from recovery.api import serializers as s
 from recovery.models import ApprovalRequest, FollowUp, Restitution
 from recovery.selectors import (
@@ -106,13 +106,13 @@ class TicketRestitutionsView(GenericAPIView):
         user = staff(request)
 
         def respond(restitution: Restitution) -> tuple[int, dict[str, Any]]:
-            body = s.as_dict(s.GrantResultSerializer(restitution).data)
+            body = represented(s.GrantResultSerializer, restitution)
             guidance = guidance_for(
                 amount=restitution.amount,
                 loss=restitution.customer_loss,
                 currency=restitution.currency,
             )
-            body["guidance"] = s.GuidanceSerializer(guidance).data if guidance else None
+            body["guidance"] = represented(s.GuidanceSerializer, guidance) if guidance else None
             body["repeat_failure_guidance"] = (
                 REPEAT_FAILURE_GUIDANCE if restitution.ticket.is_repeat_failure else None
             )

@@ -1,0 +1,87 @@
+"""core.serializers.represented: what a serializer's ``.data`` gives, from
+fields built once a process and shared by threads."""
+
+import threading
+from datetime import UTC, datetime
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from rest_framework import serializers
+
+from core.serializers import represented
+
+
+class Part(serializers.Serializer):
+    label = serializers.CharField()
+
+
+class Order(serializers.Serializer):
+    id = serializers.IntegerField()
+    total = serializers.DecimalField(max_digits=8, decimal_places=2)
+    placed_at = serializers.DateTimeField()
+    part = Part(allow_null=True)
+    shout = serializers.SerializerMethodField()
+
+    def get_shout(self, order: Any) -> str:
+        return f"{order.part.label.upper()}!" if order.part else ""
+
+
+def order(n: int, *, part: bool = True) -> SimpleNamespace:
+    return SimpleNamespace(
+        id=n,
+        total=Decimal(n) / 4,
+        placed_at=datetime(2026, 12, 6, 9, n % 60, tzinfo=UTC),
+        part=SimpleNamespace(label=f"part {n}") if part else None,
+    )
+
+
+@pytest.mark.parametrize("part", [True, False])
+def test_it_gives_what_the_serializers_data_gives(part: bool) -> None:
+    one = order(7, part=part)
+    assert represented(Order, one) == dict(Order(one).data)
+    assert represented(Order, one)["total"] == "1.75"
+
+
+def test_the_fields_are_built_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Counted(Order):
+        pass
+
+    built = []
+    original = Counted.get_fields
+
+    def get_fields(self: Counted) -> Any:
+        built.append(self)
+        return original(self)
+
+    monkeypatch.setattr(Counted, "get_fields", get_fields)
+    rendered = [represented(Counted, order(n)) for n in range(5)]
+
+    assert len(built) == 1
+    assert [r["id"] for r in rendered] == list(range(5))
+
+
+def test_threads_rendering_at_once_each_get_their_own_object() -> None:
+    class Shared(Order):
+        pass
+
+    barrier = threading.Barrier(8)
+    wrong: list[tuple[int, dict[str, Any]]] = []
+
+    def render(n: int) -> None:
+        barrier.wait(timeout=10)
+        for _ in range(200):
+            mine = order(n)
+            got = represented(Shared, mine)
+            if got != dict(Order(mine).data):
+                wrong.append((n, got))
+
+    threads = [threading.Thread(target=render, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert not any(thread.is_alive() for thread in threads)
+    assert wrong == []
