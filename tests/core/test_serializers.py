@@ -14,7 +14,7 @@ from core.serializers import represented
 
 
 class Part(serializers.Serializer):
-    label = serializers.CharField()
+    name = serializers.CharField()
 
 
 class Order(serializers.Serializer):
@@ -25,7 +25,7 @@ class Order(serializers.Serializer):
     shout = serializers.SerializerMethodField()
 
     def get_shout(self, order: Any) -> str:
-        return f"{order.part.label.upper()}!" if order.part else ""
+        return f"{order.part.name.upper()}!" if order.part else ""
 
 
 def order(n: int, *, part: bool = True) -> SimpleNamespace:
@@ -33,7 +33,7 @@ def order(n: int, *, part: bool = True) -> SimpleNamespace:
         id=n,
         total=Decimal(n) / 4,
         placed_at=datetime(2026, 12, 6, 9, n % 60, tzinfo=UTC),
-        part=SimpleNamespace(label=f"part {n}") if part else None,
+        part=SimpleNamespace(name=f"part {n}") if part else None,
     )
 
 
