@@ -13,9 +13,10 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 
 from core import clock
+from core.compiled import CompiledQuery
 from core.errors import RuleViolation
 from outbox.models import OutboxItem
 from outbox.services import outbox_enqueue, outbox_item
@@ -63,11 +64,20 @@ def webhook_endpoint_save(
     return saved
 
 
+def _active_endpoints(shape: None) -> QuerySet[WebhookEndpoint]:
+    return WebhookEndpoint.objects.filter(active=True)
+
+
+# Read by every change that emits an event (each grant): built and compiled
+# once a process (core.compiled).
+_ACTIVE_ENDPOINTS = CompiledQuery(build=_active_endpoints)
+
+
 def webhook_emit(*, event: str, data: dict[str, Any]) -> list[WebhookDelivery]:
     """Record the event for every active endpoint that wants it, each with
     its outbox row. For use inside the service's transaction."""
     deliveries = []
-    for endpoint in WebhookEndpoint.objects.filter(active=True):
+    for endpoint in _ACTIVE_ENDPOINTS.rows(None):
         if event not in endpoint.events:
             continue
         event_id = uuid.uuid4().hex
