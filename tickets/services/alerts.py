@@ -38,11 +38,16 @@ def alert_raise(
         people = [u for u in recipients if u.is_active]
     else:
         people = supervisors()
-        assignee = ticket.assignee
-        if include_assignee and assignee is not None and assignee.is_active:
-            people.append(assignee)
+        if include_assignee and ticket.assignee_id is not None:
+            assignee = ticket.assignee
+            if assignee is not None and assignee.is_active:
+                people.append(assignee)
     people = list({user.pk: user for user in people}.values())
-    alert.recipients.set(people)
+    # A new alert has no recipients yet: written at once, in one statement
+    # (a manager's set() would first read which it has, and which exist).
+    Alert.recipients.through.objects.bulk_create(
+        [Alert.recipients.through(alert=alert, user=user) for user in people]
+    )
     if kind in NOTIFIED_AS:
         # Also in each reader's inbox; the alert's email is the email, sent to
         # those who want this kind by email.
