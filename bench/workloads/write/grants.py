@@ -43,7 +43,9 @@ def grant_setup(*, clients: int, tickets_per_client: int, cap: Decimal, tag: str
     per-incident and per-customer limits are far above what any ticket or
     customer receives), a token, and mishaps assigned to the agent, each
     client its own (so the shared budget is the only contended row)."""
-    supervisor = staff_upsert(username=f"bench-sup-{tag}", role=Role.SUPERVISOR).user
+    # One supervisor for every run, so runs on one database alike: each
+    # grant sent for approval alerts every supervisor.
+    supervisor = staff_upsert(username="bench-sup", role=Role.SUPERVISOR).user
     agent = staff_upsert(username=f"bench-agent-{tag}", role=Role.AGENT).user
     authority_policy_set(
         user=agent,
