@@ -116,11 +116,13 @@ class AuthorityPolicyChange(models.Model):
 class SpendCounter(models.Model):
     """What has been granted in one scope, kept by the database.
 
-    A grant adds its amount to three counters (the ticket, the customer in the
-    period, the granter in the period) with a conditional UPDATE each: the
-    row lock of each UPDATE serializes concurrent grants, and the condition
-    (``spent + amount <= limit``) is what enforces the limit. Voiding takes
-    the amount back. The check constraint is the last line of defence.
+    A grant adds its amount to five counters (the ticket; the customer for
+    the day, the week and the month; the granter in their period) by one
+    statement that locks them in one order and adds only where every limit
+    holds (``recovery.services.restitution_charges``): the row locks
+    serialize concurrent grants, and the condition (``spent + amount <=
+    limit``) is what enforces the limit. Voiding takes the amount back. The
+    check constraint is the last line of defence.
     """
 
     class Scope(models.TextChoices):

@@ -8,8 +8,10 @@ class IdempotencyKey(models.Model):
     """The first response to a request sent with an ``Idempotency-Key``: a
     retry with the same key and body gets it again, and nothing is granted twice.
 
-    The unique constraint is what serializes parallel retries: the second
-    insert waits for the first transaction and then finds its answer.
+    The unique constraint is what makes parallel retries safe: the second
+    insert waits for the first transaction (unless the action's own locks,
+    a grant's ticket, made it wait already) and then fails, and the retry
+    finds the first answer.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -42,13 +42,15 @@ def run_idempotent(
     action: Callable[[Keep], tuple[int, dict[str, Any]]],
 ) -> Outcome:
     """Run ``action`` once per (user, key). ``action(keep)`` makes its change
-    in one transaction and, last inside it, calls ``keep(status, body)``
-    with its response: the key is stored with the response in the same
-    transaction, by one write. A parallel retry runs the action too,
-    waiting on whatever its first lock is (a grant's ticket), but its keep
-    then waits on the unique index until the first commits, and fails: all
-    of its work is rolled back, and it replays the first response. If the
-    action fails, nothing is kept and the key can be used again."""
+    in one transaction and, inside it, calls ``keep(status, body)`` with its
+    response: the key is stored with the response in the same transaction,
+    by one write (an action rolled back and made again calls it again: a
+    grant whose charge is refused, made again as a request). A parallel
+    retry runs the action too, waiting on its first lock (a grant's ticket)
+    or at its keep on the unique index until the first commits; its keep
+    then fails: all of its work is rolled back, and it replays the first
+    response (whichever commits first answers both). If the action fails,
+    nothing is kept and the key can be used again."""
     key = key.strip()
     if not key or len(key) > MAX_KEY_CHARS:
         raise RuleViolation(

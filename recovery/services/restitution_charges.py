@@ -84,25 +84,6 @@ def charge(*, counters: list[Counter], currency: str, amount: Decimal) -> list[i
     return [charged[(c.scope, c.subject_id, c.period)][0] for c in counters]
 
 
-# The counters a grant will charge, created at zero where missing, before
-# anything is locked: DO NOTHING takes no lock on a counter that exists.
-_CREATE = """
-INSERT INTO recovery_spendcounter (scope, subject_id, period, period_start, currency, spent)
-VALUES {rows}
-ON CONFLICT (scope, subject_id, period, period_start, currency) DO NOTHING
-"""
-
-
-def counters_create(*, counters: list[Counter], currency: str) -> None:
-    """Create those of ``counters`` that do not exist yet, at zero."""
-    rows = [(c.scope, c.subject_id, c.period, c.period_start, currency, "0") for c in counters]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _CREATE.format(rows=", ".join([_ROW] * len(rows))),
-            [value for row in rows for value in row],
-        )
-
-
 def limits_over(
     *, counters: list[Counter], now: dict[CounterKey, tuple[int, Decimal]], amount: Decimal
 ) -> list[str]:

@@ -22,7 +22,6 @@ from recovery.services.restitution_charges import (
     LimitsExceeded,
     book,
     charge,
-    counters_create,
     limits_over,
 )
 from recovery.services.webhooks import webhook_emit
@@ -115,12 +114,17 @@ def restitution_grant(
     transaction: what must be written with it (an API call's idempotency
     record) is, without a transaction around it and a savepoint for this.
 
-    A grant within limits writes its rows (``before_commit``'s too) first
-    and charges the budgets last, so the counter every grant of one agent
-    waits for is held for the charge and the commit only. If another grant
-    spent the room in between, the charge refuses: everything is rolled
-    back and the grant is made again as a request for approval, with the
-    limits the charge found (``before_commit`` is then called again, with it).
+    Whether it is within limits is read from the counters without a lock;
+    over one, nothing is charged or locked. Within them, the grant writes
+    its rows (``before_commit``'s too) first and charges the budgets last,
+    so the counter every grant of one agent waits for is held for the
+    charge and the commit only (and, on a grant that is the first on a
+    counter, which the charge creates, for writing the counters' ids on
+    the restitution). Every grant thus locks its ticket, then its own rows,
+    then the counters in their one order. If another grant spent the room
+    in between, the charge refuses: everything is rolled back and the grant
+    is made again as a request for approval, with the limits the charge
+    found (``before_commit`` is then called again, with it).
     """
 
     def attempt(refused: list[str] | None) -> Restitution:
@@ -232,15 +236,14 @@ def _grant(
     now = counters_now(counters, currency=currency) if refused is None else {}
     if refused is None:
         refused = limits_over(counters=counters, now=now, amount=amount)
-        if not refused and len(now) < len(counters):  # the first grant on a counter
-            counters_create(counters=counters, currency=currency)
-            now = counters_now(counters, currency=currency)
-            refused = limits_over(counters=counters, now=now, amount=amount)
     if not refused:
         restitution = draft()
         restitution.status = Restitution.Status.GRANTED
         restitution.charged_to = actor
-        restitution.counter_ids = [now[c.scope, c.subject_id, c.period][0] for c in counters]
+        # The counters' ids where they all exist; else the charge creates the
+        # missing ones, and they are written after it.
+        keys = [(c.scope, c.subject_id, c.period) for c in counters]
+        restitution.counter_ids = [now[k][0] for k in keys] if all(k in now for k in keys) else []
         restitution.save()
         book(restitution, payer=actor, amount=amount)
         record_event(
@@ -256,8 +259,9 @@ def _grant(
 
         def charge_last() -> None:
             charged = charge(counters=counters, currency=currency, amount=amount)
-            if charged != restitution.counter_ids:  # counters are never deleted
-                raise RuntimeError("A spend counter changed under a grant.")
+            if charged != restitution.counter_ids:  # the first grant on a counter
+                restitution.counter_ids = charged
+                Restitution.objects.filter(pk=restitution.pk).update(counter_ids=charged)
 
         return restitution, charge_last
 

@@ -68,14 +68,20 @@ def test_threads_rendering_at_once_each_get_their_own_object() -> None:
 
     barrier = threading.Barrier(8)
     wrong: list[tuple[int, dict[str, Any]]] = []
+    failed: list[BaseException] = []
+    rendered: list[int] = []
 
     def render(n: int) -> None:
-        barrier.wait(timeout=10)
-        for _ in range(200):
-            mine = order(n)
-            got = represented(Shared, mine)
-            if got != dict(Order(mine).data):
-                wrong.append((n, got))
+        try:
+            barrier.wait(timeout=10)
+            for _ in range(200):
+                mine = order(n)
+                got = represented(Shared, mine)
+                if got != dict(Order(mine).data):
+                    wrong.append((n, got))
+                rendered.append(n)
+        except BaseException as error:  # noqa: BLE001 (asserted below, never lost)
+            failed.append(error)
 
     threads = [threading.Thread(target=render, args=(n,)) for n in range(8)]
     for thread in threads:
@@ -84,4 +90,6 @@ def test_threads_rendering_at_once_each_get_their_own_object() -> None:
         thread.join(timeout=30)
 
     assert not any(thread.is_alive() for thread in threads)
+    assert failed == []
+    assert len(rendered) == 8 * 200
     assert wrong == []

@@ -1,7 +1,8 @@
 """Simultaneous grants by one agent, through the real API on PostgreSQL: the
-spend counters' conditional UPDATEs must let exactly as much through as the
-limits allow, whatever the interleaving (SPEC, "Authority and restitution":
-limits hold under concurrency)."""
+spend counters' charge (one statement, the counters locked in one order)
+must let exactly as much through as the limits allow, whatever the
+interleaving (SPEC, "Authority and restitution": limits hold under
+concurrency)."""
 
 import threading
 from decimal import Decimal

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db.models import Q
 
 from accounts.models import User
 from accounts.roles import Role
@@ -152,6 +153,25 @@ def test_a_grant_adds_to_the_ticket_customer_and_granter_counters(agent: User) -
     assert spent(Scope.GRANTER, agent.pk) == Decimal("45.50")
     left = authority_remaining(agent)
     assert (left.period_spent, left.period_remaining) == (Decimal("45.50"), Decimal("154.50"))
+
+
+def test_a_grant_records_the_counters_it_was_charged_to_first_or_later(agent: User) -> None:
+    """The first grant on a ticket has its counter created by the charge,
+    after the restitution is written; a later one finds them all."""
+    ticket = mishap(agent)
+
+    first = grant(ticket, agent, "3.00")
+    later = grant(ticket, agent, "4.00")
+
+    charged = SpendCounter.objects.filter(
+        Q(scope=Scope.TICKET, subject_id=ticket.pk)
+        | Q(scope=Scope.CUSTOMER, subject_id=ticket.customer_id)
+        | Q(scope=Scope.GRANTER, subject_id=agent.pk)
+    )
+    assert charged.count() == 5  # the ticket, the customer's day, week and month, the agent
+    for restitution in (first, later):
+        restitution.refresh_from_db()
+        assert sorted(restitution.counter_ids) == sorted(charged.values_list("pk", flat=True))
 
 
 def test_a_grant_up_to_exactly_the_limit_is_granted(agent: User) -> None:
