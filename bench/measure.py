@@ -10,7 +10,7 @@ Nothing here passes or fails: it measures.
 import json
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -85,21 +85,7 @@ def time_calls(
 ) -> Timing:
     """Time ``call`` ``repeat`` times after ``warmup`` untimed runs; with
     ``count_queries``, also the Django queries of one call."""
-    for _ in range(warmup):
-        call()
-    timing = Timing()
-    if count_queries:
-        with CaptureQueriesContext(connection) as captured:
-            call()
-        timing.queries = len(captured)
-    started = time.perf_counter()
-    for _ in range(repeat):
-        before = time.perf_counter()
-        call()
-        timing.samples.append(time.perf_counter() - before)
-    timing.wall = time.perf_counter() - started
-    timing.operations = repeat
-    return timing
+    return _in_turn((call,), repeat=repeat, warmup=warmup, count_queries=count_queries)[0]
 
 
 def time_side_by_side(
@@ -108,16 +94,29 @@ def time_side_by_side(
     """Time ``work`` and ``floor`` ``repeat`` times each, one after the other
     in turn, so that both meet the same moments of a busy host (a shared
     machine's slow second falls on both sides, not on one); the work's
-    queries counted on one call. Throughput from each side's own time."""
+    queries counted on one call."""
+    work_timing, floor_timing = _in_turn(
+        (work, floor), repeat=repeat, warmup=warmup, count_queries=True
+    )
+    return work_timing, floor_timing
+
+
+def _in_turn(
+    calls: Sequence[Callable[[], object]], *, repeat: int, warmup: int, count_queries: bool
+) -> list[Timing]:
+    """Each of ``calls`` ``repeat`` times, in turn, after ``warmup`` untimed
+    rounds; with ``count_queries``, the first call's queries on one more
+    run. Each throughput from its own time (the sum of its samples)."""
     for _ in range(warmup):
-        work()
-        floor()
-    timings = (Timing(), Timing())
-    with CaptureQueriesContext(connection) as captured:
-        work()
-    timings[0].queries = len(captured)
+        for call in calls:
+            call()
+    timings = [Timing() for _ in calls]
+    if count_queries:
+        with CaptureQueriesContext(connection) as captured:
+            calls[0]()
+        timings[0].queries = len(captured)
     for _ in range(repeat):
-        for call, timing in zip((work, floor), timings, strict=True):
+        for call, timing in zip(calls, timings, strict=True):
             before = time.perf_counter()
             call()
             timing.samples.append(time.perf_counter() - before)

@@ -215,14 +215,12 @@ def staff_to_assign(*, also: int | None = None) -> QuerySet[User]:
 # The ticket page's menus, read on every view of it: compiled once a process
 # for each shape (does the viewer see every queue, has the ticket an
 # assignee, a queue), run with the ids. Rows to show, by name only.
-def _queue_menu(shape: tuple[bool, bool], *, user_id: int, also: int = 0) -> QuerySet[Queue]:
-    sees_all, has_queue = shape
-    queues = _queues_for_filing(sees_all, user_id=user_id, also=also if has_queue else None)
-    return queues.only("pk", "name")
+def _queue_menu(sees_all: bool, *, user_id: int, also: int | None) -> QuerySet[Queue]:
+    return _queues_for_filing(sees_all, user_id=user_id, also=also).only("pk", "name")
 
 
-def _staff_menu(has_assignee: bool, *, also: int = 0) -> QuerySet[User]:
-    return staff_to_assign(also=also if has_assignee else None).only("pk", "username")
+def _staff_menu(shape: None, *, also: int | None) -> QuerySet[User]:
+    return staff_to_assign(also=also).only("pk", "username")
 
 
 _QUEUE_MENU = CompiledQuery(build=_queue_menu)
@@ -232,8 +230,6 @@ _STAFF_MENU = CompiledQuery(build=_staff_menu)
 def ticket_menus(*, user: User, ticket: Ticket) -> dict[str, list[Any]]:
     """The rows of the ticket page's menus, as ``queues_for_filing`` and
     ``staff_to_assign`` give them for the ticket, each read by its name."""
-    queue, assignee = ticket.queue_id, ticket.assignee_id
-    shape = (sees_every_ticket(user), queue is not None)
-    queues = _QUEUE_MENU.rows(shape, user_id=user.pk, **({"also": queue} if queue else {}))
-    staff = _STAFF_MENU.rows(assignee is not None, **({"also": assignee} if assignee else {}))
+    queues = _QUEUE_MENU.rows(sees_every_ticket(user), user_id=user.pk, also=ticket.queue_id)
+    staff = _STAFF_MENU.rows(None, also=ticket.assignee_id)
     return {"assignee": staff, "queue": queues}

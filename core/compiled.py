@@ -215,9 +215,11 @@ class CompiledQuery:
     ``build(shape, **values)`` returns the queryset; its SQL may depend on
     ``shape`` (hashable, say whether the caller sees every ticket) and must
     not depend on the values, which go into the SQL only as parameters
-    equal to them (or, for a moment, to it less ``before[name][i]``). The
-    first build checks that against a second set of sentinels and refuses
-    a query that does otherwise. The rows come back as the queryset would
+    equal to them (or, for a moment, to it less ``before[name][i]``). A
+    value may be None, an id the row may lack: the build gets None, and
+    which values are None is part of the shape. The first build checks
+    that against a second set of sentinels and refuses a query that does
+    otherwise. The rows come back as the queryset would
     give them (its select_related, prefetches and ``core.inline``
     relations); a compiled query cannot be filtered further.
     """
@@ -238,7 +240,8 @@ class CompiledQuery:
         with self._lock:
             self._prepared.clear()
 
-    def rows(self, shape: Hashable, **values: int | str | date) -> list[Any]:
+    def rows(self, shape: Hashable, **values: int | str | date | None) -> list[Any]:
+        # The values' types in the key: an absent (None) value builds apart.
         kinds = tuple(sorted((name, type(value).__name__) for name, value in values.items()))
         key = (shape, kinds)
         prepared = self._prepared.get(key)
@@ -271,7 +274,7 @@ class CompiledQuery:
     def _prepare(self, shape: Hashable, values: Mapping[str, Any]) -> _Prepared:
         first, second = (
             {
-                name: _sentinel(value, n, index, name)
+                name: None if value is None else _sentinel(value, n, index, name)
                 for index, (name, value) in enumerate(sorted(values.items()))
             }
             for n in (0, 1)
@@ -287,7 +290,8 @@ class CompiledQuery:
             self.build(shape, **second).query.get_compiler(using=queryset.db).as_sql()
         )
         connection = connections[queryset.db]
-        slots = _slots(connection, list(params), first, self.before)
+        given = {name: sentinel for name, sentinel in first.items() if sentinel is not None}
+        slots = _slots(connection, list(params), given, self.before)
         if not _swaps_exactly(connection, (sql, params), (other_sql, other_params), slots, second):
             raise ImproperlyConfigured(
                 "The query's SQL depends on its values other than through their "

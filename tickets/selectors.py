@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank
@@ -256,28 +255,15 @@ PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 def saved_replies_for(*, ticket: Ticket, step: str | None = None) -> QuerySet[SavedReply]:
     """The active saved replies offered on ``ticket`` (its queue's and every
     queue's), of one step or all."""
-    shape, values = _offered_on(ticket, step)
-    return _offered(shape, **values)
+    return _offered(None, queue_id=ticket.queue_id, step=step or None)
 
 
-def _offered_on(ticket: Ticket, step: str | None) -> tuple[tuple[bool, bool], dict[str, Any]]:
-    values: dict[str, Any] = {}
-    if ticket.queue_id is not None:
-        values["queue_id"] = ticket.queue_id
-    if step:
-        values["step"] = step
-    return (ticket.queue_id is not None, bool(step)), values
-
-
-def _offered(
-    shape: tuple[bool, bool], *, queue_id: int = 0, step: str = ""
-) -> QuerySet[SavedReply]:
-    has_queue, of_a_step = shape
+def _offered(shape: None, *, queue_id: int | None, step: str | None) -> QuerySet[SavedReply]:
     everyones = Q(queue__isnull=True)
     offered = SavedReply.objects.filter(active=True).filter(
-        everyones | Q(queue_id=queue_id) if has_queue else everyones
+        everyones | Q(queue_id=queue_id) if queue_id is not None else everyones
     )
-    return offered.filter(step=step) if of_a_step else offered
+    return offered.filter(step=step) if step is not None else offered
 
 
 # What ``saved_replies_for`` reads, compiled once a process for each shape:
@@ -320,8 +306,7 @@ def fill(reply: SavedReply, *, ticket: Ticket, agent: User, due: str | None = No
 
 
 def filled_replies(*, ticket: Ticket, agent: User, step: str | None = None) -> list[FilledReply]:
-    shape, values = _offered_on(ticket, step)
-    replies = _OFFERED.rows(shape, **values)
+    replies = _OFFERED.rows(None, queue_id=ticket.queue_id, step=step or None)
     due = promise_due(ticket) if any("{promise_due}" in r.body for r in replies) else None
     return [
         FilledReply(reply, fill(reply, ticket=ticket, agent=agent, due=due)) for reply in replies

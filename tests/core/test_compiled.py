@@ -194,6 +194,26 @@ def test_a_compiled_query_takes_ids_text_days_and_moments_only() -> None:
         query.rows(None, flag=True)
 
 
+def _held_by(shape: None, *, assignee_id: int | None) -> Any:
+    if assignee_id is None:
+        return Ticket.objects.filter(assignee__isnull=True)
+    return Ticket.objects.filter(assignee_id=assignee_id)
+
+
+def test_an_absent_id_is_built_as_none_and_kept_apart(agent: User) -> None:
+    held = TicketFactory(actor=agent)
+    held.assignee = agent
+    held.save()
+    unheld = TicketFactory(actor=agent)
+    unheld.assignee = None
+    unheld.save()
+    query = CompiledQuery(build=_held_by)
+
+    for _ in range(2):  # and again, from the compiled shapes
+        assert [t.pk for t in query.rows(None, assignee_id=agent.pk)] == [held.pk]
+        assert [t.pk for t in query.rows(None, assignee_id=None)] == [unheld.pk]
+
+
 def _one_with_history(shape: None, *, ticket_id: int) -> Any:
     events = Prefetch("events", queryset=TicketEvent.objects.select_related("actor"))
     return Ticket.objects.filter(pk=ticket_id).prefetch_related(events, "commitments")
