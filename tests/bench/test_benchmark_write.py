@@ -69,6 +69,10 @@ def test_the_write_workloads_run_beside_their_floors(
     assert "overspend 0.00" in ledger
     assert "counter equals the ledger" in ledger
     assert any(n.startswith("floor ledger:") and "overspend 0.00" in n for n in grants["notes"])
+    # The API's lightest call by the same clients, every one answered.
+    lightest = next(n for n in grants["notes"] if n.startswith("lightest call:"))
+    assert "GET /api/v1/authority/me/" in lightest
+    assert "(200: 12)" in lightest
     # The budget ran out partway: some granted, some waiting for approval.
     statuses = set(Restitution.objects.values_list("status", flat=True))
     assert statuses == {Restitution.Status.GRANTED, Restitution.Status.PENDING_APPROVAL}

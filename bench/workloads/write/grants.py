@@ -1,7 +1,9 @@
 """The grants workload: 16 concurrent API clients (4 at tiny scale) granting
 restitutions on ONE agent's budget through gunicorn, the budget running out
 halfway; the floor is the same lock-check-insert transaction in raw psycopg.
-The ledger afterwards shows whether anything was overspent."""
+The ledger afterwards shows whether anything was overspent. Beside them, in
+the notes, the same clients making the API's lightest call through the
+same server: what a request costs before a grant does anything."""
 
 import http.client
 import json
@@ -142,11 +144,17 @@ def _run_clients(
     return timing, statuses, errors
 
 
-def _http_grants(
-    base: str, token: str, tickets: list[list[int]], per_client: int
+# What one client sends: (method, path, body or None, extra headers), for
+# client ``index``'s ``n``-th call.
+Call = Callable[[int, int], tuple[str, str, str | None, dict[str, str]]]
+
+
+def _over_http(
+    base: str, token: str, *, clients: int, per_client: int, call: Call
 ) -> tuple[Timing, dict[int, int], list[str]]:
+    """``clients`` API clients, each on its own keep-alive connection with
+    the token, each making ``per_client`` calls."""
     port = int(base.rsplit(":", 1)[1])
-    body = grant_body()
 
     def prepare(index: int, count: int) -> Callable[[int], int]:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -154,23 +162,45 @@ def _http_grants(
         for _ in range(2):  # warm this keep-alive connection and a server thread's DB connection
             conn.request("GET", "/api/v1/authority/me/", headers=headers)
             conn.getresponse().read()
-        mine = tickets[index]
 
-        def grant(n: int) -> int:
-            # A fresh Idempotency-Key per grant, as an integration that retries sends.
-            conn.request(
-                "POST",
-                f"/api/v1/tickets/{mine[n % len(mine)]}/restitutions/",
-                body,
-                headers | {"Idempotency-Key": uuid.uuid4().hex},
-            )
+        def one(n: int) -> int:
+            method, path, body, extra = call(index, n)
+            conn.request(method, path, body, headers | extra)
             response = conn.getresponse()
             response.read()
             return response.status
 
-        return grant
+        return one
 
-    return _run_clients(len(tickets), per_client, prepare)
+    return _run_clients(clients, per_client, prepare)
+
+
+def _http_grants(
+    base: str, token: str, tickets: list[list[int]], per_client: int
+) -> tuple[Timing, dict[int, int], list[str]]:
+    body = grant_body()
+
+    def grant(index: int, n: int) -> tuple[str, str, str | None, dict[str, str]]:
+        mine = tickets[index]
+        # A fresh Idempotency-Key per grant, as an integration that retries sends.
+        path = f"/api/v1/tickets/{mine[n % len(mine)]}/restitutions/"
+        return "POST", path, body, {"Idempotency-Key": uuid.uuid4().hex}
+
+    return _over_http(base, token, clients=len(tickets), per_client=per_client, call=grant)
+
+
+# The lightest call of the same API by the same caller: the token, the
+# caller's policy and what is left of it (three queries, no writes).
+LIGHTEST_CALL = "/api/v1/authority/me/"
+
+
+def _http_lightest(
+    base: str, token: str, *, clients: int, per_client: int
+) -> tuple[Timing, dict[int, int], list[str]]:
+    def read(index: int, n: int) -> tuple[str, str, str | None, dict[str, str]]:
+        return "GET", LIGHTEST_CALL, None, {}
+
+    return _over_http(base, token, clients=clients, per_client=per_client, call=read)
 
 
 def _grant_queries(ticket_id: int, token: str) -> int:
@@ -202,6 +232,21 @@ def _ledger(agent: User, cap: Decimal) -> tuple[Decimal, str]:
         else f", COUNTER {counted} DIFFERS FROM THE LEDGER"
     )
     return overspend, note
+
+
+def _lightest_note(
+    lightest: Timing, statuses: dict[int, int], *, work: Timing, floor: Timing
+) -> str:
+    """The lightest call's rate beside the floor's and the grants'."""
+    rate, floor_rate, grant_rate = lightest.throughput, floor.throughput, work.throughput
+    if not (rate and floor_rate and grant_rate):
+        return f"lightest call: GET {LIGHTEST_CALL}, not measured"
+    codes = ", ".join(f"{code}: {n}" for code, n in sorted(statuses.items()))
+    return (
+        f"lightest call: GET {LIGHTEST_CALL} by the same clients through the same server, "
+        f"{rate:.0f} a second ({codes}), {rate / floor_rate:.2f} of the floor; "
+        f"a grant {grant_rate / rate:.2f} of it"
+    )
 
 
 FLOOR_TABLES = ("bench_floor_spend", "bench_floor_counter")
@@ -312,6 +357,11 @@ def grants(context: Context) -> Result:
     workers, threads = 2, max(1, clients // 2)
     with gunicorn(workers=workers, threads=threads, probe=ready) as base:
         work, statuses, errors = _http_grants(base, token, tickets, per_client)
+        # The same clients and server, each call the API's lightest: how
+        # far the grants are from what a request costs at all.
+        lightest, lightest_statuses, lightest_errors = _http_lightest(
+            base, token, clients=clients, per_client=per_client
+        )
     work.queries = granted_queries
     pending_queries = _grant_queries(tickets[0][0], token)
     _, ledger_note = _ledger(agent, cap)
@@ -328,8 +378,9 @@ def grants(context: Context) -> Result:
         f"queries per grant: {granted_queries} granted, {pending_queries} pending approval",
         describe_database(workers=workers, threads=threads),
         floor_note,
+        _lightest_note(lightest, lightest_statuses, work=work, floor=floor),
     ]
-    notes += [f"ERROR {e}" for e in errors[:5]]
+    notes += [f"ERROR {e}" for e in (errors + lightest_errors)[:5]]
     return Result(
         name="grants",
         description=(
