@@ -5,6 +5,7 @@ Input fields are strict: DRF by default turns ``123`` into ``"123"``,
 type mistake passes unseen. Ours refuse anything but the documented JSON type,
 and their OpenAPI schema says exactly what they take."""
 
+import functools
 import re
 import zoneinfo
 from decimal import Decimal
@@ -126,7 +127,29 @@ class CurrencyField(StrictChoiceField):
     }
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(choices=sorted(CURRENCIES), **kwargs)
+        super().__init__(choices=_CURRENCY_CHOICES, **kwargs)
+
+    def _set_currency_choices(self, choices: Any) -> None:
+        # DRF builds three lookups from the choices for every field it makes
+        # (each request's serializer makes its own): a third of a grant's
+        # validation for some 300 currencies. The same every time: kept.
+        if choices is not _CURRENCY_CHOICES:
+            serializers.ChoiceField._set_choices(self, choices)
+            return
+        self.grouped_choices, self._choices, self.choice_strings_to_values = _currency_lookups()
+
+    choices = property(serializers.ChoiceField._get_choices, _set_currency_choices)
+
+
+_CURRENCY_CHOICES = tuple(sorted(CURRENCIES))
+
+
+@functools.cache
+def _currency_lookups() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """What DRF's ChoiceField builds from the currencies (its grouped and
+    flat choices, its strings to values); read, never changed."""
+    field = serializers.ChoiceField(choices=_CURRENCY_CHOICES)
+    return field.grouped_choices, field._choices, field.choice_strings_to_values
 
 
 class RejectUnknownFieldsMixin(serializers.Serializer):

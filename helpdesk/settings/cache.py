@@ -22,7 +22,7 @@ HELPDESK_HEALTH_SOCKET_TIMEOUT = 1.0
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="helpdesk"),
             "OPTIONS": {

@@ -14,6 +14,7 @@ from django.db import IntegrityError
 from accounts.models import User
 from core import clock
 from core.errors import RuleViolation
+from core.inserts import inserted
 from recovery.models import IdempotencyKey
 
 MAX_KEY_CHARS = 255
@@ -59,8 +60,14 @@ def run_idempotent(
     kept: list[bool] = []
 
     def keep(status: int, body: dict[str, Any]) -> None:
-        IdempotencyKey.objects.create(
-            user=user, key=key, fingerprint=fingerprint, response_status=status, response_body=body
+        inserted(
+            IdempotencyKey(
+                user=user,
+                key=key,
+                fingerprint=fingerprint,
+                response_status=status,
+                response_body=body,
+            )
         )
         kept.append(True)
 

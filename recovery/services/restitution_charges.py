@@ -15,6 +15,8 @@ from django.db import connection
 from django.db.models import Case, F, Value, When
 
 from accounts.models import User
+from core.inserts import inserted
+from core.prepared import preparing
 from recovery.models import Restitution, SpendEntry
 from recovery.models.authority import SpendCounter
 from recovery.selectors.grant_room import ZERO, Counter, CounterKey
@@ -63,7 +65,9 @@ def charge(*, counters: list[Counter], currency: str, amount: Decimal) -> list[i
     sql = _CHARGE.format(
         rows=", ".join([_ROW] * len(rows)), limits=" ".join([_LIMIT] * len(limits))
     )
-    with connection.cursor() as cursor:
+    # Prepared where compiled queries are (core.prepared): its text is the
+    # same for every grant under one policy.
+    with preparing(connection).cursor() as cursor:
         cursor.execute(sql, [value for row in rows + limits for value in row])
         charged = {
             (scope, subject_id, period): (pk, Decimal(str(spent)))
@@ -100,13 +104,15 @@ def limits_over(
 
 
 def book(restitution: Restitution, *, payer: User, amount: Decimal) -> None:
-    SpendEntry.objects.create(
-        user=payer,
-        restitution=restitution,
-        ticket_id=restitution.ticket_id,
-        customer_id=restitution.customer_id,
-        amount=amount,
-        currency=restitution.currency,
+    inserted(
+        SpendEntry(
+            user=payer,
+            restitution=restitution,
+            ticket_id=restitution.ticket_id,
+            customer_id=restitution.customer_id,
+            amount=amount,
+            currency=restitution.currency,
+        )
     )
 
 

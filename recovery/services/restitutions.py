@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from accounts.models import User
 from core.compiled import CompiledQuery
 from core.errors import RuleViolation
+from core.inserts import inserted
 from core.money import amount_for_field, percent_of
 from recovery.models import ApprovalRequest, Restitution, RestitutionKind
 from recovery.selectors import Policy, policy_for
@@ -244,7 +245,7 @@ def _grant(
         # missing ones, and they are written after it.
         keys = [(c.scope, c.subject_id, c.period) for c in counters]
         restitution.counter_ids = [now[k][0] for k in keys] if all(k in now for k in keys) else []
-        restitution.save()
+        inserted(restitution)
         book(restitution, payer=actor, amount=amount)
         record_event(
             ticket=locked,
@@ -267,9 +268,9 @@ def _grant(
 
     restitution = draft()
     restitution.status = Restitution.Status.PENDING_APPROVAL
-    restitution.save()
-    approval = ApprovalRequest.objects.create(
-        restitution=restitution, requested_by=actor, limits_exceeded=refused
+    inserted(restitution)
+    approval = inserted(
+        ApprovalRequest(restitution=restitution, requested_by=actor, limits_exceeded=refused)
     )
     record_event(
         ticket=locked,

@@ -91,3 +91,14 @@ def test_a_grant_on_a_kept_connection(
     granted = mishap.restitutions.filter(status=Restitution.Status.GRANTED)
     assert sorted(granted.values_list("amount", flat=True)) == [Decimal("5.00"), Decimal("7.00")]
     assert "Left for you this week: <strong>188.00</strong> of 200.00 USD" in _page(client, mishap)
+    # Every row the grant writes, and its charge, by a prepared statement.
+    prepared = _prepared()
+    for table in (
+        "recovery_restitution",
+        "recovery_spendentry",
+        "tickets_ticketevent",
+        "recovery_spendcounter",
+    ):
+        assert any(re.search(rf'INSERT INTO "?{table}"?', statement) for statement in prepared), (
+            table
+        )

@@ -87,7 +87,7 @@ def test_production_mode_uses_the_real_services(tmp_path: Path) -> None:
     assert loaded["DEBUG"] is False
     assert loaded["ENGINE"] == "django.db.backends.postgresql"
     assert loaded["BROKER"] == "redis://cache.internal:6379/0"
-    assert loaded["CACHE"] == "django.core.cache.backends.redis.RedisCache"
+    assert loaded["CACHE"] == "core.redis_cache.RedisCache"
     assert loaded["EMAIL_BACKEND"] == "core.mail.SMTPBackend"
     assert (loaded["EMAIL_HOST"], loaded["EMAIL_PORT"], loaded["EMAIL_USE_TLS"]) == (
         "smtp.example.com",

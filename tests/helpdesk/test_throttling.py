@@ -105,7 +105,7 @@ def test_a_throttle_whose_cache_is_down_lets_requests_through(
     settings.CACHES = {  # type: ignore[attr-defined]
         **settings.CACHES,  # type: ignore[attr-defined]
         "throttle": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.redis_cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
         },
     }  # Django's setting_changed signal gives `caches` the new settings.

@@ -9,6 +9,7 @@ from django.db.models import F
 
 from accounts.models import User
 from core import clock
+from core.inserts import inserted
 from outbox.models import OutboxItem
 from outbox.services import outbox_enqueue, outbox_item
 from outbox.sources import Attempt, Composed, Delivered, Email, Skip, Source, delivered_at
@@ -33,7 +34,7 @@ def alert_raise(
     """Record an alert and email it once the transaction commits: to the
     ticket's assignee and every supervisor, or to ``recipients`` when given.
     For use inside a service's transaction."""
-    alert = Alert.objects.create(ticket=ticket, kind=kind, detail=detail)
+    alert = inserted(Alert(ticket=ticket, kind=kind, detail=detail))
     if recipients is not None:
         people = [u for u in recipients if u.is_active]
     else:

@@ -1,6 +1,7 @@
 from typing import Any
 
 from accounts.models import User
+from core.inserts import inserted
 from tickets.models import Ticket, TicketEvent
 
 
@@ -14,11 +15,13 @@ def record_event(
     payload: dict[str, Any] | None = None,
 ) -> TicketEvent:
     """Append to the ticket's history. Call inside the change's transaction."""
-    return TicketEvent.objects.create(
-        ticket=ticket,
-        actor=actor,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        payload=payload or {},
+    return inserted(
+        TicketEvent(
+            ticket=ticket,
+            actor=actor,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            payload=payload or {},
+        )
     )
