@@ -132,7 +132,7 @@ class CurrencyField(StrictChoiceField):
     def _set_currency_choices(self, choices: Any) -> None:
         # DRF builds three lookups from the choices for every field it makes
         # (each request's serializer makes its own): a third of a grant's
-        # validation for some 300 currencies. The same every time: kept.
+        # validation for some 150 currencies. The same every time: kept.
         if choices is not _CURRENCY_CHOICES:
             serializers.ChoiceField._set_choices(self, choices)
             return

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from rest_framework import serializers
 
-from core.serializers import represented
+from core.money import CURRENCIES
+from core.serializers import CurrencyField, represented
 
 
 class Part(serializers.Serializer):
@@ -93,3 +94,19 @@ def test_threads_rendering_at_once_each_get_their_own_object() -> None:
     assert failed == []
     assert len(rendered) == 8 * 200
     assert wrong == []
+
+
+def test_a_currency_field_takes_every_currency_in_use_and_nothing_else() -> None:
+    first, second = CurrencyField(), CurrencyField(required=False)
+
+    assert [first.run_validation(code) for code in sorted(CURRENCIES)] == sorted(CURRENCIES)
+    assert list(second.choices) == sorted(CURRENCIES)
+    for wrong in ("eur", "XXX", "", 978):
+        with pytest.raises(serializers.ValidationError, match="not an ISO 4217 currency code"):
+            second.run_validation(wrong)
+    # Given other choices, it is DRF's choice field over them.
+    narrowed = CurrencyField()
+    narrowed.choices = ["EUR"]
+    assert narrowed.run_validation("EUR") == "EUR"
+    with pytest.raises(serializers.ValidationError):
+        narrowed.run_validation("USD")

@@ -14,7 +14,7 @@ from bench.workloads.read.measuring import (
     in_process,
     raw_call,
 )
-from bench.workloads.read.queue_list import LIST_ROWS, QUEUE_TARGETS
+from bench.workloads.read.queue_list import LIST_ROWS
 from tickets.models import Ticket
 from tickets.models.ticket import ticket_id_from_reference
 
@@ -23,6 +23,8 @@ from tickets.models.ticket import ticket_id_from_reference
 # the newest 50 of them; past that (a word in most tickets), the date index
 # walked, each ticket's document probed by its key, until 50 match. The
 # same two ways the API's paginator takes, in one statement.
+# Issue 20: p95 at most 50 ms for every kind of term, within a list's queries.
+SEARCH_TARGETS: dict[str, float] = {"p95_ms": 50, "queries": 5}
 MATCHES = """(s.document @@ websearch_to_tsquery('english', %(q)s) OR s.ticket_id = %(ref)s)"""
 SEARCH_SQL = (
     "WITH m AS MATERIALIZED (SELECT s.ticket_id FROM tickets_ticketsearch s WHERE "  # noqa: S608 - constants joined; the search text is a parameter
@@ -91,7 +93,7 @@ def search(context: Context) -> Result:
         work,
         floor,
         notes,
-        QUEUE_TARGETS,
+        SEARCH_TARGETS,
     )
 
 
