@@ -22,10 +22,15 @@ class _KeptClient(RedisCacheClient):
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         django: Any = self  # Django's private parts, which its stubs leave out
+        # Django picks a server to read from at random: the client is that
+        # server's, its pool made as Django's _get_connection_pool makes it.
         index = django._get_connection_pool_index(write)
         client = self._clients.get(index)
         if client is None:
-            pool = django._get_connection_pool(write)
+            pool = django._pools.get(index)
+            if pool is None:
+                pool = django._pool_class.from_url(django._servers[index], **django._pool_options)
+                pool = django._pools.setdefault(index, pool)
             client = self._clients.setdefault(index, django._client(connection_pool=pool))
         return client
 

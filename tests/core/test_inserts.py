@@ -120,14 +120,23 @@ def test_an_unsaved_relation_is_refused_as_save_refuses_it(agent: User) -> None:
     assert not TicketEvent.objects.filter(action="noted").exists()
 
 
-def test_a_broken_constraint_is_djangos_integrity_error(agent: User) -> None:
-    def key() -> IdempotencyKey:
+@pytest.mark.parametrize("kept", [0, 60], ids=["per-request", "kept"])
+def test_a_broken_constraint_is_djangos_integrity_error_and_rolls_back(
+    agent: User, kept: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", kept)
+
+    def key(body: dict[str, Any]) -> IdempotencyKey:
         return IdempotencyKey(
-            user=agent, key="k-1", fingerprint="f", response_status=201, response_body={}
+            user=agent, key="k-1", fingerprint="f", response_status=201, response_body=body
         )
 
-    inserted(key())
-    with pytest.raises(IntegrityError), transaction.atomic():
-        inserted(key())
+    inserted(key({"id": 1, "amount": "5.00"}))
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            inserted(key({"id": 2}))
+        # As after save(): the transaction can only be rolled back.
+        assert transaction.get_rollback()
 
-    assert IdempotencyKey.objects.filter(user=agent, key="k-1").count() == 1
+    stored = IdempotencyKey.objects.get(user=agent, key="k-1")
+    assert stored.response_body == {"id": 1, "amount": "5.00"}

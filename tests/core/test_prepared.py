@@ -14,10 +14,11 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from recovery.models import Restitution
+from recovery.models import ApprovalRequest, Restitution
+from recovery.services import restitution_grant
 from tests.factories import TicketFactory, advance
 from tests.helpers import client_for, console_client, ticket_page
-from tickets.models import Kind, Status, Ticket
+from tickets.models import Alert, Kind, Status, Ticket
 from tickets.services.saved_replies import saved_reply_create
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +103,30 @@ def test_a_grant_on_a_kept_connection(
         assert any(re.search(rf'INSERT INTO "?{table}"?', statement) for statement in prepared), (
             table
         )
+
+
+def test_a_request_for_approval_on_a_kept_connection(
+    agent: User, mishap: Ticket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+
+    requested = restitution_grant(
+        ticket=mishap,
+        actor=agent,
+        kind="refund",
+        amount="900.00",
+        currency="USD",
+        reason="A whole new espresso machine.",
+    )
+
+    assert requested.status == Restitution.Status.PENDING_APPROVAL
+    approval = ApprovalRequest.objects.get(restitution=requested)
+    assert approval.limits_exceeded == [
+        "per_incident_limit",
+        "per_customer_limit",
+        "per_period_limit",
+    ]
+    assert Alert.objects.filter(ticket=mishap, kind=Alert.Kind.APPROVAL_REQUESTED).exists()
+    prepared = _prepared()
+    for table in ("recovery_restitution", "recovery_approvalrequest", "tickets_alert"):
+        assert any(f'INSERT INTO "{table}"' in statement for statement in prepared), table

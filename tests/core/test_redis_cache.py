@@ -1,6 +1,8 @@
 """Django's Redis cache with its client kept (core.redis_cache): one client
 a pool, every operation as Django's, on the real Redis."""
 
+from typing import Any
+
 import pytest
 from django.core.cache import caches
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -46,3 +48,17 @@ def test_a_redis_that_is_down_fails_each_operation() -> None:
     for _ in range(2):  # the kept client does not keep the failure
         with pytest.raises(RedisConnectionError):
             down.get("anything")
+
+
+def test_with_replicas_each_server_keeps_a_client_of_its_own_pool(settings: object) -> None:
+    location = caches["default"]._servers[0]  # type: ignore[attr-defined]
+    replicated = RedisCache(";".join([location] * 3), {})
+
+    for _ in range(40):  # reads go to the replicas at random
+        replicated.get("anything")
+    replicated.set("anything", 1)
+
+    client: Any = replicated._cache  # the kept client's private parts
+    assert set(client._clients) == {0, 1, 2}
+    for index, kept in client._clients.items():
+        assert kept.connection_pool is client._pools[index]
