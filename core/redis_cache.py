@@ -18,20 +18,15 @@ from django.core.cache.backends.redis import RedisCacheClient
 class _KeptClient(RedisCacheClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._clients: dict[int, Any] = {}
+        self._clients: dict[Any, Any] = {}  # by the pool they are over
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         django: Any = self  # Django's private parts, which its stubs leave out
-        # Django picks a server to read from at random: the client is that
-        # server's, its pool made as Django's _get_connection_pool makes it.
-        index = django._get_connection_pool_index(write)
-        client = self._clients.get(index)
+        # Django's choice of server (a replica at random for a read) and its pool.
+        pool = django._get_connection_pool(write)
+        client = self._clients.get(pool)
         if client is None:
-            pool = django._pools.get(index)
-            if pool is None:
-                pool = django._pool_class.from_url(django._servers[index], **django._pool_options)
-                pool = django._pools.setdefault(index, pool)
-            client = self._clients.setdefault(index, django._client(connection_pool=pool))
+            client = self._clients.setdefault(pool, django._client(connection_pool=pool))
         return client
 
 

@@ -59,6 +59,7 @@ def test_with_replicas_each_server_keeps_a_client_of_its_own_pool(settings: obje
     replicated.set("anything", 1)
 
     client: Any = replicated._cache  # the kept client's private parts
-    assert set(client._clients) == {0, 1, 2}
-    for index, kept in client._clients.items():
-        assert kept.connection_pool is client._pools[index]
+    assert set(client._clients) == set(client._pools.values())
+    assert len(client._clients) == 3
+    for pool, kept in client._clients.items():
+        assert kept.connection_pool is pool
